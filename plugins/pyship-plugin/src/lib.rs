@@ -1,0 +1,472 @@
+//! The pyship plugin protocol, version 1: the only crate a format plugin needs.
+//!
+//! pyship (the core) prepares a staged tree and hands it to an external executable
+//! `pyship-FORMAT`. Everything that crosses that process boundary is defined here:
+//!
+//! * [`Describe`]: what `pyship-FORMAT describe` prints on stdout. pyship reads it to choose a
+//!   protocol version both sides speak, to show the plugin in `pyship --list`, and to learn
+//!   which layout (a virtualenv or a vendors directory) the plugin wants.
+//! * [`Manifest`]: the JSON file pyship writes to `target/pyship/FORMAT/manifest.json` before it
+//!   runs `pyship-FORMAT package --manifest PATH`. It carries the project metadata, the target
+//!   interpreter, the staged tree, the locked packages, the user's options, the output directory
+//!   and the build's source facts.
+//! * [`PackageResult`]: the one JSON document the plugin prints on stdout after `package`:
+//!   the artifacts it wrote, with sizes and sha256 digests.
+//!
+//! # Wire rules
+//!
+//! * All documents are UTF-8 JSON objects whose field names are kebab-case.
+//! * Readers ignore unknown fields, so a newer pyship or plugin may add optional fields without
+//!   bumping the protocol version. Enums carry an `Unknown` variant for the same reason.
+//! * The version changes only for a break: a removed or retyped field, a changed meaning.
+//! * Paths are absolute and UTF-8. pyship refuses to stage into a non-UTF-8 path.
+//! * A plugin writes logs and progress to stderr. On failure it exits non-zero with a human
+//!   message on stderr; pyship shows that message as it is and adds one line naming the plugin.
+//!
+//! # Determinism
+//!
+//! Every archive format must give byte-identical output for the same staged tree and
+//! `SOURCE_DATE_EPOCH`. [`walk_staged_tree`] is the one walker all plugins share: depth-first,
+//! names sorted by bytes, parent directories explicit, modes normalized, owner root, and one mtime.
+//!
+//! # Writing a plugin in Rust
+//!
+//! ```no_run
+//! use pyship_plugin::{Describe, Manifest, PackageResult, Plugin};
+//!
+//! struct Echo;
+//! impl Plugin for Echo {
+//!     fn describe(&self) -> Describe {
+//!         Describe::new("echo", "prints the manifest", &["echo"])
+//!     }
+//!     fn package(&self, manifest: &Manifest) -> Result<PackageResult, String> {
+//!         eprintln!("{}", manifest.project.name);
+//!         Ok(PackageResult::new(Vec::new()))
+//!     }
+//! }
+//!
+//! fn main() -> std::process::ExitCode {
+//!     pyship_plugin::main(Echo)
+//! }
+//! ```
+
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+mod walk;
+
+pub use walk::{Entry, EntryKind, WalkError, walk_staged_tree};
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use serde::{Deserialize, Serialize};
+
+/// Every protocol version this crate speaks, oldest first.
+pub const PROTOCOL_VERSIONS: &[u32] = &[1];
+
+/// The newest protocol version this crate speaks.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// The answer to `pyship-FORMAT describe`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Describe {
+    /// Protocol versions the plugin speaks; pyship picks the highest one it also speaks.
+    pub protocols: Vec<u32>,
+    /// The plugin's name: `deb` for `pyship-deb`.
+    pub name: String,
+    /// One line for `pyship --list`.
+    #[serde(default)]
+    pub summary: String,
+    /// The formats the plugin writes (`pyship package FORMAT`).
+    #[serde(default)]
+    pub formats: Vec<String>,
+    /// The staged layout the plugin wants.
+    #[serde(default)]
+    pub layout: LayoutKind,
+    /// The options the plugin reads from `[tool.pyship.FORMAT]`, for documentation.
+    #[serde(default)]
+    pub options: Vec<OptionDoc>,
+}
+
+impl Describe {
+    /// A description speaking every protocol version of this crate, wanting a virtualenv.
+    pub fn new(name: &str, summary: &str, formats: &[&str]) -> Self {
+        Describe {
+            protocols: PROTOCOL_VERSIONS.to_vec(),
+            name: name.to_string(),
+            summary: summary.to_string(),
+            formats: formats.iter().map(|format| format.to_string()).collect(),
+            layout: LayoutKind::Venv,
+            options: Vec::new(),
+        }
+    }
+}
+
+/// One option a plugin reads from `[tool.pyship.FORMAT]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct OptionDoc {
+    /// The TOML key.
+    pub name: String,
+    /// The value's type, e.g. `string` or `array<string>`.
+    #[serde(rename = "type")]
+    pub value_type: String,
+    /// What it does.
+    #[serde(default)]
+    pub doc: String,
+}
+
+/// Which staged layout a plugin packages.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum LayoutKind {
+    /// A virtualenv at its final install prefix, staged under a staging root (DESTDIR-style).
+    #[default]
+    Venv,
+    /// A plain directory of installed packages for `site.addsitedir`.
+    Vendors,
+    /// A layout this crate does not know yet.
+    #[serde(other)]
+    Unknown,
+}
+
+/// The manifest pyship writes for `pyship-FORMAT package --manifest PATH`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Manifest {
+    /// The protocol version pyship chose for this run.
+    pub protocol: u32,
+    /// The version of pyship that wrote the manifest.
+    pub pyship_version: String,
+    /// The format asked for: `deb` in `pyship package deb`.
+    pub format: String,
+    /// The application's metadata from `[project]` and `[tool.pyship]`.
+    pub project: Project,
+    /// The interpreter and platform the staged tree runs on.
+    pub target: Target,
+    /// Where the staged tree is.
+    pub layout: Layout,
+    /// Every locked package installed into the staged tree, sorted by name.
+    #[serde(default)]
+    pub packages: Vec<Package>,
+    /// `[tool.pyship]` as the user wrote it (format tables removed).
+    #[serde(default)]
+    pub options: serde_json::Map<String, serde_json::Value>,
+    /// `[tool.pyship.FORMAT]` as the user wrote it.
+    #[serde(default)]
+    pub format_options: serde_json::Map<String, serde_json::Value>,
+    /// The directory the plugin writes its artifacts to; it exists.
+    pub output_dir: PathBuf,
+    /// Facts about the source the artifact is built from.
+    #[serde(default)]
+    pub source: Source,
+}
+
+impl Manifest {
+    /// A string option from `[tool.pyship.FORMAT]`.
+    pub fn format_option_str(&self, key: &str) -> Option<&str> {
+        self.format_options
+            .get(key)
+            .and_then(|value| value.as_str())
+    }
+
+    /// A list-of-strings option from `[tool.pyship.FORMAT]`; a non-list or a non-string item
+    /// is an error naming the key.
+    pub fn format_option_strings(&self, key: &str) -> Result<Vec<String>, String> {
+        match self.format_options.get(key) {
+            None => Ok(Vec::new()),
+            Some(serde_json::Value::Array(items)) => items
+                .iter()
+                .map(|item| {
+                    item.as_str().map(str::to_string).ok_or_else(|| {
+                        format!(
+                            "`tool.pyship.{}.{key}` must be a list of strings",
+                            self.format
+                        )
+                    })
+                })
+                .collect(),
+            Some(_) => Err(format!(
+                "`tool.pyship.{}.{key}` must be a list of strings",
+                self.format
+            )),
+        }
+    }
+}
+
+/// The application's metadata.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Project {
+    /// The normalized project name (PEP 503), e.g. `hello`.
+    pub name: String,
+    /// The PEP 440 version, e.g. `0.1.0`.
+    pub version: String,
+    /// `[project] description`.
+    #[serde(default)]
+    pub summary: Option<String>,
+    /// The license expression or text.
+    #[serde(default)]
+    pub license: Option<String>,
+    /// `Name <email>` of the maintainer.
+    #[serde(default)]
+    pub maintainer: Option<String>,
+    /// The project's home page.
+    #[serde(default)]
+    pub homepage: Option<String>,
+    /// Console scripts: name to `module:function`.
+    #[serde(default)]
+    pub scripts: BTreeMap<String, String>,
+}
+
+/// The target interpreter and platform.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Target {
+    /// `3.11`.
+    pub python_version: String,
+    /// `3.11.2`.
+    #[serde(default)]
+    pub python_full_version: String,
+    /// The interpreter the virtualenv links to, e.g. `/usr/bin/python3.11`.
+    pub interpreter: PathBuf,
+    /// The machine architecture as Python names it: `x86_64`, `aarch64`.
+    pub arch: String,
+    /// Wheel platform tags the target accepts, most specific first.
+    #[serde(default)]
+    pub platform_tags: Vec<String>,
+}
+
+/// Where the staged tree is and what shape it has.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Layout {
+    /// The layout kind.
+    pub kind: LayoutKind,
+    /// The directory that stands for `/` on the target: the install prefix is staged at
+    /// `staging-root` + `install-prefix`.
+    pub staging_root: PathBuf,
+    /// The absolute path the application is installed at on the target.
+    pub install_prefix: PathBuf,
+}
+
+/// One locked package installed in the staged tree.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Package {
+    /// The normalized name.
+    pub name: String,
+    /// The version.
+    pub version: String,
+    /// The wheel file the package was installed from.
+    pub wheel: PathBuf,
+    /// The wheel's sha256, lowercase hex.
+    pub sha256: String,
+    /// Whether the wheel is pure Python (`Root-Is-Purelib` and a `none-any` tag).
+    pub pure: bool,
+}
+
+/// Facts about the source the artifact is built from.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Source {
+    /// The commit of the project's git checkout, if it is one.
+    #[serde(default)]
+    pub git_commit: Option<String>,
+    /// The branch checked out, if any.
+    #[serde(default)]
+    pub git_branch: Option<String>,
+    /// The timestamp every archive entry carries (seconds since the epoch).
+    #[serde(default)]
+    pub source_date_epoch: Option<u64>,
+}
+
+/// What `pyship-FORMAT package` prints on stdout.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct PackageResult {
+    /// The protocol version of this document.
+    pub protocol: u32,
+    /// The files written, in the order they should be shown.
+    pub artifacts: Vec<Artifact>,
+}
+
+impl PackageResult {
+    /// A result in the current protocol version.
+    pub fn new(artifacts: Vec<Artifact>) -> Self {
+        PackageResult {
+            protocol: PROTOCOL_VERSION,
+            artifacts,
+        }
+    }
+}
+
+/// One file a plugin wrote.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Artifact {
+    /// Absolute path of the file.
+    pub path: PathBuf,
+    /// The format, e.g. `deb`.
+    pub kind: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// sha256 of the file, lowercase hex.
+    pub sha256: String,
+}
+
+/// A format plugin: implement this and call [`main`] from the binary's `main`.
+pub trait Plugin {
+    /// The answer to `describe`.
+    fn describe(&self) -> Describe;
+    /// Write the artifacts for `manifest`; an `Err` is shown to the user as it is.
+    fn package(&self, manifest: &Manifest) -> Result<PackageResult, String>;
+}
+
+/// Runs a plugin with the process's arguments: `describe` or `package --manifest PATH`.
+///
+/// A leading argument equal to the plugin's name is dropped, so `pyship-deb deb describe`
+/// (how `pyship deb describe` calls it, cargo's argv convention) works like
+/// `pyship-deb describe`.
+pub fn main(plugin: impl Plugin) -> ExitCode {
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let description = plugin.describe();
+    if args.first() == Some(&description.name) {
+        args.remove(0);
+    }
+    match run(&plugin, &description, &args) {
+        Ok(output) => {
+            let mut stdout = std::io::stdout().lock();
+            // A closed stdout is the reader's choice, not our failure.
+            let _ = writeln!(stdout, "{output}");
+            ExitCode::SUCCESS
+        }
+        Err(Failure::Usage(message)) => {
+            eprintln!("error: {message}\n\n{}", usage(&description));
+            ExitCode::from(2)
+        }
+        Err(Failure::Package(message)) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+enum Failure {
+    Usage(String),
+    Package(String),
+}
+
+fn usage(description: &Describe) -> String {
+    format!(
+        "Usage: pyship-{name} describe\n       pyship-{name} package --manifest PATH\n\n{summary}\nThis is a pyship plugin; it is usually run by `pyship package {name}`.",
+        name = description.name,
+        summary = description.summary
+    )
+}
+
+fn run(plugin: &impl Plugin, description: &Describe, args: &[String]) -> Result<String, Failure> {
+    match args.first().map(String::as_str) {
+        Some("describe") => to_json(description),
+        Some("package") => {
+            let manifest_path = match &args[1..] {
+                [flag, path] if flag == "--manifest" => PathBuf::from(path),
+                [flag] if flag.starts_with("--manifest=") => {
+                    PathBuf::from(&flag["--manifest=".len()..])
+                }
+                _ => return Err(Failure::Usage("`package` takes `--manifest PATH`".into())),
+            };
+            let manifest = read_manifest(&manifest_path).map_err(Failure::Package)?;
+            let result = plugin.package(&manifest).map_err(Failure::Package)?;
+            to_json(&result)
+        }
+        Some("--help" | "-h" | "help") => Err(Failure::Usage("no command given".into())),
+        Some(other) => Err(Failure::Usage(format!("unknown command `{other}`"))),
+        None => Err(Failure::Usage("no command given".into())),
+    }
+}
+
+/// Reads and checks a manifest file: it must parse and speak a protocol version of this crate.
+pub fn read_manifest(path: &std::path::Path) -> Result<Manifest, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|error| format!("failed to read manifest `{}`: {error}", path.display()))?;
+    let manifest: Manifest = serde_json::from_str(&text)
+        .map_err(|error| format!("invalid manifest `{}`: {error}", path.display()))?;
+    if !PROTOCOL_VERSIONS.contains(&manifest.protocol) {
+        return Err(format!(
+            "manifest `{}` uses protocol {}, but this plugin speaks {:?}; upgrade the plugin",
+            path.display(),
+            manifest.protocol,
+            PROTOCOL_VERSIONS
+        ));
+    }
+    Ok(manifest)
+}
+
+fn to_json(value: &impl Serialize) -> Result<String, Failure> {
+    serde_json::to_string(value)
+        .map_err(|error| Failure::Package(format!("failed to write JSON: {error}")))
+}
+
+/// The lowercase hex form of a digest.
+pub fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for byte in bytes {
+        out.push(DIGITS[usize::from(byte >> 4)] as char);
+        out.push(DIGITS[usize::from(byte & 0xf)] as char);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn example(name: &str) -> String {
+        let path = format!(
+            "{}/../../testdata/protocol/v1/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("{path}: {error}"))
+    }
+
+    #[test]
+    fn example_documents_parse() {
+        let describe: Describe = serde_json::from_str(&example("describe.json")).unwrap();
+        assert_eq!(describe.protocols, vec![1]);
+        assert_eq!(describe.layout, LayoutKind::Venv);
+        let manifest: Manifest = serde_json::from_str(&example("manifest.json")).unwrap();
+        assert_eq!(manifest.project.name, "hello");
+        assert_eq!(manifest.packages.len(), 1);
+        let result: PackageResult = serde_json::from_str(&example("result.json")).unwrap();
+        assert_eq!(result.artifacts[0].kind, "deb");
+    }
+
+    #[test]
+    fn unknown_fields_and_layouts_are_tolerated() {
+        let describe: Describe = serde_json::from_str(
+            r#"{"protocols":[1,2],"name":"x","layout":"container","new-field":true}"#,
+        )
+        .unwrap();
+        assert_eq!(describe.layout, LayoutKind::Unknown);
+        assert!(describe.formats.is_empty());
+    }
+
+    #[test]
+    fn manifest_round_trips() {
+        let manifest: Manifest = serde_json::from_str(&example("manifest.json")).unwrap();
+        let text = serde_json::to_string(&manifest).unwrap();
+        let again: Manifest = serde_json::from_str(&text).unwrap();
+        assert_eq!(manifest, again);
+    }
+
+    #[test]
+    fn hex_is_lowercase() {
+        assert_eq!(hex(&[0x00, 0xab, 0x7f]), "00ab7f");
+    }
+}

@@ -1,0 +1,78 @@
+//! The on-disk cache: content-addressed wheels and metadata, written atomically.
+//!
+//! Buckets carry a version (`wheels-v1`) so a layout change never reads old entries wrongly.
+//! Every write goes to a temporary file in the destination directory and is renamed into
+//! place, so concurrent or interrupted runs leave each entry complete or absent.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use crate::env_vars;
+
+/// The cache root and its buckets.
+#[derive(Debug, Clone)]
+pub struct Cache {
+    root: PathBuf,
+}
+
+impl Cache {
+    /// The cache from `PYSHIP_CACHE_DIR`, `XDG_CACHE_HOME/pyship` or `~/.cache/pyship`.
+    pub fn from_env() -> Cache {
+        let root = std::env::var_os(env_vars::PYSHIP_CACHE_DIR)
+            .map(PathBuf::from)
+            .or_else(|| {
+                std::env::var_os("XDG_CACHE_HOME").map(|dir| PathBuf::from(dir).join("pyship"))
+            })
+            .or_else(|| {
+                std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache/pyship"))
+            })
+            .unwrap_or_else(|| std::env::temp_dir().join("pyship-cache"));
+        Cache { root }
+    }
+
+    /// Where a wheel with this sha256 is kept.
+    pub fn wheel_path(&self, sha256: &str, file_name: &str) -> PathBuf {
+        self.root.join("wheels-v1").join(sha256).join(file_name)
+    }
+
+    /// Where metadata fetched from `url` is kept.
+    pub fn metadata_path(&self, url: &str) -> PathBuf {
+        self.root
+            .join("metadata-v1")
+            .join(format!("{}.METADATA", sha256_hex(url.as_bytes())))
+    }
+
+    /// Where whole wheels downloaded only to be hashed or read are kept, by URL.
+    pub fn download_path(&self, url: &str, file_name: &str) -> PathBuf {
+        self.root
+            .join("downloads-v1")
+            .join(sha256_hex(url.as_bytes()))
+            .join(file_name)
+    }
+}
+
+/// Writes `contents` to `path` through a temporary file in the same directory.
+pub fn write_atomically(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    let directory = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(directory)?;
+    let mut temporary = tempfile::NamedTempFile::new_in(directory)?;
+    temporary.write_all(contents)?;
+    temporary.as_file().sync_all()?;
+    temporary.persist(path).map_err(|error| error.error)?;
+    Ok(())
+}
+
+/// Lowercase hex sha256 of bytes.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    pyship_plugin::hex(&Sha256::digest(bytes))
+}
+
+/// Lowercase hex sha256 of a file, streamed.
+pub fn sha256_file(path: &Path) -> std::io::Result<String> {
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = Sha256::new();
+    std::io::copy(&mut file, &mut hasher)?;
+    Ok(pyship_plugin::hex(&hasher.finalize()))
+}

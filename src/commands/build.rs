@@ -1,0 +1,151 @@
+//! `pyship build`: the virtualenv staged at its install prefix, everything installed.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use anyhow::{Context as _, bail};
+
+use super::fetch::ensure_fetched;
+use super::lock::ensure_lock;
+use super::{ExitStatus, ProjectContext};
+use crate::cache;
+use crate::printer::verb;
+use crate::sdist;
+use crate::venv::{self, StagedVenv};
+use crate::wheel;
+
+/// A staged build, ready for a plugin.
+pub(crate) struct Staged {
+    pub venv: StagedVenv,
+    /// Every installed distribution, the application last.
+    pub packages: Vec<pyship_plugin::Package>,
+}
+
+/// Stages the build and prints the staged prefix.
+pub(crate) fn build(context: &ProjectContext) -> anyhow::Result<ExitStatus> {
+    let staged = stage(context)?;
+    context.printer.data(staged.venv.staged_prefix().display());
+    Ok(ExitStatus::Success)
+}
+
+/// Locks, fetches, then creates the venv and installs the dependencies and the application.
+pub(crate) fn stage(context: &ProjectContext) -> anyhow::Result<Staged> {
+    let lock = ensure_lock(context)?;
+    let wheels = ensure_fetched(context, &lock)?;
+    let project = &context.project;
+    let interpreter = &context.interpreter;
+    let target_dir = project.target_dir();
+    let staging_root = target_dir.join("stage");
+    if staging_root.to_str().is_none() {
+        bail!(
+            "the staging directory `{}` is not UTF-8; packages need UTF-8 paths",
+            staging_root.display()
+        );
+    }
+    let install_prefix = project.install_prefix();
+    if !install_prefix.is_absolute() {
+        bail!(
+            "`install-prefix` in `[tool.pyship]` must be an absolute path, not `{}`",
+            install_prefix.display()
+        );
+    }
+    context
+        .printer
+        .status(verb::STAGING, install_prefix.display());
+    if staging_root.exists() {
+        std::fs::remove_dir_all(&staging_root)
+            .with_context(|| format!("failed to clear `{}`", staging_root.display()))?;
+    }
+    let venv = venv::create_venv(
+        &staging_root,
+        &install_prefix,
+        project.name.as_ref(),
+        interpreter,
+    )
+    .with_context(|| {
+        format!(
+            "failed to create the virtualenv in `{}`",
+            staging_root.display()
+        )
+    })?;
+    let scheme = venv.scheme(&interpreter.python_version());
+
+    let mut packages = Vec::new();
+    for fetched in &wheels {
+        let installed = wheel::install_wheel(&fetched.path, &scheme)?;
+        packages.push(pyship_plugin::Package {
+            name: fetched.package.name.clone(),
+            version: fetched.package.version.clone(),
+            wheel: fetched.path.clone(),
+            sha256: fetched.package.wheel.sha256.clone(),
+            pure: installed.pure,
+        });
+    }
+
+    context.printer.status(
+        verb::BUILDING,
+        format!("{} {} (PEP 517)", project.name, project.version),
+    );
+    let index = context.index()?;
+    let app_wheel = sdist::build_project_wheel(
+        project,
+        interpreter,
+        &index,
+        &target_dir.join("build"),
+        context.source_date_epoch,
+        &context.printer,
+    )
+    .with_context(|| format!("failed to build `{}`", project.name))?;
+    let installed = wheel::install_wheel(&app_wheel, &scheme)?;
+    packages.push(pyship_plugin::Package {
+        name: project.name.to_string(),
+        version: project.version.clone(),
+        sha256: cache::sha256_file(&app_wheel)?,
+        wheel: app_wheel,
+        pure: installed.pure,
+    });
+
+    compile_bytecode(context, &venv)?;
+    context.printer.status(
+        verb::INSTALLED,
+        format!(
+            "{} packages into {}",
+            packages.len(),
+            install_prefix.display()
+        ),
+    );
+    Ok(Staged { venv, packages })
+}
+
+/// Byte-compiles site-packages with the target interpreter, as the installed tree will be
+/// imported, so that nothing is written under the prefix at run time. Checked-hash pycs
+/// (PEP 552) stay valid whatever mtimes the package manager sets, and are reproducible.
+fn compile_bytecode(context: &ProjectContext, venv: &StagedVenv) -> anyhow::Result<()> {
+    let site_packages: PathBuf = venv.staged_prefix().join(&venv.site_packages);
+    let output = Command::new(&context.interpreter.resolved)
+        .args([
+            "-I",
+            "-m",
+            "compileall",
+            "-q",
+            "-f",
+            "--invalidation-mode",
+            "checked-hash",
+        ])
+        .arg("-s")
+        .arg(&venv.staging_root)
+        .args(["-p", "/"])
+        .arg(&site_packages)
+        .env("SOURCE_DATE_EPOCH", context.source_date_epoch.to_string())
+        .output()
+        .context("failed to run compileall with the target interpreter")?;
+    if !output.status.success() {
+        // A module that does not compile for the target is the package's bug, as with pip:
+        // warn and go on, the rest of the tree is compiled.
+        context.printer.warning(format!(
+            "some modules did not byte-compile:\n{}",
+            String::from_utf8_lossy(&output.stdout).trim()
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,44 @@
+//! `pyship fetch`: every locked wheel on disk, hash-checked.
+
+use super::lock::ensure_lock;
+use super::{ExitStatus, ProjectContext};
+use crate::fetch::{FetchedWheel, fetch_all};
+use crate::lockfile::Lock;
+use crate::printer::verb;
+
+/// Locks if needed, then fetches.
+pub(crate) fn fetch(context: &ProjectContext) -> anyhow::Result<ExitStatus> {
+    let lock = ensure_lock(context)?;
+    ensure_fetched(context, &lock)?;
+    Ok(ExitStatus::Success)
+}
+
+/// Fetches every wheel of `lock` and reports what was downloaded.
+pub(crate) fn ensure_fetched(
+    context: &ProjectContext,
+    lock: &Lock,
+) -> anyhow::Result<Vec<FetchedWheel>> {
+    let index = context.index()?;
+    let wheels = fetch_all(lock, &context.project.root, &index)?;
+    let downloaded: Vec<&FetchedWheel> = wheels.iter().filter(|wheel| wheel.downloaded).collect();
+    let bytes: u64 = downloaded
+        .iter()
+        .filter_map(|wheel| std::fs::metadata(&wheel.path).ok())
+        .map(|metadata| metadata.len())
+        .sum();
+    if downloaded.is_empty() {
+        context
+            .printer
+            .status(verb::FRESH, format!("{} wheels, all on disk", wheels.len()));
+    } else {
+        context.printer.status(
+            verb::DOWNLOADED,
+            format!(
+                "{} wheels ({:.1} MiB)",
+                downloaded.len(),
+                bytes as f64 / (1024.0 * 1024.0)
+            ),
+        );
+    }
+    Ok(wheels)
+}

@@ -1,0 +1,134 @@
+//! `pyship package FORMAT`: stage, write the manifest, run `pyship-FORMAT`.
+
+use std::ffi::OsString;
+
+use anyhow::Context as _;
+use pyship_plugin::{Layout, LayoutKind, Manifest};
+
+use super::build::stage;
+use super::{ExitStatus, ProjectContext, git};
+use crate::cache;
+use crate::env_vars;
+use crate::plugin::{self, PluginError};
+use crate::printer::{Verbosity, verb};
+
+/// Packages the project in `format` and prints the artifact paths.
+pub(crate) fn package(context: &ProjectContext, format: &str) -> anyhow::Result<ExitStatus> {
+    let path = plugin::find_plugin(format).ok_or_else(|| PluginError::NotFound {
+        name: format.to_string(),
+        available: plugin::list_plugins().into_keys().collect(),
+    })?;
+    let description = plugin::describe(format, &path)?;
+    let protocol = plugin::negotiate(format, &path, &description)?;
+    if !description.formats.is_empty() && !description.formats.iter().any(|f| f == format) {
+        return Err(PluginError::WrongFormat {
+            name: format.to_string(),
+            path,
+            format: format.to_string(),
+        }
+        .into());
+    }
+
+    let staged = stage(context)?;
+    let project = &context.project;
+    let output_dir = project.target_dir();
+    let to_json =
+        |table: &toml::Table| -> anyhow::Result<serde_json::Map<String, serde_json::Value>> {
+            match serde_json::to_value(table)? {
+                serde_json::Value::Object(map) => Ok(map),
+                _ => Ok(serde_json::Map::new()),
+            }
+        };
+    let manifest = Manifest {
+        protocol,
+        pyship_version: env!("CARGO_PKG_VERSION").to_string(),
+        format: format.to_string(),
+        project: pyship_plugin::Project {
+            name: project.name.to_string(),
+            version: project.version.clone(),
+            summary: project.summary.clone(),
+            license: project.license.clone(),
+            maintainer: project.maintainer.clone(),
+            homepage: project.homepage.clone(),
+            scripts: project.scripts.clone(),
+        },
+        target: pyship_plugin::Target {
+            python_version: context.interpreter.python_version(),
+            python_full_version: context.interpreter.python_full_version.to_string(),
+            interpreter: context.interpreter.resolved.clone(),
+            arch: context.interpreter.arch.clone(),
+            platform_tags: context.interpreter.platform_tags(),
+        },
+        layout: Layout {
+            kind: LayoutKind::Venv,
+            staging_root: staged.venv.staging_root.clone(),
+            install_prefix: staged.venv.install_prefix.clone(),
+        },
+        packages: staged.packages,
+        options: to_json(&project.raw_options)?,
+        format_options: to_json(
+            project
+                .format_options
+                .get(format)
+                .unwrap_or(&toml::Table::new()),
+        )?,
+        output_dir: output_dir.clone(),
+        source: pyship_plugin::Source {
+            git_commit: git(&project.root, &["rev-parse", "HEAD"]),
+            git_branch: git(&project.root, &["rev-parse", "--abbrev-ref", "HEAD"])
+                .filter(|branch| branch != "HEAD"),
+            source_date_epoch: Some(context.source_date_epoch),
+        },
+    };
+    let manifest_path = output_dir.join(format).join("manifest.json");
+    let text = serde_json::to_string_pretty(&manifest)?;
+    cache::write_atomically(&manifest_path, text.as_bytes())
+        .with_context(|| format!("failed to write `{}`", manifest_path.display()))?;
+
+    context.printer.status(
+        verb::PACKAGING,
+        format!("{format} with `{}`", path.display()),
+    );
+    let printer = &context.printer;
+    let mut environment: Vec<(&str, OsString)> = vec![
+        (env_vars::PYSHIP_PROTOCOL, protocol.to_string().into()),
+        (
+            env_vars::PYSHIP_VERBOSE,
+            u8::from(printer.verbosity() >= Verbosity::Verbose)
+                .to_string()
+                .into(),
+        ),
+        (
+            env_vars::SOURCE_DATE_EPOCH,
+            context.source_date_epoch.to_string().into(),
+        ),
+        (
+            if printer.color() {
+                env_vars::CLICOLOR_FORCE
+            } else {
+                env_vars::NO_COLOR
+            },
+            "1".into(),
+        ),
+    ];
+    if let Ok(exe) = std::env::current_exe() {
+        environment.push((env_vars::PYSHIP, exe.into_os_string()));
+    }
+    if printer.verbosity() <= Verbosity::Quiet {
+        environment.push((env_vars::PYSHIP_QUIET, "1".into()));
+    }
+    let result = plugin::run_package(format, &path, &manifest_path, &environment)?;
+    for artifact in &result.artifacts {
+        let relative = artifact
+            .path
+            .strip_prefix(&project.root)
+            .unwrap_or(&artifact.path);
+        context
+            .printer
+            .status(verb::FINISHED, format!("`{}`", relative.display()));
+    }
+    for artifact in &result.artifacts {
+        context.printer.data(artifact.path.display());
+    }
+    Ok(ExitStatus::Success)
+}

@@ -1,0 +1,20 @@
+//! Every environment variable pyship reads or sets, in one place.
+
+/// The cache directory (default `$XDG_CACHE_HOME/pyship`, then `~/.cache/pyship`).
+pub const PYSHIP_CACHE_DIR: &str = "PYSHIP_CACHE_DIR";
+/// The primary index URL, overriding `[tool.pyship] index-url`.
+pub const PYSHIP_INDEX_URL: &str = "PYSHIP_INDEX_URL";
+/// Set by pyship for plugins: the path of the running pyship executable.
+pub const PYSHIP: &str = "PYSHIP";
+/// Set by pyship for plugins: the protocol version chosen.
+pub const PYSHIP_PROTOCOL: &str = "PYSHIP_PROTOCOL";
+/// Set by pyship for plugins: 0 to 3.
+pub const PYSHIP_VERBOSE: &str = "PYSHIP_VERBOSE";
+/// Set by pyship for plugins when `-q` was given.
+pub const PYSHIP_QUIET: &str = "PYSHIP_QUIET";
+/// Archive timestamps and bytecode invalidation mode (reproducible-builds.org).
+pub const SOURCE_DATE_EPOCH: &str = "SOURCE_DATE_EPOCH";
+/// Turns color off (no-color.org).
+pub const NO_COLOR: &str = "NO_COLOR";
+/// Forces color on for plugins when `--color always`.
+pub const CLICOLOR_FORCE: &str = "CLICOLOR_FORCE";

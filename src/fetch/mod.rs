@@ -1,0 +1,171 @@
+//! Getting every locked wheel onto disk, hash-checked, downloads in parallel.
+//!
+//! Local wheels (a vendored wheelhouse) are checked where they are. Remote wheels go into the
+//! content-addressed cache (`wheels-v1/SHA256/FILE`): a wheel already there is not fetched
+//! again, and one downloaded while locking is moved in after its hash is checked.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use reqwest::Url;
+
+use crate::cache::{self, Cache};
+use crate::index::{IndexError, PackageIndex};
+use crate::lockfile::{Lock, LockedPackage};
+
+/// How many downloads run at once.
+const PARALLEL_DOWNLOADS: usize = 8;
+
+/// Why a locked wheel could not be fetched.
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    #[error("`{}` (locked for `{package}`) does not exist", path.display())]
+    Missing { package: String, path: PathBuf },
+    #[error(
+        "hash mismatch for `{package}` (`{file}`): the lock says sha256 {expected}, the file has {actual}"
+    )]
+    HashMismatch {
+        package: String,
+        file: String,
+        expected: String,
+        actual: String,
+    },
+    #[error("failed to fetch `{package}`")]
+    Index {
+        package: String,
+        #[source]
+        source: IndexError,
+    },
+    #[error("`{package}` has an invalid URL `{url}`")]
+    BadUrl { package: String, url: String },
+}
+
+/// A locked wheel on disk.
+#[derive(Debug, Clone)]
+pub struct FetchedWheel {
+    pub package: LockedPackage,
+    pub path: PathBuf,
+    /// Whether it had to be downloaded in this run.
+    pub downloaded: bool,
+}
+
+/// Fetches every package of `lock`; `lock_dir` anchors relative paths.
+pub fn fetch_all(
+    lock: &Lock,
+    lock_dir: &Path,
+    index: &PackageIndex,
+) -> Result<Vec<FetchedWheel>, FetchError> {
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<Result<FetchedWheel, FetchError>>>> =
+        Mutex::new((0..lock.packages.len()).map(|_| None).collect());
+    let workers = PARALLEL_DOWNLOADS.min(lock.packages.len()).max(1);
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| {
+                loop {
+                    let position = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(package) = lock.packages.get(position) else {
+                        break;
+                    };
+                    let result = fetch_one(package, lock_dir, index);
+                    let mut results = results.lock().unwrap_or_else(|p| p.into_inner());
+                    results[position] = Some(result);
+                }
+            });
+        }
+    });
+    let results = results.into_inner().unwrap_or_else(|p| p.into_inner());
+    // Every slot was filled by exactly one worker; report the first error in lock order.
+    results.into_iter().flatten().collect()
+}
+
+fn fetch_one(
+    package: &LockedPackage,
+    lock_dir: &Path,
+    index: &PackageIndex,
+) -> Result<FetchedWheel, FetchError> {
+    let wheel = &package.wheel;
+    let check = |path: &Path| -> Result<(), FetchError> {
+        let actual = cache::sha256_file(path).map_err(|_| FetchError::Missing {
+            package: package.name.clone(),
+            path: path.to_path_buf(),
+        })?;
+        if actual != wheel.sha256 {
+            return Err(FetchError::HashMismatch {
+                package: package.name.clone(),
+                file: path.display().to_string(),
+                expected: wheel.sha256.clone(),
+                actual,
+            });
+        }
+        Ok(())
+    };
+    if let Some(path) = &wheel.path {
+        let path = lock_dir.join(path);
+        check(&path)?;
+        return Ok(FetchedWheel {
+            package: package.clone(),
+            path,
+            downloaded: false,
+        });
+    }
+    let url = wheel.url.as_deref().unwrap_or_default();
+    let cache: &Cache = index.cache();
+    let cached = cache.wheel_path(&wheel.sha256, &wheel.name);
+    if cached.is_file() {
+        return Ok(FetchedWheel {
+            package: package.clone(),
+            path: cached,
+            downloaded: false,
+        });
+    }
+    // Downloaded while locking (to read its metadata or hash)? Check it and move it in.
+    let downloaded = cache.download_path(url, &wheel.name);
+    if downloaded.is_file() && check(&downloaded).is_ok() {
+        if let Some(parent) = cached.parent() {
+            let _ = std::fs::create_dir_all(parent);
+        }
+        if std::fs::rename(&downloaded, &cached).is_ok() {
+            return Ok(FetchedWheel {
+                package: package.clone(),
+                path: cached,
+                downloaded: false,
+            });
+        }
+    }
+    let parsed = Url::parse(url).map_err(|_| FetchError::BadUrl {
+        package: package.name.clone(),
+        url: url.to_string(),
+    })?;
+    let index_error = |source| FetchError::Index {
+        package: package.name.clone(),
+        source,
+    };
+    let body = index.get(&parsed).map_err(index_error)?.ok_or_else(|| {
+        index_error(IndexError::Status {
+            url: url.to_string(),
+            status: 404,
+        })
+    })?;
+    let actual = cache::sha256_hex(&body);
+    if actual != wheel.sha256 {
+        return Err(FetchError::HashMismatch {
+            package: package.name.clone(),
+            file: url.to_string(),
+            expected: wheel.sha256.clone(),
+            actual,
+        });
+    }
+    cache::write_atomically(&cached, &body).map_err(|source| {
+        index_error(IndexError::Io {
+            path: cached.clone(),
+            source,
+        })
+    })?;
+    Ok(FetchedWheel {
+        package: package.clone(),
+        path: cached,
+        downloaded: true,
+    })
+}

@@ -1,0 +1,93 @@
+//! pyship: ship a Python server application as one versioned artifact.
+//!
+//! `main` parses the command line, builds the [`printer::Printer`], dispatches to one function
+//! per command in [`commands`], and turns errors into the rendered report and exit code.
+//! Everything else lives in one module per concern: project loading, the target interpreter,
+//! the index client, the resolver, the lockfile, the cache and fetcher, the PEP 517 frontend,
+//! the venv and wheel installer, and the plugin protocol.
+
+#![warn(clippy::print_stdout, clippy::print_stderr)]
+
+mod cache;
+mod cli;
+mod commands;
+pub mod diagnostics;
+mod env_vars;
+mod fetch;
+mod index;
+mod lockfile;
+mod plugin;
+mod printer;
+mod project;
+mod python;
+mod resolver;
+mod sdist;
+mod settings;
+mod venv;
+mod wheel;
+
+use std::ffi::OsString;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command};
+use crate::commands::{ExitStatus, ProjectContext};
+use crate::diagnostics::exit_code;
+use crate::printer::Printer;
+use crate::settings::GlobalSettings;
+
+/// Runs pyship with `args` (the program name first) and returns the exit code.
+pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            return ExitCode::from(if error.use_stderr() {
+                exit_code::USAGE
+            } else {
+                exit_code::SUCCESS
+            });
+        }
+    };
+    let settings = match GlobalSettings::resolve(&cli.global) {
+        Ok(settings) => settings,
+        Err(error) => {
+            Printer::new(printer::Verbosity::Normal, None).error(&format!(
+                "error: cannot read the current directory: {error}\n"
+            ));
+            return ExitCode::from(exit_code::FAILURE);
+        }
+    };
+    let printer = Printer::new(settings.verbosity, settings.color);
+    match run(cli, &settings, printer) {
+        Ok(ExitStatus::Success) => ExitCode::from(exit_code::SUCCESS),
+        Ok(ExitStatus::Failure) => ExitCode::from(exit_code::FAILURE),
+        Err(error) => {
+            printer.error(&diagnostics::render(&error));
+            let usage = error.downcast_ref::<commands::UnknownCommand>().is_some();
+            ExitCode::from(if usage {
+                exit_code::USAGE
+            } else {
+                exit_code::FAILURE
+            })
+        }
+    }
+}
+
+fn run(cli: Cli, settings: &GlobalSettings, printer: Printer) -> anyhow::Result<ExitStatus> {
+    if cli.list {
+        return commands::list(&printer);
+    }
+    let Some(command) = cli.command else {
+        return commands::list(&printer);
+    };
+    let project = || ProjectContext::load(settings, printer);
+    match command {
+        Command::Lock(args) => commands::lock(&project()?, args.check),
+        Command::Fetch => commands::fetch(&project()?),
+        Command::Build => commands::build(&project()?),
+        Command::Package(args) => commands::package(&project()?, &args.format),
+        Command::External(args) => commands::external(&args),
+    }
+}

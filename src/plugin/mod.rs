@@ -1,0 +1,275 @@
+//! Plugins: finding `pyship-NAME` executables, asking them to describe themselves, and
+//! running them on a manifest.
+//!
+//! Discovery is cargo's: the directory of the running `pyship` first, then each PATH entry;
+//! the first executable file named `pyship-NAME` wins. The filesystem is the registry.
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::io::Read;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use pyship_plugin::{Describe, PROTOCOL_VERSIONS, PackageResult};
+
+use crate::diagnostics::Hint;
+
+/// How long a `describe` call may take.
+const DESCRIBE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Why a plugin could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum PluginError {
+    #[error("no plugin `pyship-{name}` found for format `{name}`")]
+    NotFound {
+        name: String,
+        available: Vec<String>,
+    },
+    #[error("plugin `pyship-{name}` (`{}`) could not describe itself: {message}", path.display())]
+    Describe {
+        name: String,
+        path: PathBuf,
+        message: String,
+    },
+    #[error(
+        "plugin `pyship-{name}` (`{}`) speaks protocol {theirs:?}, but this pyship speaks {ours:?}",
+        path.display()
+    )]
+    Incompatible {
+        name: String,
+        path: PathBuf,
+        theirs: Vec<u32>,
+        ours: Vec<u32>,
+    },
+    #[error("plugin `pyship-{name}` (`{}`) does not write format `{format}`", path.display())]
+    WrongFormat {
+        name: String,
+        path: PathBuf,
+        format: String,
+    },
+    #[error("plugin `pyship-{name}` (`{}`) failed ({status})", path.display())]
+    Failed {
+        name: String,
+        path: PathBuf,
+        status: String,
+    },
+    #[error("plugin `pyship-{name}` (`{}`) broke the protocol: {message}\n--- stdout\n{stdout}", path.display())]
+    Protocol {
+        name: String,
+        path: PathBuf,
+        message: String,
+        stdout: String,
+    },
+    #[error("failed to run plugin `{}`", path.display())]
+    Spawn {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl Hint for PluginError {
+    fn hint(&self) -> Option<String> {
+        match self {
+            PluginError::NotFound { available, .. } => Some(if available.is_empty() {
+                "install a plugin next to `pyship` or on PATH; `pyship --list` shows what is installed".into()
+            } else {
+                format!(
+                    "installed formats: {}; `pyship --list` shows them all",
+                    available.join(", ")
+                )
+            }),
+            PluginError::Incompatible { theirs, ours, .. } => {
+                Some(if theirs.iter().max() < ours.iter().max() {
+                    "upgrade the plugin".to_string()
+                } else {
+                    "upgrade pyship".to_string()
+                })
+            }
+            PluginError::Failed { .. } => Some("rerun with `-v` for more detail".into()),
+            _ => None,
+        }
+    }
+}
+
+/// The directories searched for plugins, in order.
+fn search_path() -> Vec<PathBuf> {
+    let mut directories = Vec::new();
+    if let Some(directory) = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(Path::to_path_buf))
+    {
+        directories.push(directory);
+    }
+    if let Some(path) = std::env::var_os("PATH") {
+        directories.extend(std::env::split_paths(&path));
+    }
+    directories
+}
+
+fn is_executable(path: &Path) -> bool {
+    std::fs::metadata(path)
+        .is_ok_and(|metadata| metadata.is_file() && metadata.permissions().mode() & 0o111 != 0)
+}
+
+/// The first executable `pyship-NAME` on the search path.
+pub fn find_plugin(name: &str) -> Option<PathBuf> {
+    search_path()
+        .into_iter()
+        .map(|directory| directory.join(format!("pyship-{name}")))
+        .find(|path| is_executable(path))
+}
+
+/// Every plugin on the search path, by name; the first one found per name wins.
+pub fn list_plugins() -> BTreeMap<String, PathBuf> {
+    let mut plugins = BTreeMap::new();
+    for directory in search_path() {
+        let Ok(entries) = std::fs::read_dir(&directory) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let Ok(file_name) = entry.file_name().into_string() else {
+                continue;
+            };
+            let Some(name) = file_name.strip_prefix("pyship-") else {
+                continue;
+            };
+            // Skip build by-products such as `pyship-deb.d`.
+            if name.is_empty() || name.contains('.') {
+                continue;
+            }
+            let path = entry.path();
+            if is_executable(&path) {
+                plugins.entry(name.to_string()).or_insert(path);
+            }
+        }
+    }
+    plugins
+}
+
+/// Runs `PATH describe` and parses its answer.
+pub fn describe(name: &str, path: &Path) -> Result<Describe, PluginError> {
+    let failed = |message: String| PluginError::Describe {
+        name: name.to_string(),
+        path: path.to_path_buf(),
+        message,
+    };
+    let mut child = Command::new(path)
+        .arg("describe")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|source| PluginError::Spawn {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    let started = Instant::now();
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if started.elapsed() > DESCRIBE_TIMEOUT => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(failed(format!(
+                    "no answer in {}s",
+                    DESCRIBE_TIMEOUT.as_secs()
+                )));
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(5)),
+            Err(error) => return Err(failed(error.to_string())),
+        }
+    };
+    let mut stdout = String::new();
+    if let Some(mut pipe) = child.stdout.take() {
+        let _ = pipe.read_to_string(&mut stdout);
+    }
+    if !status.success() {
+        let mut stderr = String::new();
+        if let Some(mut pipe) = child.stderr.take() {
+            let _ = pipe.read_to_string(&mut stderr);
+        }
+        return Err(failed(format!("{status}: {}", stderr.trim())));
+    }
+    serde_json::from_str(stdout.trim()).map_err(|error| {
+        failed(format!(
+            "its answer is not a describe document ({error}): {}",
+            head(&stdout)
+        ))
+    })
+}
+
+/// The highest protocol version both sides speak.
+pub fn negotiate(name: &str, path: &Path, describe: &Describe) -> Result<u32, PluginError> {
+    describe
+        .protocols
+        .iter()
+        .filter(|version| PROTOCOL_VERSIONS.contains(version))
+        .max()
+        .copied()
+        .ok_or_else(|| PluginError::Incompatible {
+            name: name.to_string(),
+            path: path.to_path_buf(),
+            theirs: describe.protocols.clone(),
+            ours: PROTOCOL_VERSIONS.to_vec(),
+        })
+}
+
+/// Runs `PATH package --manifest MANIFEST` with stderr shown live, and parses the result.
+pub fn run_package(
+    name: &str,
+    path: &Path,
+    manifest: &Path,
+    environment: &[(&str, OsString)],
+) -> Result<PackageResult, PluginError> {
+    let output = Command::new(path)
+        .arg("package")
+        .arg("--manifest")
+        .arg(manifest)
+        .envs(environment.iter().map(|(key, value)| (key, value)))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|source| PluginError::Spawn {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    if !output.status.success() {
+        return Err(PluginError::Failed {
+            name: name.to_string(),
+            path: path.to_path_buf(),
+            status: output.status.to_string(),
+        });
+    }
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let protocol_error = |message: String| PluginError::Protocol {
+        name: name.to_string(),
+        path: path.to_path_buf(),
+        message,
+        stdout: head(&stdout),
+    };
+    if stdout.trim().is_empty() {
+        return Err(protocol_error("it printed no result on stdout".into()));
+    }
+    let result: PackageResult = serde_json::from_str(stdout.trim())
+        .map_err(|error| protocol_error(format!("its result is not valid JSON: {error}")))?;
+    if !PROTOCOL_VERSIONS.contains(&result.protocol) {
+        return Err(protocol_error(format!(
+            "its result uses protocol {}",
+            result.protocol
+        )));
+    }
+    Ok(result)
+}
+
+/// The first bytes of a plugin's output, for error messages.
+fn head(text: &str) -> String {
+    let mut end = text.len().min(400);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text[..end].trim_end().to_string()
+}

@@ -1,0 +1,111 @@
+//! The one way pyship writes to the terminal: data on stdout, everything human on stderr.
+//!
+//! Status lines follow cargo: a right-aligned verb in a 12-column gutter, bold green when
+//! stderr is a terminal that takes color. `-q` silences status lines but never data.
+
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+use std::io::{IsTerminal, Write};
+
+/// How much to say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Verbosity {
+    /// `-qq`: nothing but data, and not even errors' details.
+    Silent,
+    /// `-q`: data and errors.
+    Quiet,
+    /// The default: status lines too.
+    Normal,
+    /// `-v`: debug lines too.
+    Verbose,
+}
+
+/// Writes status, debug lines and data.
+#[derive(Debug, Clone, Copy)]
+pub struct Printer {
+    verbosity: Verbosity,
+    color: bool,
+}
+
+/// The verbs of status lines, kept in one place so test filters stay in sync.
+pub mod verb {
+    pub const RESOLVING: &str = "Resolving";
+    pub const RESOLVED: &str = "Resolved";
+    pub const LOCKED: &str = "Locked";
+    pub const FRESH: &str = "Fresh";
+    pub const DOWNLOADED: &str = "Downloaded";
+    pub const BUILDING: &str = "Building";
+    pub const STAGING: &str = "Staging";
+    pub const INSTALLED: &str = "Installed";
+    pub const PACKAGING: &str = "Packaging";
+    pub const FINISHED: &str = "Finished";
+    pub const WARNING: &str = "warning";
+}
+
+impl Printer {
+    /// A printer; `color` is `None` for "when stderr is a terminal and NO_COLOR is unset".
+    pub fn new(verbosity: Verbosity, color: Option<bool>) -> Printer {
+        let color = color.unwrap_or_else(|| {
+            std::io::stderr().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty())
+                && std::env::var("TERM").map_or(true, |term| term != "dumb")
+        });
+        Printer { verbosity, color }
+    }
+
+    /// The verbosity.
+    pub fn verbosity(&self) -> Verbosity {
+        self.verbosity
+    }
+
+    /// Whether color is on (passed on to plugins).
+    pub fn color(&self) -> bool {
+        self.color
+    }
+
+    /// `   Resolving 12 packages`.
+    pub fn status(&self, verb: &str, message: impl std::fmt::Display) {
+        if self.verbosity < Verbosity::Normal {
+            return;
+        }
+        let line = if self.color {
+            format!("\x1b[1;32m{verb:>12}\x1b[0m {message}")
+        } else {
+            format!("{verb:>12} {message}")
+        };
+        let _ = writeln!(std::io::stderr().lock(), "{line}");
+    }
+
+    /// `warning: …`, shown unless `-qq`.
+    pub fn warning(&self, message: impl std::fmt::Display) {
+        if self.verbosity < Verbosity::Quiet {
+            return;
+        }
+        let prefix = if self.color {
+            "\x1b[1;33mwarning\x1b[0m"
+        } else {
+            verb::WARNING
+        };
+        let _ = writeln!(std::io::stderr().lock(), "{prefix}: {message}");
+    }
+
+    /// A debug line, shown with `-v`.
+    pub fn debug(&self, message: impl std::fmt::Display) {
+        if self.verbosity >= Verbosity::Verbose {
+            let _ = writeln!(std::io::stderr().lock(), "debug: {message}");
+        }
+    }
+
+    /// A line of data on stdout; a closed pipe is not an error (ripgrep's rule).
+    pub fn data(&self, line: impl std::fmt::Display) {
+        let _ = writeln!(std::io::stdout().lock(), "{line}");
+    }
+
+    /// An error report on stderr, unless `-qq`.
+    pub fn error(&self, report: &str) {
+        if self.verbosity < Verbosity::Quiet {
+            return;
+        }
+        let _ = write!(std::io::stderr().lock(), "{report}");
+    }
+}

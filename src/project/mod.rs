@@ -1,0 +1,454 @@
+//! The project: `pyproject.toml` read into what the other modules need.
+//!
+//! `[project]` gives the standard metadata and dependencies (PEP 621), `[build-system]` the
+//! PEP 517 backend, and `[tool.pyship]` the deployment settings. Unknown `[tool.pyship]` keys
+//! are errors that name the key and its line, since a misspelt setting silently ignored is how
+//! deploys drift. Sub-tables of `[tool.pyship]` are format options, handed to plugins as-is.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use pep508_rs::{PackageName, Requirement};
+use serde::Deserialize;
+
+use crate::diagnostics::{Hint, edit_distance};
+
+/// The file pyship reads its project from.
+pub const PYPROJECT: &str = "pyproject.toml";
+
+/// Keys `[tool.pyship]` accepts (sub-tables aside).
+const KNOWN_KEYS: &[&str] = &[
+    "install-prefix",
+    "interpreter",
+    "find-links",
+    "index-url",
+    "extra-index-url",
+    "no-index",
+    "maintainer",
+];
+
+/// Why a project could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ProjectError {
+    #[error("no `pyproject.toml` in `{}`", directory.display())]
+    Missing { directory: PathBuf },
+    #[error("failed to read `{}`", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("failed to parse `{}`: {message}", path.display())]
+    Parse { path: PathBuf, message: String },
+    #[error("unknown key `{key}` in `[tool.pyship]` at `{}:{line}:{column}`", path.display())]
+    UnknownKey {
+        path: PathBuf,
+        key: String,
+        line: usize,
+        column: usize,
+    },
+    #[error("`{}` has no `[project]` table", path.display())]
+    NoProjectTable { path: PathBuf },
+    #[error("`[project] {field}` is missing in `{}`", path.display())]
+    MissingField { path: PathBuf, field: &'static str },
+    #[error("invalid {what} `{value}` in `{}`: {message}", path.display())]
+    Invalid {
+        path: PathBuf,
+        what: &'static str,
+        value: String,
+        message: String,
+    },
+}
+
+impl Hint for ProjectError {
+    fn hint(&self) -> Option<String> {
+        match self {
+            ProjectError::Missing { .. } => Some(
+                "run pyship in a Python project's directory, or pass `-C DIR` (`--directory`)"
+                    .into(),
+            ),
+            ProjectError::UnknownKey { key, .. } => {
+                let suggestion = KNOWN_KEYS
+                    .iter()
+                    .min_by_key(|known| edit_distance(key, known))
+                    .filter(|known| edit_distance(key, known) <= 3);
+                Some(match suggestion {
+                    Some(known) => format!("did you mean `{known}`?"),
+                    None => format!("known keys are: {}", KNOWN_KEYS.join(", ")),
+                })
+            }
+            ProjectError::MissingField { field: "version", .. } => Some(
+                "pyship needs a static `version` in `[project]`; dynamic versions are not supported yet".into(),
+            ),
+            _ => None,
+        }
+    }
+}
+
+/// A loaded project.
+#[derive(Debug, Clone)]
+pub struct Project {
+    /// The directory holding `pyproject.toml`.
+    pub root: PathBuf,
+    /// The normalized name.
+    pub name: PackageName,
+    /// The version as written.
+    pub version: String,
+    pub summary: Option<String>,
+    pub license: Option<String>,
+    pub maintainer: Option<String>,
+    pub homepage: Option<String>,
+    /// `[project.scripts]`.
+    pub scripts: BTreeMap<String, String>,
+    /// `[project] requires-python` as written.
+    pub requires_python: Option<String>,
+    /// `[project] dependencies`, parsed.
+    pub dependencies: Vec<Requirement>,
+    /// `[build-system]`, with PEP 517's default when absent.
+    pub build_system: BuildSystem,
+    /// `[tool.pyship]`.
+    pub config: PyshipConfig,
+    /// `[tool.pyship]` as written, format tables removed: passed to plugins.
+    pub raw_options: toml::Table,
+    /// `[tool.pyship.FORMAT]` tables, by format.
+    pub format_options: BTreeMap<String, toml::Table>,
+}
+
+/// `[build-system]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct BuildSystem {
+    #[serde(default)]
+    pub requires: Vec<String>,
+    pub build_backend: Option<String>,
+    #[serde(default)]
+    pub backend_path: Vec<String>,
+}
+
+impl Default for BuildSystem {
+    /// PEP 517: a project with no `[build-system]` is built with legacy setuptools.
+    fn default() -> Self {
+        BuildSystem {
+            requires: vec!["setuptools>=40.8.0".into()],
+            build_backend: None,
+            backend_path: Vec::new(),
+        }
+    }
+}
+
+/// `[tool.pyship]`: deployment settings.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct PyshipConfig {
+    /// Where the virtualenv lives on the target; default `/opt/venvs/NAME`.
+    pub install_prefix: Option<String>,
+    /// The target interpreter; default `/usr/bin/python3`.
+    pub interpreter: Option<String>,
+    /// Directories of wheels, relative to the project.
+    #[serde(default)]
+    pub find_links: Vec<String>,
+    /// The primary simple index.
+    pub index_url: Option<String>,
+    /// Further simple indexes.
+    #[serde(default)]
+    pub extra_index_url: Vec<String>,
+    /// Use no index at all, only find-links.
+    #[serde(default)]
+    pub no_index: bool,
+    /// `Name <email>` for package metadata, overriding `[project] maintainers`.
+    pub maintainer: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct PyProjectToml {
+    project: Option<ProjectTable>,
+    #[serde(rename = "build-system")]
+    build_system: Option<BuildSystem>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "kebab-case")]
+struct ProjectTable {
+    name: Option<String>,
+    version: Option<String>,
+    description: Option<String>,
+    requires_python: Option<String>,
+    license: Option<License>,
+    #[serde(default)]
+    maintainers: Vec<Person>,
+    #[serde(default)]
+    authors: Vec<Person>,
+    #[serde(default)]
+    dependencies: Vec<String>,
+    #[serde(default)]
+    scripts: BTreeMap<String, String>,
+    #[serde(default)]
+    urls: BTreeMap<String, String>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum License {
+    Expression(String),
+    Table {
+        text: Option<String>,
+        file: Option<String>,
+    },
+}
+
+#[derive(Deserialize)]
+struct Person {
+    name: Option<String>,
+    email: Option<String>,
+}
+
+impl Person {
+    fn render(&self) -> Option<String> {
+        match (&self.name, &self.email) {
+            (Some(name), Some(email)) => Some(format!("{name} <{email}>")),
+            (None, Some(email)) => Some(format!("<{email}>")),
+            (Some(name), None) => Some(name.clone()),
+            (None, None) => None,
+        }
+    }
+}
+
+impl Project {
+    /// Loads `DIRECTORY/pyproject.toml`.
+    pub fn load(directory: &Path) -> Result<Project, ProjectError> {
+        let path = directory.join(PYPROJECT);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                return Err(ProjectError::Missing {
+                    directory: directory.to_path_buf(),
+                });
+            }
+            Err(source) => return Err(ProjectError::Read { path, source }),
+        };
+        Self::parse(directory, &path, &text)
+    }
+
+    fn parse(directory: &Path, path: &Path, text: &str) -> Result<Project, ProjectError> {
+        let parse_error = |message: String| ProjectError::Parse {
+            path: path.to_path_buf(),
+            message,
+        };
+        // toml's messages name the line and column and show the line with a caret.
+        let document: PyProjectToml =
+            toml::from_str(text).map_err(|error| parse_error(error.to_string()))?;
+        let (config, raw_options, format_options) = read_tool_table(path, text)?;
+        let table = document
+            .project
+            .ok_or_else(|| ProjectError::NoProjectTable {
+                path: path.to_path_buf(),
+            })?;
+        let missing = |field| ProjectError::MissingField {
+            path: path.to_path_buf(),
+            field,
+        };
+        let raw_name = table.name.ok_or_else(|| missing("name"))?;
+        let name = PackageName::from_str(&raw_name).map_err(|error| ProjectError::Invalid {
+            path: path.to_path_buf(),
+            what: "project name",
+            value: raw_name.clone(),
+            message: error.to_string(),
+        })?;
+        let version = table.version.ok_or_else(|| missing("version"))?;
+        if let Err(error) = pep508_rs::pep440_rs::Version::from_str(&version) {
+            return Err(ProjectError::Invalid {
+                path: path.to_path_buf(),
+                what: "version",
+                value: version,
+                message: error.to_string(),
+            });
+        }
+        let dependencies = table
+            .dependencies
+            .iter()
+            .map(|dependency| {
+                Requirement::from_str(dependency).map_err(|error| ProjectError::Invalid {
+                    path: path.to_path_buf(),
+                    what: "dependency",
+                    value: dependency.clone(),
+                    message: error.message.to_string(),
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let license = table.license.and_then(|license| match license {
+            License::Expression(expression) => Some(expression),
+            License::Table { text, file } => text.or(file),
+        });
+        let maintainer = config.maintainer.clone().or_else(|| {
+            table
+                .maintainers
+                .iter()
+                .chain(&table.authors)
+                .find_map(Person::render)
+        });
+        let homepage = table
+            .urls
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case("homepage"))
+            .or_else(|| table.urls.iter().next())
+            .map(|(_, url)| url.clone());
+        Ok(Project {
+            root: directory.to_path_buf(),
+            name,
+            version,
+            summary: table.description,
+            license,
+            maintainer,
+            homepage,
+            scripts: table.scripts,
+            requires_python: table.requires_python,
+            dependencies,
+            build_system: document.build_system.unwrap_or_default(),
+            config,
+            raw_options,
+            format_options,
+        })
+    }
+
+    /// The install prefix on the target.
+    pub fn install_prefix(&self) -> PathBuf {
+        self.config
+            .install_prefix
+            .as_ref()
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(format!("/opt/venvs/{}", self.name)))
+    }
+
+    /// `target/pyship` under the project: pyship's work and output directory.
+    pub fn target_dir(&self) -> PathBuf {
+        self.root.join("target").join("pyship")
+    }
+
+    /// The lockfile's path.
+    pub fn lockfile_path(&self) -> PathBuf {
+        self.root.join("pylock.toml")
+    }
+}
+
+type ToolTables = (PyshipConfig, toml::Table, BTreeMap<String, toml::Table>);
+
+/// Splits `[tool.pyship]` into settings and per-format tables, refusing unknown keys.
+fn read_tool_table(path: &Path, text: &str) -> Result<ToolTables, ProjectError> {
+    let parse_error = |message: String| ProjectError::Parse {
+        path: path.to_path_buf(),
+        message,
+    };
+    let document: toml::Table = toml::from_str(text).map_err(|e| parse_error(e.to_string()))?;
+    let Some(pyship) = document
+        .get("tool")
+        .and_then(toml::Value::as_table)
+        .and_then(|tool| tool.get("pyship"))
+    else {
+        return Ok(Default::default());
+    };
+    let Some(pyship) = pyship.as_table() else {
+        return Err(parse_error("`tool.pyship` must be a table".into()));
+    };
+    let mut settings = toml::Table::new();
+    let mut formats = BTreeMap::new();
+    for (key, value) in pyship {
+        if let toml::Value::Table(table) = value {
+            formats.insert(key.clone(), table.clone());
+        } else if KNOWN_KEYS.contains(&key.as_str()) {
+            settings.insert(key.clone(), value.clone());
+        } else {
+            let (line, column) = line_and_column(text, key_offset(text, key));
+            return Err(ProjectError::UnknownKey {
+                path: path.to_path_buf(),
+                key: key.clone(),
+                line,
+                column,
+            });
+        }
+    }
+    let config: PyshipConfig = toml::Value::Table(settings.clone())
+        .try_into()
+        .map_err(|error: toml::de::Error| parse_error(format!("in `[tool.pyship]`: {error}")))?;
+    Ok((config, settings, formats))
+}
+
+/// Where the key `tool.pyship.KEY` is written, from toml_edit's spans (0 when unknown).
+fn key_offset(text: &str, key: &str) -> usize {
+    let Ok(document) = toml_edit::ImDocument::parse(text) else {
+        return 0;
+    };
+    document
+        .get("tool")
+        .and_then(|tool| tool.as_table_like())
+        .and_then(|tool| tool.get("pyship"))
+        .and_then(|pyship| pyship.as_table_like())
+        .and_then(|pyship| pyship.get_key_value(key))
+        .and_then(|(key, _)| key.span())
+        .map_or(0, |span| span.start)
+}
+
+/// 1-based line and column of a byte offset.
+fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.len() - before.rfind('\n').map_or(0, |index| index + 1) + 1;
+    (line, column)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Project, ProjectError> {
+        Project::parse(Path::new("/p"), Path::new("/p/pyproject.toml"), text)
+    }
+
+    #[test]
+    fn reads_metadata_and_format_tables() {
+        let project = parse(
+            r#"
+[project]
+name = "My_App"
+version = "1.0"
+dependencies = ["flask>=3", "redis; python_version < '3'"]
+maintainers = [{name = "A", email = "a@example.com"}]
+
+[tool.pyship]
+find-links = ["wheels"]
+
+[tool.pyship.deb]
+depends = ["libpq5"]
+"#,
+        )
+        .unwrap();
+        assert_eq!(project.name.as_ref(), "my-app");
+        assert_eq!(project.dependencies.len(), 2);
+        assert_eq!(project.maintainer.as_deref(), Some("A <a@example.com>"));
+        assert_eq!(project.config.find_links, vec!["wheels"]);
+        assert!(project.format_options["deb"].contains_key("depends"));
+        assert_eq!(project.install_prefix(), PathBuf::from("/opt/venvs/my-app"));
+    }
+
+    #[test]
+    fn unknown_tool_pyship_key_names_the_key_and_line() {
+        let error = parse(
+            "[project]\nname = \"a\"\nversion = \"1\"\n\n[tool.pyship]\ninstal-prefix = \"/x\"\n",
+        )
+        .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "unknown key `instal-prefix` in `[tool.pyship]` at `/p/pyproject.toml:6:1`"
+        );
+        assert_eq!(
+            error.hint().as_deref(),
+            Some("did you mean `install-prefix`?")
+        );
+    }
+
+    #[test]
+    fn malformed_toml_names_the_line() {
+        let error = parse("[project]\nname = \"a\"\nversion = 1.0.0\n").unwrap_err();
+        assert!(error.to_string().contains("line 3"), "{error}");
+    }
+}

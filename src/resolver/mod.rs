@@ -1,0 +1,398 @@
+//! Resolving requirements to one version per package with PubGrub, for one target.
+//!
+//! Packages with extras are modelled the usual PubGrub way: `name[extra]` at version V depends
+//! on `name == V` plus the requirements that the extra turns on, so an extra never picks a
+//! different version than its base. Markers are evaluated against the target interpreter's
+//! environment; a version whose `Requires-Python` excludes the target is skipped when the
+//! index says so up front, and reported as unavailable when only its metadata says so.
+//! Pre-releases are chosen only when no final release fits (pip's rule, simplified).
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fmt;
+use std::rc::Rc;
+
+use pep508_rs::pep440_rs::Version;
+use pep508_rs::{ExtraName, PackageName, Requirement, VersionOrUrl};
+use pubgrub::{
+    DefaultStringReporter, Dependencies, DependencyConstraints, DependencyProvider,
+    PackageResolutionStatistics, PubGrubError, Ranges, Reporter,
+};
+
+use crate::diagnostics::Hint;
+use crate::index::{DistFile, IndexError, PackageIndex};
+use crate::python::Interpreter;
+use crate::wheel::Metadata;
+
+type Range = Ranges<Version>;
+
+/// Why resolution failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ResolveError {
+    #[error("the requirements cannot be satisfied:\n{report}")]
+    NoSolution { report: String },
+    #[error("failed to get the metadata of `{package}` {version}")]
+    Metadata {
+        package: String,
+        version: String,
+        #[source]
+        source: ProviderError,
+    },
+    #[error("failed to list versions of `{package}`")]
+    Versions {
+        package: String,
+        #[source]
+        source: ProviderError,
+    },
+}
+
+impl Hint for ResolveError {
+    fn hint(&self) -> Option<String> {
+        match self {
+            ResolveError::NoSolution { .. } => Some(
+                "loosen the conflicting requirements named above, or make a fitting version available in the index or wheelhouse"
+                    .into(),
+            ),
+            _ => None,
+        }
+    }
+}
+
+/// Errors from the index while resolving.
+#[derive(Debug, thiserror::Error)]
+pub enum ProviderError {
+    #[error(transparent)]
+    Index(#[from] IndexError),
+    #[error("`{0}` is a direct URL reference, which pyship does not lock yet")]
+    DirectUrl(String),
+}
+
+/// A node of the resolution graph.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Node {
+    /// The project being locked.
+    Root(PackageName),
+    /// A distribution.
+    Package(PackageName),
+    /// A distribution with one extra turned on.
+    Extra(PackageName, ExtraName),
+}
+
+impl fmt::Display for Node {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Node::Root(name) | Node::Package(name) => write!(f, "{name}"),
+            Node::Extra(name, extra) => write!(f, "{name}[{extra}]"),
+        }
+    }
+}
+
+/// One version of a package that the target can install, with its best wheel.
+#[derive(Debug, Clone)]
+struct Candidate {
+    version: Version,
+    file: DistFile,
+}
+
+/// A package the resolution chose.
+#[derive(Debug, Clone)]
+pub struct ResolvedPackage {
+    pub name: PackageName,
+    pub version: Version,
+    pub file: DistFile,
+    /// Names of the packages it depends on for this target, sorted.
+    pub dependencies: Vec<PackageName>,
+}
+
+struct Provider<'a> {
+    index: &'a PackageIndex,
+    interpreter: &'a Interpreter,
+    root_requirements: &'a [Requirement],
+    candidates: RefCell<HashMap<PackageName, Rc<Vec<Candidate>>>>,
+    metadata: RefCell<HashMap<(PackageName, Version), Rc<Metadata>>>,
+    edges: RefCell<HashMap<(PackageName, Version), BTreeSet<PackageName>>>,
+}
+
+impl Provider<'_> {
+    /// Versions the target can install, newest first, each with its best-ranked wheel.
+    fn candidates(&self, name: &PackageName) -> Result<Rc<Vec<Candidate>>, ProviderError> {
+        if let Some(candidates) = self.candidates.borrow().get(name) {
+            return Ok(candidates.clone());
+        }
+        let files = self.index.files(name)?;
+        let python = &self.interpreter.python_full_version;
+        let mut best: BTreeMap<Version, (usize, DistFile)> = BTreeMap::new();
+        for file in files.iter() {
+            if file.yanked {
+                continue;
+            }
+            if let Some(requires_python) = &file.requires_python {
+                if !requires_python.contains(python) {
+                    continue;
+                }
+            }
+            let wheel = &file.wheel;
+            let Some(rank) = self
+                .interpreter
+                .tags
+                .rank(&wheel.python, &wheel.abi, &wheel.platform)
+            else {
+                continue;
+            };
+            let version = wheel.version.clone();
+            match best.get(&version) {
+                Some((best_rank, best_file))
+                    if (*best_rank, &best_file.file_name) <= (rank, &file.file_name) => {}
+                _ => {
+                    best.insert(version, (rank, file.clone()));
+                }
+            }
+        }
+        let candidates: Vec<Candidate> = best
+            .into_iter()
+            .rev()
+            .map(|(version, (_, file))| Candidate { version, file })
+            .collect();
+        let candidates = Rc::new(candidates);
+        self.candidates
+            .borrow_mut()
+            .insert(name.clone(), candidates.clone());
+        Ok(candidates)
+    }
+
+    fn metadata(
+        &self,
+        name: &PackageName,
+        version: &Version,
+    ) -> Result<Rc<Metadata>, ProviderError> {
+        let key = (name.clone(), version.clone());
+        if let Some(metadata) = self.metadata.borrow().get(&key) {
+            return Ok(metadata.clone());
+        }
+        let candidates = self.candidates(name)?;
+        let candidate = candidates
+            .iter()
+            .find(|candidate| &candidate.version == version)
+            .ok_or_else(|| {
+                ProviderError::Index(IndexError::BadWheel {
+                    file: format!("{name} {version}"),
+                    message: "the version disappeared from the index".into(),
+                })
+            })?;
+        let metadata = Rc::new(self.index.metadata(&candidate.file)?);
+        // A wheel whose metadata names another distribution or version is broken or hostile.
+        if &metadata.name != name || &metadata.version != version {
+            return Err(ProviderError::Index(IndexError::BadWheel {
+                file: candidate.file.file_name.clone(),
+                message: format!(
+                    "its metadata says `{}` {}, not `{name}` {version}",
+                    metadata.name, metadata.version
+                ),
+            }));
+        }
+        self.metadata.borrow_mut().insert(key, metadata.clone());
+        Ok(metadata)
+    }
+
+    /// The constraints `requirements` put on the graph, for the target and `extras`.
+    fn constraints<'r>(
+        &self,
+        requirements: impl IntoIterator<Item = &'r Requirement>,
+        extras: &[ExtraName],
+    ) -> Result<DependencyConstraints<Node, Range>, ProviderError> {
+        let mut constraints: DependencyConstraints<Node, Range> = DependencyConstraints::default();
+        let mut add = |node: Node, range: Range| {
+            let merged = match constraints.get(&node) {
+                Some(existing) => existing.intersection(&range),
+                None => range,
+            };
+            constraints.insert(node, merged);
+        };
+        for requirement in requirements {
+            if !requirement
+                .marker
+                .evaluate(&self.interpreter.markers, extras)
+            {
+                continue;
+            }
+            let range = match &requirement.version_or_url {
+                None => Range::full(),
+                Some(VersionOrUrl::VersionSpecifier(specifiers)) => Range::from(specifiers.clone()),
+                Some(VersionOrUrl::Url(_)) => {
+                    return Err(ProviderError::DirectUrl(requirement.to_string()));
+                }
+            };
+            for extra in &requirement.extras {
+                add(
+                    Node::Extra(requirement.name.clone(), extra.clone()),
+                    range.clone(),
+                );
+            }
+            add(Node::Package(requirement.name.clone()), range);
+        }
+        Ok(constraints)
+    }
+}
+
+impl DependencyProvider for Provider<'_> {
+    type P = Node;
+    type V = Version;
+    type VS = Range;
+    type M = String;
+    type Priority = u32;
+    type Err = ProviderError;
+
+    fn prioritize(
+        &self,
+        _package: &Node,
+        _range: &Range,
+        statistics: &PackageResolutionStatistics,
+    ) -> u32 {
+        // Packages that conflicted before are decided first: they are the likely culprits.
+        statistics.conflict_count()
+    }
+
+    fn choose_version(
+        &self,
+        package: &Node,
+        range: &Range,
+    ) -> Result<Option<Version>, ProviderError> {
+        let name = match package {
+            Node::Root(_) => return Ok(range.as_singleton().cloned()),
+            Node::Package(name) | Node::Extra(name, _) => name,
+        };
+        let candidates = self.candidates(name)?;
+        let fits = |candidate: &&Candidate| range.contains(&candidate.version);
+        let stable = candidates
+            .iter()
+            .filter(fits)
+            .find(|candidate| !candidate.version.any_prerelease());
+        let chosen = stable.or_else(|| candidates.iter().find(fits));
+        Ok(chosen.map(|candidate| candidate.version.clone()))
+    }
+
+    fn get_dependencies(
+        &self,
+        package: &Node,
+        version: &Version,
+    ) -> Result<Dependencies<Node, Range, String>, ProviderError> {
+        let (name, extras) = match package {
+            Node::Root(_) => {
+                return Ok(Dependencies::Available(
+                    self.constraints(self.root_requirements, &[])?,
+                ));
+            }
+            Node::Package(name) => (name, Vec::new()),
+            Node::Extra(name, extra) => (name, vec![extra.clone()]),
+        };
+        let metadata = self.metadata(name, version)?;
+        if let Some(requires_python) = &metadata.requires_python {
+            if !requires_python.contains(&self.interpreter.python_full_version) {
+                return Ok(Dependencies::Unavailable(format!(
+                    "it requires Python {requires_python}, but the target has {}",
+                    self.interpreter.python_full_version
+                )));
+            }
+        }
+        let mut constraints = self.constraints(&metadata.requires_dist, &extras)?;
+        // A package never depends on itself; a self-reference only turns extras on.
+        constraints.remove(&Node::Package(name.clone()));
+        self.edges
+            .borrow_mut()
+            .entry((name.clone(), version.clone()))
+            .or_default()
+            .extend(constraints.keys().filter_map(|node| match node {
+                Node::Package(dependency) => Some(dependency.clone()),
+                _ => None,
+            }));
+        if let Node::Extra(..) = package {
+            constraints.insert(
+                Node::Package(name.clone()),
+                Range::singleton(version.clone()),
+            );
+        }
+        Ok(Dependencies::Available(constraints))
+    }
+}
+
+/// Resolves `requirements` of the project `root` for `interpreter`.
+pub fn resolve(
+    root: &PackageName,
+    root_version: &Version,
+    requirements: &[Requirement],
+    index: &PackageIndex,
+    interpreter: &Interpreter,
+) -> Result<Vec<ResolvedPackage>, ResolveError> {
+    let provider = Provider {
+        index,
+        interpreter,
+        root_requirements: requirements,
+        candidates: RefCell::default(),
+        metadata: RefCell::default(),
+        edges: RefCell::default(),
+    };
+    let selection =
+        match pubgrub::resolve(&provider, Node::Root(root.clone()), root_version.clone()) {
+            Ok(selection) => selection,
+            Err(PubGrubError::NoSolution(mut tree)) => {
+                tree.collapse_no_versions();
+                return Err(ResolveError::NoSolution {
+                    report: DefaultStringReporter::report(&tree),
+                });
+            }
+            Err(PubGrubError::ErrorRetrievingDependencies {
+                package,
+                version,
+                source,
+            }) => {
+                return Err(ResolveError::Metadata {
+                    package: package.to_string(),
+                    version: version.to_string(),
+                    source,
+                });
+            }
+            Err(PubGrubError::ErrorChoosingVersion { package, source }) => {
+                return Err(ResolveError::Versions {
+                    package: package.to_string(),
+                    source,
+                });
+            }
+            Err(PubGrubError::ErrorInShouldCancel(source)) => {
+                return Err(ResolveError::Versions {
+                    package: root.to_string(),
+                    source,
+                });
+            }
+        };
+    let edges = provider.edges.borrow();
+    let mut resolved = Vec::new();
+    for (node, version) in selection {
+        let Node::Package(name) = node else {
+            continue;
+        };
+        let candidates = provider
+            .candidates(&name)
+            .map_err(|source| ResolveError::Versions {
+                package: name.to_string(),
+                source,
+            })?;
+        let Some(candidate) = candidates
+            .iter()
+            .find(|candidate| candidate.version == version)
+        else {
+            continue;
+        };
+        let dependencies = edges
+            .get(&(name.clone(), version.clone()))
+            .map(|names| names.iter().cloned().collect())
+            .unwrap_or_default();
+        resolved.push(ResolvedPackage {
+            name,
+            version,
+            file: candidate.file.clone(),
+            dependencies,
+        });
+    }
+    resolved.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(resolved)
+}

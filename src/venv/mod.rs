@@ -1,0 +1,97 @@
+//! A virtualenv at its final install prefix, staged under a staging root (DESTDIR-style).
+//!
+//! pyship writes the venv itself rather than running `python -m venv` in place, because the
+//! venv must name its final prefix (`/opt/venvs/APP`) while living under `target/pyship/stage`.
+//! The layout matches what CPython's `venv` makes on POSIX: `pyvenv.cfg`, `bin/python*` links
+//! to the base interpreter, `lib/pythonX.Y/site-packages`, and `lib64 -> lib` on 64-bit Linux.
+
+use std::os::unix::fs::symlink;
+use std::path::{Path, PathBuf};
+
+use crate::python::Interpreter;
+use crate::wheel::Scheme;
+
+const ACTIVATE: &str = include_str!("activate");
+
+/// A staged virtualenv.
+#[derive(Debug, Clone)]
+pub struct StagedVenv {
+    /// Stands for `/` on the target.
+    pub staging_root: PathBuf,
+    /// The absolute prefix on the target, e.g. `/opt/venvs/hello`.
+    pub install_prefix: PathBuf,
+    /// `lib/python3.11/site-packages`, relative to the prefix.
+    pub site_packages: PathBuf,
+}
+
+impl StagedVenv {
+    /// The prefix's directory in the staging tree.
+    pub fn staged_prefix(&self) -> PathBuf {
+        stage_path(&self.staging_root, &self.install_prefix)
+    }
+
+    /// The scheme wheels are installed with: staged directories, final-prefix shebangs.
+    pub fn scheme(&self, python_version: &str) -> Scheme {
+        let prefix = self.staged_prefix();
+        let site_packages = prefix.join(&self.site_packages);
+        Scheme {
+            purelib: site_packages.clone(),
+            platlib: site_packages,
+            scripts: prefix.join("bin"),
+            data: prefix.clone(),
+            headers: prefix
+                .join("include/site")
+                .join(format!("python{python_version}")),
+            python: self.install_prefix.join("bin/python").display().to_string(),
+        }
+    }
+}
+
+/// `root` + absolute `path`.
+pub fn stage_path(root: &Path, path: &Path) -> PathBuf {
+    root.join(path.strip_prefix("/").unwrap_or(path))
+}
+
+/// Creates a fresh venv for `interpreter` at `install_prefix` under `staging_root`.
+pub fn create_venv(
+    staging_root: &Path,
+    install_prefix: &Path,
+    name: &str,
+    interpreter: &Interpreter,
+) -> std::io::Result<StagedVenv> {
+    let python_version = interpreter.python_version();
+    let venv = StagedVenv {
+        staging_root: staging_root.to_path_buf(),
+        install_prefix: install_prefix.to_path_buf(),
+        site_packages: PathBuf::from(format!("lib/python{python_version}/site-packages")),
+    };
+    let prefix = venv.staged_prefix();
+    let bin = prefix.join("bin");
+    std::fs::create_dir_all(&bin)?;
+    std::fs::create_dir_all(prefix.join(&venv.site_packages))?;
+    if interpreter.markers.platform_machine().ends_with("64") {
+        symlink("lib", prefix.join("lib64"))?;
+    }
+    let base = &interpreter.resolved;
+    let home = base.parent().unwrap_or(Path::new("/usr/bin"));
+    std::fs::write(
+        prefix.join("pyvenv.cfg"),
+        format!(
+            "home = {}\ninclude-system-site-packages = false\nversion = {}\nexecutable = {}\ncommand = pyship build (venv at {})\n",
+            home.display(),
+            interpreter.python_full_version,
+            base.display(),
+            install_prefix.display()
+        ),
+    )?;
+    symlink(base, bin.join("python"))?;
+    symlink("python", bin.join("python3"))?;
+    symlink("python", bin.join(format!("python{python_version}")))?;
+    std::fs::write(
+        bin.join("activate"),
+        ACTIVATE
+            .replace("#PREFIX#", &install_prefix.display().to_string())
+            .replace("#NAME#", name),
+    )?;
+    Ok(venv)
+}

@@ -1,0 +1,107 @@
+//! Core metadata (`METADATA` / `PKG-INFO`): the fields the resolver needs.
+//!
+//! The format is email-header style (core metadata spec): `Key: value` lines, continuation
+//! lines starting with whitespace, and the body after the first blank line.
+
+use std::str::FromStr;
+
+use pep508_rs::pep440_rs::{Version, VersionSpecifiers};
+use pep508_rs::{PackageName, Requirement};
+
+/// What the resolver reads from a distribution's metadata.
+#[derive(Debug, Clone)]
+pub struct Metadata {
+    pub name: PackageName,
+    pub version: Version,
+    pub requires_python: Option<VersionSpecifiers>,
+    pub requires_dist: Vec<Requirement>,
+}
+
+impl Metadata {
+    /// Parses METADATA text; the error says which field is wrong.
+    pub fn parse(text: &str) -> Result<Metadata, String> {
+        let mut name = None;
+        let mut version = None;
+        let mut requires_python = None;
+        let mut requires_dist = Vec::new();
+        for (key, value) in headers(text) {
+            match key.to_ascii_lowercase().as_str() {
+                "name" => {
+                    name = Some(
+                        PackageName::from_str(&value)
+                            .map_err(|error| format!("invalid `Name: {value}`: {error}"))?,
+                    )
+                }
+                "version" => {
+                    version = Some(
+                        Version::from_str(&value)
+                            .map_err(|error| format!("invalid `Version: {value}`: {error}"))?,
+                    )
+                }
+                "requires-python" if !value.trim().is_empty() => {
+                    requires_python =
+                        Some(VersionSpecifiers::from_str(&value).map_err(|error| {
+                            format!("invalid `Requires-Python: {value}`: {error}")
+                        })?)
+                }
+                "requires-dist" => requires_dist.push(
+                    Requirement::from_str(&value)
+                        .map_err(|error| format!("invalid `Requires-Dist: {value}`: {error}"))?,
+                ),
+                _ => {}
+            }
+        }
+        Ok(Metadata {
+            name: name.ok_or("no `Name` field")?,
+            version: version.ok_or("no `Version` field")?,
+            requires_python,
+            requires_dist,
+        })
+    }
+}
+
+/// The header fields, continuation lines joined.
+fn headers(text: &str) -> Vec<(String, String)> {
+    let mut fields: Vec<(String, String)> = Vec::new();
+    for line in text.lines() {
+        if line.is_empty() {
+            break;
+        }
+        if line.starts_with([' ', '\t']) {
+            if let Some((_, value)) = fields.last_mut() {
+                value.push('\n');
+                value.push_str(line.trim());
+            }
+        } else if let Some((key, value)) = line.split_once(':') {
+            fields.push((key.trim().to_string(), value.trim().to_string()));
+        }
+    }
+    fields
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_requirements_and_stops_at_the_body() {
+        let metadata = Metadata::parse(
+            "Metadata-Version: 2.1\nName: Flask\nVersion: 3.0.3\nRequires-Python: >=3.8\n\
+             Requires-Dist: Werkzeug>=3.0.0\nRequires-Dist: asgiref>=3.2 ; extra == \"async\"\n\n\
+             Requires-Dist: not-a-header\n",
+        )
+        .unwrap();
+        assert_eq!(metadata.name.as_ref(), "flask");
+        assert_eq!(metadata.requires_dist.len(), 2);
+        assert!(metadata.requires_python.is_some());
+    }
+
+    #[test]
+    fn missing_version_is_an_error() {
+        assert!(
+            Metadata::parse("Name: a\n")
+                .unwrap_err()
+                .contains("Version")
+        );
+    }
+}

@@ -1,0 +1,9 @@
+//! Wheels: file names, metadata, and installing one into a scheme of directories.
+
+mod filename;
+mod install;
+mod metadata;
+
+pub use filename::WheelFilename;
+pub use install::{Scheme, install_wheel};
+pub use metadata::Metadata;
