@@ -9,6 +9,7 @@
 
 mod ar;
 mod control;
+mod tar_writer;
 
 use std::io::Write;
 use std::path::Path;
@@ -24,6 +25,7 @@ use pyship_plugin::{
 use sha2::Sha256;
 
 use crate::control::Control;
+use crate::tar_writer::TarWriter;
 
 const POSTRM: &str = include_str!("scripts/postrm");
 
@@ -117,61 +119,35 @@ fn installed_size_kib(entries: &[Entry]) -> u64 {
         .sum()
 }
 
-fn tar_header(mode: u32, size: u64, mtime: u64, entry_type: tar::EntryType) -> tar::Header {
-    let mut header = tar::Header::new_gnu();
-    header.set_entry_type(entry_type);
-    header.set_mode(mode);
-    header.set_size(size);
-    header.set_mtime(mtime);
-    header.set_uid(0);
-    header.set_gid(0);
-    // Names are fixed strings, always short enough for the header fields.
-    let _ = header.set_username("root");
-    let _ = header.set_groupname("root");
-    header
-}
-
 fn data_tar(entries: &[Entry], mtime: u64) -> Result<Vec<u8>, String> {
     let failed = |error: std::io::Error| format!("failed to write data.tar: {error}");
-    let mut builder = tar::Builder::new(Vec::new());
-    builder.mode(tar::HeaderMode::Deterministic);
-    let mut root = tar_header(0o755, 0, mtime, tar::EntryType::Directory);
-    builder
-        .append_data(&mut root, "./", std::io::empty())
-        .map_err(failed)?;
+    let mut writer = TarWriter::new(mtime);
+    writer.directory("./", 0o755).map_err(failed)?;
     for entry in entries {
         let path = format!("./{}", entry.path);
         match &entry.kind {
-            EntryKind::Directory => {
-                let mut header = tar_header(entry.mode, 0, mtime, tar::EntryType::Directory);
-                builder
-                    .append_data(&mut header, format!("{path}/"), std::io::empty())
-                    .map_err(failed)?;
-            }
+            EntryKind::Directory => writer
+                .directory(&format!("{path}/"), entry.mode)
+                .map_err(failed)?,
             EntryKind::File { size } => {
-                let contents = std::fs::read(&entry.source).map_err(|error| {
-                    format!("failed to read `{}`: {error}", entry.source.display())
-                })?;
+                let contents = read_file(entry)?;
                 if contents.len() as u64 != *size {
                     return Err(format!(
                         "`{}` changed while packaging",
                         entry.source.display()
                     ));
                 }
-                let mut header = tar_header(entry.mode, *size, mtime, tar::EntryType::Regular);
-                builder
-                    .append_data(&mut header, &path, contents.as_slice())
-                    .map_err(failed)?;
+                writer.file(&path, entry.mode, &contents).map_err(failed)?;
             }
-            EntryKind::Symlink { target } => {
-                let mut header = tar_header(entry.mode, 0, mtime, tar::EntryType::Symlink);
-                builder
-                    .append_link(&mut header, &path, target)
-                    .map_err(failed)?;
-            }
+            EntryKind::Symlink { target } => writer.symlink(&path, target).map_err(failed)?,
         }
     }
-    builder.into_inner().map_err(failed)
+    writer.finish().map_err(failed)
+}
+
+fn read_file(entry: &Entry) -> Result<Vec<u8>, String> {
+    std::fs::read(&entry.source)
+        .map_err(|error| format!("failed to read `{}`: {error}", entry.source.display()))
 }
 
 fn control_tar(
@@ -183,36 +159,27 @@ fn control_tar(
     let mut md5sums = String::new();
     for entry in entries {
         if let EntryKind::File { .. } = entry.kind {
-            let contents = std::fs::read(&entry.source)
-                .map_err(|error| format!("failed to read `{}`: {error}", entry.source.display()))?;
-            md5sums.push_str(&format!(
-                "{}  {}\n",
-                hex(&Md5::digest(&contents)),
-                entry.path
-            ));
+            let digest = hex(&Md5::digest(read_file(entry)?));
+            md5sums.push_str(&format!("{digest}  {}\n", entry.path));
         }
     }
     let prefix = manifest.layout.install_prefix.display().to_string();
     let postrm = POSTRM.replace("#PREFIX#", &prefix);
 
     let failed = |error: std::io::Error| format!("failed to write control.tar: {error}");
-    let mut builder = tar::Builder::new(Vec::new());
-    let mut root = tar_header(0o755, 0, mtime, tar::EntryType::Directory);
-    builder
-        .append_data(&mut root, "./", std::io::empty())
-        .map_err(failed)?;
+    let mut writer = TarWriter::new(mtime);
+    writer.directory("./", 0o755).map_err(failed)?;
     let files: [(&str, u32, String); 3] = [
         ("./control", 0o644, control.render()),
         ("./md5sums", 0o644, md5sums),
         ("./postrm", 0o755, postrm),
     ];
     for (name, mode, contents) in files {
-        let mut header = tar_header(mode, contents.len() as u64, mtime, tar::EntryType::Regular);
-        builder
-            .append_data(&mut header, name, contents.as_bytes())
+        writer
+            .file(name, mode, contents.as_bytes())
             .map_err(failed)?;
     }
-    builder.into_inner().map_err(failed)
+    writer.finish().map_err(failed)
 }
 
 /// gzip with no name and a zero timestamp in the header, so output depends on input only.

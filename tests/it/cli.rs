@@ -1,0 +1,87 @@
+//! The command line itself: help, --list, unknown commands, external subcommands.
+
+use crate::support::{TestContext, repo_root};
+
+#[test]
+fn help_teaches_the_commands_and_exit_codes() {
+    let context = TestContext::new();
+    let run = context.pyship(&["--help"]).success();
+    for needle in [
+        "lock",
+        "fetch",
+        "build",
+        "package",
+        "Exit status:",
+        "pyship-NAME",
+    ] {
+        assert!(run.stdout.contains(needle), "help lacks {needle}:\n{run}");
+    }
+}
+
+#[test]
+fn no_arguments_shows_help_and_fails_as_usage() {
+    let context = TestContext::new();
+    let run = context.pyship(&[]).code(2);
+    assert!(run.stderr.contains("Usage:"), "{run}");
+}
+
+#[test]
+fn list_shows_builtins_and_plugins_with_summaries() {
+    let mut context = TestContext::new();
+    context.path_prepend(&repo_root().join("testdata/plugins"));
+    let run = context.pyship(&["--list"]).success();
+    assert!(run.stdout.contains("lock"), "{run}");
+    assert!(
+        run.stdout.contains("deb             Debian .deb packages"),
+        "{run}"
+    );
+    assert!(
+        run.stdout.contains("echo            copies the manifest"),
+        "{run}"
+    );
+}
+
+#[test]
+fn unknown_command_suggests_a_similar_one_and_exits_2() {
+    let context = TestContext::new();
+    let run = context.pyship(&["debb"]).code(2);
+    assert!(
+        run.stderr.contains("error: no such command: `debb`"),
+        "{run}"
+    );
+    assert!(
+        run.stderr
+            .contains("help: a command with a similar name exists: `deb`"),
+        "{run}"
+    );
+    assert!(
+        run.stderr
+            .contains("help: view all installed commands with `pyship --list`"),
+        "{run}"
+    );
+}
+
+#[test]
+fn external_subcommand_runs_the_plugin_with_cargo_argv() {
+    let mut context = TestContext::new();
+    context.path_prepend(&repo_root().join("testdata/plugins"));
+    // `pyship echo describe` runs `pyship-echo echo describe`.
+    let run = context.pyship(&["echo", "describe"]).success();
+    let describe: pyship_plugin::Describe =
+        serde_json::from_str(run.stdout.trim()).expect("a describe document");
+    assert_eq!(describe.name, "echo");
+    // The Rust helper strips the name too: `pyship deb describe`.
+    let run = context.pyship(&["deb", "describe"]).success();
+    assert!(run.stdout.contains("\"formats\":[\"deb\"]"), "{run}");
+}
+
+#[test]
+fn external_subcommand_passes_the_exit_code_on() {
+    let context = TestContext::new();
+    let run = context.pyship(&["deb", "no-such-verb"]);
+    assert_eq!(run.code, Some(2), "{run}");
+    assert!(
+        run.stderr.contains("unknown command `no-such-verb`"),
+        "{run}"
+    );
+}

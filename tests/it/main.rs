@@ -1,0 +1,9 @@
+//! pyship's integration tests: the built binaries, run as a user would run them, against
+//! testdata projects, a local index, and the real dpkg tools.
+
+mod build;
+mod cli;
+mod lock;
+mod package_deb;
+mod plugins;
+mod support;

@@ -1,0 +1,235 @@
+//! `pyship package deb`: the .deb checked with dpkg-deb, installed with dpkg, run, removed.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::support::{TestContext, requires_tool};
+
+fn package_hello(context: &TestContext) -> PathBuf {
+    let run = context.pyship(&["package", "deb", "--offline"]).success();
+    let path = PathBuf::from(run.stdout.trim());
+    assert_eq!(
+        path,
+        context.root.join("target/pyship/hello_0.1.0-1_amd64.deb"),
+        "{run}"
+    );
+    assert!(
+        run.stderr
+            .contains("Finished `target/pyship/hello_0.1.0-1_amd64.deb`"),
+        "{run}"
+    );
+    path
+}
+
+fn run_tool(program: &str, args: &[&str], path: &Path) -> String {
+    let output = Command::new(program).args(args).arg(path).output().unwrap();
+    assert!(
+        output.status.success(),
+        "{program} {args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn deb_has_debian_metadata_and_root_owned_files() {
+    if !requires_tool("dpkg-deb") {
+        return;
+    }
+    let context = TestContext::hello();
+    let deb = package_hello(&context);
+    let info = run_tool("dpkg-deb", &["--info"], &deb);
+    for line in [
+        " Package: hello\n",
+        " Version: 0.1.0-1\n",
+        " Architecture: amd64\n",
+        " Maintainer: Hello Team <hello@example.com>\n",
+        " Depends: python3.11, libc6 (>= 2.28)\n",
+        " Description: A small Flask web app shipped by pyship\n",
+        " Homepage: https://example.com/hello\n",
+    ] {
+        assert!(info.contains(line), "missing {line:?} in\n{info}");
+    }
+    let contents = run_tool("dpkg-deb", &["--contents"], &deb);
+    let line_of = |path: &str| {
+        contents
+            .lines()
+            // dpkg-deb lists `opt/…` (or `./opt/…`): match on the path after the prefix.
+            .find(|line| line.ends_with(path) || line.contains(&format!("{path} -> ")))
+            .unwrap_or_else(|| panic!("{path} not in\n{contents}"))
+            .to_string()
+    };
+    assert!(line_of("./opt/venvs/hello/bin/hello-serve").starts_with("-rwxr-xr-x root/root"));
+    assert!(line_of("./opt/venvs/hello/pyvenv.cfg").starts_with("-rw-r--r-- root/root"));
+    assert!(line_of("./opt/venvs/hello/bin/python").contains("-> /usr/bin/python3.11"));
+    assert!(
+        contents.contains("2023-11-14 22:13"),
+        "mtime is SOURCE_DATE_EPOCH:\n{contents}"
+    );
+    assert!(!contents.contains("target/pyship"), "staging paths leaked");
+    // md5sums is right for every shipped file: extract both parts and let md5sum check.
+    let control_dir = context.temp.path().join("control");
+    let data_dir = context.temp.path().join("data");
+    let extract = |flag: &str, directory: &Path| {
+        let status = Command::new("dpkg-deb")
+            .arg(flag)
+            .arg(&deb)
+            .arg(directory)
+            .status()
+            .unwrap();
+        assert!(status.success());
+    };
+    extract("-e", &control_dir);
+    extract("-x", &data_dir);
+    let md5sums = std::fs::read_to_string(control_dir.join("md5sums")).unwrap();
+    assert!(md5sums.lines().count() > 300, "{md5sums}");
+    let output = Command::new("md5sum")
+        .args(["--check", "--quiet", "--strict"])
+        .arg(control_dir.join("md5sums"))
+        .current_dir(&data_dir)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+}
+
+#[test]
+fn deb_is_byte_identical_for_the_same_inputs() {
+    let first = TestContext::hello();
+    let second = TestContext::hello();
+    let a = std::fs::read(package_hello(&first)).unwrap();
+    let b = std::fs::read(package_hello(&second)).unwrap();
+    assert!(a == b, "two builds of the same inputs differ");
+    // And a second run in the same project rewrites the same bytes.
+    let again = std::fs::read(package_hello(&first)).unwrap();
+    assert!(a == again);
+}
+
+/// The issue's user story: install with dpkg, run the console script, remove, nothing left.
+/// As root (CI) this is a real `dpkg -i`; otherwise dpkg works on a private root.
+#[test]
+fn deb_installs_runs_and_removes_cleanly() {
+    if !requires_tool("dpkg") {
+        return;
+    }
+    let context = TestContext::hello();
+    let deb = package_hello(&context);
+    let is_root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|output| String::from_utf8_lossy(&output.stdout).trim() == "0");
+    if is_root {
+        install_for_real(&deb);
+    } else {
+        install_into_private_root(&context, &deb);
+    }
+}
+
+fn dpkg(args: &[&str]) -> String {
+    let output = Command::new("dpkg").args(args).output().unwrap();
+    assert!(
+        output.status.success(),
+        "dpkg {args:?}: {}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn install_for_real(deb: &Path) {
+    // Serialize with anyone else using dpkg on this machine, and never clobber a foreign
+    // package of the same name.
+    let status = Command::new("dpkg-query")
+        .args(["-W", "-f=${Version}", "hello"])
+        .output();
+    if let Ok(output) = &status {
+        let version = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            !output.status.success() || version.is_empty() || version.starts_with("0.1.0-1"),
+            "a different `hello` package ({version}) is installed; refusing to replace it"
+        );
+    }
+    dpkg(&["-i", deb.to_str().unwrap()]);
+    let prefix = Path::new("/opt/venvs/hello");
+    let before = count_files(prefix);
+    let output = Command::new(prefix.join("bin/hello-serve"))
+        .arg("--check")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    // Running did not write anything under the prefix: the bytecode was shipped.
+    let after = count_files(prefix);
+    dpkg(&["-r", "hello"]);
+    assert!(
+        output.status.success(),
+        "hello-serve --check failed: {stdout}{stderr}"
+    );
+    assert_eq!(stdout.trim(), "ok: /opt/venvs/hello");
+    assert_eq!(
+        before, after,
+        "running the app wrote files under the prefix"
+    );
+    assert!(
+        !prefix.exists(),
+        "dpkg -r left files under {}",
+        prefix.display()
+    );
+    // A package with a postrm stays known to dpkg until purged; leave the machine as found.
+    dpkg(&["--purge", "hello"]);
+}
+
+fn install_into_private_root(context: &TestContext, deb: &Path) {
+    let root = context.temp.path().join("root");
+    let admin = root.join("var/lib/dpkg");
+    std::fs::create_dir_all(admin.join("updates")).unwrap();
+    std::fs::create_dir_all(admin.join("info")).unwrap();
+    std::fs::write(admin.join("status"), "").unwrap();
+    let root_arg = format!("--root={}", root.display());
+    let admin_arg = format!("--admindir={}", admin.display());
+    let common = [
+        root_arg.as_str(),
+        admin_arg.as_str(),
+        "--force-not-root",
+        "--force-depends",
+        "--force-script-chrootless",
+    ];
+    let mut install = common.to_vec();
+    install.extend(["-i", deb.to_str().unwrap()]);
+    dpkg(&install);
+    let prefix = root.join("opt/venvs/hello");
+    let output = Command::new(prefix.join("bin/python"))
+        .arg(prefix.join("bin/hello-serve"))
+        .arg("--check")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let mut remove = common.to_vec();
+    remove.extend(["-r", "hello"]);
+    dpkg(&remove);
+    assert!(!prefix.exists());
+}
+
+fn count_files(directory: &Path) -> usize {
+    std::fs::read_dir(directory)
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|entry| {
+                    if entry.file_type().is_ok_and(|kind| kind.is_dir()) {
+                        1 + count_files(&entry.path())
+                    } else {
+                        1
+                    }
+                })
+                .sum()
+        })
+        .unwrap_or(0)
+}

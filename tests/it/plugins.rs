@@ -1,0 +1,129 @@
+//! The plugin contract, tested with `testdata/plugins/pyship-echo`, a plugin in Python.
+
+use std::path::PathBuf;
+
+use crate::support::{TestContext, repo_root};
+
+fn echo_context() -> TestContext {
+    let mut context = TestContext::hello();
+    context.path_prepend(&repo_root().join("testdata/plugins"));
+    context
+}
+
+#[test]
+fn python_plugin_receives_a_manifest_the_protocol_crate_parses() {
+    let context = echo_context();
+    let run = context.pyship(&["package", "echo", "--offline"]).success();
+    let artifact = PathBuf::from(run.stdout.trim());
+    assert_eq!(
+        artifact,
+        context.root.join("target/pyship/echo-manifest.json")
+    );
+    assert!(run.stderr.contains("pyship-echo: packaging hello"), "{run}");
+    // The plugin copied the manifest it got: it must parse with the protocol types.
+    let manifest: pyship_plugin::Manifest =
+        serde_json::from_str(&std::fs::read_to_string(&artifact).unwrap()).unwrap();
+    assert_eq!(manifest.protocol, 1);
+    assert_eq!(manifest.format, "echo");
+    assert_eq!(manifest.project.name, "hello");
+    assert_eq!(manifest.project.version, "0.1.0");
+    assert_eq!(manifest.project.scripts["hello-serve"], "hello.app:main");
+    assert_eq!(
+        manifest.layout.install_prefix,
+        PathBuf::from("/opt/venvs/hello")
+    );
+    assert!(
+        manifest
+            .layout
+            .staging_root
+            .join("opt/venvs/hello/bin/hello-serve")
+            .is_file()
+    );
+    assert_eq!(manifest.target.python_version, "3.11");
+    assert_eq!(manifest.source.source_date_epoch, Some(1_700_000_000));
+    assert_eq!(manifest.output_dir, context.root.join("target/pyship"));
+    let names: Vec<&str> = manifest.packages.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "blinker",
+            "click",
+            "flask",
+            "itsdangerous",
+            "jinja2",
+            "markupsafe",
+            "werkzeug",
+            "hello"
+        ]
+    );
+    for package in &manifest.packages {
+        assert!(package.wheel.is_file(), "{}", package.wheel.display());
+        assert_eq!(package.sha256.len(), 64);
+    }
+    assert!(
+        !manifest
+            .packages
+            .iter()
+            .find(|p| p.name == "markupsafe")
+            .unwrap()
+            .pure
+    );
+    assert!(manifest.options.contains_key("find-links"));
+    // The manifest stays on disk so the step can be rerun by hand.
+    assert!(
+        context
+            .root
+            .join("target/pyship/echo/manifest.json")
+            .is_file()
+    );
+}
+
+#[test]
+fn plugin_speaking_another_protocol_is_refused_clearly() {
+    let mut context = echo_context();
+    context.env("PYSHIP_ECHO_MODE", "bad-protocol");
+    let run = context.pyship(&["package", "echo", "--offline"]).code(1);
+    assert!(run.stderr.contains("plugin `pyship-echo`"), "{run}");
+    assert!(run.stderr.contains("testdata/plugins/pyship-echo"), "{run}");
+    assert!(
+        run.stderr
+            .contains("speaks protocol [99], but this pyship speaks [1]"),
+        "{run}"
+    );
+    assert!(run.stderr.contains("hint: upgrade pyship"), "{run}");
+}
+
+#[test]
+fn plugin_printing_non_json_is_a_protocol_error_showing_its_output() {
+    let mut context = echo_context();
+    context.env("PYSHIP_ECHO_MODE", "not-json");
+    let run = context.pyship(&["package", "echo", "--offline"]).code(1);
+    assert!(run.stderr.contains("broke the protocol"), "{run}");
+    assert!(run.stderr.contains("--- stdout\nthis is not JSON"), "{run}");
+    assert!(run.stdout.is_empty(), "{run}");
+}
+
+#[test]
+fn plugin_failing_shows_its_message_and_one_line_from_pyship() {
+    let mut context = echo_context();
+    context.env("PYSHIP_ECHO_MODE", "fail");
+    let run = context.pyship(&["package", "echo", "--offline"]).code(1);
+    assert!(
+        run.stderr.contains("pyship-echo: failing on purpose"),
+        "{run}"
+    );
+    assert!(run.stderr.contains("error: plugin `pyship-echo`"), "{run}");
+    assert!(run.stderr.contains("failed (exit status: 3)"), "{run}");
+    assert!(run.stderr.contains("hint: rerun with `-v`"), "{run}");
+}
+
+#[test]
+fn missing_plugin_names_the_format_and_what_is_installed() {
+    let context = TestContext::hello();
+    let run = context.pyship(&["package", "rpmm", "--offline"]).code(1);
+    assert!(
+        run.stderr.contains("no plugin `pyship-rpmm` found"),
+        "{run}"
+    );
+    assert!(run.stderr.contains("installed formats: deb"), "{run}");
+}

@@ -1,0 +1,159 @@
+//! Minimal but valid wheels made on the fly (uv's packse idea): METADATA, WHEEL, RECORD and a
+//! stub module, from a scenario file in `testdata/scenarios/`.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use base64::Engine;
+use serde::Deserialize;
+use sha2::Digest;
+
+/// A scenario: the project's requirements and the packages the index offers.
+#[derive(Debug, Deserialize)]
+pub struct Scenario {
+    pub requires: Vec<String>,
+    pub packages: Vec<ScenarioPackage>,
+}
+
+/// One package version of a scenario.
+#[derive(Debug, Deserialize)]
+pub struct ScenarioPackage {
+    pub name: String,
+    pub version: String,
+    #[serde(default)]
+    pub requires: Vec<String>,
+    #[serde(rename = "requires-python")]
+    pub requires_python: Option<String>,
+}
+
+impl Scenario {
+    /// Loads `testdata/scenarios/NAME.toml`.
+    pub fn load(name: &str) -> Scenario {
+        let path = super::repo_root().join(format!("testdata/scenarios/{name}.toml"));
+        let text = std::fs::read_to_string(&path).expect("scenario exists");
+        toml::from_str(&text).expect("scenario parses")
+    }
+
+    /// Writes every package as a wheel into `directory`.
+    pub fn write_wheels(&self, directory: &Path) -> Vec<PathBuf> {
+        self.packages
+            .iter()
+            .map(|package| {
+                let requires: Vec<&str> = package.requires.iter().map(String::as_str).collect();
+                WheelSpec::new(&package.name, &package.version)
+                    .requires(&requires)
+                    .requires_python(package.requires_python.as_deref())
+                    .write(directory)
+            })
+            .collect()
+    }
+
+    /// A pyproject.toml depending on the scenario's requirements.
+    pub fn pyproject(&self, extra_tool: &str) -> String {
+        let requires: Vec<String> = self.requires.iter().map(|r| format!("{r:?}")).collect();
+        format!(
+            "[project]\nname = \"scenario\"\nversion = \"1.0\"\ndependencies = [{}]\n\n[tool.pyship]\n{extra_tool}\n",
+            requires.join(", ")
+        )
+    }
+}
+
+/// A wheel to make.
+pub struct WheelSpec {
+    name: String,
+    version: String,
+    requires: Vec<String>,
+    requires_python: Option<String>,
+    files: Vec<(String, Vec<u8>, u32)>,
+    tag: String,
+}
+
+impl WheelSpec {
+    pub fn new(name: &str, version: &str) -> WheelSpec {
+        WheelSpec {
+            name: name.to_string(),
+            version: version.to_string(),
+            requires: Vec::new(),
+            requires_python: None,
+            files: Vec::new(),
+            tag: "py3-none-any".into(),
+        }
+    }
+
+    pub fn requires(mut self, requires: &[&str]) -> WheelSpec {
+        self.requires = requires.iter().map(|r| r.to_string()).collect();
+        self
+    }
+
+    pub fn requires_python(mut self, requires_python: Option<&str>) -> WheelSpec {
+        self.requires_python = requires_python.map(str::to_string);
+        self
+    }
+
+    /// Adds an entry with a unix mode (0o100644 for a plain file).
+    pub fn file(mut self, name: &str, contents: &[u8], mode: u32) -> WheelSpec {
+        self.files.push((name.to_string(), contents.to_vec(), mode));
+        self
+    }
+
+    /// Writes the wheel into `directory` and returns its path.
+    pub fn write(&self, directory: &Path) -> PathBuf {
+        std::fs::create_dir_all(directory).expect("create wheel dir");
+        let dist = self.name.replace('-', "_");
+        let dist_info = format!("{dist}-{}.dist-info", self.version);
+        let mut metadata = format!(
+            "Metadata-Version: 2.1\nName: {}\nVersion: {}\n",
+            self.name, self.version
+        );
+        if let Some(requires_python) = &self.requires_python {
+            metadata.push_str(&format!("Requires-Python: {requires_python}\n"));
+        }
+        for requirement in &self.requires {
+            metadata.push_str(&format!("Requires-Dist: {requirement}\n"));
+        }
+        let mut entries: Vec<(String, Vec<u8>, u32)> = vec![(
+            format!("{dist}/__init__.py"),
+            format!("__version__ = {:?}\n", self.version).into_bytes(),
+            0o100644,
+        )];
+        entries.extend(self.files.iter().cloned());
+        entries.push((
+            format!("{dist_info}/METADATA"),
+            metadata.into_bytes(),
+            0o100644,
+        ));
+        entries.push((
+            format!("{dist_info}/WHEEL"),
+            format!(
+                "Wheel-Version: 1.0\nGenerator: pyship-tests\nRoot-Is-Purelib: true\nTag: {}\n",
+                self.tag
+            )
+            .into_bytes(),
+            0o100644,
+        ));
+        let mut record = String::new();
+        for (name, contents, _) in &entries {
+            let hash = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .encode(sha2::Sha256::digest(contents));
+            record.push_str(&format!("{name},sha256={hash},{}\n", contents.len()));
+        }
+        record.push_str(&format!("{dist_info}/RECORD,,\n"));
+        entries.push((format!("{dist_info}/RECORD"), record.into_bytes(), 0o100644));
+
+        let path = directory.join(format!("{dist}-{}-{}.whl", self.version, self.tag));
+        let file = std::fs::File::create(&path).expect("create wheel");
+        let mut zip = zip::ZipWriter::new(file);
+        for (name, contents, mode) in entries {
+            let options = zip::write::SimpleFileOptions::default().unix_permissions(mode);
+            if mode & 0o170000 == 0o120000 {
+                zip.add_symlink(name, String::from_utf8_lossy(&contents), options)
+                    .expect("add symlink");
+            } else {
+                zip.start_file(name, options).expect("start file");
+                zip.write_all(&contents).expect("write entry");
+            }
+        }
+        zip.finish().expect("finish wheel");
+        path
+    }
+}
