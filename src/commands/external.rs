@@ -14,11 +14,14 @@ use crate::plugin;
 
 /// `pyship NAME` found no built-in and no plugin.
 #[derive(Debug, thiserror::Error)]
-#[error("no such command: `{name}`{}\n\nhelp: view all installed commands with `pyship --list`",
+#[error("no such command: `{name}`\n\navailable commands: {}{}\nhelp: view all installed commands with `pyship --list`",
+    known.join(", "),
     suggestion.as_ref().map(|s| format!("\n\nhelp: a command with a similar name exists: `{s}`")).unwrap_or_default())]
 pub struct UnknownCommand {
     pub name: String,
     pub suggestion: Option<String>,
+    /// Built-ins, then plugins.
+    pub known: Vec<String>,
 }
 
 /// Replaces this process with `pyship-NAME NAME ARGS…` (cargo's argv convention).
@@ -34,10 +37,16 @@ pub(crate) fn external(args: &[OsString]) -> anyhow::Result<ExitStatus> {
             .collect();
         known.extend(plugin::list_plugins().into_keys());
         let suggestion = known
-            .into_iter()
+            .iter()
             .filter(|candidate| similar(&name, candidate))
-            .min_by_key(|candidate| candidate.len().abs_diff(name.len()));
-        return Err(UnknownCommand { name, suggestion }.into());
+            .min_by_key(|candidate| candidate.len().abs_diff(name.len()))
+            .cloned();
+        return Err(UnknownCommand {
+            name,
+            suggestion,
+            known,
+        }
+        .into());
     };
     let mut command = Command::new(&path);
     command.arg(&name).args(rest);

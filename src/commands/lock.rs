@@ -3,7 +3,8 @@
 use std::path::Path;
 use std::time::Instant;
 
-use anyhow::Context as _;
+use anyhow::{Context as _, bail};
+use pep508_rs::pep440_rs::VersionSpecifiers;
 
 use super::{ExitStatus, ProjectContext};
 use crate::cache;
@@ -116,6 +117,18 @@ fn resolve_lock(context: &ProjectContext) -> anyhow::Result<Lock> {
             project.name, context.interpreter.python_full_version, context.interpreter.arch
         ),
     );
+    if let Some(requires_python) = &project.requires_python {
+        let specifiers: VersionSpecifiers = requires_python.parse().with_context(|| {
+            format!("invalid `requires-python = \"{requires_python}\"` in `[project]`")
+        })?;
+        if !specifiers.contains(&context.interpreter.python_full_version) {
+            bail!(
+                "the project requires Python {requires_python}, but the target interpreter `{}` is Python {}",
+                context.interpreter.configured.display(),
+                context.interpreter.python_full_version
+            );
+        }
+    }
     let index = context.index()?;
     let version = project
         .version

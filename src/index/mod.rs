@@ -156,6 +156,11 @@ impl PackageIndex {
         })
     }
 
+    /// Whether indexes are skipped (`--offline`).
+    pub fn is_offline(&self) -> bool {
+        self.offline
+    }
+
     /// The cache this index writes downloads to.
     pub fn cache(&self) -> &Cache {
         &self.cache

@@ -30,7 +30,11 @@ type Range = Ranges<Version>;
 #[derive(Debug, thiserror::Error)]
 pub enum ResolveError {
     #[error("the requirements cannot be satisfied:\n{report}")]
-    NoSolution { report: String },
+    NoSolution {
+        report: String,
+        /// Packages the target cannot install at all, with the reason.
+        unavailable: Vec<String>,
+    },
     #[error("failed to get the metadata of `{package}` {version}")]
     Metadata {
         package: String,
@@ -49,6 +53,9 @@ pub enum ResolveError {
 impl Hint for ResolveError {
     fn hint(&self) -> Option<String> {
         match self {
+            ResolveError::NoSolution { unavailable, .. } if !unavailable.is_empty() => {
+                Some(unavailable.join("\nhint: "))
+            }
             ResolveError::NoSolution { .. } => Some(
                 "loosen the conflicting requirements named above, or make a fitting version available in the index or wheelhouse"
                     .into(),
@@ -111,6 +118,8 @@ struct Provider<'a> {
     candidates: RefCell<HashMap<PackageName, Rc<Vec<Candidate>>>>,
     metadata: RefCell<HashMap<(PackageName, Version), Rc<Metadata>>>,
     edges: RefCell<HashMap<(PackageName, Version), BTreeSet<PackageName>>>,
+    /// Packages with no installable version at all, and why: for the no-solution hint.
+    unavailable: RefCell<BTreeMap<PackageName, String>>,
 }
 
 impl Provider<'_> {
@@ -147,6 +156,29 @@ impl Provider<'_> {
                     best.insert(version, (rank, file.clone()));
                 }
             }
+        }
+        if best.is_empty() {
+            let reason = if files.is_empty() {
+                let offline = if self.index.is_offline() {
+                    " (indexes are skipped with `--offline`)"
+                } else {
+                    ""
+                };
+                format!(
+                    "no files of `{name}` were found in the find-links directories or indexes{offline}"
+                )
+            } else {
+                format!(
+                    "`{name}` has {} files, but none installs on the target (Python {}, {}); yanked files and wheels for other platforms are skipped",
+                    files.len(),
+                    python,
+                    self.interpreter
+                        .platform_tags()
+                        .first()
+                        .map_or("", String::as_str)
+                )
+            };
+            self.unavailable.borrow_mut().insert(name.clone(), reason);
         }
         let candidates: Vec<Candidate> = best
             .into_iter()
@@ -330,14 +362,18 @@ pub fn resolve(
         candidates: RefCell::default(),
         metadata: RefCell::default(),
         edges: RefCell::default(),
+        unavailable: RefCell::default(),
     };
     let selection =
         match pubgrub::resolve(&provider, Node::Root(root.clone()), root_version.clone()) {
             Ok(selection) => selection,
             Err(PubGrubError::NoSolution(mut tree)) => {
+                // "no version of c in <1.0 | >1.0" facts only add noise to the explanation;
+                // packages with no installable version at all are named in the hint instead.
                 tree.collapse_no_versions();
                 return Err(ResolveError::NoSolution {
                     report: DefaultStringReporter::report(&tree),
+                    unavailable: provider.unavailable.borrow().values().cloned().collect(),
                 });
             }
             Err(PubGrubError::ErrorRetrievingDependencies {

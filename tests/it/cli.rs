@@ -59,6 +59,11 @@ fn unknown_command_suggests_a_similar_one_and_exits_2() {
             .contains("help: view all installed commands with `pyship --list`"),
         "{run}"
     );
+    assert!(
+        run.stderr
+            .contains("available commands: lock, fetch, build, package, deb"),
+        "{run}"
+    );
 }
 
 #[test]

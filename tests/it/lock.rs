@@ -249,3 +249,19 @@ fn missing_pyproject_says_where_to_run() {
     assert!(run.stderr.contains("no `pyproject.toml` in"), "{run}");
     assert!(run.stderr.contains("hint: "), "{run}");
 }
+
+#[test]
+fn project_requires_python_must_admit_the_target() {
+    let context = TestContext::new();
+    context.file(
+        "pyproject.toml",
+        "[project]\nname = \"a\"\nversion = \"1.0\"\nrequires-python = \">=3.99\"\n",
+    );
+    let run = context.pyship(&["lock"]).code(1);
+    assert!(
+        run.stderr.contains(
+            "the project requires Python >=3.99, but the target interpreter `/usr/bin/python3` is Python 3."
+        ),
+        "{run}"
+    );
+}

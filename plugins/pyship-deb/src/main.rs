@@ -5,8 +5,6 @@
 //! crate's walker, owned by root, stamped with `SOURCE_DATE_EPOCH`, and gzip headers carry no
 //! time or name, so the same staged tree gives the same bytes.
 
-#![allow(clippy::print_stderr)]
-
 mod ar;
 mod control;
 mod tar_writer;
@@ -68,7 +66,10 @@ impl Plugin for DebPlugin {
 
     fn package(&self, manifest: &Manifest) -> Result<PackageResult, String> {
         let artifact = build_deb(manifest)?;
-        eprintln!("pyship-deb: wrote {}", artifact.path.display());
+        pyship_plugin::log(format_args!(
+            "pyship-deb: wrote {}",
+            artifact.path.display()
+        ));
         Ok(PackageResult::new(vec![artifact]))
     }
 }

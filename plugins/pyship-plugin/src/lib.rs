@@ -412,6 +412,13 @@ fn to_json(value: &impl Serialize) -> Result<String, Failure> {
         .map_err(|error| Failure::Package(format!("failed to write JSON: {error}")))
 }
 
+/// Writes a progress line to stderr unless pyship was run with `-q` (`PYSHIP_QUIET`).
+pub fn log(message: impl std::fmt::Display) {
+    if std::env::var_os("PYSHIP_QUIET").is_none() {
+        eprintln!("{message}");
+    }
+}
+
 /// The lowercase hex form of a digest.
 pub fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
