@@ -14,8 +14,9 @@ Any other `pyship NAME ...` runs the plugin `pyship-NAME NAME ...`, found next t
 
 Exit status:
   0  success
-  1  failure: bad project files, unsatisfiable requirements, failed download, failed plugin
+  1  failure: bad project files, failed download, failed plugin, `lock --check` on a stale lock
   2  bad arguments or unknown command
+  3  the requirements cannot be satisfied together
   a plugin run as `pyship NAME` exits with the plugin's own status";
 
 /// Ship Python server applications as one versioned artifact: lock, fetch, build, package.
@@ -69,13 +70,17 @@ pub enum ColorChoice {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Resolve the project's dependencies for the target into pylock.toml (PEP 751).
-    Lock(LockArgs),
+    Lock(Box<LockArgs>),
     /// Download every locked wheel into the cache, checking its sha256.
     Fetch,
     /// Stage the virtualenv at its install prefix under target/pyship/stage; prints its path.
     Build,
     /// Build an artifact with the plugin `pyship-FORMAT`; prints the artifact paths.
     Package(PackageArgs),
+    /// Write the lock in another format, e.g. requirements.txt with hashes for pip.
+    Export(ExportArgs),
+    /// Show the locked dependency tree.
+    Tree(TreeArgs),
     /// Run the plugin `pyship-NAME` with the remaining arguments.
     #[command(external_subcommand)]
     External(Vec<OsString>),
@@ -83,10 +88,135 @@ pub enum Command {
 
 /// `pyship lock`.
 #[derive(Debug, Args)]
+#[command(after_help = "\
+Without -r, locks the project in the current directory ([project] dependencies, settings from
+[tool.pyship]). With -r, works like pip-compile: every setting comes from flags and the files.
+
+Examples:
+  pyship lock
+  pyship lock --target debian-12 --target ubuntu-24.04
+  pyship lock -r requirements.in -o requirements.txt --python 3.12 --platform x86_64-manylinux_2_28")]
 pub struct LockArgs {
-    /// Exit with status 1 if pylock.toml is missing or out of date, instead of writing it.
+    /// Exit with status 1 if the lockfile is missing or out of date, instead of writing it.
     #[arg(long)]
     pub check: bool,
+
+    /// Lock the requirements of this pip-style file instead of a project (repeatable).
+    #[arg(short = 'r', long = "requirements", value_name = "FILE")]
+    pub requirements: Vec<PathBuf>,
+
+    /// Constrain versions with this pip-style file, without adding requirements (repeatable).
+    #[arg(short = 'c', long = "constraints", value_name = "FILE")]
+    pub constraints: Vec<PathBuf>,
+
+    /// Where to write the lock: `*.toml` is pylock (PEP 751), `*.txt` pip requirements with hashes.
+    #[arg(short = 'o', long = "output-file", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Lock for this Python version (e.g. `3.12` or `3.11.2`) instead of the target interpreter's.
+    #[arg(long, value_name = "VERSION")]
+    pub python: Option<String>,
+
+    /// Lock for this platform: ARCH-manylinux_2_N (e.g. `x86_64-manylinux_2_28`) or ARCH-linux.
+    #[arg(long, value_name = "PLATFORM")]
+    pub platform: Option<String>,
+
+    /// Lock for a preset server: debian-11, debian-12, debian-13, ubuntu-22.04, ubuntu-24.04,
+    /// rhel-8, rhel-9 (repeatable; the lock covers all).
+    #[arg(long = "target", value_name = "PRESET")]
+    pub targets: Vec<String>,
+
+    /// The primary simple index (PEP 503 HTML or PEP 691 JSON).
+    #[arg(long, value_name = "URL")]
+    pub index_url: Option<String>,
+
+    /// A further index; a name is taken from the first index that has it (repeatable).
+    #[arg(long, value_name = "URL")]
+    pub extra_index_url: Vec<String>,
+
+    /// A directory of wheels (repeatable).
+    #[arg(short = 'f', long, value_name = "DIR")]
+    pub find_links: Vec<PathBuf>,
+
+    /// Use no index, only find-links directories.
+    #[arg(long)]
+    pub no_index: bool,
+
+    /// When pre-releases may be chosen.
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub prerelease: Option<PrereleaseArg>,
+
+    /// Accept only wheels for NAME (or `:all:`); pyship always does, so this documents intent.
+    #[arg(long, value_name = "NAME")]
+    pub only_binary: Vec<String>,
+
+    /// Build NAME from its sdist (or `:all:`); not supported yet: pyship locks wheels only.
+    #[arg(long, value_name = "NAME")]
+    pub no_binary: Vec<String>,
+
+    /// Ignore files uploaded after this date (`2024-06-01` or RFC 3339), where the index says.
+    #[arg(long, value_name = "DATE")]
+    pub exclude_newer: Option<String>,
+
+    /// Include an optional-dependencies extra of the project (repeatable).
+    #[arg(long = "extra", value_name = "NAME")]
+    pub extras: Vec<String>,
+
+    /// Include every extra of the project.
+    #[arg(long)]
+    pub all_extras: bool,
+
+    /// Also lock a PEP 735 dependency group (e.g. `test`); not installed unless asked (repeatable).
+    #[arg(long = "group", value_name = "NAME")]
+    pub groups: Vec<String>,
+
+    /// Allow every package to move to its newest fitting version, ignoring the existing lock.
+    #[arg(short = 'U', long)]
+    pub upgrade: bool,
+
+    /// Allow this package to move to its newest fitting version (repeatable).
+    #[arg(short = 'P', long, value_name = "NAME")]
+    pub upgrade_package: Vec<String>,
+}
+
+/// `--prerelease`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PrereleaseArg {
+    Allow,
+    IfNecessary,
+    Disallow,
+}
+
+/// `pyship export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The format to write.
+    #[arg(long, value_enum, default_value_t = ExportFormat::RequirementsTxt)]
+    pub format: ExportFormat,
+
+    /// Write to FILE instead of stdout.
+    #[arg(short = 'o', long = "output-file", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// The lockfile to export (default: the project's pylock.toml).
+    #[arg(long, value_name = "FILE")]
+    pub lockfile: Option<PathBuf>,
+}
+
+/// `pyship export --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    /// pip's requirements.txt, pinned, with `--hash` lines for `pip install --require-hashes`.
+    #[value(name = "requirements.txt")]
+    RequirementsTxt,
+}
+
+/// `pyship tree`.
+#[derive(Debug, Args)]
+pub struct TreeArgs {
+    /// The lockfile to show (default: the project's pylock.toml).
+    #[arg(long, value_name = "FILE")]
+    pub lockfile: Option<PathBuf>,
 }
 
 /// `pyship package`.

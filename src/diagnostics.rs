@@ -14,6 +14,27 @@ pub mod exit_code {
     pub const FAILURE: u8 = 1;
     /// Bad command-line arguments or an unknown command.
     pub const USAGE: u8 = 2;
+    /// The requirements cannot be satisfied together.
+    pub const UNSATISFIABLE: u8 = 3;
+}
+
+/// The exit code an error ends the run with.
+pub fn exit_code_of(error: &anyhow::Error) -> u8 {
+    for cause in error.chain() {
+        if cause
+            .downcast_ref::<crate::commands::UnknownCommand>()
+            .is_some()
+            || cause
+                .downcast_ref::<crate::settings::SettingsError>()
+                .is_some()
+        {
+            return exit_code::USAGE;
+        }
+        if let Some(crate::resolver::ResolveError::NoSolution { .. }) = cause.downcast_ref() {
+            return exit_code::UNSATISFIABLE;
+        }
+    }
+    exit_code::FAILURE
 }
 
 /// Errors that know what the user can do about them.
@@ -33,6 +54,10 @@ fn hints(error: &anyhow::Error) -> Vec<String> {
         } else if let Some(error) = cause.downcast_ref::<crate::plugin::PluginError>() {
             error.hint()
         } else if let Some(error) = cause.downcast_ref::<crate::index::IndexError>() {
+            error.hint()
+        } else if let Some(error) = cause.downcast_ref::<crate::python::TargetError>() {
+            error.hint()
+        } else if let Some(error) = cause.downcast_ref::<crate::lockfile::SelectError>() {
             error.hint()
         } else {
             None

@@ -35,7 +35,7 @@ use crate::cli::{Cli, Command};
 use crate::commands::{ExitStatus, ProjectContext};
 use crate::diagnostics::exit_code;
 use crate::printer::Printer;
-use crate::settings::GlobalSettings;
+use crate::settings::{GlobalSettings, LockSettings};
 
 /// Runs pyship with `args` (the program name first) and returns the exit code.
 pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
@@ -65,12 +65,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Ok(ExitStatus::Failure) => ExitCode::from(exit_code::FAILURE),
         Err(error) => {
             printer.error(&diagnostics::render(&error));
-            let usage = error.downcast_ref::<commands::UnknownCommand>().is_some();
-            ExitCode::from(if usage {
-                exit_code::USAGE
-            } else {
-                exit_code::FAILURE
-            })
+            ExitCode::from(diagnostics::exit_code_of(&error))
         }
     }
 }
@@ -84,10 +79,12 @@ fn run(cli: Cli, settings: &GlobalSettings, printer: Printer) -> anyhow::Result<
     };
     let project = || ProjectContext::load(settings, printer);
     match command {
-        Command::Lock(args) => commands::lock(&project()?, args.check),
+        Command::Lock(args) => commands::lock(settings, LockSettings::resolve(*args)?, printer),
         Command::Fetch => commands::fetch(&project()?),
         Command::Build => commands::build(&project()?),
         Command::Package(args) => commands::package(&project()?, &args.format),
+        Command::Export(args) => commands::export(settings, args.lockfile, args.output, &printer),
+        Command::Tree(args) => commands::tree(settings, args.lockfile, &printer),
         Command::External(args) => commands::external(&args),
     }
 }

@@ -2,8 +2,9 @@
 
 use std::path::PathBuf;
 
-use crate::cli::{ColorChoice, GlobalArgs};
+use crate::cli::{ColorChoice, GlobalArgs, LockArgs, PrereleaseArg};
 use crate::printer::Verbosity;
+use crate::resolver::PrereleaseMode;
 
 /// Global settings after merging.
 #[derive(Debug, Clone)]
@@ -49,4 +50,118 @@ impl GlobalSettings {
             color,
         })
     }
+}
+
+/// `pyship lock` settings: the command line, before merging with a project's settings.
+#[derive(Debug, Clone, Default)]
+pub struct LockSettings {
+    pub check: bool,
+    pub requirements: Vec<PathBuf>,
+    pub constraints: Vec<PathBuf>,
+    pub output: Option<PathBuf>,
+    pub python: Option<String>,
+    pub platform: Option<String>,
+    pub targets: Vec<String>,
+    pub index_url: Option<String>,
+    pub extra_index_urls: Vec<String>,
+    pub find_links: Vec<PathBuf>,
+    pub no_index: bool,
+    pub prerelease: Option<PrereleaseMode>,
+    pub exclude_newer: Option<String>,
+    pub extras: Vec<String>,
+    pub all_extras: bool,
+    pub groups: Vec<String>,
+    pub upgrade: bool,
+    pub upgrade_packages: Vec<String>,
+}
+
+/// Why lock arguments cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error(
+        "`--no-binary {0}`: pyship locks and installs wheels only; building dependencies from sdists is not supported yet"
+    )]
+    NoBinary(String),
+    #[error(
+        "invalid `--exclude-newer {0}`: expected a date (`2024-06-01`) or an RFC 3339 time (`2024-06-01T12:00:00Z`)"
+    )]
+    ExcludeNewer(String),
+}
+
+impl LockSettings {
+    /// Resolves `pyship lock` arguments.
+    pub fn resolve(args: LockArgs) -> Result<LockSettings, SettingsError> {
+        let LockArgs {
+            check,
+            requirements,
+            constraints,
+            output,
+            python,
+            platform,
+            targets,
+            index_url,
+            extra_index_url,
+            find_links,
+            no_index,
+            prerelease,
+            only_binary: _only_binary, // wheels only, always
+            no_binary,
+            exclude_newer,
+            extras,
+            all_extras,
+            groups,
+            upgrade,
+            upgrade_package,
+        } = args;
+        if let Some(name) = no_binary.first() {
+            return Err(SettingsError::NoBinary(name.clone()));
+        }
+        let exclude_newer = exclude_newer
+            .map(|value| normalize_instant(&value).ok_or(SettingsError::ExcludeNewer(value)))
+            .transpose()?;
+        Ok(LockSettings {
+            check,
+            requirements,
+            constraints,
+            output,
+            python,
+            platform,
+            targets,
+            index_url,
+            extra_index_urls: extra_index_url,
+            find_links,
+            no_index,
+            prerelease: prerelease.map(|mode| match mode {
+                PrereleaseArg::Allow => PrereleaseMode::Allow,
+                PrereleaseArg::IfNecessary => PrereleaseMode::IfNecessary,
+                PrereleaseArg::Disallow => PrereleaseMode::Disallow,
+            }),
+            exclude_newer,
+            extras,
+            all_extras,
+            groups,
+            upgrade,
+            upgrade_packages: upgrade_package,
+        })
+    }
+}
+
+/// `2024-06-01` or `2024-06-01T12:00:00Z` as `YYYY-MM-DDTHH:MM:SS` (UTC), comparable as text
+/// with the upload times indexes publish.
+fn normalize_instant(value: &str) -> Option<String> {
+    let value = value.trim();
+    let well_formed = |text: &str, pattern: &str| {
+        text.len() == pattern.len()
+            && text.chars().zip(pattern.chars()).all(|(c, p)| match p {
+                'd' => c.is_ascii_digit(),
+                other => c == other,
+            })
+    };
+    if well_formed(value, "dddd-dd-dd") {
+        return Some(format!("{value}T00:00:00"));
+    }
+    let head = value.get(..19)?;
+    (well_formed(head, "dddd-dd-ddTdd:dd:dd")
+        && value[19..].trim_start_matches(|c: char| c == '.' || c.is_ascii_digit()) == "Z")
+        .then(|| head.to_string())
 }

@@ -37,6 +37,11 @@ impl Cache {
         self.root.join("wheels-v1").join(sha256).join(file_name)
     }
 
+    /// The HTTP cache of index pages.
+    pub fn http_dir(&self) -> PathBuf {
+        self.root.join("http-v1")
+    }
+
     /// Where metadata fetched from `url` is kept.
     pub fn metadata_path(&self, url: &str) -> PathBuf {
         self.root

@@ -31,9 +31,10 @@ pub(crate) fn build(context: &ProjectContext) -> anyhow::Result<ExitStatus> {
 /// Locks, fetches, then creates the venv and installs the dependencies and the application.
 pub(crate) fn stage(context: &ProjectContext) -> anyhow::Result<Staged> {
     let lock = ensure_lock(context)?;
-    let wheels = ensure_fetched(context, &lock)?;
+    let interpreter = context.interpreter()?;
+    let items = lock.select(&interpreter.target)?;
+    let wheels = ensure_fetched(context, &items)?;
     let project = &context.project;
-    let interpreter = &context.interpreter;
     let target_dir = project.target_dir();
     let staging_root = target_dir.join("stage");
     if staging_root.to_str().is_none() {
@@ -68,16 +69,16 @@ pub(crate) fn stage(context: &ProjectContext) -> anyhow::Result<Staged> {
             staging_root.display()
         )
     })?;
-    let scheme = venv.scheme(&interpreter.python_version());
+    let scheme = venv.scheme(&interpreter.target.python_version());
 
     let mut packages = Vec::new();
     for fetched in &wheels {
         let installed = wheel::install_wheel(&fetched.path, &scheme)?;
         packages.push(pyship_plugin::Package {
-            name: fetched.package.name.clone(),
-            version: fetched.package.version.clone(),
+            name: fetched.item.package.name.clone(),
+            version: fetched.item.package.version.clone(),
             wheel: fetched.path.clone(),
-            sha256: fetched.package.wheel.sha256.clone(),
+            sha256: fetched.item.wheel.sha256.clone(),
             pure: installed.pure,
         });
     }
@@ -122,7 +123,7 @@ pub(crate) fn stage(context: &ProjectContext) -> anyhow::Result<Staged> {
 /// (PEP 552) stay valid whatever mtimes the package manager sets, and are reproducible.
 fn compile_bytecode(context: &ProjectContext, venv: &StagedVenv) -> anyhow::Result<()> {
     let site_packages: PathBuf = venv.staged_prefix().join(&venv.site_packages);
-    let output = Command::new(&context.interpreter.resolved)
+    let output = Command::new(&context.interpreter()?.resolved)
         .args([
             "-I",
             "-m",

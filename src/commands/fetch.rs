@@ -1,25 +1,25 @@
-//! `pyship fetch`: every locked wheel on disk, hash-checked.
+//! `pyship fetch`: locked wheels on disk, hash-checked.
 
 use super::lock::ensure_lock;
 use super::{ExitStatus, ProjectContext};
 use crate::fetch::{FetchedWheel, fetch_all};
-use crate::lockfile::Lock;
+use crate::lockfile::InstallItem;
 use crate::printer::verb;
 
-/// Locks if needed, then fetches.
+/// Locks if needed, then fetches every wheel of the lock (all targets).
 pub(crate) fn fetch(context: &ProjectContext) -> anyhow::Result<ExitStatus> {
     let lock = ensure_lock(context)?;
-    ensure_fetched(context, &lock)?;
+    ensure_fetched(context, &lock.all_wheels())?;
     Ok(ExitStatus::Success)
 }
 
-/// Fetches every wheel of `lock` and reports what was downloaded.
+/// Fetches `items` and reports what was downloaded.
 pub(crate) fn ensure_fetched(
     context: &ProjectContext,
-    lock: &Lock,
+    items: &[InstallItem],
 ) -> anyhow::Result<Vec<FetchedWheel>> {
     let index = context.index()?;
-    let wheels = fetch_all(lock, &context.project.root, &index)?;
+    let wheels = fetch_all(items, &context.project.root, &index)?;
     let downloaded: Vec<&FetchedWheel> = wheels.iter().filter(|wheel| wheel.downloaded).collect();
     let bytes: u64 = downloaded
         .iter()

@@ -1,32 +1,102 @@
-//! `pyship lock`: resolve the project's dependencies into pylock.toml.
+//! `pyship lock`: resolve requirements for every target into pylock.toml or requirements.txt.
+//!
+//! Two ways in: a project (`[project]` dependencies, settings from `[tool.pyship]`, flags on
+//! top) or pip-compile style files (`-r requirements.in`, every setting from flags and the
+//! files). Both become a [`LockPlan`], which is resolved once per target and assembled into
+//! one lock.
 
-use std::path::Path;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
 use std::time::Instant;
 
 use anyhow::{Context as _, bail};
-use pep508_rs::pep440_rs::VersionSpecifiers;
+use pep508_rs::pep440_rs::{Version, VersionSpecifiers};
+use pep508_rs::{PackageName, Requirement};
 
-use super::{ExitStatus, ProjectContext};
-use crate::cache;
-use crate::index::FileLocation;
-use crate::lockfile::{Lock, LockInputs, LockedPackage, LockedWheel};
-use crate::printer::verb;
-use crate::resolver;
+use super::{DEFAULT_INDEX_URL, ExitStatus, ProjectContext};
+use crate::cache::{self, Cache};
+use crate::env_vars;
+use crate::index::{PackageIndex, Source};
+use crate::lockfile::{self, Lock, LockInputs, Resolution};
+use crate::printer::{Printer, verb};
+use crate::project::{RequirementsIn, TargetSpec};
+use crate::python::{Interpreter, Target};
+use crate::resolver::{self, PrereleaseMode, ResolveOptions};
+use crate::settings::{GlobalSettings, LockSettings};
 
-/// Writes the lockfile, or with `check`, only reports whether it is up to date.
-pub(crate) fn lock(context: &ProjectContext, check: bool) -> anyhow::Result<ExitStatus> {
-    let path = context.project.lockfile_path();
-    let lock = resolve_lock(context)?;
-    let rendered = lock.render();
-    let existing = std::fs::read_to_string(&path).ok();
-    if check {
+/// Everything one lock run needs, whichever way it came in.
+pub(crate) struct LockPlan {
+    pub root_name: PackageName,
+    pub root_version: Version,
+    pub requirements: Vec<Requirement>,
+    /// Requested dependency groups and their requirements.
+    pub groups: BTreeMap<String, Vec<Requirement>>,
+    pub constraints: Vec<Requirement>,
+    pub requires_python: Option<String>,
+    pub sources: Vec<Source>,
+    pub targets: Vec<Target>,
+    pub options: ResolveOptions,
+    /// Where the lock goes; `.txt` means requirements.txt.
+    pub output: PathBuf,
+    /// Local wheel paths are recorded relative to this directory.
+    pub base_dir: PathBuf,
+}
+
+impl LockPlan {
+    /// What a lock made from this plan records as its inputs.
+    fn inputs(&self) -> LockInputs {
+        let mut requirements: Vec<String> =
+            self.requirements.iter().map(ToString::to_string).collect();
+        for (group, group_requirements) in &self.groups {
+            requirements.extend(
+                group_requirements
+                    .iter()
+                    .map(|requirement| format!("{requirement} ; group {group}")),
+            );
+        }
+        LockInputs {
+            requirements,
+            constraints: self.constraints.iter().map(ToString::to_string).collect(),
+            targets: self.targets.iter().map(describe_target).collect(),
+        }
+    }
+}
+
+fn describe_target(target: &Target) -> String {
+    format!(
+        "{}: Python {} on {}",
+        target.name,
+        target.python_full_version,
+        target.platform()
+    )
+}
+
+/// `pyship lock` for a project, or pip-compile style with `-r`.
+pub(crate) fn lock(
+    global: &GlobalSettings,
+    settings: LockSettings,
+    printer: Printer,
+) -> anyhow::Result<ExitStatus> {
+    let plan = if settings.requirements.is_empty() {
+        let context = ProjectContext::load(global, printer)?;
+        project_plan(&context, &settings)?
+    } else {
+        standalone_plan(global, &settings, &printer)?
+    };
+    let cache = Cache::from_env();
+    let existing = std::fs::read_to_string(&plan.output).ok();
+    let lock = resolve_plan(&plan, global.offline, &cache, &printer)?;
+    let rendered = render(&plan, &lock);
+    let name = display_name(&plan.output);
+    if settings.check {
         return Ok(if existing.as_deref() == Some(rendered.as_str()) {
-            context.printer.status(verb::FRESH, display_name(&path));
+            printer.status(verb::FRESH, name);
             ExitStatus::Success
         } else {
-            context.printer.warning(format!(
+            printer.warning(format!(
                 "`{}` is {}; run `pyship lock` to update it",
-                path.display(),
+                plan.output.display(),
                 if existing.is_some() {
                     "out of date"
                 } else {
@@ -36,47 +106,56 @@ pub(crate) fn lock(context: &ProjectContext, check: bool) -> anyhow::Result<Exit
             ExitStatus::Failure
         });
     }
-    write_lock(context, &path, &rendered, existing.as_deref())?;
+    write_output(&plan.output, &rendered, existing.as_deref(), &printer)?;
     Ok(ExitStatus::Success)
 }
 
-/// The lock for the current inputs: the lockfile when it is fresh, else a new resolution
-/// (written to disk).
+/// The project's lock for its current inputs: the lockfile when fresh, else a new one.
 pub(crate) fn ensure_lock(context: &ProjectContext) -> anyhow::Result<Lock> {
-    let path = context.project.lockfile_path();
+    let plan = project_plan(context, &LockSettings::default())?;
+    let path = &plan.output;
     if path.is_file() {
-        let lock = Lock::read(&path)?;
-        if lock.inputs == current_inputs(context) {
+        let lock = Lock::read(path)?;
+        if lock.inputs == plan.inputs() {
             context
                 .printer
                 .debug(format!("`{}` is up to date", path.display()));
             return Ok(lock);
         }
         context.printer.debug(format!(
-            "`{}` is stale: the requirements or target changed",
+            "`{}` is stale: the requirements or targets changed",
             path.display()
         ));
     }
-    let lock = resolve_lock(context)?;
-    let rendered = lock.render();
-    let existing = std::fs::read_to_string(&path).ok();
-    write_lock(context, &path, &rendered, existing.as_deref())?;
+    let lock = resolve_plan(&plan, context.offline, &context.cache, &context.printer)?;
+    let rendered = render(&plan, &lock);
+    let existing = std::fs::read_to_string(path).ok();
+    write_output(path, &rendered, existing.as_deref(), &context.printer)?;
     Ok(lock)
 }
 
-fn write_lock(
-    context: &ProjectContext,
+fn render(plan: &LockPlan, lock: &Lock) -> String {
+    if plan.output.extension().is_some_and(|ext| ext == "txt") {
+        lockfile::export_requirements_txt(lock)
+    } else {
+        lock.render()
+    }
+}
+
+fn write_output(
     path: &Path,
     rendered: &str,
     existing: Option<&str>,
+    printer: &Printer,
 ) -> anyhow::Result<()> {
+    let name = display_name(path);
     if existing == Some(rendered) {
-        context.printer.status(verb::FRESH, display_name(path));
+        printer.status(verb::FRESH, name);
         return Ok(());
     }
     cache::write_atomically(path, rendered.as_bytes())
         .with_context(|| format!("failed to write `{}`", path.display()))?;
-    context.printer.status(verb::LOCKED, display_name(path));
+    printer.status(verb::LOCKED, name);
     Ok(())
 }
 
@@ -87,120 +166,427 @@ fn display_name(path: &Path) -> String {
     )
 }
 
-/// What a lock made now would be made from.
-fn current_inputs(context: &ProjectContext) -> LockInputs {
-    let interpreter = &context.interpreter;
-    let platform = match interpreter.glibc {
-        Some((major, minor)) => format!("{}-manylinux_{major}_{minor}", interpreter.arch),
-        None => format!("{}-linux", interpreter.arch),
-    };
-    LockInputs {
-        requirements: context
-            .project
-            .dependencies
-            .iter()
-            .map(ToString::to_string)
-            .collect(),
-        python_full_version: interpreter.python_full_version.to_string(),
-        platform,
-    }
-}
-
-/// Resolves the project's dependencies and turns the result into a lock.
-fn resolve_lock(context: &ProjectContext) -> anyhow::Result<Lock> {
+/// The plan for a project: `[project]`, `[tool.pyship]`, then flags.
+fn project_plan(context: &ProjectContext, settings: &LockSettings) -> anyhow::Result<LockPlan> {
     let project = &context.project;
-    let started = Instant::now();
-    context.printer.status(
-        verb::RESOLVING,
-        format!(
-            "dependencies of `{}` for Python {} ({})",
-            project.name, context.interpreter.python_full_version, context.interpreter.arch
-        ),
-    );
-    if let Some(requires_python) = &project.requires_python {
-        let specifiers: VersionSpecifiers = requires_python.parse().with_context(|| {
-            format!("invalid `requires-python = \"{requires_python}\"` in `[project]`")
-        })?;
-        if !specifiers.contains(&context.interpreter.python_full_version) {
+    let config = &project.config;
+    let mut requirements = project.dependencies.clone();
+    let mut extras: Vec<String> = config.extras.clone();
+    extras.extend(settings.extras.iter().cloned());
+    if settings.all_extras {
+        extras.extend(project.optional_dependencies.keys().cloned());
+    }
+    extras.sort();
+    extras.dedup();
+    for extra in &extras {
+        let found = project
+            .optional_dependencies
+            .iter()
+            .find(|(name, _)| normalize(name) == normalize(extra));
+        let Some((_, extra_requirements)) = found else {
             bail!(
-                "the project requires Python {requires_python}, but the target interpreter `{}` is Python {}",
-                context.interpreter.configured.display(),
-                context.interpreter.python_full_version
+                "the project has no extra `{extra}`; `[project.optional-dependencies]` has: {}",
+                listing(project.optional_dependencies.keys())
             );
-        }
-    }
-    let index = context.index()?;
-    let version = project
-        .version
-        .parse()
-        .context("the project version is not PEP 440")?;
-    let resolved = resolver::resolve(
-        &project.name,
-        &version,
-        &project.dependencies,
-        &index,
-        &context.interpreter,
-    )?;
-    let mut packages = Vec::with_capacity(resolved.len());
-    for package in resolved {
-        let file = &package.file;
-        let sha256 = index
-            .sha256(file)
-            .with_context(|| format!("failed to hash `{}`", file.file_name))?;
-        let (url, path, size) = match &file.location {
-            FileLocation::Url(url) => (Some(url.to_string()), None, None),
-            FileLocation::Path(path) => (
-                None,
-                Some(lock_relative(&project.root, path)),
-                std::fs::metadata(path).ok().map(|metadata| metadata.len()),
-            ),
         };
-        packages.push(LockedPackage {
-            name: package.name.to_string(),
-            version: package.version.to_string(),
-            index: file.index.clone(),
-            dependencies: package
-                .dependencies
-                .iter()
-                .map(ToString::to_string)
-                .collect(),
-            wheel: LockedWheel {
-                name: file.file_name.clone(),
-                url,
-                path,
-                size,
-                sha256,
-            },
-        });
+        requirements.extend(extra_requirements.iter().cloned());
     }
-    context.printer.status(
-        verb::RESOLVED,
-        format!(
-            "{} packages in {:.2}s",
-            packages.len(),
-            started.elapsed().as_secs_f64()
-        ),
-    );
-    let markers = &context.interpreter;
-    Ok(Lock {
+    let mut groups = BTreeMap::new();
+    for group in &settings.groups {
+        let found = project
+            .dependency_groups
+            .iter()
+            .find(|(name, _)| normalize(name) == normalize(group));
+        let Some((name, group_requirements)) = found else {
+            bail!(
+                "the project has no dependency group `{group}`; `[dependency-groups]` has: {}",
+                listing(project.dependency_groups.keys())
+            );
+        };
+        groups.insert(name.clone(), group_requirements.clone());
+    }
+    let find_links: Vec<PathBuf> = config
+        .find_links
+        .iter()
+        .map(|directory| project.root.join(directory))
+        .chain(settings.find_links.iter().cloned())
+        .collect();
+    let index_url = settings
+        .index_url
+        .clone()
+        .or_else(|| {
+            std::env::var(env_vars::PYSHIP_INDEX_URL)
+                .ok()
+                .filter(|url| !url.is_empty())
+        })
+        .or_else(|| config.index_url.clone());
+    let mut extra_index_urls = config.extra_index_url.clone();
+    extra_index_urls.extend(settings.extra_index_urls.iter().cloned());
+    let sources = sources(
+        &find_links,
+        config.no_index || settings.no_index,
+        index_url,
+        &extra_index_urls,
+    )?;
+    let targets = select_targets(settings, &config.targets, || {
+        context
+            .interpreter()
+            .map(|interpreter| interpreter.target.clone())
+    })?;
+    let output = settings
+        .output
+        .clone()
+        .unwrap_or_else(|| project.lockfile_path());
+    Ok(LockPlan {
+        root_name: project.name.clone(),
+        root_version: Version::from_str(&project.version)
+            .context("the project version is not PEP 440")?,
+        requirements,
+        groups,
+        constraints: read_constraints(&settings.constraints)?,
         requires_python: project.requires_python.clone(),
-        environments: vec![format!(
-            "python_full_version == '{}' and platform_machine == '{}' and sys_platform == 'linux'",
-            markers.python_full_version, markers.arch
-        )],
-        packages,
-        inputs: current_inputs(context),
+        sources,
+        targets,
+        options: resolve_options(settings, &output, false)?,
+        output,
+        base_dir: project.root.clone(),
     })
 }
 
-/// A path as the lockfile records it: relative to the project when inside it.
-fn lock_relative(root: &Path, path: &Path) -> String {
-    match path.strip_prefix(root) {
-        Ok(relative) => relative
-            .components()
-            .map(|component| component.as_os_str().to_string_lossy().into_owned())
-            .collect::<Vec<_>>()
-            .join("/"),
-        Err(_) => path.display().to_string(),
+/// The plan for `-r FILE…`: everything from flags and the files.
+fn standalone_plan(
+    global: &GlobalSettings,
+    settings: &LockSettings,
+    printer: &Printer,
+) -> anyhow::Result<LockPlan> {
+    let mut files = RequirementsIn::default();
+    for path in &settings.requirements {
+        files.read(&global.directory.join(path))?;
+    }
+    let mut constraints = files.constraints.clone();
+    constraints.extend(read_constraints(
+        &settings
+            .constraints
+            .iter()
+            .map(|path| global.directory.join(path))
+            .collect::<Vec<_>>(),
+    )?);
+    let find_links: Vec<PathBuf> = files
+        .find_links
+        .iter()
+        .cloned()
+        .chain(
+            settings
+                .find_links
+                .iter()
+                .map(|path| global.directory.join(path)),
+        )
+        .collect();
+    let index_url = settings
+        .index_url
+        .clone()
+        .or_else(|| files.index_url.clone())
+        .or_else(|| {
+            std::env::var(env_vars::PYSHIP_INDEX_URL)
+                .ok()
+                .filter(|url| !url.is_empty())
+        });
+    let mut extra_index_urls = files.extra_index_urls.clone();
+    extra_index_urls.extend(settings.extra_index_urls.iter().cloned());
+    let sources = sources(
+        &find_links,
+        files.no_index || settings.no_index,
+        index_url,
+        &extra_index_urls,
+    )?;
+    let targets = select_targets(settings, &[], || {
+        let interpreter = Interpreter::probe(Path::new("/usr/bin/python3"))?;
+        printer.debug(format!(
+            "no --python/--platform/--target: locking for `{}`",
+            interpreter.resolved.display()
+        ));
+        Ok(interpreter.target)
+    })?;
+    let first = &settings.requirements[0];
+    let output = match &settings.output {
+        Some(output) => global.directory.join(output),
+        None => global
+            .directory
+            .join(first)
+            .parent()
+            .unwrap_or(&global.directory)
+            .join("pylock.toml"),
+    };
+    let root_name = PackageName::from_str(
+        first
+            .file_stem()
+            .and_then(|stem| stem.to_str())
+            .filter(|stem| PackageName::from_str(stem).is_ok())
+            .unwrap_or("requirements"),
+    )
+    .context("a requirements file name")?;
+    let base_dir = output.parent().unwrap_or(&global.directory).to_path_buf();
+    Ok(LockPlan {
+        root_name,
+        root_version: Version::new([0]),
+        requirements: files.requirements,
+        groups: BTreeMap::new(),
+        constraints,
+        requires_python: None,
+        sources,
+        targets,
+        options: resolve_options(settings, &output, files.pre)?,
+        output,
+        base_dir,
+    })
+}
+
+fn read_constraints(paths: &[PathBuf]) -> anyhow::Result<Vec<Requirement>> {
+    let mut files = RequirementsIn::default();
+    for path in paths {
+        files.read(path)?;
+    }
+    // Everything in a constraints file constrains; nothing in it is required.
+    let mut constraints = files.constraints;
+    constraints.extend(files.requirements);
+    Ok(constraints)
+}
+
+fn sources(
+    find_links: &[PathBuf],
+    no_index: bool,
+    index_url: Option<String>,
+    extra_index_urls: &[String],
+) -> anyhow::Result<Vec<Source>> {
+    let mut sources: Vec<Source> = find_links.iter().cloned().map(Source::FindLinks).collect();
+    if !no_index {
+        let primary = index_url.unwrap_or_else(|| DEFAULT_INDEX_URL.to_string());
+        for url in std::iter::once(&primary).chain(extra_index_urls) {
+            sources.push(Source::Simple(PackageIndex::parse_index_url(url)?));
+        }
+    }
+    Ok(sources)
+}
+
+/// Flags first (`--python`/`--platform`, then `--target`), then `[tool.pyship] targets`,
+/// then the target interpreter.
+fn select_targets(
+    settings: &LockSettings,
+    configured: &[TargetSpec],
+    interpreter: impl Fn() -> anyhow::Result<Target>,
+) -> anyhow::Result<Vec<Target>> {
+    if settings.python.is_some() || settings.platform.is_some() {
+        let (python, platform) = match (&settings.python, &settings.platform) {
+            (Some(python), Some(platform)) => (python.clone(), platform.clone()),
+            _ => {
+                let probed = interpreter().context(
+                    "`--python` and `--platform` go together when no target interpreter can be probed",
+                )?;
+                (
+                    settings
+                        .python
+                        .clone()
+                        .unwrap_or_else(|| probed.python_full_version.to_string()),
+                    settings
+                        .platform
+                        .clone()
+                        .unwrap_or_else(|| probed.platform()),
+                )
+            }
+        };
+        return Ok(vec![Target::from_spec(&python, &platform)?]);
+    }
+    if !settings.targets.is_empty() {
+        return settings
+            .targets
+            .iter()
+            .map(|preset| Ok(Target::preset(preset, None)?))
+            .collect();
+    }
+    if !configured.is_empty() {
+        return configured
+            .iter()
+            .map(|spec| match spec {
+                TargetSpec::Preset(preset) => Ok(Target::preset(preset, None)?),
+                TargetSpec::Explicit {
+                    preset: Some(preset),
+                    arch,
+                    ..
+                } => Ok(Target::preset(preset, arch.as_deref())?),
+                TargetSpec::Explicit {
+                    python: Some(python),
+                    platform: Some(platform),
+                    ..
+                } => Ok(Target::from_spec(python, platform)?),
+                TargetSpec::Explicit { .. } => bail!(
+                    "a `[tool.pyship] targets` entry needs `preset`, or `python` and `platform`"
+                ),
+            })
+            .collect();
+    }
+    Ok(vec![interpreter()?])
+}
+
+fn resolve_options(
+    settings: &LockSettings,
+    output: &Path,
+    pre: bool,
+) -> anyhow::Result<ResolveOptions> {
+    let mut preferences = HashMap::new();
+    // Keep what is locked unless told to upgrade: re-locking is then a no-op.
+    if !settings.upgrade && output.extension().is_some_and(|ext| ext == "toml") {
+        if let Ok(existing) = Lock::read(output) {
+            let upgrade: Vec<String> = settings
+                .upgrade_packages
+                .iter()
+                .map(|n| normalize(n))
+                .collect();
+            for package in existing.packages {
+                if upgrade.contains(&normalize(&package.name)) {
+                    continue;
+                }
+                if let (Ok(name), Ok(version)) = (
+                    PackageName::from_str(&package.name),
+                    Version::from_str(&package.version),
+                ) {
+                    preferences.insert(name, version);
+                }
+            }
+        }
+    }
+    let prerelease = settings.prerelease.unwrap_or(if pre {
+        PrereleaseMode::Allow
+    } else {
+        PrereleaseMode::IfNecessary
+    });
+    Ok(ResolveOptions {
+        prerelease,
+        preferences,
+        exclude_newer: settings.exclude_newer.clone(),
+        ..ResolveOptions::default()
+    })
+}
+
+/// Resolves the plan for every target and assembles the lock.
+fn resolve_plan(
+    plan: &LockPlan,
+    offline: bool,
+    cache: &Cache,
+    printer: &Printer,
+) -> anyhow::Result<Lock> {
+    if let Some(requires_python) = &plan.requires_python {
+        let specifiers = VersionSpecifiers::from_str(requires_python).with_context(|| {
+            format!("invalid `requires-python = \"{requires_python}\"` in `[project]`")
+        })?;
+        for target in &plan.targets {
+            if !specifiers.contains(&target.python_full_version) {
+                bail!(
+                    "the project requires Python {requires_python}, but the target `{}` is Python {}",
+                    target.name,
+                    target.python_full_version
+                );
+            }
+        }
+    }
+    let index = PackageIndex::new(plan.sources.clone(), offline, cache.clone())?;
+    let mut options = plan.options.clone();
+    options.constraints = plan.constraints.clone();
+    // An exact pin may choose a yanked file (PEP 592).
+    for requirement in plan
+        .requirements
+        .iter()
+        .chain(plan.groups.values().flatten())
+    {
+        if let Some(pep508_rs::VersionOrUrl::VersionSpecifier(specifiers)) =
+            &requirement.version_or_url
+        {
+            if specifiers.iter().any(|specifier| {
+                matches!(
+                    specifier.operator(),
+                    pep508_rs::pep440_rs::Operator::Equal
+                        | pep508_rs::pep440_rs::Operator::ExactEqual
+                )
+            }) {
+                options.allow_yanked.insert(requirement.name.clone());
+            }
+        }
+    }
+    let all_requirements: Vec<Requirement> = plan
+        .requirements
+        .iter()
+        .chain(plan.groups.values().flatten())
+        .cloned()
+        .collect();
+    let started = Instant::now();
+    let mut resolutions = Vec::new();
+    for target in &plan.targets {
+        printer.status(
+            verb::RESOLVING,
+            format!(
+                "for {} (Python {}, {})",
+                target.name,
+                target.python_full_version,
+                target.platform()
+            ),
+        );
+        let packages = resolver::resolve(
+            &plan.root_name,
+            &plan.root_version,
+            &all_requirements,
+            &index,
+            target,
+            &options,
+        )?;
+        let main_roots = root_names(&plan.requirements, target);
+        let groups = plan
+            .groups
+            .iter()
+            .map(|(group, requirements)| (group.clone(), root_names(requirements, target)))
+            .collect();
+        resolutions.push(Resolution {
+            target,
+            packages,
+            main_roots,
+            groups,
+        });
+    }
+    let lock = lockfile::assemble(
+        &resolutions,
+        &index,
+        &plan.base_dir,
+        plan.requires_python.clone(),
+        plan.groups.keys().cloned().collect(),
+        plan.inputs(),
+    )?;
+    printer.status(
+        verb::RESOLVED,
+        format!(
+            "{} packages in {:.2}s",
+            lock.packages.len(),
+            started.elapsed().as_secs_f64()
+        ),
+    );
+    Ok(lock)
+}
+
+/// Names the requirements pull in directly on `target`.
+fn root_names(requirements: &[Requirement], target: &Target) -> BTreeSet<PackageName> {
+    requirements
+        .iter()
+        .filter(|requirement| requirement.marker.evaluate(&target.markers, &[]))
+        .map(|requirement| requirement.name.clone())
+        .collect()
+}
+
+fn normalize(name: &str) -> String {
+    PackageName::from_str(name).map_or_else(|_| name.to_ascii_lowercase(), |name| name.to_string())
+}
+
+fn listing<'a>(names: impl Iterator<Item = &'a String>) -> String {
+    let names: Vec<String> = names.map(|name| format!("`{name}`")).collect();
+    if names.is_empty() {
+        "nothing".into()
+    } else {
+        names.join(", ")
     }
 }

@@ -4,19 +4,24 @@
 //! `fetch` locks when the lockfile is missing or stale.
 
 mod build;
+mod export;
 mod external;
 mod fetch;
 mod list;
 mod lock;
 mod package;
+mod tree;
 
 pub(crate) use build::build;
+pub(crate) use export::export;
 pub(crate) use external::{UnknownCommand, external};
 pub(crate) use fetch::fetch;
 pub(crate) use list::list;
 pub(crate) use lock::lock;
 pub(crate) use package::package;
+pub(crate) use tree::tree;
 
+use std::cell::OnceCell;
 use std::path::Path;
 use std::process::Command;
 
@@ -31,7 +36,7 @@ use crate::python::Interpreter;
 use crate::settings::GlobalSettings;
 
 /// The default primary index.
-const DEFAULT_INDEX_URL: &str = "https://pypi.org/simple";
+pub(crate) const DEFAULT_INDEX_URL: &str = "https://pypi.org/simple";
 
 /// How a command ended, when it did not fail with an error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,7 +49,8 @@ pub enum ExitStatus {
 /// Everything a project command needs, loaded once.
 pub(crate) struct ProjectContext {
     pub project: Project,
-    pub interpreter: Interpreter,
+    /// Probed on first use: locking for presets needs no interpreter on this machine.
+    interpreter: OnceCell<Interpreter>,
     pub cache: Cache,
     pub offline: bool,
     pub printer: Printer,
@@ -55,28 +61,37 @@ impl ProjectContext {
     /// Loads the project in the settings' directory and probes its target interpreter.
     pub fn load(settings: &GlobalSettings, printer: Printer) -> anyhow::Result<ProjectContext> {
         let project = Project::load(&settings.directory)?;
-        let interpreter_path = project
-            .config
-            .interpreter
-            .clone()
-            .unwrap_or_else(|| "/usr/bin/python3".to_string());
-        let interpreter = Interpreter::probe(Path::new(&interpreter_path))?;
-        printer.debug(format!(
-            "target: {} ({}) Python {} on {}",
-            interpreter.configured.display(),
-            interpreter.resolved.display(),
-            interpreter.python_full_version,
-            interpreter.arch
-        ));
         let source_date_epoch = source_date_epoch(&project.root);
         Ok(ProjectContext {
             project,
-            interpreter,
+            interpreter: OnceCell::new(),
             cache: Cache::from_env(),
             offline: settings.offline,
             printer,
             source_date_epoch,
         })
+    }
+
+    /// The target interpreter (`[tool.pyship] interpreter`, default `/usr/bin/python3`).
+    pub fn interpreter(&self) -> anyhow::Result<&Interpreter> {
+        if let Some(interpreter) = self.interpreter.get() {
+            return Ok(interpreter);
+        }
+        let path = self
+            .project
+            .config
+            .interpreter
+            .clone()
+            .unwrap_or_else(|| "/usr/bin/python3".to_string());
+        let interpreter = Interpreter::probe(Path::new(&path))?;
+        self.printer.debug(format!(
+            "target interpreter: {} ({}) Python {} on {}",
+            interpreter.configured.display(),
+            interpreter.resolved.display(),
+            interpreter.target.python_full_version,
+            interpreter.target.platform()
+        ));
+        Ok(self.interpreter.get_or_init(|| interpreter))
     }
 
     /// The package index over the project's find-links and indexes.

@@ -30,6 +30,7 @@ pub(crate) fn package(context: &ProjectContext, format: &str) -> anyhow::Result<
     }
 
     let staged = stage(context)?;
+    let interpreter = context.interpreter()?;
     let project = &context.project;
     let output_dir = project.target_dir();
     let to_json =
@@ -53,11 +54,11 @@ pub(crate) fn package(context: &ProjectContext, format: &str) -> anyhow::Result<
             scripts: project.scripts.clone(),
         },
         target: pyship_plugin::Target {
-            python_version: context.interpreter.python_version(),
-            python_full_version: context.interpreter.python_full_version.to_string(),
-            interpreter: context.interpreter.resolved.clone(),
-            arch: context.interpreter.arch.clone(),
-            platform_tags: context.interpreter.platform_tags(),
+            python_version: interpreter.target.python_version(),
+            python_full_version: interpreter.target.python_full_version.to_string(),
+            interpreter: interpreter.resolved.clone(),
+            arch: interpreter.target.arch.clone(),
+            platform_tags: interpreter.target.tags.platforms(),
         },
         layout: Layout {
             kind: LayoutKind::Venv,

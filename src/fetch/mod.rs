@@ -1,4 +1,4 @@
-//! Getting every locked wheel onto disk, hash-checked, downloads in parallel.
+//! Getting locked wheels onto disk, hash-checked, downloads in parallel.
 //!
 //! Local wheels (a vendored wheelhouse) are checked where they are. Remote wheels go into the
 //! content-addressed cache (`wheels-v1/SHA256/FILE`): a wheel already there is not fetched
@@ -11,8 +11,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use reqwest::Url;
 
 use crate::cache::{self, Cache};
-use crate::index::{IndexError, PackageIndex};
-use crate::lockfile::{Lock, LockedPackage};
+use crate::index::{IndexError, PackageIndex, redact};
+use crate::lockfile::InstallItem;
 
 /// How many downloads run at once.
 const PARALLEL_DOWNLOADS: usize = 8;
@@ -44,31 +44,31 @@ pub enum FetchError {
 /// A locked wheel on disk.
 #[derive(Debug, Clone)]
 pub struct FetchedWheel {
-    pub package: LockedPackage,
+    pub item: InstallItem,
     pub path: PathBuf,
     /// Whether it had to be downloaded in this run.
     pub downloaded: bool,
 }
 
-/// Fetches every package of `lock`; `lock_dir` anchors relative paths.
+/// Fetches every item; `lock_dir` anchors relative paths. Results keep the items' order.
 pub fn fetch_all(
-    lock: &Lock,
+    items: &[InstallItem],
     lock_dir: &Path,
     index: &PackageIndex,
 ) -> Result<Vec<FetchedWheel>, FetchError> {
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<Option<Result<FetchedWheel, FetchError>>>> =
-        Mutex::new((0..lock.packages.len()).map(|_| None).collect());
-    let workers = PARALLEL_DOWNLOADS.min(lock.packages.len()).max(1);
+        Mutex::new((0..items.len()).map(|_| None).collect());
+    let workers = PARALLEL_DOWNLOADS.min(items.len()).max(1);
     std::thread::scope(|scope| {
         for _ in 0..workers {
             scope.spawn(|| {
                 loop {
                     let position = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(package) = lock.packages.get(position) else {
+                    let Some(item) = items.get(position) else {
                         break;
                     };
-                    let result = fetch_one(package, lock_dir, index);
+                    let result = fetch_one(item, lock_dir, index);
                     let mut results = results.lock().unwrap_or_else(|p| p.into_inner());
                     results[position] = Some(result);
                 }
@@ -81,19 +81,25 @@ pub fn fetch_all(
 }
 
 fn fetch_one(
-    package: &LockedPackage,
+    item: &InstallItem,
     lock_dir: &Path,
     index: &PackageIndex,
 ) -> Result<FetchedWheel, FetchError> {
-    let wheel = &package.wheel;
+    let package = &item.package.name;
+    let wheel = &item.wheel;
+    let fetched = |path: PathBuf, downloaded: bool| FetchedWheel {
+        item: item.clone(),
+        path,
+        downloaded,
+    };
     let check = |path: &Path| -> Result<(), FetchError> {
         let actual = cache::sha256_file(path).map_err(|_| FetchError::Missing {
-            package: package.name.clone(),
+            package: package.clone(),
             path: path.to_path_buf(),
         })?;
         if actual != wheel.sha256 {
             return Err(FetchError::HashMismatch {
-                package: package.name.clone(),
+                package: package.clone(),
                 file: path.display().to_string(),
                 expected: wheel.sha256.clone(),
                 actual,
@@ -104,21 +110,13 @@ fn fetch_one(
     if let Some(path) = &wheel.path {
         let path = lock_dir.join(path);
         check(&path)?;
-        return Ok(FetchedWheel {
-            package: package.clone(),
-            path,
-            downloaded: false,
-        });
+        return Ok(fetched(path, false));
     }
     let url = wheel.url.as_deref().unwrap_or_default();
     let cache: &Cache = index.cache();
     let cached = cache.wheel_path(&wheel.sha256, &wheel.name);
     if cached.is_file() {
-        return Ok(FetchedWheel {
-            package: package.clone(),
-            path: cached,
-            downloaded: false,
-        });
+        return Ok(fetched(cached, false));
     }
     // Downloaded while locking (to read its metadata or hash)? Check it and move it in.
     let downloaded = cache.download_path(url, &wheel.name);
@@ -127,32 +125,28 @@ fn fetch_one(
             let _ = std::fs::create_dir_all(parent);
         }
         if std::fs::rename(&downloaded, &cached).is_ok() {
-            return Ok(FetchedWheel {
-                package: package.clone(),
-                path: cached,
-                downloaded: false,
-            });
+            return Ok(fetched(cached, false));
         }
     }
     let parsed = Url::parse(url).map_err(|_| FetchError::BadUrl {
-        package: package.name.clone(),
+        package: package.clone(),
         url: url.to_string(),
     })?;
     let index_error = |source| FetchError::Index {
-        package: package.name.clone(),
+        package: package.clone(),
         source,
     };
     let body = index.get(&parsed).map_err(index_error)?.ok_or_else(|| {
         index_error(IndexError::Status {
-            url: url.to_string(),
+            url: redact(&parsed),
             status: 404,
         })
     })?;
     let actual = cache::sha256_hex(&body);
     if actual != wheel.sha256 {
         return Err(FetchError::HashMismatch {
-            package: package.name.clone(),
-            file: url.to_string(),
+            package: package.clone(),
+            file: redact(&parsed),
             expected: wheel.sha256.clone(),
             actual,
         });
@@ -163,9 +157,5 @@ fn fetch_one(
             source,
         })
     })?;
-    Ok(FetchedWheel {
-        package: package.clone(),
-        path: cached,
-        downloaded: true,
-    })
+    Ok(fetched(cached, true))
 }

@@ -1,19 +1,32 @@
-//! Where distributions come from: find-links directories and PEP 503 simple indexes.
+//! Where distributions come from: find-links directories and simple indexes.
 //!
 //! The resolver asks two things: which files exist for a name ([`PackageIndex::files`]) and
-//! what one file's metadata says ([`PackageIndex::metadata`]). Metadata is read without the
-//! whole wheel where the index allows: the PEP 658 `WHEEL_URL.metadata` file is tried first
-//! (many indexes serve it without advertising it), then the wheel is downloaded into the cache,
-//! where `pyship fetch` finds it again.
+//! what one file's metadata says ([`PackageIndex::metadata`]). Both are safe to call from many
+//! threads at once (the resolver prefetches in parallel): concurrent callers of the same key
+//! wait for one request instead of repeating it.
+//!
+//! Which source a name comes from: every find-links directory, plus the *first* index (in
+//! configuration order) that has a page for the name. Later indexes are not consulted for that
+//! name, so a package published under the same name on a public index cannot shadow a
+//! private one (dependency confusion); this is uv's `first-index` rule.
+//!
+//! Metadata is read without the whole wheel where possible: `WHEEL_URL.metadata` (PEP 658,
+//! tried even when not advertised), then HTTP range requests for the zip's central directory
+//! and the METADATA member, then the whole wheel, downloaded into the cache for `fetch`.
 
 mod html;
+mod http;
+mod range;
+mod simple;
+
+pub use http::redact;
 
 use std::collections::HashMap;
+use std::hash::Hash;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::Duration;
 
 use pep508_rs::PackageName;
 use pep508_rs::pep440_rs::VersionSpecifiers;
@@ -54,6 +67,8 @@ pub enum IndexError {
     Offline { url: String },
     #[error("invalid index URL `{url}`: {message}")]
     BadUrl { url: String, message: String },
+    #[error("`{url}` is not a valid index page: {message}")]
+    BadPage { url: String, message: String },
 }
 
 impl Hint for IndexError {
@@ -84,7 +99,7 @@ impl Hint for IndexError {
 pub enum Source {
     /// A local directory of wheels.
     FindLinks(PathBuf),
-    /// A PEP 503 simple index, e.g. `https://pypi.org/simple/`.
+    /// A simple index (PEP 503 HTML or PEP 691 JSON), e.g. `https://pypi.org/simple/`.
     Simple(Url),
 }
 
@@ -101,26 +116,59 @@ pub struct DistFile {
     pub file_name: String,
     pub wheel: WheelFilename,
     pub location: FileLocation,
-    /// The sha256 the index published, if it did (always known for local files once read).
+    /// The sha256 the index published, if it did.
     pub sha256: Option<String>,
     pub requires_python: Option<VersionSpecifiers>,
     pub yanked: bool,
     /// The index URL the file came from, for the lockfile's `index` key.
     pub index: Option<String>,
+    pub size: Option<u64>,
+    /// RFC 3339, when the index says (PEP 700).
+    pub upload_time: Option<String>,
+}
+
+/// Values computed once per key, however many threads ask at the same time.
+struct SingleFlight<K, V> {
+    cells: Mutex<HashMap<K, Arc<Mutex<Option<V>>>>>,
+}
+
+impl<K: Eq + Hash + Clone, V: Clone> SingleFlight<K, V> {
+    fn new() -> Self {
+        SingleFlight {
+            cells: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The cached value, or `compute`'s; errors are not cached, so a later call retries.
+    fn get_or_try<E>(&self, key: &K, compute: impl FnOnce() -> Result<V, E>) -> Result<V, E> {
+        let cell = {
+            // A panic elsewhere cannot leave the map inconsistent: recover the guard.
+            let mut cells = self.cells.lock().unwrap_or_else(|p| p.into_inner());
+            cells.entry(key.clone()).or_default().clone()
+        };
+        let mut slot = cell.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(value) = slot.as_ref() {
+            return Ok(value.clone());
+        }
+        let value = compute()?;
+        *slot = Some(value.clone());
+        Ok(value)
+    }
 }
 
 /// Files by name, from every source, with caches for pages and metadata.
 pub struct PackageIndex {
     sources: Vec<Source>,
-    offline: bool,
     cache: Cache,
-    client: OnceLock<reqwest::blocking::Client>,
+    http: http::HttpClient,
     find_links: OnceLock<Result<HashMap<PackageName, Vec<DistFile>>, String>>,
-    pages: Mutex<HashMap<PackageName, Arc<Vec<DistFile>>>>,
+    pages: SingleFlight<PackageName, Arc<Vec<DistFile>>>,
+    metadata: SingleFlight<String, Arc<Metadata>>,
 }
 
 impl PackageIndex {
-    /// An index over `sources`, searched in order; with `offline`, simple indexes are skipped.
+    /// An index over `sources`, searched in order; with `offline`, indexes answer only from
+    /// the cache.
     pub fn new(
         sources: Vec<Source>,
         offline: bool,
@@ -135,15 +183,15 @@ impl PackageIndex {
         }
         Ok(PackageIndex {
             sources,
-            offline,
+            http: http::HttpClient::new(offline, cache.http_dir()),
             cache,
-            client: OnceLock::new(),
             find_links: OnceLock::new(),
-            pages: Mutex::new(HashMap::new()),
+            pages: SingleFlight::new(),
+            metadata: SingleFlight::new(),
         })
     }
 
-    /// Parses an index URL, adding the trailing slash PEP 503 pages are relative to.
+    /// Parses an index URL, adding the trailing slash simple-index pages are relative to.
     pub fn parse_index_url(url: &str) -> Result<Url, IndexError> {
         let with_slash = if url.ends_with('/') {
             url.to_string()
@@ -156,9 +204,9 @@ impl PackageIndex {
         })
     }
 
-    /// Whether indexes are skipped (`--offline`).
+    /// Whether indexes answer only from the cache (`--offline`).
     pub fn is_offline(&self) -> bool {
-        self.offline
+        self.http.is_offline()
     }
 
     /// The cache this index writes downloads to.
@@ -166,35 +214,32 @@ impl PackageIndex {
         &self.cache
     }
 
-    /// Every wheel offered for `name`, find-links first, then indexes in order; a file name
-    /// seen in an earlier source hides the same name in later ones.
+    /// Every wheel offered for `name`: find-links first, then the first index with a page for
+    /// the name. A file name seen earlier hides the same name later.
     pub fn files(&self, name: &PackageName) -> Result<Arc<Vec<DistFile>>, IndexError> {
-        if let Some(files) = self.lock_pages().get(name) {
-            return Ok(files.clone());
-        }
-        let mut files: Vec<DistFile> = Vec::new();
-        for source in &self.sources {
-            let found = match source {
-                Source::FindLinks(_) => self.find_links_files(name)?,
-                Source::Simple(url) if !self.offline => self.simple_files(url, name)?,
-                Source::Simple(_) => Vec::new(),
-            };
-            for file in found {
-                if !files.iter().any(|seen| seen.file_name == file.file_name) {
-                    files.push(file);
+        self.pages.get_or_try(name, || {
+            let mut files = self.find_links_files(name)?;
+            for source in &self.sources {
+                let Source::Simple(index) = source else {
+                    continue;
+                };
+                match self.simple_files(index, name) {
+                    Ok(Some(found)) => {
+                        for file in found {
+                            if !files.iter().any(|seen| seen.file_name == file.file_name) {
+                                files.push(file);
+                            }
+                        }
+                        break;
+                    }
+                    Ok(None) => {}
+                    // Offline and never cached: as if the index did not have it.
+                    Err(IndexError::Offline { .. }) => {}
+                    Err(error) => return Err(error),
                 }
             }
-        }
-        let files = Arc::new(files);
-        self.lock_pages().insert(name.clone(), files.clone());
-        Ok(files)
-    }
-
-    fn lock_pages(&self) -> std::sync::MutexGuard<'_, HashMap<PackageName, Arc<Vec<DistFile>>>> {
-        // A panic while holding the lock cannot leave the map half-updated: recover it.
-        self.pages
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            Ok(Arc::new(files))
+        })
     }
 
     fn find_links_files(&self, name: &PackageName) -> Result<Vec<DistFile>, IndexError> {
@@ -206,11 +251,11 @@ impl PackageIndex {
                 };
                 let entries = std::fs::read_dir(directory)
                     .map_err(|error| format!("{}: {error}", directory.display()))?;
-                let mut names: Vec<PathBuf> = entries
+                let mut paths: Vec<PathBuf> = entries
                     .filter_map(|entry| entry.ok().map(|entry| entry.path()))
                     .collect();
-                names.sort();
-                for path in names {
+                paths.sort();
+                for path in paths {
                     let Some(file_name) = path.file_name().and_then(|n| n.to_str()) else {
                         continue;
                     };
@@ -223,11 +268,13 @@ impl PackageIndex {
                         .push(DistFile {
                             file_name: file_name.to_string(),
                             wheel,
-                            location: FileLocation::Path(path.clone()),
+                            size: std::fs::metadata(&path).ok().map(|m| m.len()),
+                            location: FileLocation::Path(path),
                             sha256: None,
                             requires_python: None,
                             yanked: false,
                             index: None,
+                            upload_time: None,
                         });
                 }
             }
@@ -237,66 +284,52 @@ impl PackageIndex {
             Ok(by_name) => Ok(by_name.get(name).cloned().unwrap_or_default()),
             Err(message) => Err(IndexError::Io {
                 path: PathBuf::from(message),
-                source: std::io::Error::other("cannot list directory"),
+                source: std::io::Error::other("cannot list the find-links directory"),
             }),
         }
     }
 
-    fn simple_files(&self, index: &Url, name: &PackageName) -> Result<Vec<DistFile>, IndexError> {
+    /// The index's files for `name`, or `None` when it has no page for it.
+    fn simple_files(
+        &self,
+        index: &Url,
+        name: &PackageName,
+    ) -> Result<Option<Vec<DistFile>>, IndexError> {
         let page_url = index
             .join(&format!("{name}/"))
             .map_err(|error| IndexError::BadUrl {
-                url: index.to_string(),
+                url: redact(index),
                 message: error.to_string(),
             })?;
-        let Some(body) = self.get(&page_url)? else {
-            return Ok(Vec::new());
+        let Some(page) = self.http.get_page(&page_url, simple::ACCEPT)? else {
+            return Ok(None);
         };
-        let html = String::from_utf8_lossy(&body);
-        let mut files = Vec::new();
-        for anchor in html::parse_anchors(&html) {
-            let Ok(mut url) = page_url.join(&anchor.href) else {
-                continue;
-            };
-            let sha256 = url
-                .fragment()
-                .and_then(|fragment| fragment.strip_prefix("sha256="))
-                .map(str::to_ascii_lowercase);
-            url.set_fragment(None);
-            let file_name = url
-                .path_segments()
-                .and_then(|mut segments| segments.next_back())
-                .map(percent_decode)
-                .unwrap_or_else(|| anchor.text.clone());
-            let Some(wheel) = WheelFilename::parse(&file_name) else {
-                continue;
-            };
-            let requires_python = anchor
-                .requires_python
-                .as_deref()
-                .and_then(|text| VersionSpecifiers::from_str(text).ok());
-            files.push(DistFile {
-                file_name,
-                wheel,
-                location: FileLocation::Url(url),
-                sha256,
-                requires_python,
-                yanked: anchor.yanked,
-                index: Some(index.as_str().trim_end_matches('/').to_string()),
-            });
-        }
-        Ok(files)
+        let label = redact(index).trim_end_matches('/').to_string();
+        simple::parse_page(&page_url, &page, &label)
+            .map(Some)
+            .map_err(|error| IndexError::BadPage {
+                url: redact(&page_url),
+                message: error.0,
+            })
     }
 
-    /// A file's metadata: from the local wheel, the `.metadata` file, or the whole wheel.
-    pub fn metadata(&self, file: &DistFile) -> Result<Metadata, IndexError> {
-        let text = match &file.location {
-            FileLocation::Path(path) => read_wheel_metadata(path, &file.wheel)?,
-            FileLocation::Url(url) => self.remote_metadata(file, url)?,
+    /// A file's metadata: from the local wheel, `.metadata`, byte ranges, or the whole wheel.
+    pub fn metadata(&self, file: &DistFile) -> Result<Arc<Metadata>, IndexError> {
+        let key = match &file.location {
+            FileLocation::Path(path) => path.display().to_string(),
+            FileLocation::Url(url) => url.to_string(),
         };
-        Metadata::parse(&text).map_err(|message| IndexError::BadWheel {
-            file: file.file_name.clone(),
-            message,
+        self.metadata.get_or_try(&key, || {
+            let text = match &file.location {
+                FileLocation::Path(path) => read_wheel_metadata(path, &file.wheel)?,
+                FileLocation::Url(url) => self.remote_metadata(file, url)?,
+            };
+            Metadata::parse(&text)
+                .map(Arc::new)
+                .map_err(|message| IndexError::BadWheel {
+                    file: file.file_name.clone(),
+                    message,
+                })
         })
     }
 
@@ -305,27 +338,37 @@ impl PackageIndex {
         if let Ok(text) = std::fs::read_to_string(&cached) {
             return Ok(text);
         }
+        let text = self.fetch_metadata(file, url)?;
+        // The cache is an optimization: a failed write must not fail the lock.
+        let _ = cache::write_atomically(&cached, text.as_bytes());
+        Ok(text)
+    }
+
+    fn fetch_metadata(&self, file: &DistFile, url: &Url) -> Result<String, IndexError> {
+        let parses = |text: &str| Metadata::parse(text).is_ok();
         let metadata_url =
             Url::parse(&format!("{url}.metadata")).map_err(|error| IndexError::BadUrl {
-                url: url.to_string(),
+                url: redact(url),
                 message: error.to_string(),
             })?;
-        let text = match self.get(&metadata_url) {
-            Ok(Some(body)) if Metadata::parse(&String::from_utf8_lossy(&body)).is_ok() => {
-                String::from_utf8_lossy(&body).into_owned()
+        match self.http.get(&metadata_url) {
+            Ok(Some(body)) => {
+                let text = String::from_utf8_lossy(&body).into_owned();
+                if parses(&text) {
+                    return Ok(text);
+                }
             }
-            // No PEP 658 file (or a broken one): read METADATA out of the whole wheel.
-            Ok(_) | Err(IndexError::Status { .. }) => {
-                let path = self.download(file)?;
-                read_wheel_metadata(&path, &file.wheel)?
-            }
+            // No PEP 658 file: try the next way.
+            Ok(None) | Err(IndexError::Status { .. }) => {}
             Err(error) => return Err(error),
-        };
-        cache::write_atomically(&cached, text.as_bytes()).map_err(|source| IndexError::Io {
-            path: cached,
-            source,
-        })?;
-        Ok(text)
+        }
+        if let Some(text) = range::metadata_by_range(&self.http, url, &file.wheel) {
+            if parses(&text) {
+                return Ok(text);
+            }
+        }
+        let path = self.download(file)?;
+        read_wheel_metadata(&path, &file.wheel)
     }
 
     /// The file's sha256: published by the index, or computed from the file itself.
@@ -351,7 +394,7 @@ impl PackageIndex {
             return Ok(path);
         }
         let body = self.get(url)?.ok_or_else(|| IndexError::Status {
-            url: url.to_string(),
+            url: redact(url),
             status: 404,
         })?;
         if let Some(expected) = &file.sha256 {
@@ -371,83 +414,10 @@ impl PackageIndex {
         Ok(path)
     }
 
-    /// GETs `url`: `Ok(None)` on 404/410, retrying connection failures and 5xx answers.
+    /// GETs `url` (no caching): `Ok(None)` on 404/410; retries transient failures.
     pub fn get(&self, url: &Url) -> Result<Option<Vec<u8>>, IndexError> {
-        if self.offline {
-            return Err(IndexError::Offline {
-                url: url.to_string(),
-            });
-        }
-        let client = self.client.get_or_init(|| {
-            reqwest::blocking::Client::builder()
-                .user_agent(concat!("pyship/", env!("CARGO_PKG_VERSION")))
-                .connect_timeout(Duration::from_secs(10))
-                .timeout(Duration::from_secs(300))
-                .build()
-                // Building a client fails only when the TLS backend cannot initialize.
-                .unwrap_or_else(|_| reqwest::blocking::Client::new())
-        });
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let result = client.get(url.clone()).send().and_then(|response| {
-                let status = response.status();
-                response.bytes().map(|body| (status, body))
-            });
-            match result {
-                Ok((status, body)) if status.is_success() => return Ok(Some(body.to_vec())),
-                Ok((status, _)) if status.as_u16() == 404 || status.as_u16() == 410 => {
-                    return Ok(None);
-                }
-                Ok((status, _)) if status.is_server_error() && attempt < 3 => {}
-                Ok((status, _)) => {
-                    return Err(IndexError::Status {
-                        url: redact(url),
-                        status: status.as_u16(),
-                    });
-                }
-                Err(error)
-                    if attempt < 3
-                        && (error.is_connect() || error.is_timeout() || error.is_body()) => {}
-                Err(source) => {
-                    return Err(IndexError::Http {
-                        url: redact(url),
-                        source: source.without_url(),
-                    });
-                }
-            }
-            std::thread::sleep(Duration::from_millis(200 * 4u64.pow(attempt - 1)));
-        }
+        self.http.get(url)
     }
-}
-
-/// A URL with any password removed, for messages.
-fn redact(url: &Url) -> String {
-    let mut url = url.clone();
-    if url.password().is_some() {
-        let _ = url.set_password(Some("****"));
-    }
-    url.to_string()
-}
-
-/// `%2B` → `+` in a path segment.
-fn percent_decode(segment: &str) -> String {
-    let bytes = segment.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut index = 0;
-    while index < bytes.len() {
-        if bytes[index] == b'%' && index + 2 < bytes.len() {
-            let digits = std::str::from_utf8(&bytes[index + 1..index + 3]).unwrap_or("");
-            if let Ok(value) = u8::from_str_radix(digits, 16) {
-                out.push(value);
-                index += 3;
-                continue;
-            }
-        }
-        out.push(bytes[index]);
-        index += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Reads `NAME-VERSION.dist-info/METADATA` out of a wheel file.

@@ -6,6 +6,14 @@
 //! `[tool.pyship]`, which PEP 751 reserves for tools; they tell later steps whether the lock
 //! is stale.
 
+mod assemble;
+mod export;
+mod select;
+
+pub use assemble::{Resolution, assemble};
+pub use export::export_requirements_txt;
+pub use select::{InstallItem, SelectError};
+
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
@@ -32,6 +40,8 @@ pub struct Lock {
     pub requires_python: Option<String>,
     /// PEP 508 markers of the environments this lock is for.
     pub environments: Vec<String>,
+    /// Dependency groups (PEP 735) locked besides the main dependencies.
+    pub dependency_groups: Vec<String>,
     pub packages: Vec<LockedPackage>,
     pub inputs: LockInputs,
 }
@@ -41,10 +51,13 @@ pub struct Lock {
 pub struct LockedPackage {
     pub name: String,
     pub version: String,
+    /// When the package is needed only in some environments or groups (PEP 751 `marker`).
+    pub marker: Option<String>,
     /// The index it came from, when not a local file.
     pub index: Option<String>,
     pub dependencies: Vec<String>,
-    pub wheel: LockedWheel,
+    /// The wheels of this version the locked targets install, sorted by name.
+    pub wheels: Vec<LockedWheel>,
 }
 
 /// The wheel a package is installed from.
@@ -55,16 +68,21 @@ pub struct LockedWheel {
     /// Relative to the lockfile's directory, or absolute.
     pub path: Option<String>,
     pub size: Option<u64>,
+    pub upload_time: Option<String>,
     pub sha256: String,
 }
 
 /// What the lock was made from: when these change, the lock is stale.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub struct LockInputs {
+    #[serde(default)]
     pub requirements: Vec<String>,
-    pub python_full_version: String,
-    pub platform: String,
+    #[serde(default)]
+    pub constraints: Vec<String>,
+    /// Every target: name, Python version and platform.
+    #[serde(default)]
+    pub targets: Vec<String>,
 }
 
 impl Lock {
@@ -77,11 +95,21 @@ impl Lock {
         if let Some(requires_python) = &self.requires_python {
             let _ = writeln!(out, "requires-python = {}", quote(requires_python));
         }
+        if !self.dependency_groups.is_empty() {
+            let _ = writeln!(
+                out,
+                "dependency-groups = {}",
+                array(&self.dependency_groups)
+            );
+        }
         out.push_str("created-by = \"pyship\"\n");
         for package in &self.packages {
             out.push_str("\n[[packages]]\n");
             let _ = writeln!(out, "name = {}", quote(&package.name));
             let _ = writeln!(out, "version = {}", quote(&package.version));
+            if let Some(marker) = &package.marker {
+                let _ = writeln!(out, "marker = {}", quote(marker));
+            }
             if let Some(index) = &package.index {
                 let _ = writeln!(out, "index = {}", quote(index));
             }
@@ -93,28 +121,32 @@ impl Lock {
                     .collect();
                 let _ = writeln!(out, "dependencies = [{}]", dependencies.join(", "));
             }
-            let wheel = &package.wheel;
-            let mut fields = vec![format!("name = {}", quote(&wheel.name))];
-            if let Some(url) = &wheel.url {
-                fields.push(format!("url = {}", quote(url)));
+            out.push_str("wheels = [\n");
+            for wheel in &package.wheels {
+                let mut fields = vec![format!("name = {}", quote(&wheel.name))];
+                if let Some(url) = &wheel.url {
+                    fields.push(format!("url = {}", quote(url)));
+                }
+                if let Some(path) = &wheel.path {
+                    fields.push(format!("path = {}", quote(path)));
+                }
+                if let Some(upload_time) = &wheel.upload_time {
+                    fields.push(format!("upload-time = {upload_time}"));
+                }
+                if let Some(size) = wheel.size {
+                    fields.push(format!("size = {size}"));
+                }
+                fields.push(format!("hashes = {{ sha256 = {} }}", quote(&wheel.sha256)));
+                let _ = writeln!(out, "    {{ {} }},", fields.join(", "));
             }
-            if let Some(path) = &wheel.path {
-                fields.push(format!("path = {}", quote(path)));
-            }
-            if let Some(size) = wheel.size {
-                fields.push(format!("size = {size}"));
-            }
-            fields.push(format!("hashes = {{ sha256 = {} }}", quote(&wheel.sha256)));
-            let _ = writeln!(out, "wheels = [{{ {} }}]", fields.join(", "));
+            out.push_str("]\n");
         }
         out.push_str("\n[tool.pyship]\n");
         let _ = writeln!(out, "requirements = {}", array(&self.inputs.requirements));
-        let _ = writeln!(
-            out,
-            "python-full-version = {}",
-            quote(&self.inputs.python_full_version)
-        );
-        let _ = writeln!(out, "platform = {}", quote(&self.inputs.platform));
+        if !self.inputs.constraints.is_empty() {
+            let _ = writeln!(out, "constraints = {}", array(&self.inputs.constraints));
+        }
+        let _ = writeln!(out, "targets = {}", array(&self.inputs.targets));
         out
     }
 
@@ -136,41 +168,47 @@ impl Lock {
             .packages
             .into_iter()
             .map(|package| {
-                let wheel = package
+                let wheels: Vec<LockedWheel> = package
                     .wheels
                     .into_iter()
-                    .find(|wheel| {
-                        wheel.hashes.sha256.is_some()
-                            && (wheel.url.is_some() || wheel.path.is_some())
+                    .filter_map(|wheel| {
+                        let sha256 = wheel.hashes.sha256?;
+                        let name = wheel.name.or_else(|| {
+                            let location = wheel.url.as_deref().or(wheel.path.as_deref())?;
+                            location.rsplit('/').next().map(str::to_string)
+                        })?;
+                        (wheel.url.is_some() || wheel.path.is_some()).then_some(LockedWheel {
+                            name,
+                            url: wheel.url,
+                            path: wheel.path,
+                            size: wheel.size,
+                            upload_time: wheel.upload_time.map(|time| time.to_string()),
+                            sha256,
+                        })
                     })
-                    .ok_or_else(|| LockfileError::NoWheel {
+                    .collect();
+                if wheels.is_empty() {
+                    return Err(LockfileError::NoWheel {
                         path: path.to_path_buf(),
                         package: package.name.clone(),
-                    })?;
+                    });
+                }
                 Ok(LockedPackage {
                     name: package.name,
                     version: package.version.unwrap_or_default(),
+                    marker: package.marker,
                     index: package.index,
                     dependencies: package.dependencies.into_iter().map(|d| d.name).collect(),
-                    wheel: LockedWheel {
-                        name: wheel.name.unwrap_or_default(),
-                        url: wheel.url,
-                        path: wheel.path,
-                        size: wheel.size,
-                        sha256: wheel.hashes.sha256.unwrap_or_default(),
-                    },
+                    wheels,
                 })
             })
             .collect::<Result<Vec<_>, LockfileError>>()?;
         Ok(Lock {
             requires_python: file.requires_python,
             environments: file.environments,
+            dependency_groups: file.dependency_groups,
             packages,
-            inputs: file.tool.pyship.unwrap_or(LockInputs {
-                requirements: Vec::new(),
-                python_full_version: String::new(),
-                platform: String::new(),
-            }),
+            inputs: file.tool.pyship.unwrap_or_default(),
         })
     }
 }
@@ -181,6 +219,8 @@ struct LockFile {
     #[serde(default)]
     environments: Vec<String>,
     requires_python: Option<String>,
+    #[serde(default)]
+    dependency_groups: Vec<String>,
     #[serde(default)]
     packages: Vec<PackageEntry>,
     #[serde(default)]
@@ -196,6 +236,7 @@ struct ToolEntry {
 struct PackageEntry {
     name: String,
     version: Option<String>,
+    marker: Option<String>,
     index: Option<String>,
     #[serde(default)]
     dependencies: Vec<DependencyEntry>,
@@ -214,6 +255,8 @@ struct WheelEntry {
     url: Option<String>,
     path: Option<String>,
     size: Option<u64>,
+    #[serde(rename = "upload-time")]
+    upload_time: Option<toml::value::Datetime>,
     #[serde(default)]
     hashes: Hashes,
 }
@@ -256,23 +299,36 @@ mod tests {
         Lock {
             requires_python: Some(">=3.9".into()),
             environments: vec!["python_full_version == \"3.11.2\"".into()],
+            dependency_groups: vec!["test".into()],
             packages: vec![LockedPackage {
                 name: "flask".into(),
                 version: "3.0.3".into(),
+                marker: Some("sys_platform == 'linux'".into()),
                 index: None,
                 dependencies: vec!["click".into(), "werkzeug".into()],
-                wheel: LockedWheel {
-                    name: "flask-3.0.3-py3-none-any.whl".into(),
-                    url: None,
-                    path: Some("wheelhouse/flask-3.0.3-py3-none-any.whl".into()),
-                    size: Some(101735),
-                    sha256: "ab".repeat(32),
-                },
+                wheels: vec![
+                    LockedWheel {
+                        name: "flask-3.0.3-py3-none-any.whl".into(),
+                        url: None,
+                        path: Some("wheelhouse/flask-3.0.3-py3-none-any.whl".into()),
+                        size: Some(101735),
+                        upload_time: None,
+                        sha256: "ab".repeat(32),
+                    },
+                    LockedWheel {
+                        name: "flask-3.0.3-py2-none-any.whl".into(),
+                        url: Some("https://example.com/flask-3.0.3-py2-none-any.whl".into()),
+                        path: None,
+                        size: None,
+                        upload_time: Some("2024-04-07T19:26:08.569Z".into()),
+                        sha256: "cd".repeat(32),
+                    },
+                ],
             }],
             inputs: LockInputs {
                 requirements: vec!["flask>=3".into()],
-                python_full_version: "3.11.2".into(),
-                platform: "x86_64-manylinux_2_36".into(),
+                constraints: vec!["click<9".into()],
+                targets: vec!["debian-12".into()],
             },
         }
     }

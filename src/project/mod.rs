@@ -14,6 +14,10 @@ use serde::Deserialize;
 
 use crate::diagnostics::{Hint, edit_distance};
 
+mod requirements_in;
+
+pub use requirements_in::RequirementsIn;
+
 /// The file pyship reads its project from.
 pub const PYPROJECT: &str = "pyproject.toml";
 
@@ -26,6 +30,8 @@ const KNOWN_KEYS: &[&str] = &[
     "extra-index-url",
     "no-index",
     "maintainer",
+    "targets",
+    "extras",
 ];
 
 /// Why a project could not be loaded.
@@ -105,6 +111,10 @@ pub struct Project {
     pub requires_python: Option<String>,
     /// `[project] dependencies`, parsed.
     pub dependencies: Vec<Requirement>,
+    /// `[project.optional-dependencies]`, parsed, by extra.
+    pub optional_dependencies: BTreeMap<String, Vec<Requirement>>,
+    /// `[dependency-groups]` (PEP 735), includes expanded, by group.
+    pub dependency_groups: BTreeMap<String, Vec<Requirement>>,
     /// `[build-system]`, with PEP 517's default when absent.
     pub build_system: BuildSystem,
     /// `[tool.pyship]`.
@@ -158,6 +168,27 @@ pub struct PyshipConfig {
     pub no_index: bool,
     /// `Name <email>` for package metadata, overriding `[project] maintainers`.
     pub maintainer: Option<String>,
+    /// Deployment targets to lock for: presets (`debian-12`) or `{ python, platform }`.
+    #[serde(default)]
+    pub targets: Vec<TargetSpec>,
+    /// Extras of the project to install.
+    #[serde(default)]
+    pub extras: Vec<String>,
+}
+
+/// One entry of `[tool.pyship] targets`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum TargetSpec {
+    /// A preset name, e.g. `debian-12`.
+    Preset(String),
+    /// An explicit target.
+    Explicit {
+        preset: Option<String>,
+        python: Option<String>,
+        platform: Option<String>,
+        arch: Option<String>,
+    },
 }
 
 #[derive(Deserialize)]
@@ -165,6 +196,19 @@ struct PyProjectToml {
     project: Option<ProjectTable>,
     #[serde(rename = "build-system")]
     build_system: Option<BuildSystem>,
+    #[serde(rename = "dependency-groups", default)]
+    dependency_groups: BTreeMap<String, Vec<GroupEntry>>,
+}
+
+/// An entry of a PEP 735 dependency group.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum GroupEntry {
+    Requirement(String),
+    Include {
+        #[serde(rename = "include-group")]
+        include_group: String,
+    },
 }
 
 #[derive(Deserialize)]
@@ -181,6 +225,8 @@ struct ProjectTable {
     authors: Vec<Person>,
     #[serde(default)]
     dependencies: Vec<String>,
+    #[serde(default)]
+    optional_dependencies: BTreeMap<String, Vec<String>>,
     #[serde(default)]
     scripts: BTreeMap<String, String>,
     #[serde(default)]
@@ -264,18 +310,37 @@ impl Project {
                 message: error.to_string(),
             });
         }
-        let dependencies = table
-            .dependencies
-            .iter()
-            .map(|dependency| {
-                Requirement::from_str(dependency).map_err(|error| ProjectError::Invalid {
-                    path: path.to_path_buf(),
-                    what: "dependency",
-                    value: dependency.clone(),
-                    message: error.message.to_string(),
+        let parse_all = |what: &'static str, items: &[String]| {
+            items
+                .iter()
+                .map(|item| {
+                    Requirement::from_str(item).map_err(|error| ProjectError::Invalid {
+                        path: path.to_path_buf(),
+                        what,
+                        value: item.clone(),
+                        message: error.message.to_string(),
+                    })
                 })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+                .collect::<Result<Vec<_>, _>>()
+        };
+        let dependencies = parse_all("dependency", &table.dependencies)?;
+        let optional_dependencies = table
+            .optional_dependencies
+            .iter()
+            .map(|(extra, items)| Ok((extra.clone(), parse_all("optional dependency", items)?)))
+            .collect::<Result<BTreeMap<_, _>, ProjectError>>()?;
+        let mut dependency_groups = BTreeMap::new();
+        for group in document.dependency_groups.keys() {
+            let mut items = Vec::new();
+            expand_group(
+                path,
+                &document.dependency_groups,
+                group,
+                &mut Vec::new(),
+                &mut items,
+            )?;
+            dependency_groups.insert(group.clone(), parse_all("dependency group entry", &items)?);
+        }
         let license = table.license.and_then(|license| match license {
             License::Expression(expression) => Some(expression),
             License::Table { text, file } => text.or(file),
@@ -304,6 +369,8 @@ impl Project {
             scripts: table.scripts,
             requires_python: table.requires_python,
             dependencies,
+            optional_dependencies,
+            dependency_groups,
             build_system: document.build_system.unwrap_or_default(),
             config,
             raw_options,
@@ -329,6 +396,43 @@ impl Project {
     pub fn lockfile_path(&self) -> PathBuf {
         self.root.join("pylock.toml")
     }
+}
+
+/// Collects a group's requirement strings, following `include-group` (PEP 735) and refusing
+/// cycles and unknown groups.
+fn expand_group(
+    path: &Path,
+    groups: &BTreeMap<String, Vec<GroupEntry>>,
+    group: &str,
+    stack: &mut Vec<String>,
+    out: &mut Vec<String>,
+) -> Result<(), ProjectError> {
+    let invalid = |message: String| ProjectError::Invalid {
+        path: path.to_path_buf(),
+        what: "dependency group",
+        value: group.to_string(),
+        message,
+    };
+    if stack.iter().any(|seen| seen == group) {
+        return Err(invalid(format!(
+            "it includes itself through {}",
+            stack.join(" -> ")
+        )));
+    }
+    let entries = groups
+        .get(group)
+        .ok_or_else(|| invalid("no such group in `[dependency-groups]`".into()))?;
+    stack.push(group.to_string());
+    for entry in entries {
+        match entry {
+            GroupEntry::Requirement(requirement) => out.push(requirement.clone()),
+            GroupEntry::Include { include_group } => {
+                expand_group(path, groups, include_group, stack, out)?
+            }
+        }
+    }
+    stack.pop();
+    Ok(())
 }
 
 type ToolTables = (PyshipConfig, toml::Table, BTreeMap<String, toml::Table>);

@@ -5,13 +5,14 @@
 //! (`probe.py`, run with `-I` so that no `PYTHON*` variable or user site changes the answer).
 
 mod tags;
+mod target;
 
 pub use tags::TagPriorities;
+pub use target::{Target, TargetError};
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use pep508_rs::pep440_rs::Version;
 use pep508_rs::{MarkerEnvironment, MarkerEnvironmentBuilder};
 use serde::Deserialize;
 
@@ -66,18 +67,8 @@ pub struct Interpreter {
     /// The real file behind it, e.g. `/usr/bin/python3.11`: the virtualenv links here so it
     /// keeps working when `python3` is pointed at another version.
     pub resolved: PathBuf,
-    /// PEP 508 marker values.
-    pub markers: MarkerEnvironment,
-    /// `3.11.2`.
-    pub python_full_version: Version,
-    /// `(3, 11)`.
-    pub python_minor: (u64, u64),
-    /// `x86_64`.
-    pub arch: String,
-    /// glibc version, when the interpreter runs on glibc.
-    pub glibc: Option<(u32, u32)>,
-    /// Wheel tags the interpreter accepts, best first.
-    pub tags: TagPriorities,
+    /// What it runs: version, markers, platform, wheel tags.
+    pub target: Target,
 }
 
 impl Interpreter {
@@ -129,15 +120,6 @@ impl Interpreter {
             sys_platform: &m.sys_platform,
         })
         .map_err(|error| error.to_string())?;
-        let python_full_version: Version = m
-            .python_full_version
-            .parse()
-            .map_err(|error| format!("bad python version: {error}"))?;
-        let release = python_full_version.release();
-        let python_minor = (
-            release.first().copied().unwrap_or(3),
-            release.get(1).copied().unwrap_or(0),
-        );
         let glibc = if probe.libc == "glibc" {
             let mut parts = probe.libc_version.split('.');
             match (parts.next().map(str::parse), parts.next().map(str::parse)) {
@@ -147,34 +129,18 @@ impl Interpreter {
         } else {
             None
         };
-        let arch = m.platform_machine.clone();
         let implementation = if m.implementation_name == "cpython" {
             "cp"
         } else {
             "pp"
         };
-        let tags = TagPriorities::for_target(implementation, python_minor, &arch, glibc);
+        let target = Target::from_markers(markers, implementation, glibc)?;
         let resolved = std::fs::canonicalize(&probe.executable)
             .unwrap_or_else(|_| PathBuf::from(&probe.executable));
         Ok(Interpreter {
             configured: path.to_path_buf(),
             resolved,
-            markers,
-            python_full_version,
-            python_minor,
-            arch,
-            glibc,
-            tags,
+            target,
         })
-    }
-
-    /// `3.11`.
-    pub fn python_version(&self) -> String {
-        format!("{}.{}", self.python_minor.0, self.python_minor.1)
-    }
-
-    /// The platform part of the accepted tags, best first and without repeats.
-    pub fn platform_tags(&self) -> Vec<String> {
-        self.tags.platforms()
     }
 }

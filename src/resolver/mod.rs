@@ -2,15 +2,24 @@
 //!
 //! Packages with extras are modelled the usual PubGrub way: `name[extra]` at version V depends
 //! on `name == V` plus the requirements that the extra turns on, so an extra never picks a
-//! different version than its base. Markers are evaluated against the target interpreter's
-//! environment; a version whose `Requires-Python` excludes the target is skipped when the
-//! index says so up front, and reported as unavailable when only its metadata says so.
-//! Pre-releases are chosen only when no final release fits (pip's rule, simplified).
+//! different version than its base. Markers are evaluated against the target's environment;
+//! a version whose `Requires-Python` excludes the target is skipped when the index says so up
+//! front, and reported as unavailable when only its metadata says so.
+//!
+//! PubGrub asks for one package at a time, but each answer names the next packages it will ask
+//! about; those are handed to a pool of prefetch threads that fetch the index page and the
+//! metadata of the version PubGrub is likely to pick, so the network work runs in parallel
+//! while the solver stays sequential.
+
+mod candidates;
+
+pub use candidates::{PrereleaseMode, ResolveOptions};
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt;
 use std::rc::Rc;
+use std::sync::{Arc, Mutex, mpsc};
 
 use pep508_rs::pep440_rs::Version;
 use pep508_rs::{ExtraName, PackageName, Requirement, VersionOrUrl};
@@ -19,12 +28,16 @@ use pubgrub::{
     PackageResolutionStatistics, PubGrubError, Ranges, Reporter,
 };
 
+use self::candidates::{Candidate, installable_versions};
 use crate::diagnostics::Hint;
 use crate::index::{DistFile, IndexError, PackageIndex};
-use crate::python::Interpreter;
+use crate::python::Target;
 use crate::wheel::Metadata;
 
 type Range = Ranges<Version>;
+
+/// Threads fetching pages and metadata ahead of the solver.
+const PREFETCH_THREADS: usize = 16;
 
 /// Why resolution failed.
 #[derive(Debug, thiserror::Error)]
@@ -94,13 +107,6 @@ impl fmt::Display for Node {
     }
 }
 
-/// One version of a package that the target can install, with its best wheel.
-#[derive(Debug, Clone)]
-struct Candidate {
-    version: Version,
-    file: DistFile,
-}
-
 /// A package the resolution chose.
 #[derive(Debug, Clone)]
 pub struct ResolvedPackage {
@@ -111,80 +117,45 @@ pub struct ResolvedPackage {
     pub dependencies: Vec<PackageName>,
 }
 
+/// A request to warm the index caches for a package in a range.
+struct Prefetch {
+    name: PackageName,
+    range: Range,
+}
+
 struct Provider<'a> {
     index: &'a PackageIndex,
-    interpreter: &'a Interpreter,
+    target: &'a Target,
+    options: &'a ResolveOptions,
     root_requirements: &'a [Requirement],
+    prefetch: mpsc::Sender<Prefetch>,
+    prefetched: RefCell<HashSet<PackageName>>,
+    /// Packages some requirement names with a pre-release version: pre-releases are
+    /// acceptable for them (pip's rule).
+    explicit_prereleases: RefCell<HashSet<PackageName>>,
     candidates: RefCell<HashMap<PackageName, Rc<Vec<Candidate>>>>,
-    metadata: RefCell<HashMap<(PackageName, Version), Rc<Metadata>>>,
+    metadata: RefCell<HashMap<(PackageName, Version), Arc<Metadata>>>,
     edges: RefCell<HashMap<(PackageName, Version), BTreeSet<PackageName>>>,
     /// Packages with no installable version at all, and why: for the no-solution hint.
     unavailable: RefCell<BTreeMap<PackageName, String>>,
 }
 
 impl Provider<'_> {
-    /// Versions the target can install, newest first, each with its best-ranked wheel.
     fn candidates(&self, name: &PackageName) -> Result<Rc<Vec<Candidate>>, ProviderError> {
         if let Some(candidates) = self.candidates.borrow().get(name) {
             return Ok(candidates.clone());
         }
         let files = self.index.files(name)?;
-        let python = &self.interpreter.python_full_version;
-        let mut best: BTreeMap<Version, (usize, DistFile)> = BTreeMap::new();
-        for file in files.iter() {
-            if file.yanked {
-                continue;
-            }
-            if let Some(requires_python) = &file.requires_python {
-                if !requires_python.contains(python) {
-                    continue;
-                }
-            }
-            let wheel = &file.wheel;
-            let Some(rank) = self
-                .interpreter
-                .tags
-                .rank(&wheel.python, &wheel.abi, &wheel.platform)
-            else {
-                continue;
-            };
-            let version = wheel.version.clone();
-            match best.get(&version) {
-                Some((best_rank, best_file))
-                    if (*best_rank, &best_file.file_name) <= (rank, &file.file_name) => {}
-                _ => {
-                    best.insert(version, (rank, file.clone()));
-                }
-            }
-        }
-        if best.is_empty() {
-            let reason = if files.is_empty() {
-                let offline = if self.index.is_offline() {
-                    " (indexes are skipped with `--offline`)"
-                } else {
-                    ""
-                };
-                format!(
-                    "no files of `{name}` were found in the find-links directories or indexes{offline}"
-                )
-            } else {
-                format!(
-                    "`{name}` has {} files, but none installs on the target (Python {}, {}); yanked files and wheels for other platforms are skipped",
-                    files.len(),
-                    python,
-                    self.interpreter
-                        .platform_tags()
-                        .first()
-                        .map_or("", String::as_str)
-                )
-            };
+        let (candidates, unavailable) = installable_versions(
+            name,
+            &files,
+            self.target,
+            self.options,
+            self.index.is_offline(),
+        );
+        if let Some(reason) = unavailable {
             self.unavailable.borrow_mut().insert(name.clone(), reason);
         }
-        let candidates: Vec<Candidate> = best
-            .into_iter()
-            .rev()
-            .map(|(version, (_, file))| Candidate { version, file })
-            .collect();
         let candidates = Rc::new(candidates);
         self.candidates
             .borrow_mut()
@@ -196,7 +167,7 @@ impl Provider<'_> {
         &self,
         name: &PackageName,
         version: &Version,
-    ) -> Result<Rc<Metadata>, ProviderError> {
+    ) -> Result<Arc<Metadata>, ProviderError> {
         let key = (name.clone(), version.clone());
         if let Some(metadata) = self.metadata.borrow().get(&key) {
             return Ok(metadata.clone());
@@ -211,7 +182,7 @@ impl Provider<'_> {
                     message: "the version disappeared from the index".into(),
                 })
             })?;
-        let metadata = Rc::new(self.index.metadata(&candidate.file)?);
+        let metadata = self.index.metadata(&candidate.file)?;
         // A wheel whose metadata names another distribution or version is broken or hostile.
         if &metadata.name != name || &metadata.version != version {
             return Err(ProviderError::Index(IndexError::BadWheel {
@@ -241,19 +212,24 @@ impl Provider<'_> {
             constraints.insert(node, merged);
         };
         for requirement in requirements {
-            if !requirement
-                .marker
-                .evaluate(&self.interpreter.markers, extras)
-            {
+            if !requirement.marker.evaluate(&self.target.markers, extras) {
                 continue;
             }
             let range = match &requirement.version_or_url {
                 None => Range::full(),
-                Some(VersionOrUrl::VersionSpecifier(specifiers)) => Range::from(specifiers.clone()),
+                Some(VersionOrUrl::VersionSpecifier(specifiers)) => {
+                    if specifiers.iter().any(|s| s.version().any_prerelease()) {
+                        self.explicit_prereleases
+                            .borrow_mut()
+                            .insert(requirement.name.clone());
+                    }
+                    Range::from(specifiers.clone())
+                }
                 Some(VersionOrUrl::Url(_)) => {
                     return Err(ProviderError::DirectUrl(requirement.to_string()));
                 }
             };
+            let range = self.constrain(&requirement.name, range)?;
             for extra in &requirement.extras {
                 add(
                     Node::Extra(requirement.name.clone(), extra.clone()),
@@ -264,6 +240,41 @@ impl Provider<'_> {
         }
         Ok(constraints)
     }
+
+    /// Narrows `range` by the constraints on `name` that apply to the target.
+    fn constrain(&self, name: &PackageName, mut range: Range) -> Result<Range, ProviderError> {
+        for constraint in &self.options.constraints {
+            if &constraint.name != name || !constraint.marker.evaluate(&self.target.markers, &[]) {
+                continue;
+            }
+            match &constraint.version_or_url {
+                Some(VersionOrUrl::VersionSpecifier(specifiers)) => {
+                    range = range.intersection(&Range::from(specifiers.clone()));
+                }
+                Some(VersionOrUrl::Url(_)) => {
+                    return Err(ProviderError::DirectUrl(constraint.to_string()));
+                }
+                None => {}
+            }
+        }
+        Ok(range)
+    }
+
+    /// Queues prefetches for packages not yet asked about.
+    fn prefetch(&self, constraints: &DependencyConstraints<Node, Range>) {
+        let mut seen = self.prefetched.borrow_mut();
+        for (node, range) in constraints {
+            if let Node::Package(name) = node {
+                if seen.insert(name.clone()) {
+                    // The pool is gone only after resolution ended: nothing to warm then.
+                    let _ = self.prefetch.send(Prefetch {
+                        name: name.clone(),
+                        range: range.clone(),
+                    });
+                }
+            }
+        }
+    }
 }
 
 impl DependencyProvider for Provider<'_> {
@@ -271,17 +282,31 @@ impl DependencyProvider for Provider<'_> {
     type V = Version;
     type VS = Range;
     type M = String;
-    type Priority = u32;
+    type Priority = (u32, std::cmp::Reverse<usize>);
     type Err = ProviderError;
 
     fn prioritize(
         &self,
-        _package: &Node,
-        _range: &Range,
+        package: &Node,
+        range: &Range,
         statistics: &PackageResolutionStatistics,
-    ) -> u32 {
-        // Packages that conflicted before are decided first: they are the likely culprits.
-        statistics.conflict_count()
+    ) -> Self::Priority {
+        // Packages that conflicted before are decided first (they are the likely culprits),
+        // then those with few versions left (cheap to decide, prune early).
+        let count = match package {
+            Node::Root(_) => 0,
+            Node::Package(name) | Node::Extra(name, _) => self
+                .candidates
+                .borrow()
+                .get(name)
+                .map_or(usize::MAX, |candidates| {
+                    candidates
+                        .iter()
+                        .filter(|c| range.contains(&c.version))
+                        .count()
+                }),
+        };
+        (statistics.conflict_count(), std::cmp::Reverse(count))
     }
 
     fn choose_version(
@@ -294,13 +319,11 @@ impl DependencyProvider for Provider<'_> {
             Node::Package(name) | Node::Extra(name, _) => name,
         };
         let candidates = self.candidates(name)?;
-        let fits = |candidate: &&Candidate| range.contains(&candidate.version);
-        let stable = candidates
-            .iter()
-            .filter(fits)
-            .find(|candidate| !candidate.version.any_prerelease());
-        let chosen = stable.or_else(|| candidates.iter().find(fits));
-        Ok(chosen.map(|candidate| candidate.version.clone()))
+        let explicit = self.explicit_prereleases.borrow().contains(name);
+        Ok(
+            candidates::choose(name, &candidates, range, self.options, explicit)
+                .map(|candidate| candidate.version.clone()),
+        )
     }
 
     fn get_dependencies(
@@ -310,25 +333,26 @@ impl DependencyProvider for Provider<'_> {
     ) -> Result<Dependencies<Node, Range, String>, ProviderError> {
         let (name, extras) = match package {
             Node::Root(_) => {
-                return Ok(Dependencies::Available(
-                    self.constraints(self.root_requirements, &[])?,
-                ));
+                let constraints = self.constraints(self.root_requirements, &[])?;
+                self.prefetch(&constraints);
+                return Ok(Dependencies::Available(constraints));
             }
             Node::Package(name) => (name, Vec::new()),
             Node::Extra(name, extra) => (name, vec![extra.clone()]),
         };
         let metadata = self.metadata(name, version)?;
         if let Some(requires_python) = &metadata.requires_python {
-            if !requires_python.contains(&self.interpreter.python_full_version) {
+            if !requires_python.contains(&self.target.python_full_version) {
                 return Ok(Dependencies::Unavailable(format!(
                     "it requires Python {requires_python}, but the target has {}",
-                    self.interpreter.python_full_version
+                    self.target.python_full_version
                 )));
             }
         }
         let mut constraints = self.constraints(&metadata.requires_dist, &extras)?;
         // A package never depends on itself; a self-reference only turns extras on.
         constraints.remove(&Node::Package(name.clone()));
+        self.prefetch(&constraints);
         self.edges
             .borrow_mut()
             .entry((name.clone(), version.clone()))
@@ -347,59 +371,103 @@ impl DependencyProvider for Provider<'_> {
     }
 }
 
-/// Resolves `requirements` of the project `root` for `interpreter`.
+/// Warms the index caches for one package: its page, then the metadata of the version the
+/// solver will most likely pick. Errors are left for the solver to meet and report.
+fn prefetch_one(index: &PackageIndex, target: &Target, options: &ResolveOptions, job: &Prefetch) {
+    let Ok(files) = index.files(&job.name) else {
+        return;
+    };
+    let (candidates, _) =
+        installable_versions(&job.name, &files, target, options, index.is_offline());
+    if let Some(candidate) = candidates::choose(&job.name, &candidates, &job.range, options, false)
+    {
+        let _ = index.metadata(&candidate.file);
+    }
+}
+
+/// Resolves `requirements` of the project `root` for `target`.
 pub fn resolve(
     root: &PackageName,
     root_version: &Version,
     requirements: &[Requirement],
     index: &PackageIndex,
-    interpreter: &Interpreter,
+    target: &Target,
+    options: &ResolveOptions,
 ) -> Result<Vec<ResolvedPackage>, ResolveError> {
-    let provider = Provider {
-        index,
-        interpreter,
-        root_requirements: requirements,
-        candidates: RefCell::default(),
-        metadata: RefCell::default(),
-        edges: RefCell::default(),
-        unavailable: RefCell::default(),
-    };
-    let selection =
-        match pubgrub::resolve(&provider, Node::Root(root.clone()), root_version.clone()) {
-            Ok(selection) => selection,
-            Err(PubGrubError::NoSolution(mut tree)) => {
-                // "no version of c in <1.0 | >1.0" facts only add noise to the explanation;
-                // packages with no installable version at all are named in the hint instead.
-                tree.collapse_no_versions();
-                return Err(ResolveError::NoSolution {
-                    report: DefaultStringReporter::report(&tree),
-                    unavailable: provider.unavailable.borrow().values().cloned().collect(),
-                });
-            }
-            Err(PubGrubError::ErrorRetrievingDependencies {
-                package,
-                version,
-                source,
-            }) => {
-                return Err(ResolveError::Metadata {
-                    package: package.to_string(),
-                    version: version.to_string(),
-                    source,
-                });
-            }
-            Err(PubGrubError::ErrorChoosingVersion { package, source }) => {
-                return Err(ResolveError::Versions {
-                    package: package.to_string(),
-                    source,
-                });
-            }
-            Err(PubGrubError::ErrorInShouldCancel(source)) => {
-                return Err(ResolveError::Versions {
-                    package: root.to_string(),
-                    source,
-                });
-            }
+    let (sender, receiver) = mpsc::channel::<Prefetch>();
+    let receiver = Mutex::new(receiver);
+    std::thread::scope(|scope| {
+        for _ in 0..PREFETCH_THREADS {
+            scope.spawn(|| {
+                loop {
+                    let job = receiver.lock().unwrap_or_else(|p| p.into_inner()).recv();
+                    match job {
+                        Ok(job) => prefetch_one(index, target, options, &job),
+                        Err(_) => break,
+                    }
+                }
+            });
+        }
+        let provider = Provider {
+            index,
+            target,
+            options,
+            root_requirements: requirements,
+            prefetch: sender,
+            prefetched: RefCell::default(),
+            explicit_prereleases: RefCell::default(),
+            candidates: RefCell::default(),
+            metadata: RefCell::default(),
+            edges: RefCell::default(),
+            unavailable: RefCell::default(),
         };
+        // The provider owns the only sender: dropping it at the end of this closure lets the
+        // prefetch threads finish, so the scope can join them.
+        solve(&provider, root, root_version)
+    })
+}
+
+fn solve(
+    provider: &Provider<'_>,
+    root: &PackageName,
+    root_version: &Version,
+) -> Result<Vec<ResolvedPackage>, ResolveError> {
+    let selection = match pubgrub::resolve(provider, Node::Root(root.clone()), root_version.clone())
+    {
+        Ok(selection) => selection,
+        Err(PubGrubError::NoSolution(mut tree)) => {
+            // "no version of c in <1.0 | >1.0" facts only add noise to the explanation;
+            // packages with no installable version at all are named in the hint instead.
+            tree.collapse_no_versions();
+            return Err(ResolveError::NoSolution {
+                report: DefaultStringReporter::report(&tree),
+                unavailable: provider.unavailable.borrow().values().cloned().collect(),
+            });
+        }
+        Err(PubGrubError::ErrorRetrievingDependencies {
+            package,
+            version,
+            source,
+        }) => {
+            return Err(ResolveError::Metadata {
+                package: package.to_string(),
+                version: version.to_string(),
+                source,
+            });
+        }
+        Err(PubGrubError::ErrorChoosingVersion { package, source }) => {
+            return Err(ResolveError::Versions {
+                package: package.to_string(),
+                source,
+            });
+        }
+        Err(PubGrubError::ErrorInShouldCancel(source)) => {
+            return Err(ResolveError::Versions {
+                package: root.to_string(),
+                source,
+            });
+        }
+    };
     let edges = provider.edges.borrow();
     let mut resolved = Vec::new();
     for (node, version) in selection {

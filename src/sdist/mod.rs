@@ -15,7 +15,7 @@ use crate::index::PackageIndex;
 use crate::printer::Printer;
 use crate::project::Project;
 use crate::python::Interpreter;
-use crate::resolver;
+use crate::resolver::{self, ResolveOptions};
 use crate::wheel::{self, Scheme};
 
 const BACKEND_RUNNER: &str = include_str!("backend.py");
@@ -83,7 +83,14 @@ pub fn build_project_wheel(
 
     let build_root = PackageName::from_str("pyship-build-env").expect("a valid name");
     let version = pep508_rs::pep440_rs::Version::new([0]);
-    let packages = resolver::resolve(&build_root, &version, &requirements, index, interpreter)?;
+    let packages = resolver::resolve(
+        &build_root,
+        &version,
+        &requirements,
+        index,
+        &interpreter.target,
+        &ResolveOptions::default(),
+    )?;
     let scheme = Scheme {
         purelib: environment.clone(),
         platlib: environment.clone(),

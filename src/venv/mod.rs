@@ -59,7 +59,7 @@ pub fn create_venv(
     name: &str,
     interpreter: &Interpreter,
 ) -> std::io::Result<StagedVenv> {
-    let python_version = interpreter.python_version();
+    let python_version = interpreter.target.python_version();
     let venv = StagedVenv {
         staging_root: staging_root.to_path_buf(),
         install_prefix: install_prefix.to_path_buf(),
@@ -69,7 +69,7 @@ pub fn create_venv(
     let bin = prefix.join("bin");
     std::fs::create_dir_all(&bin)?;
     std::fs::create_dir_all(prefix.join(&venv.site_packages))?;
-    if interpreter.markers.platform_machine().ends_with("64") {
+    if interpreter.target.arch.ends_with("64") {
         symlink("lib", prefix.join("lib64"))?;
     }
     let base = &interpreter.resolved;
@@ -79,7 +79,7 @@ pub fn create_venv(
         format!(
             "home = {}\ninclude-system-site-packages = false\nversion = {}\nexecutable = {}\ncommand = pyship build (venv at {})\n",
             home.display(),
-            interpreter.python_full_version,
+            interpreter.target.python_full_version,
             base.display(),
             install_prefix.display()
         ),

@@ -1,0 +1,37 @@
+//! `pyship export`: the project's lock in another format.
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+
+use super::ExitStatus;
+use crate::cache;
+use crate::lockfile::{Lock, export_requirements_txt};
+use crate::printer::{Printer, verb};
+use crate::project::Project;
+use crate::settings::GlobalSettings;
+
+/// Writes requirements.txt from the lock, to `output` or stdout.
+pub(crate) fn export(
+    global: &GlobalSettings,
+    lockfile: Option<PathBuf>,
+    output: Option<PathBuf>,
+    printer: &Printer,
+) -> anyhow::Result<ExitStatus> {
+    let path = match lockfile {
+        Some(path) => global.directory.join(path),
+        None => Project::load(&global.directory)?.lockfile_path(),
+    };
+    let lock = Lock::read(&path).context("run `pyship lock` first")?;
+    let text = export_requirements_txt(&lock);
+    match output {
+        Some(output) => {
+            let output = global.directory.join(output);
+            cache::write_atomically(&output, text.as_bytes())
+                .with_context(|| format!("failed to write `{}`", output.display()))?;
+            printer.status(verb::FINISHED, format!("`{}`", output.display()));
+        }
+        None => printer.data(text.trim_end()),
+    }
+    Ok(ExitStatus::Success)
+}

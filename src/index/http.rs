@@ -1,0 +1,391 @@
+//! HTTP for indexes: one client, retries with backoff, credentials, and an on-disk cache.
+//!
+//! Index pages are cached under `http-v1/` with their validators. A page younger than its
+//! `Cache-Control: max-age` is used without a request; an older one is revalidated with
+//! `If-None-Match`/`If-Modified-Since` (a 304 costs one round trip and no body). `no-store`
+//! pages are not written. With `--offline`, any cached page is used, however old. Entries are
+//! written body first, then metadata, each atomically, so concurrent runs only ever see whole
+//! entries.
+//!
+//! Credentials come from the URL (`https://user:pass@host/simple`) or `~/.netrc`, and are never
+//! printed: every URL in a message goes through [`redact`].
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use reqwest::Url;
+use reqwest::header::{
+    ACCEPT, CACHE_CONTROL, CONTENT_TYPE, ETAG, HeaderMap, IF_MODIFIED_SINCE, IF_NONE_MATCH,
+    LAST_MODIFIED, RANGE,
+};
+use serde::{Deserialize, Serialize};
+
+use super::IndexError;
+use crate::cache::{self, sha256_hex};
+
+/// How many times a request is tried before its error is reported.
+const ATTEMPTS: u32 = 3;
+
+/// A response body and its content type.
+#[derive(Debug, Clone)]
+pub struct Page {
+    pub body: Vec<u8>,
+    pub content_type: String,
+}
+
+/// What the cache keeps next to a body.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+struct CachePolicy {
+    url: String,
+    content_type: String,
+    etag: Option<String>,
+    last_modified: Option<String>,
+    /// Seconds since the epoch when the body was stored or last revalidated.
+    stored: u64,
+    /// `max-age`, or 0 when the page must be revalidated every time.
+    max_age: u64,
+}
+
+/// The HTTP client every index request goes through.
+pub struct HttpClient {
+    offline: bool,
+    cache_dir: PathBuf,
+    client: OnceLock<reqwest::blocking::Client>,
+    netrc: OnceLock<Vec<NetrcEntry>>,
+}
+
+#[derive(Debug, Clone)]
+struct NetrcEntry {
+    machine: Option<String>,
+    login: String,
+    password: String,
+}
+
+impl HttpClient {
+    /// A client caching under `cache_dir`; with `offline`, it never touches the network.
+    pub fn new(offline: bool, cache_dir: PathBuf) -> HttpClient {
+        HttpClient {
+            offline,
+            cache_dir,
+            client: OnceLock::new(),
+            netrc: OnceLock::new(),
+        }
+    }
+
+    /// Whether requests are refused.
+    pub fn is_offline(&self) -> bool {
+        self.offline
+    }
+
+    fn client(&self) -> &reqwest::blocking::Client {
+        self.client.get_or_init(|| {
+            reqwest::blocking::Client::builder()
+                .user_agent(concat!("pyship/", env!("CARGO_PKG_VERSION")))
+                .connect_timeout(Duration::from_secs(10))
+                .timeout(Duration::from_secs(300))
+                .pool_max_idle_per_host(16)
+                .build()
+                // Building fails only when the TLS backend cannot start; the default client
+                // then reports the same problem on first use, with the URL.
+                .unwrap_or_else(|_| reqwest::blocking::Client::new())
+        })
+    }
+
+    /// GETs an index page through the cache: `Ok(None)` when the server has no such page.
+    pub fn get_page(&self, url: &Url, accept: &str) -> Result<Option<Page>, IndexError> {
+        let key = sha256_hex(url.as_str().as_bytes());
+        let body_path = self.cache_dir.join(format!("{key}.body"));
+        let policy_path = self.cache_dir.join(format!("{key}.json"));
+        let cached = read_cached(&policy_path, &body_path);
+        if let Some((policy, body)) = &cached {
+            if self.offline || now().saturating_sub(policy.stored) < policy.max_age {
+                return Ok(Some(Page {
+                    body: body.clone(),
+                    content_type: policy.content_type.clone(),
+                }));
+            }
+        }
+        if self.offline {
+            return Err(IndexError::Offline { url: redact(url) });
+        }
+        let mut headers = HeaderMap::new();
+        if let Ok(value) = accept.parse() {
+            headers.insert(ACCEPT, value);
+        }
+        if let Some((policy, _)) = &cached {
+            if let Some(etag) = policy.etag.as_deref().and_then(|v| v.parse().ok()) {
+                headers.insert(IF_NONE_MATCH, etag);
+            }
+            if let Some(date) = policy.last_modified.as_deref().and_then(|v| v.parse().ok()) {
+                headers.insert(IF_MODIFIED_SINCE, date);
+            }
+        }
+        let response = self.send(url, headers)?;
+        let status = response.status.as_u16();
+        if status == 304 {
+            if let Some((mut policy, body)) = cached {
+                policy.stored = now();
+                policy.max_age = max_age(&response.headers).unwrap_or(policy.max_age);
+                write_policy(&policy_path, &policy);
+                return Ok(Some(Page {
+                    body,
+                    content_type: policy.content_type,
+                }));
+            }
+        }
+        if status == 404 || status == 410 {
+            return Ok(None);
+        }
+        if !response.status.is_success() {
+            return Err(IndexError::Status {
+                url: redact(url),
+                status,
+            });
+        }
+        let header = |name| {
+            response
+                .headers
+                .get(name)
+                .and_then(|value| value.to_str().ok())
+                .map(str::to_string)
+        };
+        let content_type = header(CONTENT_TYPE).unwrap_or_default();
+        let no_store = header(CACHE_CONTROL).is_some_and(|value| value.contains("no-store"));
+        if !no_store {
+            let policy = CachePolicy {
+                url: redact(url),
+                content_type: content_type.clone(),
+                etag: header(ETAG),
+                last_modified: header(LAST_MODIFIED),
+                stored: now(),
+                max_age: max_age(&response.headers).unwrap_or(0),
+            };
+            // The cache is an optimization: a failed write must not fail the lock.
+            if cache::write_atomically(&body_path, &response.body).is_ok() {
+                write_policy(&policy_path, &policy);
+            }
+        }
+        Ok(Some(Page {
+            body: response.body,
+            content_type,
+        }))
+    }
+
+    /// GETs `url` without caching: `Ok(None)` on 404/410.
+    pub fn get(&self, url: &Url) -> Result<Option<Vec<u8>>, IndexError> {
+        self.get_with(url, HeaderMap::new())
+    }
+
+    /// GETs a byte range of `url` (`bytes=START-END` or `bytes=-SUFFIX`), with the file's
+    /// total size from Content-Range: `Ok(None)` unless the server answers 206.
+    pub fn get_range(&self, url: &Url, range: &str) -> Result<Option<(Vec<u8>, u64)>, IndexError> {
+        if self.offline {
+            return Err(IndexError::Offline { url: redact(url) });
+        }
+        let mut headers = HeaderMap::new();
+        if let Ok(value) = range.parse() {
+            headers.insert(RANGE, value);
+        }
+        let response = self.send(url, headers)?;
+        if response.status.as_u16() != 206 {
+            return Ok(None);
+        }
+        // `Content-Range: bytes 100-199/5000`
+        let total = response
+            .headers
+            .get(reqwest::header::CONTENT_RANGE)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.rsplit('/').next())
+            .and_then(|total| total.trim().parse().ok());
+        Ok(total.map(|total| (response.body, total)))
+    }
+
+    fn get_with(&self, url: &Url, headers: HeaderMap) -> Result<Option<Vec<u8>>, IndexError> {
+        if self.offline {
+            return Err(IndexError::Offline { url: redact(url) });
+        }
+        let response = self.send(url, headers)?;
+        let status = response.status.as_u16();
+        if status == 404 || status == 410 {
+            return Ok(None);
+        }
+        if !response.status.is_success() {
+            return Err(IndexError::Status {
+                url: redact(url),
+                status,
+            });
+        }
+        Ok(Some(response.body))
+    }
+
+    /// Sends a GET, retrying connection failures, timeouts, truncated bodies and 5xx answers
+    /// with exponential backoff.
+    fn send(&self, url: &Url, headers: HeaderMap) -> Result<Response, IndexError> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut request = self.client().get(url.clone()).headers(headers.clone());
+            if url.username().is_empty() {
+                if let Some(entry) = self.netrc_for(url) {
+                    request = request.basic_auth(entry.login, Some(entry.password));
+                }
+            }
+            let result = request.send().and_then(|response| {
+                let status = response.status();
+                let headers = response.headers().clone();
+                response.bytes().map(|body| Response {
+                    status,
+                    headers,
+                    body: body.to_vec(),
+                })
+            });
+            match result {
+                Ok(response) if response.status.is_server_error() && attempt < ATTEMPTS => {}
+                Ok(response) => return Ok(response),
+                Err(error)
+                    if attempt < ATTEMPTS
+                        && (error.is_connect() || error.is_timeout() || error.is_body()) => {}
+                Err(source) => {
+                    return Err(IndexError::Http {
+                        url: redact(url),
+                        source: source.without_url(),
+                    });
+                }
+            }
+            std::thread::sleep(Duration::from_millis(100 * 4u64.pow(attempt - 1)));
+        }
+    }
+
+    fn netrc_for(&self, url: &Url) -> Option<NetrcEntry> {
+        let entries = self.netrc.get_or_init(|| {
+            let path = std::env::var_os("NETRC").map(PathBuf::from).or_else(|| {
+                std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".netrc"))
+            });
+            path.and_then(|path| std::fs::read_to_string(path).ok())
+                .map(|text| parse_netrc(&text))
+                .unwrap_or_default()
+        });
+        let host = url.host_str()?;
+        entries
+            .iter()
+            .find(|entry| entry.machine.as_deref() == Some(host))
+            .or_else(|| entries.iter().find(|entry| entry.machine.is_none()))
+            .cloned()
+    }
+}
+
+struct Response {
+    status: reqwest::StatusCode,
+    headers: HeaderMap,
+    body: Vec<u8>,
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |duration| duration.as_secs())
+}
+
+/// `max-age` from Cache-Control; `no-cache` means revalidate every time.
+fn max_age(headers: &HeaderMap) -> Option<u64> {
+    let value = headers.get(CACHE_CONTROL)?.to_str().ok()?;
+    if value.contains("no-cache") {
+        return Some(0);
+    }
+    value.split(',').find_map(|directive| {
+        directive
+            .trim()
+            .strip_prefix("max-age=")
+            .and_then(|seconds| seconds.trim().parse().ok())
+    })
+}
+
+fn read_cached(policy_path: &Path, body_path: &Path) -> Option<(CachePolicy, Vec<u8>)> {
+    let policy: CachePolicy = serde_json::from_slice(&std::fs::read(policy_path).ok()?).ok()?;
+    let body = std::fs::read(body_path).ok()?;
+    Some((policy, body))
+}
+
+fn write_policy(path: &Path, policy: &CachePolicy) {
+    if let Ok(json) = serde_json::to_vec(policy) {
+        let _ = cache::write_atomically(path, &json);
+    }
+}
+
+/// A URL with its password replaced, for messages and the cache's own records.
+pub fn redact(url: &Url) -> String {
+    let mut url = url.clone();
+    if url.password().is_some() {
+        let _ = url.set_password(Some("****"));
+    }
+    url.to_string()
+}
+
+/// `machine HOST login USER password PASS` and `default login … password …` entries.
+fn parse_netrc(text: &str) -> Vec<NetrcEntry> {
+    let mut entries = Vec::new();
+    let mut tokens = text.split_whitespace();
+    let mut current: Option<(Option<String>, String, String)> = None;
+    while let Some(token) = tokens.next() {
+        match token {
+            "machine" | "default" => {
+                if let Some((machine, login, password)) = current.take() {
+                    entries.push(NetrcEntry {
+                        machine,
+                        login,
+                        password,
+                    });
+                }
+                let machine = if token == "machine" {
+                    tokens.next().map(str::to_string)
+                } else {
+                    None
+                };
+                current = Some((machine, String::new(), String::new()));
+            }
+            "login" => {
+                if let (Some(entry), Some(value)) = (current.as_mut(), tokens.next()) {
+                    entry.1 = value.to_string();
+                }
+            }
+            "password" => {
+                if let (Some(entry), Some(value)) = (current.as_mut(), tokens.next()) {
+                    entry.2 = value.to_string();
+                }
+            }
+            _ => {}
+        }
+    }
+    if let Some((machine, login, password)) = current {
+        entries.push(NetrcEntry {
+            machine,
+            login,
+            password,
+        });
+    }
+    entries
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn netrc_entries_are_read() {
+        let entries = parse_netrc(
+            "machine pypi.example.com\n  login alice\n  password s3cret\ndefault login bob password x\n",
+        );
+        assert_eq!(entries.len(), 2);
+        assert_eq!(entries[0].machine.as_deref(), Some("pypi.example.com"));
+        assert_eq!(entries[0].password, "s3cret");
+        assert_eq!(entries[1].machine, None);
+    }
+
+    #[test]
+    fn passwords_are_redacted() {
+        let url = Url::parse("https://alice:s3cret@example.com/simple/").unwrap();
+        assert_eq!(redact(&url), "https://alice:****@example.com/simple/");
+    }
+}

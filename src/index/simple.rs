@@ -1,0 +1,201 @@
+//! A project page of a simple index, HTML (PEP 503) or JSON (PEP 691), turned into files.
+//!
+//! Both forms carry the same facts: file name, URL (with `#sha256=` in HTML), requires-python,
+//! yanked (PEP 592), and whether `.metadata` exists (PEP 658/714). JSON adds size and
+//! upload time (PEP 700). Relative URLs are resolved against the page URL.
+
+use std::str::FromStr;
+
+use pep508_rs::pep440_rs::VersionSpecifiers;
+use reqwest::Url;
+use serde::Deserialize;
+
+use super::html;
+use super::http::Page;
+use super::{DistFile, FileLocation};
+use crate::wheel::WheelFilename;
+
+/// The media type pyship asks for, JSON first (PEP 691 content negotiation).
+pub const ACCEPT: &str = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01";
+
+#[derive(Deserialize)]
+struct JsonPage {
+    #[serde(default)]
+    files: Vec<JsonFile>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "kebab-case")]
+struct JsonFile {
+    filename: String,
+    url: String,
+    #[serde(default)]
+    hashes: std::collections::BTreeMap<String, String>,
+    requires_python: Option<String>,
+    #[serde(default)]
+    yanked: serde_json::Value,
+    size: Option<u64>,
+    upload_time: Option<String>,
+}
+
+/// Why a page could not be read.
+#[derive(Debug)]
+pub struct PageError(pub String);
+
+/// The wheels listed on `page`, fetched from `page_url` of the index `index`.
+pub fn parse_page(page_url: &Url, page: &Page, index: &str) -> Result<Vec<DistFile>, PageError> {
+    let is_json = page.content_type.contains("json");
+    let mut raw = Vec::new();
+    if is_json {
+        let parsed: JsonPage = serde_json::from_slice(&page.body)
+            .map_err(|error| PageError(format!("the PEP 691 JSON page is malformed: {error}")))?;
+        for file in parsed.files {
+            let yanked = match &file.yanked {
+                serde_json::Value::Bool(yanked) => *yanked,
+                serde_json::Value::String(_) => true,
+                _ => false,
+            };
+            raw.push(RawFile {
+                href: file.url,
+                name: file.filename,
+                sha256: file
+                    .hashes
+                    .get("sha256")
+                    .map(|hash| hash.to_ascii_lowercase()),
+                requires_python: file.requires_python,
+                yanked,
+                size: file.size,
+                upload_time: file.upload_time,
+            });
+        }
+    } else {
+        let text = String::from_utf8_lossy(&page.body);
+        if !text.contains("<a")
+            && !text.contains("<A")
+            && !text.trim().is_empty()
+            && !text.contains("<html")
+        {
+            return Err(PageError(
+                "the page is neither PEP 503 HTML nor PEP 691 JSON".into(),
+            ));
+        }
+        for anchor in html::parse_anchors(&text) {
+            raw.push(RawFile {
+                href: anchor.href,
+                name: anchor.text,
+                sha256: None,
+                requires_python: anchor.requires_python,
+                yanked: anchor.yanked,
+                size: None,
+                upload_time: None,
+            });
+        }
+    }
+    let mut files = Vec::new();
+    for file in raw {
+        let Ok(mut url) = page_url.join(&file.href) else {
+            continue;
+        };
+        let fragment_hash = url
+            .fragment()
+            .and_then(|fragment| fragment.strip_prefix("sha256="))
+            .map(str::to_ascii_lowercase);
+        url.set_fragment(None);
+        let file_name = url
+            .path_segments()
+            .and_then(|mut segments| segments.next_back())
+            .map(percent_decode)
+            .filter(|name| {
+                name.ends_with(".whl") || name.ends_with(".tar.gz") || name.ends_with(".zip")
+            })
+            .unwrap_or_else(|| file.name.clone());
+        let Some(wheel) = WheelFilename::parse(&file_name) else {
+            continue;
+        };
+        files.push(DistFile {
+            file_name,
+            wheel,
+            location: FileLocation::Url(url),
+            sha256: file.sha256.or(fragment_hash),
+            requires_python: file
+                .requires_python
+                .as_deref()
+                .and_then(|text| VersionSpecifiers::from_str(text).ok()),
+            yanked: file.yanked,
+            index: Some(index.to_string()),
+            size: file.size,
+            upload_time: file.upload_time,
+        });
+    }
+    Ok(files)
+}
+
+struct RawFile {
+    href: String,
+    name: String,
+    sha256: Option<String>,
+    requires_python: Option<String>,
+    yanked: bool,
+    size: Option<u64>,
+    upload_time: Option<String>,
+}
+
+/// `%2B` → `+` in a path segment.
+fn percent_decode(segment: &str) -> String {
+    let bytes = segment.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut index = 0;
+    while index < bytes.len() {
+        if bytes[index] == b'%' && index + 2 < bytes.len() {
+            let digits = std::str::from_utf8(&bytes[index + 1..index + 3]).unwrap_or("");
+            if let Ok(value) = u8::from_str_radix(digits, 16) {
+                out.push(value);
+                index += 3;
+                continue;
+            }
+        }
+        out.push(bytes[index]);
+        index += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_pages_carry_hashes_sizes_and_yanked() {
+        let page = Page {
+            content_type: "application/vnd.pypi.simple.v1+json".into(),
+            body: br#"{"meta":{"api-version":"1.1"},"name":"a","files":[
+                {"filename":"a-1.0-py3-none-any.whl","url":"../../files/a-1.0-py3-none-any.whl",
+                 "hashes":{"sha256":"ABC"},"requires-python":">=3.8","yanked":"bad","size":12,
+                 "upload-time":"2024-01-01T00:00:00Z"},
+                {"filename":"a-1.0.tar.gz","url":"a-1.0.tar.gz","hashes":{}}]}"#
+                .to_vec(),
+        };
+        let url = Url::parse("https://example.com/simple/a/").unwrap();
+        let files = parse_page(&url, &page, "https://example.com/simple").unwrap();
+        assert_eq!(files.len(), 1);
+        assert_eq!(files[0].sha256.as_deref(), Some("abc"));
+        assert!(files[0].yanked);
+        assert_eq!(files[0].size, Some(12));
+        assert_eq!(
+            files[0].location,
+            FileLocation::Url(
+                Url::parse("https://example.com/files/a-1.0-py3-none-any.whl").unwrap()
+            )
+        );
+    }
+
+    #[test]
+    fn garbage_is_an_error_not_an_empty_page() {
+        let page = Page {
+            content_type: "application/vnd.pypi.simple.v1+json".into(),
+            body: b"<html>oops".to_vec(),
+        };
+        let url = Url::parse("https://example.com/simple/a/").unwrap();
+        assert!(parse_page(&url, &page, "x").is_err());
+    }
+}

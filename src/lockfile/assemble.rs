@@ -1,0 +1,169 @@
+//! One lock from several per-target resolutions.
+//!
+//! A package at the same version on every target is one entry with the union of the wheels
+//! each target installs. A package only some targets need gets a `marker` naming those
+//! targets' environments, so one lockfile serves a fleet of different servers (PEP 751
+//! `environments` + per-package markers). A package only dependency groups need gets a
+//! `'GROUP' in dependency_groups` marker and is left out of the shipped tree.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use pep508_rs::PackageName;
+use pep508_rs::pep440_rs::Version;
+
+use super::{Lock, LockInputs, LockedPackage, LockedWheel};
+use crate::index::{FileLocation, IndexError, PackageIndex};
+use crate::python::Target;
+use crate::resolver::ResolvedPackage;
+
+/// One target's resolution, with the names its main requirements and each group pull in.
+pub struct Resolution<'a> {
+    pub target: &'a Target,
+    pub packages: Vec<ResolvedPackage>,
+    pub main_roots: BTreeSet<PackageName>,
+    pub groups: BTreeMap<String, BTreeSet<PackageName>>,
+}
+
+#[derive(Default)]
+struct Entry {
+    targets: BTreeSet<usize>,
+    wheels: BTreeMap<String, LockedWheel>,
+    dependencies: BTreeSet<String>,
+    index: Option<String>,
+    main: bool,
+    groups: BTreeSet<String>,
+}
+
+/// Builds the lock; `base_dir` anchors the relative paths of local wheels.
+pub fn assemble(
+    resolutions: &[Resolution<'_>],
+    index: &PackageIndex,
+    base_dir: &Path,
+    requires_python: Option<String>,
+    dependency_groups: Vec<String>,
+    inputs: LockInputs,
+) -> Result<Lock, IndexError> {
+    let mut entries: BTreeMap<(PackageName, Version), Entry> = BTreeMap::new();
+    for (position, resolution) in resolutions.iter().enumerate() {
+        let main = reachable(&resolution.packages, &resolution.main_roots);
+        let groups: Vec<(&String, BTreeSet<PackageName>)> = resolution
+            .groups
+            .iter()
+            .map(|(group, roots)| (group, reachable(&resolution.packages, roots)))
+            .collect();
+        for package in &resolution.packages {
+            let entry = entries
+                .entry((package.name.clone(), package.version.clone()))
+                .or_default();
+            entry.targets.insert(position);
+            entry
+                .dependencies
+                .extend(package.dependencies.iter().map(ToString::to_string));
+            entry.main |= main.contains(&package.name);
+            for (group, members) in &groups {
+                if members.contains(&package.name) {
+                    entry.groups.insert((*group).clone());
+                }
+            }
+            let file = &package.file;
+            if entry.wheels.contains_key(&file.file_name) {
+                continue;
+            }
+            entry.index = entry.index.take().or_else(|| file.index.clone());
+            let (url, path) = match &file.location {
+                FileLocation::Url(url) => (Some(url.to_string()), None),
+                FileLocation::Path(path) => (None, Some(relative_to(base_dir, path))),
+            };
+            entry.wheels.insert(
+                file.file_name.clone(),
+                LockedWheel {
+                    name: file.file_name.clone(),
+                    url,
+                    path,
+                    size: file.size,
+                    upload_time: file
+                        .upload_time
+                        .as_deref()
+                        .filter(|time| time.parse::<toml::value::Datetime>().is_ok())
+                        .map(str::to_string),
+                    sha256: index.sha256(file)?,
+                },
+            );
+        }
+    }
+    let environments: Vec<String> = resolutions
+        .iter()
+        .map(|resolution| resolution.target.environment_marker())
+        .collect();
+    let packages = entries
+        .into_iter()
+        .map(|((name, version), entry)| {
+            let marker = if !entry.main && !entry.groups.is_empty() {
+                Some(
+                    entry
+                        .groups
+                        .iter()
+                        .map(|group| format!("'{group}' in dependency_groups"))
+                        .collect::<Vec<_>>()
+                        .join(" or "),
+                )
+            } else if entry.targets.len() < resolutions.len() {
+                let markers: Vec<String> = entry
+                    .targets
+                    .iter()
+                    .map(|position| format!("({})", environments[*position]))
+                    .collect();
+                Some(markers.join(" or "))
+            } else {
+                None
+            };
+            LockedPackage {
+                name: name.to_string(),
+                version: version.to_string(),
+                marker,
+                index: entry.index,
+                dependencies: entry.dependencies.into_iter().collect(),
+                wheels: entry.wheels.into_values().collect(),
+            }
+        })
+        .collect();
+    Ok(Lock {
+        requires_python,
+        environments,
+        dependency_groups,
+        packages,
+        inputs,
+    })
+}
+
+/// The packages reachable from `roots` through the resolved dependency edges.
+fn reachable(packages: &[ResolvedPackage], roots: &BTreeSet<PackageName>) -> BTreeSet<PackageName> {
+    let by_name: BTreeMap<&PackageName, &ResolvedPackage> = packages
+        .iter()
+        .map(|package| (&package.name, package))
+        .collect();
+    let mut seen = BTreeSet::new();
+    let mut stack: Vec<PackageName> = roots.iter().cloned().collect();
+    while let Some(name) = stack.pop() {
+        if !seen.insert(name.clone()) {
+            continue;
+        }
+        if let Some(package) = by_name.get(&name) {
+            stack.extend(package.dependencies.iter().cloned());
+        }
+    }
+    seen
+}
+
+/// A local path as the lock records it: relative to `base` when inside it, `/`-separated.
+fn relative_to(base: &Path, path: &Path) -> String {
+    match path.strip_prefix(base) {
+        Ok(relative) => relative
+            .components()
+            .map(|component| component.as_os_str().to_string_lossy().into_owned())
+            .collect::<Vec<_>>()
+            .join("/"),
+        Err(_) => path.display().to_string(),
+    }
+}

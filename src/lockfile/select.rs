@@ -1,0 +1,109 @@
+//! Choosing, from a lock, what one interpreter installs: the packages whose marker holds for
+//! it (group-only packages are left out) and, for each, the wheel its tags rank best.
+
+use std::str::FromStr;
+
+use pep508_rs::MarkerTree;
+
+use super::{Lock, LockedPackage, LockedWheel};
+use crate::python::Target;
+
+/// Why the lock cannot be installed on a target.
+#[derive(Debug, thiserror::Error)]
+pub enum SelectError {
+    #[error(
+        "the lock has no wheel of `{package}` {version} for this target (Python {python}, {platform})"
+    )]
+    NoWheel {
+        package: String,
+        version: String,
+        python: String,
+        platform: String,
+    },
+    #[error("package `{package}` has an invalid marker `{marker}`: {message}")]
+    BadMarker {
+        package: String,
+        marker: String,
+        message: String,
+    },
+}
+
+impl crate::diagnostics::Hint for SelectError {
+    fn hint(&self) -> Option<String> {
+        match self {
+            SelectError::NoWheel { .. } => Some(
+                "lock for this target too (`[tool.pyship] targets`, or `pyship lock --target`)"
+                    .into(),
+            ),
+            SelectError::BadMarker { .. } => None,
+        }
+    }
+}
+
+/// A package with the one wheel to install.
+#[derive(Debug, Clone)]
+pub struct InstallItem {
+    pub package: LockedPackage,
+    pub wheel: LockedWheel,
+}
+
+impl Lock {
+    /// What `target` installs from this lock.
+    pub fn select(&self, target: &Target) -> Result<Vec<InstallItem>, SelectError> {
+        let mut items = Vec::new();
+        for package in &self.packages {
+            if let Some(marker) = &package.marker {
+                // Group-only packages are for testing the artifact, not part of it.
+                if marker.contains("dependency_groups") {
+                    continue;
+                }
+                let tree =
+                    MarkerTree::from_str(marker).map_err(|error| SelectError::BadMarker {
+                        package: package.name.clone(),
+                        marker: marker.clone(),
+                        message: error.to_string(),
+                    })?;
+                if !tree.evaluate(&target.markers, &[]) {
+                    continue;
+                }
+            }
+            let best = package
+                .wheels
+                .iter()
+                .filter_map(|wheel| {
+                    let parsed = crate::wheel::WheelFilename::parse(&wheel.name)?;
+                    let rank = target
+                        .tags
+                        .rank(&parsed.python, &parsed.abi, &parsed.platform)?;
+                    Some((rank, wheel))
+                })
+                .min_by_key(|(rank, _)| *rank)
+                .map(|(_, wheel)| wheel.clone())
+                .ok_or_else(|| SelectError::NoWheel {
+                    package: package.name.clone(),
+                    version: package.version.clone(),
+                    python: target.python_full_version.to_string(),
+                    platform: target.platform(),
+                })?;
+            items.push(InstallItem {
+                package: package.clone(),
+                wheel: best,
+            });
+        }
+        Ok(items)
+    }
+
+    /// Every wheel of every package (for `pyship fetch`, which fills a wheelhouse for all
+    /// targets).
+    pub fn all_wheels(&self) -> Vec<InstallItem> {
+        self.packages
+            .iter()
+            .flat_map(|package| {
+                package.wheels.iter().map(|wheel| InstallItem {
+                    package: package.clone(),
+                    wheel: wheel.clone(),
+                })
+            })
+            .collect()
+    }
+}

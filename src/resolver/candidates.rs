@@ -1,0 +1,146 @@
+//! Which versions of a package the target can install, and which one to try.
+//!
+//! A version is installable when it has a wheel whose tags the target accepts, that is not
+//! yanked (PEP 592), whose `data-requires-python` admits the target, and that was uploaded
+//! before `--exclude-newer`. Among installable versions, the choice prefers the version
+//! already locked (so re-locking changes nothing unless asked), then the newest final release;
+//! pre-releases follow `--prerelease` and pip's rule that naming one in a specifier allows it.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use pep508_rs::pep440_rs::Version;
+use pep508_rs::{PackageName, Requirement};
+use pubgrub::Ranges;
+
+use crate::index::DistFile;
+use crate::python::Target;
+
+/// `--prerelease`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum PrereleaseMode {
+    /// Never, unless a requirement names a pre-release.
+    Disallow,
+    /// Only when no final release fits, or a requirement names one (pip's behaviour).
+    #[default]
+    IfNecessary,
+    /// Pre-releases compete with final releases.
+    Allow,
+}
+
+/// What shapes candidate selection.
+#[derive(Debug, Clone, Default)]
+pub struct ResolveOptions {
+    pub prerelease: PrereleaseMode,
+    /// Versions to keep when they still fit (from the existing lock).
+    pub preferences: HashMap<PackageName, Version>,
+    /// Ignore files uploaded after this instant (`YYYY-MM-DDTHH:MM:SS`, UTC).
+    pub exclude_newer: Option<String>,
+    /// Packages whose yanked files are acceptable because they are pinned exactly.
+    pub allow_yanked: HashSet<PackageName>,
+    /// Constraints (`-c`): they narrow a package's versions when something requires it.
+    pub constraints: Vec<Requirement>,
+}
+
+/// One installable version with its best wheel for the target.
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    pub version: Version,
+    pub file: DistFile,
+}
+
+/// The installable versions of `name`, newest first, and when there are none, why.
+pub fn installable_versions(
+    name: &PackageName,
+    files: &[DistFile],
+    target: &Target,
+    options: &ResolveOptions,
+    offline: bool,
+) -> (Vec<Candidate>, Option<String>) {
+    let python = &target.python_full_version;
+    let mut best: BTreeMap<Version, (usize, &DistFile)> = BTreeMap::new();
+    for file in files {
+        if file.yanked && !options.allow_yanked.contains(name) {
+            continue;
+        }
+        if let (Some(cutoff), Some(uploaded)) = (&options.exclude_newer, &file.upload_time) {
+            if uploaded.get(..19).unwrap_or(uploaded) > cutoff.as_str() {
+                continue;
+            }
+        }
+        if let Some(requires_python) = &file.requires_python {
+            if !requires_python.contains(python) {
+                continue;
+            }
+        }
+        let wheel = &file.wheel;
+        let Some(rank) = target.tags.rank(&wheel.python, &wheel.abi, &wheel.platform) else {
+            continue;
+        };
+        match best.get(&wheel.version) {
+            Some((best_rank, best_file))
+                if (*best_rank, &best_file.file_name) <= (rank, &file.file_name) => {}
+            _ => {
+                best.insert(wheel.version.clone(), (rank, file));
+            }
+        }
+    }
+    let unavailable = best.is_empty().then(|| {
+        if files.is_empty() {
+            let offline = if offline {
+                " (with `--offline`, only cached index pages are used)"
+            } else {
+                ""
+            };
+            format!("no files of `{name}` were found in the find-links directories or indexes{offline}")
+        } else {
+            format!(
+                "`{name}` has {} files, but none installs on the target `{}` (Python {}, {}); yanked files, newer uploads and wheels for other platforms are skipped",
+                files.len(),
+                target.name,
+                python,
+                target.platform()
+            )
+        }
+    });
+    let candidates = best
+        .into_iter()
+        .rev()
+        .map(|(version, (_, file))| Candidate {
+            version,
+            file: file.clone(),
+        })
+        .collect();
+    (candidates, unavailable)
+}
+
+/// The version to try for `name` within `range`.
+pub fn choose<'c>(
+    name: &PackageName,
+    candidates: &'c [Candidate],
+    range: &Ranges<Version>,
+    options: &ResolveOptions,
+    explicit_prerelease: bool,
+) -> Option<&'c Candidate> {
+    let fits = |candidate: &&Candidate| range.contains(&candidate.version);
+    if let Some(preferred) = options.preferences.get(name) {
+        if let Some(candidate) = candidates
+            .iter()
+            .filter(fits)
+            .find(|candidate| &candidate.version == preferred)
+        {
+            return Some(candidate);
+        }
+    }
+    let allow_all = options.prerelease == PrereleaseMode::Allow || explicit_prerelease;
+    if allow_all {
+        return candidates.iter().find(fits);
+    }
+    let stable = candidates
+        .iter()
+        .filter(fits)
+        .find(|candidate| !candidate.version.any_prerelease());
+    match options.prerelease {
+        PrereleaseMode::IfNecessary => stable.or_else(|| candidates.iter().find(fits)),
+        _ => stable,
+    }
+}
