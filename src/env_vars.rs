@@ -4,6 +4,8 @@
 pub const PYSHIP_CACHE_DIR: &str = "PYSHIP_CACHE_DIR";
 /// The primary index URL, overriding `[tool.pyship] index-url`.
 pub const PYSHIP_INDEX_URL: &str = "PYSHIP_INDEX_URL";
+/// Seconds an index page without cache headers stays fresh (default 600; 0 = always ask).
+pub const PYSHIP_PAGE_TTL: &str = "PYSHIP_PAGE_TTL";
 /// Set by pyship for plugins: the path of the running pyship executable.
 pub const PYSHIP: &str = "PYSHIP";
 /// Set by pyship for plugins: the protocol version chosen.

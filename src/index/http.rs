@@ -27,6 +27,12 @@ use crate::cache::{self, sha256_hex};
 /// How many times a request is tried before its error is reported.
 const ATTEMPTS: u32 = 3;
 
+/// Freshness given to a page whose server sends neither `Cache-Control` nor validators:
+/// PyPI's own `max-age` for simple pages. Mirrors and proxies often strip the headers; without
+/// this, every lock would download every page again. `PYSHIP_PAGE_TTL` (seconds) overrides it,
+/// and 0 makes every run ask again.
+const HEURISTIC_MAX_AGE: u64 = 600;
+
 /// A response body and its content type.
 #[derive(Debug, Clone)]
 pub struct Page {
@@ -154,13 +160,22 @@ impl HttpClient {
         let content_type = header(CONTENT_TYPE).unwrap_or_default();
         let no_store = header(CACHE_CONTROL).is_some_and(|value| value.contains("no-store"));
         if !no_store {
+            let etag = header(ETAG);
+            let last_modified = header(LAST_MODIFIED);
+            let max_age = max_age(&response.headers).unwrap_or_else(|| {
+                if etag.is_none() && last_modified.is_none() {
+                    heuristic_max_age()
+                } else {
+                    0
+                }
+            });
             let policy = CachePolicy {
                 url: redact(url),
                 content_type: content_type.clone(),
-                etag: header(ETAG),
-                last_modified: header(LAST_MODIFIED),
+                etag,
+                last_modified,
                 stored: now(),
-                max_age: max_age(&response.headers).unwrap_or(0),
+                max_age,
             };
             // The cache is an optimization: a failed write must not fail the lock.
             if cache::write_atomically(&body_path, &response.body).is_ok() {
@@ -280,6 +295,13 @@ struct Response {
     status: reqwest::StatusCode,
     headers: HeaderMap,
     body: Vec<u8>,
+}
+
+fn heuristic_max_age() -> u64 {
+    std::env::var(crate::env_vars::PYSHIP_PAGE_TTL)
+        .ok()
+        .and_then(|value| value.trim().parse().ok())
+        .unwrap_or(HEURISTIC_MAX_AGE)
 }
 
 fn now() -> u64 {

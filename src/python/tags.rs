@@ -39,7 +39,13 @@ impl TagPriorities {
             })
         };
         let own = format!("{implementation}{major}{minor}");
-        for abi in [own.clone(), "abi3".into(), "none".into()] {
+        // CPython before 3.8 built with pymalloc tags its ABI `cp37m` (PEP 3149 flags).
+        let own_abi = if implementation == "cp" && major == 3 && minor < 8 {
+            format!("{own}m")
+        } else {
+            own.clone()
+        };
+        for abi in [own_abi, "abi3".into(), "none".into()] {
             for platform in &platforms {
                 push(own.clone(), abi.clone(), platform);
             }
@@ -154,6 +160,13 @@ mod tests {
         assert_eq!(tags.rank("cp311", "cp311", "manylinux_2_38_x86_64"), None);
         assert_eq!(tags.rank("cp311", "cp311", "win_amd64"), None);
         assert_eq!(tags.rank("py2", "none", "any"), None);
+    }
+
+    #[test]
+    fn old_cpython_abis_carry_the_pymalloc_flag() {
+        let tags = TagPriorities::for_target("cp", (3, 6), "x86_64", Some((2, 28)));
+        assert!(tags.rank("cp36", "cp36m", "manylinux2010_x86_64").is_some());
+        assert!(tags.rank("cp36", "cp36", "manylinux2010_x86_64").is_none());
     }
 
     #[test]
