@@ -112,10 +112,19 @@ pub(crate) fn lock(
 
 /// The project's lock for its current inputs: the lockfile when fresh, else a new one.
 pub(crate) fn ensure_lock(context: &ProjectContext) -> anyhow::Result<Lock> {
-    let plan = project_plan(context, &LockSettings::default())?;
+    let path = context.project.lockfile_path();
+    let existing = Lock::read(&path).ok();
+    // Keep the groups the lock was made with: building must not drop a `--group test` lock.
+    let settings = LockSettings {
+        groups: existing
+            .as_ref()
+            .map(|lock| lock.dependency_groups.clone())
+            .unwrap_or_default(),
+        ..LockSettings::default()
+    };
+    let plan = project_plan(context, &settings)?;
     let path = &plan.output;
-    if path.is_file() {
-        let lock = Lock::read(path)?;
+    if let Some(lock) = existing {
         if lock.inputs == plan.inputs() {
             context
                 .printer

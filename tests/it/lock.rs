@@ -260,9 +260,8 @@ fn project_requires_python_must_admit_the_target() {
     );
     let run = context.pyship(&["lock"]).code(1);
     assert!(
-        run.stderr.contains(
-            "the project requires Python >=3.99, but the target `cpython-3.11"
-        ),
+        run.stderr
+            .contains("the project requires Python >=3.99, but the target `cpython-3.11"),
         "{run}"
     );
 }

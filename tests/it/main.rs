@@ -3,7 +3,9 @@
 
 mod build;
 mod cli;
+mod index;
 mod lock;
+mod lock_targets;
 mod package_deb;
 mod plugins;
 mod support;

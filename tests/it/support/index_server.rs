@@ -1,8 +1,9 @@
-//! A PEP 503 simple index on 127.0.0.1, serving the wheels of one directory.
+//! A simple index on 127.0.0.1, serving the wheels of one directory.
 //!
-//! Like the index these machines reach, it serves HTML pages with `#sha256=` fragments and
-//! `WHEEL.metadata` files without advertising them (PEP 658). It records every request path
-//! and can be told to answer a path with an error status, for fault tests.
+//! Like the index these machines reach, it serves PEP 503 HTML pages with `#sha256=`
+//! fragments and `WHEEL.metadata` files without advertising them (PEP 658), and answers byte
+//! ranges. It can also speak PEP 691 JSON (with sizes and upload times), mark files yanked,
+//! and give wrong answers on purpose. It records every request.
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -12,10 +13,21 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
+/// A wrong answer to give on purpose.
+#[derive(Clone)]
+enum Fault {
+    Status(u16),
+    /// A 200 with this content type and body instead of the real one.
+    Body(&'static str, Vec<u8>),
+}
+
 #[derive(Default)]
 struct State {
     requests: Vec<String>,
-    faults: HashMap<String, u16>,
+    faults: HashMap<String, Fault>,
+    yanked: Vec<String>,
+    upload_times: HashMap<String, String>,
+    json: bool,
 }
 
 /// A running index; stops when dropped.
@@ -62,18 +74,44 @@ impl IndexServer {
         format!("http://{}/simple", self.address)
     }
 
-    /// Every request path so far.
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().expect("state")
+    }
+
+    /// Every request so far: the path, then ` range=…` when a Range header was sent.
     pub fn requests(&self) -> Vec<String> {
-        self.state.lock().expect("state").requests.clone()
+        self.state().requests.clone()
+    }
+
+    /// Answers PEP 691 JSON when the client asks for it (by default, HTML only).
+    pub fn serve_json(&self) {
+        self.state().json = true;
+    }
+
+    /// Marks a file yanked (PEP 592).
+    pub fn yank(&self, file_name: &str) {
+        self.state().yanked.push(file_name.to_string());
+    }
+
+    /// Sets a file's upload time (PEP 700; shown in JSON pages).
+    pub fn uploaded(&self, file_name: &str, time: &str) {
+        self.state()
+            .upload_times
+            .insert(file_name.to_string(), time.to_string());
     }
 
     /// Answers requests for paths ending with `suffix` with `status`.
     pub fn fail(&self, suffix: &str, status: u16) {
-        self.state
-            .lock()
-            .expect("state")
+        self.state()
             .faults
-            .insert(suffix.to_string(), status);
+            .insert(suffix.to_string(), Fault::Status(status));
+    }
+
+    /// Answers requests for paths ending with `suffix` with a 200 and a wrong body.
+    pub fn fail_with_body(&self, suffix: &str, content_type: &'static str, body: &[u8]) {
+        self.state()
+            .faults
+            .insert(suffix.to_string(), Fault::Body(content_type, body.to_vec()));
     }
 }
 
@@ -88,17 +126,32 @@ impl Drop for IndexServer {
     }
 }
 
+struct PageOptions {
+    json: bool,
+    yanked: Vec<String>,
+    upload_times: HashMap<String, String>,
+}
+
 fn handle(mut stream: TcpStream, directory: &Path, state: &Mutex<State>) {
     let mut reader = BufReader::new(stream.try_clone().expect("clone stream"));
     let mut request_line = String::new();
     if reader.read_line(&mut request_line).is_err() {
         return;
     }
-    // Drain the headers; requests have no body.
+    // Read the headers acted on; requests have no body.
+    let mut range = None;
+    let mut accepts_json = false;
     loop {
         let mut line = String::new();
         if reader.read_line(&mut line).map_or(true, |n| n == 0) || line == "\r\n" {
             break;
+        }
+        let lower = line.to_ascii_lowercase();
+        if let Some(value) = lower.strip_prefix("range:") {
+            range = Some(value.trim().to_string());
+        }
+        if lower.starts_with("accept:") && lower.contains("application/vnd.pypi.simple.v1+json") {
+            accepts_json = true;
         }
     }
     let path = request_line
@@ -106,31 +159,68 @@ fn handle(mut stream: TcpStream, directory: &Path, state: &Mutex<State>) {
         .nth(1)
         .unwrap_or("/")
         .to_string();
-    let fault = {
+    let (fault, options) = {
         let mut state = state.lock().expect("state");
-        state.requests.push(path.clone());
-        state
+        state.requests.push(match &range {
+            Some(range) => format!("{path} range={range}"),
+            None => path.clone(),
+        });
+        let fault = state
             .faults
             .iter()
             .find(|(suffix, _)| path.ends_with(suffix.as_str()))
-            .map(|(_, status)| *status)
+            .map(|(_, fault)| fault.clone());
+        let options = PageOptions {
+            json: state.json && accepts_json,
+            yanked: state.yanked.clone(),
+            upload_times: state.upload_times.clone(),
+        };
+        (fault, options)
     };
-    let (status, content_type, body) = match fault {
-        Some(status) => (status, "text/plain", b"injected fault\n".to_vec()),
-        None => respond(&path, directory),
+    let (mut status, content_type, mut body) = match fault {
+        Some(Fault::Status(status)) => (status, "text/plain", b"injected fault\n".to_vec()),
+        Some(Fault::Body(content_type, body)) => (200, content_type, body),
+        None => respond(&path, directory, &options),
     };
+    let mut extra = String::new();
+    if let (200, Some(range)) = (status, range.as_deref()) {
+        if let Some((start, end)) = byte_range(range, body.len()) {
+            extra = format!("Content-Range: bytes {start}-{end}/{}\r\n", body.len());
+            body = body[start..=end].to_vec();
+            status = 206;
+        }
+    }
     let reason = match status {
         200 => "OK",
+        206 => "Partial Content",
         404 => "Not Found",
         _ => "Error",
     };
     let header = format!(
-        "HTTP/1.1 {status} {reason}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        "HTTP/1.1 {status} {reason}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n{extra}Connection: close\r\n\r\n",
         body.len()
     );
     let _ = stream.write_all(header.as_bytes());
     let _ = stream.write_all(&body);
     let _ = stream.flush();
+}
+
+/// `bytes=START-END`, `bytes=START-` or `bytes=-SUFFIX`, as inclusive offsets.
+fn byte_range(range: &str, length: usize) -> Option<(usize, usize)> {
+    let spec = range.strip_prefix("bytes=")?;
+    let (start, end) = spec.split_once('-')?;
+    let last = length.checked_sub(1)?;
+    if start.is_empty() {
+        let suffix: usize = end.parse().ok()?;
+        return Some((length.saturating_sub(suffix), last));
+    }
+    let start: usize = start.parse().ok()?;
+    let end = if end.is_empty() {
+        last
+    } else {
+        end.parse::<usize>().ok()?.min(last)
+    };
+    (start <= end).then_some((start, end))
 }
 
 fn wheels(directory: &Path) -> Vec<PathBuf> {
@@ -163,12 +253,12 @@ fn normalize(name: &str) -> String {
     out
 }
 
-fn respond(path: &str, directory: &Path) -> (u16, &'static str, Vec<u8>) {
+fn respond(path: &str, directory: &Path, options: &PageOptions) -> (u16, &'static str, Vec<u8>) {
     let not_found = (404, "text/plain", b"not found\n".to_vec());
     if let Some(project) = path.strip_prefix("/simple/") {
         let project = project.trim_end_matches('/');
         let mut html = String::from("<!DOCTYPE html>\n<html><body>\n");
-        let mut found = false;
+        let mut files = Vec::new();
         for wheel in wheels(directory) {
             let file_name = wheel
                 .file_name()
@@ -179,23 +269,42 @@ fn respond(path: &str, directory: &Path) -> (u16, &'static str, Vec<u8>) {
             if normalize(name) != normalize(project) {
                 continue;
             }
-            found = true;
+            let sha256 = super::sha256_file(&wheel);
+            let yanked = options.yanked.contains(&file_name);
             html.push_str(&format!(
-                "<a href=\"../../files/{file_name}#sha256={}\">{file_name}</a><br/>\n",
-                super::sha256_file(&wheel)
+                "<a href=\"../../files/{file_name}#sha256={sha256}\"{}>{file_name}</a><br/>\n",
+                if yanked { " data-yanked=\"\"" } else { "" }
+            ));
+            let size = std::fs::metadata(&wheel).map(|m| m.len()).unwrap_or(0);
+            let upload_time = options
+                .upload_times
+                .get(&file_name)
+                .map(|time| format!(",\"upload-time\":\"{time}\""))
+                .unwrap_or_default();
+            files.push(format!(
+                "{{\"filename\":\"{file_name}\",\"url\":\"../../files/{file_name}\",\"hashes\":{{\"sha256\":\"{sha256}\"}},\"yanked\":{yanked},\"size\":{size}{upload_time}}}"
             ));
         }
         html.push_str("</body></html>\n");
-        return if found {
-            (200, "text/html", html.into_bytes())
-        } else {
-            not_found
-        };
+        if files.is_empty() {
+            return not_found;
+        }
+        if options.json {
+            let json = format!(
+                "{{\"meta\":{{\"api-version\":\"1.1\"}},\"name\":\"{project}\",\"files\":[{}]}}",
+                files.join(",")
+            );
+            return (
+                200,
+                "application/vnd.pypi.simple.v1+json",
+                json.into_bytes(),
+            );
+        }
+        return (200, "text/html", html.into_bytes());
     }
     if let Some(file) = path.strip_prefix("/files/") {
         if let Some(wheel_name) = file.strip_suffix(".metadata") {
-            let wheel = directory.join(wheel_name);
-            return match read_metadata(&wheel) {
+            return match read_metadata(&directory.join(wheel_name)) {
                 Some(metadata) => (200, "text/plain", metadata.into_bytes()),
                 None => not_found,
             };

@@ -90,6 +90,12 @@ impl WheelSpec {
         self
     }
 
+    /// Sets the wheel's tag, e.g. `cp312-cp312-manylinux_2_28_x86_64`.
+    pub fn tag(mut self, tag: &str) -> WheelSpec {
+        self.tag = tag.to_string();
+        self
+    }
+
     /// Adds an entry with a unix mode (0o100644 for a plain file).
     pub fn file(mut self, name: &str, contents: &[u8], mode: u32) -> WheelSpec {
         self.files.push((name.to_string(), contents.to_vec(), mode));

@@ -1,0 +1,188 @@
+//! The index client seen through `pyship lock`: PEP 691 JSON, yanked files, range requests,
+//! the HTTP cache and `--offline`, the first-index rule, and broken answers.
+
+use crate::support::TestContext;
+use crate::support::index_server::IndexServer;
+use crate::support::wheels::WheelSpec;
+
+const PROJECT: &str = "[project]\nname = \"app\"\nversion = \"1.0\"\ndependencies = [\"dep\"]\n";
+
+fn served(context: &mut TestContext, versions: &[&str]) -> IndexServer {
+    let files = context.temp.path().join("index-files");
+    for version in versions {
+        WheelSpec::new("dep", version).write(&files);
+    }
+    let server = IndexServer::start(&files);
+    context.env("PYSHIP_INDEX_URL", &server.url());
+    server
+}
+
+fn locked_version(context: &TestContext, name: &str) -> String {
+    let lock: toml::Table = toml::from_str(&context.read("pylock.toml")).unwrap();
+    lock["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|package| package["name"].as_str() == Some(name))
+        .and_then(|package| package["version"].as_str())
+        .unwrap_or_else(|| panic!("{name} not locked"))
+        .to_string()
+}
+
+#[test]
+fn json_pages_give_sizes_and_upload_times_and_exclude_newer_applies() {
+    let mut context = TestContext::new();
+    let server = served(&mut context, &["1.0", "2.0"]);
+    server.serve_json();
+    server.uploaded("dep-1.0-py3-none-any.whl", "2023-01-01T10:00:00.000123Z");
+    server.uploaded("dep-2.0-py3-none-any.whl", "2024-06-01T10:00:00Z");
+    context.file("pyproject.toml", PROJECT);
+    context.pyship(&["lock"]).success();
+    assert_eq!(locked_version(&context, "dep"), "2.0");
+    let lock = context.read("pylock.toml");
+    assert!(
+        lock.contains("upload-time = 2024-06-01T10:00:00Z"),
+        "{lock}"
+    );
+    assert!(lock.contains("size = "), "{lock}");
+
+    let run = context
+        .pyship(&["lock", "--exclude-newer", "2024-01-01", "--upgrade"])
+        .success();
+    assert_eq!(locked_version(&context, "dep"), "1.0", "{run}");
+
+    let run = context
+        .pyship(&["lock", "--exclude-newer", "yesterday"])
+        .code(2);
+    assert!(
+        run.stderr.contains("invalid `--exclude-newer yesterday`"),
+        "{run}"
+    );
+}
+
+#[test]
+fn yanked_files_are_skipped_unless_pinned_exactly() {
+    let mut context = TestContext::new();
+    let server = served(&mut context, &["1.0", "2.0"]);
+    server.yank("dep-2.0-py3-none-any.whl");
+    context.file("pyproject.toml", PROJECT);
+    context.pyship(&["lock"]).success();
+    assert_eq!(locked_version(&context, "dep"), "1.0");
+    context.file(
+        "pyproject.toml",
+        &PROJECT.replace("\"dep\"", "\"dep==2.0\""),
+    );
+    context.pyship(&["lock"]).success();
+    assert_eq!(locked_version(&context, "dep"), "2.0");
+}
+
+#[test]
+fn metadata_comes_from_byte_ranges_when_there_is_no_metadata_file() {
+    let mut context = TestContext::new();
+    let server = served(&mut context, &["1.0"]);
+    server.fail(".metadata", 404);
+    context.file("pyproject.toml", PROJECT);
+    context.pyship(&["lock"]).success();
+    let requests = server.requests();
+    let wheel_requests: Vec<&String> = requests.iter().filter(|r| r.contains(".whl")).collect();
+    assert!(
+        wheel_requests
+            .iter()
+            .any(|r| r.ends_with("range=bytes=-65536")),
+        "{requests:?}"
+    );
+    // No request fetched the whole wheel.
+    assert!(
+        wheel_requests
+            .iter()
+            .all(|r| r.contains("range=") || r.ends_with(".metadata")),
+        "{requests:?}"
+    );
+}
+
+#[test]
+fn offline_lock_uses_the_http_cache_and_says_what_is_missing() {
+    let mut context = TestContext::new();
+    let server = served(&mut context, &["1.0"]);
+    context.file("pyproject.toml", PROJECT);
+    context.pyship(&["lock"]).success();
+    drop(server);
+    std::fs::remove_file(context.root.join("pylock.toml")).unwrap();
+    context.pyship(&["lock", "--offline"]).success();
+    assert_eq!(locked_version(&context, "dep"), "1.0");
+
+    std::fs::remove_dir_all(&context.cache).unwrap();
+    let run = context.pyship(&["lock", "--offline"]).code(3);
+    assert!(run.stderr.contains("no files of `dep` were found"), "{run}");
+    assert!(run.stderr.contains("--offline"), "{run}");
+}
+
+#[test]
+fn a_name_comes_from_the_first_index_that_has_it() {
+    let mut context = TestContext::new();
+    let private = context.temp.path().join("private");
+    let public = context.temp.path().join("public");
+    WheelSpec::new("dep", "1.0")
+        .requires(&["other"])
+        .write(&private);
+    WheelSpec::new("dep", "9.0").write(&public);
+    WheelSpec::new("other", "3.0").write(&public);
+    let first = IndexServer::start(&private);
+    let second = IndexServer::start(&public);
+    // The primary index from the environment (it wins over the file), the extra one from the
+    // file.
+    context.env("PYSHIP_INDEX_URL", &first.url());
+    context.file(
+        "pyproject.toml",
+        &format!(
+            "{PROJECT}\n[tool.pyship]\nextra-index-url = [\"{}\"]\n",
+            second.url()
+        ),
+    );
+    context.pyship(&["lock"]).success();
+    // A higher `dep` on the second index does not shadow the first index's `dep`.
+    assert_eq!(locked_version(&context, "dep"), "1.0");
+    assert_eq!(locked_version(&context, "other"), "3.0");
+    assert!(
+        !second
+            .requests()
+            .iter()
+            .any(|r| r.starts_with("/simple/dep/")),
+        "{:?}",
+        second.requests()
+    );
+}
+
+#[test]
+fn html_where_json_was_promised_is_a_clear_error_and_keeps_the_old_lock() {
+    let mut context = TestContext::new();
+    let server = served(&mut context, &["1.0"]);
+    server.serve_json();
+    server.fail_with_body(
+        "/simple/dep/",
+        "application/vnd.pypi.simple.v1+json",
+        b"<html><body>maintenance</body></html>",
+    );
+    context.file("pyproject.toml", PROJECT);
+    context.file("pylock.toml", "# the old lock\n");
+    let run = context.pyship(&["lock"]).code(1);
+    assert!(run.stderr.contains("is not a valid index page"), "{run}");
+    assert!(run.stderr.contains("/simple/dep/"), "{run}");
+    assert_eq!(context.read("pylock.toml"), "# the old lock\n");
+}
+
+#[test]
+fn a_wheel_that_changed_since_locking_fails_the_hash_check() {
+    let mut context = TestContext::new();
+    let server = served(&mut context, &["1.0"]);
+    context.file("pyproject.toml", PROJECT);
+    context.pyship(&["lock"]).success();
+    // The file on the index is replaced by other bytes under the same name.
+    WheelSpec::new("dep", "1.0")
+        .file("dep/extra.py", b"# changed\n", 0o100644)
+        .write(&context.temp.path().join("index-files"));
+    std::fs::remove_dir_all(&context.cache).unwrap();
+    let run = context.pyship(&["fetch"]).code(1);
+    assert!(run.stderr.contains("hash mismatch for `dep`"), "{run}");
+    drop(server);
+}

@@ -1,0 +1,396 @@
+//! Locking for deployment targets and pip-compile style: presets, --python/--platform,
+//! re-locking, constraints, requirements.in, exports pip installs, groups and extras.
+
+use std::path::Path;
+use std::process::Command;
+
+use crate::support::wheels::WheelSpec;
+use crate::support::{TestContext, repo_root, requires_tool};
+
+fn packages(context: &TestContext, lockfile: &str) -> Vec<toml::Table> {
+    let lock: toml::Table = toml::from_str(&context.read(lockfile)).unwrap();
+    lock["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|package| package.as_table().unwrap().clone())
+        .collect()
+}
+
+fn find<'a>(packages: &'a [toml::Table], name: &str) -> Option<&'a toml::Table> {
+    packages.iter().find(|p| p["name"].as_str() == Some(name))
+}
+
+fn project(context: &TestContext, dependencies: &str, tool: &str) {
+    context.file(
+        "pyproject.toml",
+        &format!(
+            "[project]\nname = \"app\"\nversion = \"1.0\"\ndependencies = [{dependencies}]\n\n[tool.pyship]\nfind-links = [\"wheels\"]\nno-index = true\n{tool}"
+        ),
+    );
+}
+
+/// ```text
+/// app ── core
+///    └── tomli ; python_version < '3.11'   (only Debian 11's Python 3.9)
+/// ```
+#[test]
+fn one_lock_serves_several_presets_with_markers_where_they_differ() {
+    let context = TestContext::new();
+    let wheels = context.root.join("wheels");
+    WheelSpec::new("core", "1.0").write(&wheels);
+    WheelSpec::new("tomli", "2.0").write(&wheels);
+    project(&context, "\"core\", \"tomli; python_version < '3.11'\"", "");
+    let run = context
+        .pyship(&["lock", "--target", "debian-11", "--target", "debian-12"])
+        .success();
+    assert!(
+        run.stderr
+            .contains("Resolving for debian-11 (Python 3.9.2, x86_64-manylinux_2_31)"),
+        "{run}"
+    );
+    let lock: toml::Table = toml::from_str(&context.read("pylock.toml")).unwrap();
+    assert_eq!(lock["environments"].as_array().unwrap().len(), 2);
+    let packages = packages(&context, "pylock.toml");
+    assert!(find(&packages, "core").unwrap().get("marker").is_none());
+    let tomli = find(&packages, "tomli").unwrap();
+    assert_eq!(
+        tomli["marker"].as_str(),
+        Some(
+            "(python_full_version == '3.9.2' and platform_machine == 'x86_64' and sys_platform == 'linux')"
+        )
+    );
+    // The same targets from [tool.pyship] give the same lock.
+    let before = context.read("pylock.toml");
+    project(
+        &context,
+        "\"core\", \"tomli; python_version < '3.11'\"",
+        "targets = [\"debian-11\", \"debian-12\"]\n",
+    );
+    context.pyship(&["lock"]).success();
+    assert_eq!(before, context.read("pylock.toml"));
+}
+
+#[test]
+fn python_and_platform_flags_choose_the_wheels_of_that_target() {
+    let context = TestContext::new();
+    let wheels = context.root.join("wheels");
+    WheelSpec::new("fast", "1.0")
+        .tag("cp311-cp311-manylinux_2_28_x86_64")
+        .write(&wheels);
+    WheelSpec::new("fast", "1.0")
+        .tag("cp312-cp312-manylinux_2_28_x86_64")
+        .write(&wheels);
+    WheelSpec::new("fast", "1.0")
+        .tag("cp312-cp312-manylinux_2_28_aarch64")
+        .write(&wheels);
+    project(&context, "\"fast\"", "");
+    context
+        .pyship(&[
+            "lock",
+            "--python",
+            "3.12",
+            "--platform",
+            "x86_64-manylinux_2_28",
+        ])
+        .success();
+    let lock = context.read("pylock.toml");
+    assert!(
+        lock.contains("fast-1.0-cp312-cp312-manylinux_2_28_x86_64.whl"),
+        "{lock}"
+    );
+    assert!(!lock.contains("cp311"), "{lock}");
+    assert!(lock.contains("python_full_version == '3.12.0'"), "{lock}");
+
+    context
+        .pyship(&[
+            "lock",
+            "--python",
+            "3.12",
+            "--platform",
+            "aarch64-manylinux_2_28",
+        ])
+        .success();
+    assert!(
+        context
+            .read("pylock.toml")
+            .contains("manylinux_2_28_aarch64.whl")
+    );
+
+    // An older glibc cannot take manylinux_2_28 wheels: the hint says why nothing fits.
+    let run = context
+        .pyship(&[
+            "lock",
+            "--python",
+            "3.12",
+            "--platform",
+            "x86_64-manylinux_2_17",
+        ])
+        .code(3);
+    assert!(
+        run.stderr
+            .contains("`fast` has 3 files, but none installs on the target"),
+        "{run}"
+    );
+
+    let run = context.pyship(&["lock", "--target", "debian-99"]).code(1);
+    assert!(
+        run.stderr.contains("unknown target preset `debian-99`"),
+        "{run}"
+    );
+    assert!(
+        run.stderr
+            .contains("hint: known presets: debian-11, debian-12"),
+        "{run}"
+    );
+}
+
+#[test]
+fn relocking_keeps_locked_versions_until_asked_to_upgrade() {
+    let context = TestContext::new();
+    let wheels = context.root.join("wheels");
+    WheelSpec::new("dep", "1.0").write(&wheels);
+    WheelSpec::new("other", "1.0").write(&wheels);
+    project(&context, "\"dep\", \"other\"", "");
+    context.pyship(&["lock"]).success();
+    WheelSpec::new("dep", "2.0").write(&wheels);
+    WheelSpec::new("other", "2.0").write(&wheels);
+    context.pyship(&["lock"]).success();
+    let version = |name: &str| {
+        find(&packages(&context, "pylock.toml"), name).unwrap()["version"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(
+        (version("dep"), version("other")),
+        ("1.0".into(), "1.0".into())
+    );
+    context
+        .pyship(&["lock", "--upgrade-package", "dep"])
+        .success();
+    assert_eq!(
+        (version("dep"), version("other")),
+        ("2.0".into(), "1.0".into())
+    );
+    context.pyship(&["lock", "--upgrade"]).success();
+    assert_eq!(version("other"), "2.0");
+}
+
+/// pip-compile style: requirements.in with includes, constraints and find-links, written as
+/// requirements.txt that pip installs with `--require-hashes`.
+#[test]
+fn requirements_in_locks_to_a_requirements_txt_pip_installs_with_hashes() {
+    let context = TestContext::new();
+    let wheels = context.root.join("wheels");
+    WheelSpec::new("dep", "1.0")
+        .requires(&["base"])
+        .write(&wheels);
+    WheelSpec::new("dep", "2.0")
+        .requires(&["base"])
+        .write(&wheels);
+    WheelSpec::new("base", "1.0").write(&wheels);
+    WheelSpec::new("base", "1.5").write(&wheels);
+    context.file(
+        "requirements.in",
+        "# what we run\n-r more.in\n--find-links wheels\n--no-index\ndep\n",
+    );
+    context.file("more.in", "base\n");
+    context.file("constraints.txt", "base<1.5\n");
+    let run = context
+        .pyship(&[
+            "lock",
+            "-r",
+            "requirements.in",
+            "-c",
+            "constraints.txt",
+            "-o",
+            "requirements.txt",
+        ])
+        .success();
+    let text = context.read("requirements.txt");
+    assert!(
+        text.contains("base==1.0 \\\n    --hash=sha256:"),
+        "{run}\n{text}"
+    );
+    assert!(text.contains("dep==2.0 \\\n    --hash=sha256:"), "{text}");
+    assert!(!context.root.join("pylock.toml").exists());
+    // Locking again changes nothing.
+    let run = context
+        .pyship(&[
+            "lock",
+            "-r",
+            "requirements.in",
+            "-c",
+            "constraints.txt",
+            "-o",
+            "requirements.txt",
+        ])
+        .success();
+    assert!(run.stderr.contains("Fresh requirements.txt"), "{run}");
+
+    if !requires_tool("/usr/bin/python3.11") {
+        return;
+    }
+    let venv = context.temp.path().join("venv");
+    assert!(
+        Command::new("/usr/bin/python3.11")
+            .args(["-m", "venv"])
+            .arg(&venv)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let output = Command::new(venv.join("bin/pip"))
+        .args([
+            "install",
+            "--quiet",
+            "--no-index",
+            "--require-hashes",
+            "-r",
+            "requirements.txt",
+        ])
+        .current_dir(&context.root)
+        .env_remove("PIP_FIND_LINKS")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let freeze = Command::new(venv.join("bin/pip"))
+        .arg("freeze")
+        .output()
+        .unwrap();
+    let freeze = String::from_utf8_lossy(&freeze.stdout);
+    assert!(
+        freeze.contains("base==1.0") && freeze.contains("dep==2.0"),
+        "{freeze}"
+    );
+}
+
+#[test]
+fn requirements_in_errors_name_the_file_and_line() {
+    let context = TestContext::new();
+    context.file("requirements.in", "flask\n\nflask >= = 3\n");
+    let run = context.pyship(&["lock", "-r", "requirements.in"]).code(1);
+    assert!(run.stderr.contains("requirements.in:3`"), "{run}");
+}
+
+#[test]
+fn no_binary_is_refused_as_a_usage_error() {
+    let context = TestContext::new();
+    let run = context.pyship(&["lock", "--no-binary", ":all:"]).code(2);
+    assert!(
+        run.stderr.contains("locks and installs wheels only"),
+        "{run}"
+    );
+}
+
+#[test]
+fn export_writes_what_pip_needs_and_tree_shows_the_graph() {
+    let context = TestContext::hello();
+    context.pyship(&["lock", "--offline"]).success();
+    let run = context.pyship(&["export"]).success();
+    assert!(
+        run.stdout.starts_with("# This file is generated by pyship"),
+        "{run}"
+    );
+    assert!(run.stdout.contains("--find-links wheelhouse\n"), "{run}");
+    assert!(
+        run.stdout
+            .contains("flask==3.0.3 \\\n    --hash=sha256:34e815df"),
+        "{run}"
+    );
+    let run = context.pyship(&["tree"]).success();
+    assert!(
+        run.stdout
+            .contains("flask v3.0.3\n├── blinker v1.9.0\n├── click v8.5.1\n"),
+        "{run}"
+    );
+    assert!(run.stdout.contains("│   └── markupsafe v3.0.4\n"), "{run}");
+}
+
+#[test]
+fn a_pylock_written_by_uv_is_read() {
+    let context = TestContext::new();
+    let uv_lock = repo_root().join("testdata/pylock/uv-flask-redis.toml");
+    let run = context
+        .pyship(&["export", "--lockfile", uv_lock.to_str().unwrap()])
+        .success();
+    assert!(
+        run.stdout.contains(
+            "async-timeout==5.0.1 ; python_full_version < '3.11.3' \\\n    --hash=sha256:"
+        ),
+        "{run}"
+    );
+    let run = context
+        .pyship(&["tree", "--lockfile", uv_lock.to_str().unwrap()])
+        .success();
+    assert!(run.stdout.contains("redis v8.1.0"), "{run}");
+}
+
+fn copy_flit(context: &TestContext) {
+    let wheelhouse = repo_root().join("testdata/apps/hello/wheelhouse");
+    std::fs::create_dir_all(context.root.join("wheels")).unwrap();
+    std::fs::copy(
+        wheelhouse.join("flit_core-3.9.0-py3-none-any.whl"),
+        context.root.join("wheels/flit_core-3.9.0-py3-none-any.whl"),
+    )
+    .unwrap();
+}
+
+#[test]
+fn dependency_groups_are_locked_but_not_shipped_and_extras_are() {
+    let context = TestContext::new();
+    let wheels = context.root.join("wheels");
+    WheelSpec::new("core", "1.0").write(&wheels);
+    WheelSpec::new("checker", "1.0")
+        .requires(&["core"])
+        .write(&wheels);
+    WheelSpec::new("speedups", "1.0").write(&wheels);
+    copy_flit(&context);
+    context.file("app/__init__.py", "\"\"\"The app.\"\"\"\n");
+    context.file(
+        "pyproject.toml",
+        "[project]\nname = \"app\"\nversion = \"1.0\"\ndescription = \"x\"\ndependencies = [\"core\"]\n\
+         [project.optional-dependencies]\nfast = [\"speedups\"]\n\
+         [dependency-groups]\ntest = [\"checker\"]\nall = [{include-group = \"test\"}]\n\
+         [build-system]\nrequires = [\"flit_core>=3.4\"]\nbuild-backend = \"flit_core.buildapi\"\n\
+         [tool.pyship]\nfind-links = [\"wheels\"]\nno-index = true\nextras = [\"fast\"]\n",
+    );
+    context.pyship(&["lock", "--group", "all"]).success();
+    let packages = packages(&context, "pylock.toml");
+    assert_eq!(
+        find(&packages, "checker").unwrap()["marker"].as_str(),
+        Some("'all' in dependency_groups")
+    );
+    assert!(find(&packages, "core").unwrap().get("marker").is_none());
+    assert!(
+        find(&packages, "speedups").is_some(),
+        "the configured extra is locked"
+    );
+    let run = context.pyship(&["lock", "--group", "nope"]).code(1);
+    assert!(run.stderr.contains("no dependency group `nope`"), "{run}");
+
+    // Build with the lock as it is: the group's packages stay out of the tree.
+    context.pyship(&["lock", "--group", "all"]).success();
+    let site = |name: &str| {
+        context
+            .root
+            .join("target/pyship/stage/opt/venvs/app/lib/python3.11/site-packages")
+            .join(name)
+    };
+    let run = context.pyship(&["build"]).success();
+    assert!(Path::new(run.stdout.trim()).is_dir(), "{run}");
+    // The build used the lock as it was, group included.
+    assert!(
+        context
+            .read("pylock.toml")
+            .contains("'all' in dependency_groups")
+    );
+    assert!(site("core").is_dir());
+    assert!(site("speedups").is_dir());
+    assert!(!site("checker").exists());
+}
