@@ -21,7 +21,7 @@ mod simple;
 
 pub use http::redact;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::hash::Hash;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -219,17 +219,14 @@ impl PackageIndex {
     pub fn files(&self, name: &PackageName) -> Result<Arc<Vec<DistFile>>, IndexError> {
         self.pages.get_or_try(name, || {
             let mut files = self.find_links_files(name)?;
+            let mut seen: HashSet<String> = files.iter().map(|f| f.file_name.clone()).collect();
             for source in &self.sources {
                 let Source::Simple(index) = source else {
                     continue;
                 };
                 match self.simple_files(index, name) {
                     Ok(Some(found)) => {
-                        for file in found {
-                            if !files.iter().any(|seen| seen.file_name == file.file_name) {
-                                files.push(file);
-                            }
-                        }
+                        files.extend(found.into_iter().filter(|file| seen.insert(file.file_name.clone())));
                         break;
                     }
                     Ok(None) => {}

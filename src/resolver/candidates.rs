@@ -58,6 +58,8 @@ pub fn installable_versions(
 ) -> (Vec<Candidate>, Option<String>) {
     let python = &target.python_full_version;
     let mut best: BTreeMap<Version, (usize, &DistFile)> = BTreeMap::new();
+    // Most files of a project repeat a handful of Requires-Python values: check each once.
+    let mut python_fits: HashMap<String, bool> = HashMap::new();
     for file in files {
         if file.yanked && !options.allow_yanked.contains(name) {
             continue;
@@ -67,15 +69,18 @@ pub fn installable_versions(
                 continue;
             }
         }
-        if let Some(requires_python) = &file.requires_python {
-            if !requires_python.contains(python) {
-                continue;
-            }
-        }
         let wheel = &file.wheel;
         let Some(rank) = target.tags.rank(&wheel.python, &wheel.abi, &wheel.platform) else {
             continue;
         };
+        if let Some(requires_python) = &file.requires_python {
+            let fits = *python_fits
+                .entry(requires_python.to_string())
+                .or_insert_with(|| requires_python.contains(python));
+            if !fits {
+                continue;
+            }
+        }
         match best.get(&wheel.version) {
             Some((best_rank, best_file))
                 if (*best_rank, &best_file.file_name) <= (rank, &file.file_name) => {}
