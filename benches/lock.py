@@ -83,10 +83,14 @@ def measure(tool, pyship, name, runs, work):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("sets", nargs="*", default=SETS, choices=SETS)
+    parser.add_argument("sets", nargs="*", help=f"any of {', '.join(SETS)} (default: all)")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--tools", default="pyship,uv,pip-compile")
     args = parser.parse_args()
+    unknown = set(args.sets) - set(SETS)
+    if unknown:
+        parser.error(f"unknown sets: {', '.join(sorted(unknown))}")
+    args.sets = args.sets or SETS
     tools = args.tools.split(",")
     pyship = ensure_tools()
     rows = []
