@@ -4,6 +4,10 @@
 pub const PYSHIP_CACHE_DIR: &str = "PYSHIP_CACHE_DIR";
 /// The primary index URL, overriding `[tool.pyship] index-url`.
 pub const PYSHIP_INDEX_URL: &str = "PYSHIP_INDEX_URL";
+/// User name sent to the configured indexes' hosts (with `PYSHIP_INDEX_PASSWORD`).
+pub const PYSHIP_INDEX_USERNAME: &str = "PYSHIP_INDEX_USERNAME";
+/// Password sent with `PYSHIP_INDEX_USERNAME`; never printed.
+pub const PYSHIP_INDEX_PASSWORD: &str = "PYSHIP_INDEX_PASSWORD";
 /// Seconds an index page without cache headers stays fresh (default 600; 0 = always ask).
 pub const PYSHIP_PAGE_TTL: &str = "PYSHIP_PAGE_TTL";
 /// Set by pyship for plugins: the path of the running pyship executable.

@@ -17,13 +17,14 @@ use pep508_rs::{PackageName, Requirement};
 use super::{DEFAULT_INDEX_URL, ExitStatus, ProjectContext};
 use crate::cache::{self, Cache};
 use crate::env_vars;
-use crate::index::{PackageIndex, Source};
+use crate::index::{DistFile, FileLocation, PackageIndex, Source};
 use crate::lockfile::{self, Lock, LockInputs, Resolution};
 use crate::printer::{Printer, verb};
 use crate::project::{RequirementsIn, TargetSpec};
 use crate::python::{Interpreter, Target};
 use crate::resolver::{self, PrereleaseMode, ResolveOptions};
 use crate::settings::{GlobalSettings, LockSettings};
+use crate::wheel::WheelFilename;
 
 /// Everything one lock run needs, whichever way it came in.
 pub(crate) struct LockPlan {
@@ -103,6 +104,10 @@ pub(crate) fn lock(
                     "missing"
                 }
             ));
+            // What would change, as data on stdout: `+ name version`, `- …`, `~ old -> new`.
+            for line in lockfile::diff_pins(existing.as_deref().unwrap_or(""), &rendered) {
+                printer.data(line);
+            }
             ExitStatus::Failure
         });
     }
@@ -520,6 +525,16 @@ fn resolve_plan(
             }
         }
     }
+    for requirement in plan
+        .requirements
+        .iter()
+        .chain(plan.groups.values().flatten())
+    {
+        if let Some(pep508_rs::VersionOrUrl::Url(url)) = &requirement.version_or_url {
+            let file = direct_wheel(&requirement.name, &url.to_url())?;
+            options.direct.insert(requirement.name.clone(), file);
+        }
+    }
     let all_requirements: Vec<Requirement> = plan
         .requirements
         .iter()
@@ -598,4 +613,53 @@ fn listing<'a>(names: impl Iterator<Item = &'a String>) -> String {
     } else {
         names.join(", ")
     }
+}
+
+/// The wheel a `name @ URL` requirement points at: a local `file://` wheel or a remote one
+/// (its `#sha256=` fragment, if any, is checked when it is downloaded).
+fn direct_wheel(name: &PackageName, url: &reqwest::Url) -> anyhow::Result<DistFile> {
+    let unsupported = || {
+        anyhow::anyhow!(
+            "`{name} @ {url}`: a direct reference must point to a wheel (`.whl`) by `file://`, `http://` or `https://` URL; sdists, directories and VCS URLs are not supported yet"
+        )
+    };
+    let file_name = url
+        .path_segments()
+        .and_then(|mut segments| segments.next_back())
+        .map(str::to_string)
+        .ok_or_else(unsupported)?;
+    let wheel = WheelFilename::parse(&file_name).ok_or_else(unsupported)?;
+    if &wheel.name != name {
+        bail!("`{name} @ {url}` points to a wheel of `{}`", wheel.name);
+    }
+    let (location, sha256) = match url.scheme() {
+        "file" => {
+            let path = url.to_file_path().map_err(|()| unsupported())?;
+            if !path.is_file() {
+                bail!("`{name} @ {url}`: `{}` does not exist", path.display());
+            }
+            (FileLocation::Path(path), None)
+        }
+        "http" | "https" => {
+            let sha256 = url
+                .fragment()
+                .and_then(|fragment| fragment.strip_prefix("sha256="))
+                .map(str::to_ascii_lowercase);
+            let mut url = url.clone();
+            url.set_fragment(None);
+            (FileLocation::Url(url), sha256)
+        }
+        _ => return Err(unsupported()),
+    };
+    Ok(DistFile {
+        file_name,
+        wheel,
+        location,
+        sha256,
+        requires_python: None,
+        yanked: false,
+        index: None,
+        size: None,
+        upload_time: None,
+    })
 }

@@ -58,6 +58,8 @@ struct CachePolicy {
 pub struct HttpClient {
     offline: bool,
     cache_dir: PathBuf,
+    /// Hosts of the configured indexes: the only ones environment credentials are sent to.
+    index_hosts: Vec<String>,
     client: OnceLock<reqwest::blocking::Client>,
     netrc: OnceLock<Vec<NetrcEntry>>,
 }
@@ -71,10 +73,11 @@ struct NetrcEntry {
 
 impl HttpClient {
     /// A client caching under `cache_dir`; with `offline`, it never touches the network.
-    pub fn new(offline: bool, cache_dir: PathBuf) -> HttpClient {
+    pub fn new(offline: bool, cache_dir: PathBuf, index_hosts: Vec<String>) -> HttpClient {
         HttpClient {
             offline,
             cache_dir,
+            index_hosts,
             client: OnceLock::new(),
             netrc: OnceLock::new(),
         }
@@ -243,8 +246,8 @@ impl HttpClient {
             attempt += 1;
             let mut request = self.client().get(url.clone()).headers(headers.clone());
             if url.username().is_empty() {
-                if let Some(entry) = self.netrc_for(url) {
-                    request = request.basic_auth(entry.login, Some(entry.password));
+                if let Some((login, password)) = self.credentials_for(url) {
+                    request = request.basic_auth(login, Some(password));
                 }
             }
             let result = request.send().and_then(|response| {
@@ -271,6 +274,21 @@ impl HttpClient {
             }
             std::thread::sleep(Duration::from_millis(100 * 4u64.pow(attempt - 1)));
         }
+    }
+
+    /// Credentials for a URL without its own: `PYSHIP_INDEX_USERNAME`/`PYSHIP_INDEX_PASSWORD`
+    /// for the configured indexes' hosts, else `~/.netrc` (or `$NETRC`).
+    fn credentials_for(&self, url: &Url) -> Option<(String, String)> {
+        let host = url.host_str()?;
+        if self.index_hosts.iter().any(|index_host| index_host == host) {
+            if let Ok(login) = std::env::var(crate::env_vars::PYSHIP_INDEX_USERNAME) {
+                let password =
+                    std::env::var(crate::env_vars::PYSHIP_INDEX_PASSWORD).unwrap_or_default();
+                return Some((login, password));
+            }
+        }
+        self.netrc_for(url)
+            .map(|entry| (entry.login, entry.password))
     }
 
     fn netrc_for(&self, url: &Url) -> Option<NetrcEntry> {

@@ -181,9 +181,16 @@ impl PackageIndex {
                 }
             }
         }
+        let index_hosts = sources
+            .iter()
+            .filter_map(|source| match source {
+                Source::Simple(url) => url.host_str().map(str::to_string),
+                Source::FindLinks(_) => None,
+            })
+            .collect();
         Ok(PackageIndex {
             sources,
-            http: http::HttpClient::new(offline, cache.http_dir()),
+            http: http::HttpClient::new(offline, cache.http_dir(), index_hosts),
             cache,
             find_links: OnceLock::new(),
             pages: SingleFlight::new(),
@@ -226,7 +233,11 @@ impl PackageIndex {
                 };
                 match self.simple_files(index, name) {
                     Ok(Some(found)) => {
-                        files.extend(found.into_iter().filter(|file| seen.insert(file.file_name.clone())));
+                        files.extend(
+                            found
+                                .into_iter()
+                                .filter(|file| seen.insert(file.file_name.clone())),
+                        );
                         break;
                     }
                     Ok(None) => {}

@@ -2,7 +2,9 @@
 //! `--hash` for each locked wheel, so `pip install --require-hashes -r` installs exactly the
 //! locked files. Group-only packages are left out, as from the shipped tree.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
+use std::path::Path;
 
 use super::Lock;
 
@@ -49,4 +51,62 @@ pub fn export_requirements_txt(lock: &Lock) -> String {
         out.push('\n');
     }
     out
+}
+
+/// `name -> versions` pinned by a pylock.toml or requirements.txt text.
+fn pins(text: &str) -> BTreeMap<String, BTreeSet<String>> {
+    let mut pins: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    if let Ok(lock) = Lock::parse(Path::new("pylock.toml"), text) {
+        for package in lock.packages {
+            pins.entry(package.name)
+                .or_default()
+                .insert(package.version);
+        }
+        return pins;
+    }
+    for line in text.lines() {
+        let pin = line.split([';', ' ', '\\']).next().unwrap_or_default();
+        if let Some((name, version)) = pin.split_once("==") {
+            pins.entry(name.to_string())
+                .or_default()
+                .insert(version.to_string());
+        }
+    }
+    pins
+}
+
+/// What changes between two locks, one line per package: `+ name version` (added),
+/// `- name version` (removed), `~ name old -> new` (changed).
+pub fn diff_pins(old: &str, new: &str) -> Vec<String> {
+    let (old, new) = (pins(old), pins(new));
+    let join =
+        |versions: &BTreeSet<String>| versions.iter().cloned().collect::<Vec<_>>().join(", ");
+    let mut lines = Vec::new();
+    let names: BTreeSet<&String> = old.keys().chain(new.keys()).collect();
+    for name in names {
+        match (old.get(name), new.get(name)) {
+            (None, Some(versions)) => lines.push(format!("+ {name} {}", join(versions))),
+            (Some(versions), None) => lines.push(format!("- {name} {}", join(versions))),
+            (Some(before), Some(after)) if before != after => {
+                lines.push(format!("~ {name} {} -> {}", join(before), join(after)))
+            }
+            _ => {}
+        }
+    }
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn diffs_name_added_removed_and_changed_pins() {
+        let old = "a==1.0 \\\n    --hash=sha256:x\nb==2.0\nc==1.0 ; python_version < '3'\n";
+        let new = "a==1.1\nc==1.0\nd==0.1\n";
+        assert_eq!(
+            diff_pins(old, new),
+            ["~ a 1.0 -> 1.1", "- b 2.0", "+ d 0.1"]
+        );
+    }
 }

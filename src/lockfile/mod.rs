@@ -11,7 +11,7 @@ mod export;
 mod select;
 
 pub use assemble::{Resolution, assemble};
-pub use export::export_requirements_txt;
+pub use export::{diff_pins, export_requirements_txt};
 pub use select::{InstallItem, SelectError};
 
 use std::fmt::Write;
@@ -159,7 +159,8 @@ impl Lock {
         Self::parse(path, &text)
     }
 
-    fn parse(path: &Path, text: &str) -> Result<Lock, LockfileError> {
+    /// Parses lockfile text; `path` is for messages.
+    pub fn parse(path: &Path, text: &str) -> Result<Lock, LockfileError> {
         let file: LockFile = toml::from_str(text).map_err(|error| LockfileError::Parse {
             path: path.to_path_buf(),
             message: error.to_string(),

@@ -39,6 +39,8 @@ pub struct ResolveOptions {
     pub allow_yanked: HashSet<PackageName>,
     /// Constraints (`-c`): they narrow a package's versions when something requires it.
     pub constraints: Vec<Requirement>,
+    /// `name @ URL` requirements: the one wheel such a package comes from.
+    pub direct: HashMap<PackageName, DistFile>,
 }
 
 /// One installable version with its best wheel for the target.

@@ -83,7 +83,7 @@ impl Hint for ResolveError {
 pub enum ProviderError {
     #[error(transparent)]
     Index(#[from] IndexError),
-    #[error("`{0}` is a direct URL reference, which pyship does not lock yet")]
+    #[error("`{0}` is a direct URL reference, allowed only in the requirements being locked")]
     DirectUrl(String),
 }
 
@@ -145,7 +145,11 @@ impl Provider<'_> {
         if let Some(candidates) = self.candidates.borrow().get(name) {
             return Ok(candidates.clone());
         }
-        let files = self.index.files(name)?;
+        // A direct reference replaces the index for its package.
+        let files = match self.options.direct.get(name) {
+            Some(file) => Arc::new(vec![file.clone()]),
+            None => self.index.files(name)?,
+        };
         let (candidates, unavailable) = installable_versions(
             name,
             &files,
@@ -224,6 +228,11 @@ impl Provider<'_> {
                             .insert(requirement.name.clone());
                     }
                     Range::from(specifiers.clone())
+                }
+                Some(VersionOrUrl::Url(_))
+                    if self.options.direct.contains_key(&requirement.name) =>
+                {
+                    Range::full()
                 }
                 Some(VersionOrUrl::Url(_)) => {
                     return Err(ProviderError::DirectUrl(requirement.to_string()));
@@ -374,6 +383,10 @@ impl DependencyProvider for Provider<'_> {
 /// Warms the index caches for one package: its page, then the metadata of the version the
 /// solver will most likely pick. Errors are left for the solver to meet and report.
 fn prefetch_one(index: &PackageIndex, target: &Target, options: &ResolveOptions, job: &Prefetch) {
+    if let Some(file) = options.direct.get(&job.name) {
+        let _ = index.metadata(file);
+        return;
+    }
     let Ok(files) = index.files(&job.name) else {
         return;
     };

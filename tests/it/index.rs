@@ -186,3 +186,49 @@ fn a_wheel_that_changed_since_locking_fails_the_hash_check() {
     assert!(run.stderr.contains("hash mismatch for `dep`"), "{run}");
     drop(server);
 }
+
+#[test]
+fn credentials_come_from_the_environment_or_netrc_and_are_never_printed() {
+    let mut context = TestContext::new();
+    let server = served(&mut context, &["1.0"]);
+    context.file("pyproject.toml", PROJECT);
+    context.env("PYSHIP_INDEX_USERNAME", "alice");
+    context.env("PYSHIP_INDEX_PASSWORD", "s3cret");
+    context.pyship(&["lock"]).success();
+    // Basic base64("alice:s3cret")
+    assert!(
+        server
+            .requests()
+            .iter()
+            .any(|r| r.ends_with("auth=Basic YWxpY2U6czNjcmV0")),
+        "{:?}",
+        server.requests()
+    );
+
+    // Credentials in the URL are masked in every message.
+    let url = server.url().replace("http://", "http://bob:hunter2@");
+    context.env("PYSHIP_INDEX_URL", &url);
+    server.fail("/simple/dep/", 503);
+    let run = context.pyship(&["lock", "--upgrade"]).code(1);
+    assert!(run.stderr.contains("bob:****@127.0.0.1"), "{run}");
+    assert!(!run.stderr.contains("hunter2"), "{run}");
+}
+
+#[test]
+fn netrc_credentials_are_sent_to_their_host() {
+    let mut context = TestContext::new();
+    let server = served(&mut context, &["1.0"]);
+    context.file("pyproject.toml", PROJECT);
+    let netrc = context.temp.path().join("netrc");
+    std::fs::write(&netrc, "machine 127.0.0.1 login carol password pw\n").unwrap();
+    context.env("NETRC", netrc.to_str().unwrap());
+    context.pyship(&["lock"]).success();
+    assert!(
+        server
+            .requests()
+            .iter()
+            .any(|r| r.ends_with("auth=Basic Y2Fyb2w6cHc=")),
+        "{:?}",
+        server.requests()
+    );
+}

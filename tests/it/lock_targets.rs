@@ -166,6 +166,12 @@ fn relocking_keeps_locked_versions_until_asked_to_upgrade() {
         (version("dep"), version("other")),
         ("1.0".into(), "1.0".into())
     );
+    // --check shows what an upgrade would change, as data.
+    let run = context.pyship(&["lock", "--check", "--upgrade"]).code(1);
+    assert_eq!(
+        run.stdout, "~ dep 1.0 -> 2.0\n~ other 1.0 -> 2.0\n",
+        "{run}"
+    );
     context
         .pyship(&["lock", "--upgrade-package", "dep"])
         .success();
@@ -393,4 +399,27 @@ fn dependency_groups_are_locked_but_not_shipped_and_extras_are() {
     assert!(site("core").is_dir());
     assert!(site("speedups").is_dir());
     assert!(!site("checker").exists());
+}
+
+#[test]
+fn direct_references_to_wheels_are_locked_from_where_they_point() {
+    let context = TestContext::new();
+    let elsewhere = context.temp.path().join("elsewhere");
+    let wheel = WheelSpec::new("dep", "3.0")
+        .requires(&["base"])
+        .write(&elsewhere);
+    WheelSpec::new("base", "1.0").write(&context.root.join("wheels"));
+    let url = format!("file://{}", wheel.display());
+    project(&context, &format!("\"dep @ {url}\""), "");
+    context.pyship(&["lock"]).success();
+    let packages = packages(&context, "pylock.toml");
+    let dep = find(&packages, "dep").unwrap();
+    assert_eq!(dep["version"].as_str(), Some("3.0"));
+    let wheels = dep["wheels"].as_array().unwrap();
+    assert_eq!(wheels[0]["path"].as_str(), Some(wheel.to_str().unwrap()));
+    assert!(find(&packages, "base").is_some());
+
+    project(&context, "\"dep @ https://example.com/dep-3.0.tar.gz\"", "");
+    let run = context.pyship(&["lock"]).code(1);
+    assert!(run.stderr.contains("must point to a wheel"), "{run}");
 }

@@ -78,7 +78,7 @@ impl IndexServer {
         self.state.lock().expect("state")
     }
 
-    /// Every request so far: the path, then ` range=…` when a Range header was sent.
+    /// Every request so far: the path, then ` range=…` and ` auth=…` when sent.
     pub fn requests(&self) -> Vec<String> {
         self.state().requests.clone()
     }
@@ -140,6 +140,7 @@ fn handle(mut stream: TcpStream, directory: &Path, state: &Mutex<State>) {
     }
     // Read the headers acted on; requests have no body.
     let mut range = None;
+    let mut authorization = None;
     let mut accepts_json = false;
     loop {
         let mut line = String::new();
@@ -147,6 +148,9 @@ fn handle(mut stream: TcpStream, directory: &Path, state: &Mutex<State>) {
             break;
         }
         let lower = line.to_ascii_lowercase();
+        if lower.starts_with("authorization:") {
+            authorization = Some(line["authorization:".len()..].trim().to_string());
+        }
         if let Some(value) = lower.strip_prefix("range:") {
             range = Some(value.trim().to_string());
         }
@@ -161,10 +165,14 @@ fn handle(mut stream: TcpStream, directory: &Path, state: &Mutex<State>) {
         .to_string();
     let (fault, options) = {
         let mut state = state.lock().expect("state");
-        state.requests.push(match &range {
-            Some(range) => format!("{path} range={range}"),
-            None => path.clone(),
-        });
+        let mut logged = path.clone();
+        if let Some(range) = &range {
+            logged.push_str(&format!(" range={range}"));
+        }
+        if let Some(authorization) = &authorization {
+            logged.push_str(&format!(" auth={authorization}"));
+        }
+        state.requests.push(logged);
         let fault = state
             .faults
             .iter()
