@@ -6,12 +6,10 @@
 //! a version whose `Requires-Python` excludes the target is skipped when the index says so up
 //! front, and reported as unavailable when only its metadata says so.
 //!
-//! PubGrub asks for one package at a time, but each answer names the next packages it will ask
-//! about; those are handed to a pool of prefetch threads that fetch the index page and the
-//! metadata of the version PubGrub is likely to pick, so the network work runs in parallel
-//! while the solver stays sequential.
+//! PubGrub asks for one package at a time; [`prefetch`] fetches ahead of it in parallel.
 
 mod candidates;
+mod prefetch;
 
 pub use candidates::{PrereleaseMode, ResolveOptions};
 
@@ -19,7 +17,7 @@ use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt;
 use std::rc::Rc;
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::Arc;
 
 use pep508_rs::pep440_rs::Version;
 use pep508_rs::{ExtraName, PackageName, Requirement, VersionOrUrl};
@@ -29,15 +27,13 @@ use pubgrub::{
 };
 
 use self::candidates::{Candidate, installable_versions};
+use self::prefetch::{Prefetcher, with_prefetcher};
 use crate::diagnostics::Hint;
 use crate::index::{DistFile, IndexError, PackageIndex};
 use crate::python::Target;
 use crate::wheel::Metadata;
 
 type Range = Ranges<Version>;
-
-/// Threads fetching pages and metadata ahead of the solver.
-const PREFETCH_THREADS: usize = 16;
 
 /// Why resolution failed.
 #[derive(Debug, thiserror::Error)]
@@ -85,6 +81,9 @@ pub enum ProviderError {
     Index(#[from] IndexError),
     #[error("`{0}` is a direct URL reference, allowed only in the requirements being locked")]
     DirectUrl(String),
+    /// A requirement no version can meet under the constraints; reported by the solver.
+    #[error("{0}")]
+    Conflict(String),
 }
 
 /// A node of the resolution graph.
@@ -117,19 +116,12 @@ pub struct ResolvedPackage {
     pub dependencies: Vec<PackageName>,
 }
 
-/// A request to warm the index caches for a package in a range.
-struct Prefetch {
-    name: PackageName,
-    range: Range,
-}
-
 struct Provider<'a> {
     index: &'a PackageIndex,
     target: &'a Target,
     options: &'a ResolveOptions,
     root_requirements: &'a [Requirement],
-    prefetch: mpsc::Sender<Prefetch>,
-    prefetched: RefCell<HashSet<PackageName>>,
+    prefetcher: &'a Prefetcher<'a>,
     /// Packages some requirement names with a pre-release version: pre-releases are
     /// acceptable for them (pip's rule).
     explicit_prereleases: RefCell<HashSet<PackageName>>,
@@ -258,7 +250,13 @@ impl Provider<'_> {
             }
             match &constraint.version_or_url {
                 Some(VersionOrUrl::VersionSpecifier(specifiers)) => {
-                    range = range.intersection(&Range::from(specifiers.clone()));
+                    let narrowed = range.intersection(&Range::from(specifiers.clone()));
+                    if narrowed.is_empty() && !range.is_empty() {
+                        return Err(ProviderError::Conflict(format!(
+                            "because it requires `{name} {range}`, which the constraint `{constraint}` excludes"
+                        )));
+                    }
+                    range = narrowed;
                 }
                 Some(VersionOrUrl::Url(_)) => {
                     return Err(ProviderError::DirectUrl(constraint.to_string()));
@@ -269,18 +267,16 @@ impl Provider<'_> {
         Ok(range)
     }
 
-    /// Queues prefetches for packages not yet asked about.
+    /// Queues the packages of `constraints` for fetching ahead.
     fn prefetch(&self, constraints: &DependencyConstraints<Node, Range>) {
-        let mut seen = self.prefetched.borrow_mut();
         for (node, range) in constraints {
-            if let Node::Package(name) = node {
-                if seen.insert(name.clone()) {
-                    // The pool is gone only after resolution ended: nothing to warm then.
-                    let _ = self.prefetch.send(Prefetch {
-                        name: name.clone(),
-                        range: range.clone(),
-                    });
+            match node {
+                Node::Package(name) => self.prefetcher.request(name, range, &[]),
+                Node::Extra(name, extra) => {
+                    self.prefetcher
+                        .request(name, range, std::slice::from_ref(extra))
                 }
+                Node::Root(_) => {}
             }
         }
     }
@@ -342,7 +338,12 @@ impl DependencyProvider for Provider<'_> {
     ) -> Result<Dependencies<Node, Range, String>, ProviderError> {
         let (name, extras) = match package {
             Node::Root(_) => {
-                let constraints = self.constraints(self.root_requirements, &[])?;
+                let constraints = match self.constraints(self.root_requirements, &[]) {
+                    Err(ProviderError::Conflict(reason)) => {
+                        return Ok(Dependencies::Unavailable(reason));
+                    }
+                    result => result?,
+                };
                 self.prefetch(&constraints);
                 return Ok(Dependencies::Available(constraints));
             }
@@ -353,12 +354,15 @@ impl DependencyProvider for Provider<'_> {
         if let Some(requires_python) = &metadata.requires_python {
             if !requires_python.contains(&self.target.python_full_version) {
                 return Ok(Dependencies::Unavailable(format!(
-                    "it requires Python {requires_python}, but the target has {}",
+                    "because it requires Python {requires_python}, but the target has {}",
                     self.target.python_full_version
                 )));
             }
         }
-        let mut constraints = self.constraints(&metadata.requires_dist, &extras)?;
+        let mut constraints = match self.constraints(&metadata.requires_dist, &extras) {
+            Err(ProviderError::Conflict(reason)) => return Ok(Dependencies::Unavailable(reason)),
+            result => result?,
+        };
         // A package never depends on itself; a self-reference only turns extras on.
         constraints.remove(&Node::Package(name.clone()));
         self.prefetch(&constraints);
@@ -380,24 +384,6 @@ impl DependencyProvider for Provider<'_> {
     }
 }
 
-/// Warms the index caches for one package: its page, then the metadata of the version the
-/// solver will most likely pick. Errors are left for the solver to meet and report.
-fn prefetch_one(index: &PackageIndex, target: &Target, options: &ResolveOptions, job: &Prefetch) {
-    if let Some(file) = options.direct.get(&job.name) {
-        let _ = index.metadata(file);
-        return;
-    }
-    let Ok(files) = index.files(&job.name) else {
-        return;
-    };
-    let (candidates, _) =
-        installable_versions(&job.name, &files, target, options, index.is_offline());
-    if let Some(candidate) = candidates::choose(&job.name, &candidates, &job.range, options, false)
-    {
-        let _ = index.metadata(&candidate.file);
-    }
-}
-
 /// Resolves `requirements` of the project `root` for `target`.
 pub fn resolve(
     root: &PackageName,
@@ -407,35 +393,19 @@ pub fn resolve(
     target: &Target,
     options: &ResolveOptions,
 ) -> Result<Vec<ResolvedPackage>, ResolveError> {
-    let (sender, receiver) = mpsc::channel::<Prefetch>();
-    let receiver = Mutex::new(receiver);
-    std::thread::scope(|scope| {
-        for _ in 0..PREFETCH_THREADS {
-            scope.spawn(|| {
-                loop {
-                    let job = receiver.lock().unwrap_or_else(|p| p.into_inner()).recv();
-                    match job {
-                        Ok(job) => prefetch_one(index, target, options, &job),
-                        Err(_) => break,
-                    }
-                }
-            });
-        }
+    with_prefetcher(index, target, options, |prefetcher| {
         let provider = Provider {
             index,
             target,
             options,
             root_requirements: requirements,
-            prefetch: sender,
-            prefetched: RefCell::default(),
+            prefetcher,
             explicit_prereleases: RefCell::default(),
             candidates: RefCell::default(),
             metadata: RefCell::default(),
             edges: RefCell::default(),
             unavailable: RefCell::default(),
         };
-        // The provider owns the only sender: dropping it at the end of this closure lets the
-        // prefetch threads finish, so the scope can join them.
         solve(&provider, root, root_version)
     })
 }

@@ -265,3 +265,61 @@ fn project_requires_python_must_admit_the_target() {
         "{run}"
     );
 }
+
+/// See `testdata/scenarios/backtracking.toml`: `a`, `c` and `d` all step back.
+#[test]
+fn resolution_backtracks_to_versions_that_fit_together() {
+    let context = TestContext::new();
+    let scenario = Scenario::load("backtracking");
+    scenario.write_wheels(&context.root.join("wheels"));
+    context.file(
+        "pyproject.toml",
+        &scenario.pyproject("find-links = [\"wheels\"]\nno-index = true"),
+    );
+    context.pyship(&["lock"]).success();
+    let lock: toml::Table = toml::from_str(&context.read("pylock.toml")).unwrap();
+    let pins: Vec<String> = lock["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            format!(
+                "{}=={}",
+                p["name"].as_str().unwrap(),
+                p["version"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(pins, ["a==1.0", "b==1.0", "c==1.0", "d==1.0"]);
+}
+
+#[test]
+fn a_requirement_against_its_constraint_is_unsatisfiable() {
+    let context = TestContext::new();
+    let wheels = context.root.join("wheels");
+    crate::support::wheels::WheelSpec::new("dep", "1.0").write(&wheels);
+    crate::support::wheels::WheelSpec::new("dep", "2.0").write(&wheels);
+    context.file("requirements.in", "dep>=2\n");
+    context.file("constraints.txt", "dep<2\n");
+    let run = context
+        .pyship(&[
+            "lock",
+            "-r",
+            "requirements.in",
+            "-c",
+            "constraints.txt",
+            "-f",
+            "wheels",
+            "--no-index",
+        ])
+        .code(3);
+    assert!(
+        run.stderr.contains("the requirements cannot be satisfied"),
+        "{run}"
+    );
+    assert!(
+        run.stderr
+            .contains("because it requires `dep >=2`, which the constraint `dep<2` excludes"),
+        "{run}"
+    );
+}
