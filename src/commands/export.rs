@@ -4,11 +4,10 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 
-use super::ExitStatus;
+use super::{ExitStatus, read_lock};
 use crate::cache;
-use crate::lockfile::{Lock, export_requirements_txt};
+use crate::lockfile::export_requirements_txt;
 use crate::printer::{Printer, verb};
-use crate::project::Project;
 use crate::settings::GlobalSettings;
 
 /// Writes requirements.txt from the lock, to `output` or stdout.
@@ -18,11 +17,7 @@ pub(crate) fn export(
     output: Option<PathBuf>,
     printer: &Printer,
 ) -> anyhow::Result<ExitStatus> {
-    let path = match lockfile {
-        Some(path) => global.directory.join(path),
-        None => Project::load(&global.directory)?.lockfile_path(),
-    };
-    let lock = Lock::read(&path).context("run `pyship lock` first")?;
+    let lock = read_lock(global, lockfile)?;
     let text = export_requirements_txt(&lock);
     match output {
         Some(output) => {

@@ -150,3 +150,15 @@ pub(crate) fn git(root: &Path, args: &[&str]) -> Option<String> {
     let text = String::from_utf8(output.stdout).ok()?.trim().to_string();
     (output.status.success() && !text.is_empty()).then_some(text)
 }
+
+/// The lock `export` and `tree` read: `--lockfile FILE`, else the project's pylock.toml.
+pub(crate) fn read_lock(
+    global: &GlobalSettings,
+    lockfile: Option<std::path::PathBuf>,
+) -> anyhow::Result<crate::lockfile::Lock> {
+    let path = match lockfile {
+        Some(path) => global.directory.join(path),
+        None => Project::load(&global.directory)?.lockfile_path(),
+    };
+    crate::lockfile::Lock::read(&path).context("run `pyship lock` first")
+}

@@ -4,13 +4,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::str::FromStr;
 
-use anyhow::Context as _;
 use pep508_rs::{PackageName, Requirement};
 
-use super::ExitStatus;
-use crate::lockfile::{Lock, LockedPackage};
+use super::{ExitStatus, read_lock};
+use crate::lockfile::LockedPackage;
 use crate::printer::Printer;
-use crate::project::Project;
 use crate::settings::GlobalSettings;
 
 /// Prints the tree on stdout, each package once in full; repeats are marked `(*)`.
@@ -19,11 +17,7 @@ pub(crate) fn tree(
     lockfile: Option<PathBuf>,
     printer: &Printer,
 ) -> anyhow::Result<ExitStatus> {
-    let path = match lockfile {
-        Some(path) => global.directory.join(path),
-        None => Project::load(&global.directory)?.lockfile_path(),
-    };
-    let lock = Lock::read(&path).context("run `pyship lock` first")?;
+    let lock = read_lock(global, lockfile)?;
     let by_name: BTreeMap<String, &LockedPackage> = lock
         .packages
         .iter()

@@ -144,15 +144,9 @@ impl HttpClient {
                 }));
             }
         }
-        if status == 404 || status == 410 {
+        let Some(response) = successful(url, response)? else {
             return Ok(None);
-        }
-        if !response.status.is_success() {
-            return Err(IndexError::Status {
-                url: redact(url),
-                status,
-            });
-        }
+        };
         let header = |name| {
             response
                 .headers
@@ -225,17 +219,7 @@ impl HttpClient {
             return Err(IndexError::Offline { url: redact(url) });
         }
         let response = self.send(url, headers)?;
-        let status = response.status.as_u16();
-        if status == 404 || status == 410 {
-            return Ok(None);
-        }
-        if !response.status.is_success() {
-            return Err(IndexError::Status {
-                url: redact(url),
-                status,
-            });
-        }
-        Ok(Some(response.body))
+        Ok(successful(url, response)?.map(|response| response.body))
     }
 
     /// Sends a GET, retrying connection failures, timeouts, truncated bodies and 5xx answers
@@ -313,6 +297,19 @@ struct Response {
     status: reqwest::StatusCode,
     headers: HeaderMap,
     body: Vec<u8>,
+}
+
+/// The response when it succeeded, `None` when the server has no such thing (404, 410), and
+/// an error naming the URL for any other status.
+fn successful(url: &Url, response: Response) -> Result<Option<Response>, IndexError> {
+    match response.status.as_u16() {
+        404 | 410 => Ok(None),
+        _ if response.status.is_success() => Ok(Some(response)),
+        status => Err(IndexError::Status {
+            url: redact(url),
+            status,
+        }),
+    }
 }
 
 fn heuristic_max_age() -> u64 {
