@@ -146,11 +146,11 @@ pub struct LockArgs {
     #[arg(long, value_enum, value_name = "MODE")]
     pub prerelease: Option<PrereleaseArg>,
 
-    /// Accept only wheels for NAME (or `:all:`); pyship always does, so this documents intent.
+    /// Accept only wheels for NAME (or `:all:`): never lock or build its sdist (repeatable).
     #[arg(long, value_name = "NAME")]
     pub only_binary: Vec<String>,
 
-    /// Build NAME from its sdist (or `:all:`); not supported yet: pyship locks wheels only.
+    /// Build NAME from its sdist (or `:all:`); not supported yet.
     #[arg(long, value_name = "NAME")]
     pub no_binary: Vec<String>,
 

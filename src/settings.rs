@@ -68,6 +68,8 @@ pub struct LockSettings {
     pub no_index: bool,
     pub prerelease: Option<PrereleaseMode>,
     pub exclude_newer: Option<String>,
+    /// Packages that must come from wheels (`:all:` for every one).
+    pub only_binary: Vec<String>,
     pub extras: Vec<String>,
     pub all_extras: bool,
     pub groups: Vec<String>,
@@ -79,7 +81,7 @@ pub struct LockSettings {
 #[derive(Debug, thiserror::Error)]
 pub enum SettingsError {
     #[error(
-        "`--no-binary {0}`: pyship locks and installs wheels only; building dependencies from sdists is not supported yet"
+        "`--no-binary {0}` is not supported yet: pyship prefers wheels and builds an sdist only where no wheel fits the target"
     )]
     NoBinary(String),
     #[error(
@@ -104,7 +106,7 @@ impl LockSettings {
             find_links,
             no_index,
             prerelease,
-            only_binary: _only_binary, // wheels only, always
+            only_binary,
             no_binary,
             exclude_newer,
             extras,
@@ -137,6 +139,7 @@ impl LockSettings {
                 PrereleaseArg::Disallow => PrereleaseMode::Disallow,
             }),
             exclude_newer,
+            only_binary,
             extras,
             all_extras,
             groups,

@@ -49,6 +49,16 @@ impl Cache {
             .join(format!("{}.METADATA", sha256_hex(url.as_bytes())))
     }
 
+    /// Scratch space for builds (on the cache's filesystem, so results can be renamed in).
+    pub fn build_dir(&self) -> PathBuf {
+        self.root.join("builds-v1")
+    }
+
+    /// Where the wheel built from the sdist with this sha256 for a target is kept.
+    pub fn built_wheel_dir(&self, sha256: &str, target: &str) -> PathBuf {
+        self.root.join("built-v1").join(sha256).join(target)
+    }
+
     /// Where whole wheels downloaded only to be hashed or read are kept, by URL.
     pub fn download_path(&self, url: &str, file_name: &str) -> PathBuf {
         self.root

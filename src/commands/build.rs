@@ -72,13 +72,31 @@ pub(crate) fn stage(context: &ProjectContext) -> anyhow::Result<Staged> {
     let scheme = venv.scheme(&interpreter.target.python_version());
 
     let mut packages = Vec::new();
+    let mut builder = None;
     for fetched in &wheels {
-        let installed = wheel::install_wheel(&fetched.path, &scheme)?;
+        let package = &fetched.item.package;
+        let wheel_path = if fetched.item.is_sdist() {
+            // No locked wheel fits this interpreter: build the locked sdist (once; cached).
+            context.printer.status(
+                verb::BUILDING,
+                format!("{} {} from its sdist", package.name, package.version),
+            );
+            if builder.is_none() {
+                builder = Some(context.sdist_builder()?);
+            }
+            let builder = builder.as_ref().expect("set just above");
+            builder
+                .wheel(&fetched.path, &fetched.item.file.sha256)
+                .with_context(|| format!("failed to build `{}` from its sdist", package.name))?
+        } else {
+            fetched.path.clone()
+        };
+        let installed = wheel::install_wheel(&wheel_path, &scheme)?;
         packages.push(pyship_plugin::Package {
-            name: fetched.item.package.name.clone(),
-            version: fetched.item.package.version.clone(),
-            wheel: fetched.path.clone(),
-            sha256: fetched.item.wheel.sha256.clone(),
+            name: package.name.clone(),
+            version: package.version.clone(),
+            sha256: cache::sha256_file(&wheel_path)?,
+            wheel: wheel_path,
             pure: installed.pure,
         });
     }
@@ -88,15 +106,16 @@ pub(crate) fn stage(context: &ProjectContext) -> anyhow::Result<Staged> {
         format!("{} {} (PEP 517)", project.name, project.version),
     );
     let index = context.index()?;
-    let app_wheel = sdist::build_project_wheel(
-        project,
+    let request = sdist::BuildRequest {
+        source_dir: &project.root,
+        build_system: &project.build_system,
         interpreter,
-        &index,
-        &target_dir.join("build"),
-        context.source_date_epoch,
-        &context.printer,
-    )
-    .with_context(|| format!("failed to build `{}`", project.name))?;
+        index: &index,
+        work_dir: &target_dir.join("build"),
+        source_date_epoch: context.source_date_epoch,
+    };
+    let app_wheel = sdist::build_wheel(&request, &context.printer)
+        .with_context(|| format!("failed to build `{}`", project.name))?;
     let installed = wheel::install_wheel(&app_wheel, &scheme)?;
     packages.push(pyship_plugin::Package {
         name: project.name.to_string(),

@@ -6,10 +6,10 @@ use crate::fetch::{FetchedWheel, fetch_all};
 use crate::lockfile::InstallItem;
 use crate::printer::verb;
 
-/// Locks if needed, then fetches every wheel of the lock (all targets).
+/// Locks if needed, then fetches every wheel and sdist of the lock (all targets).
 pub(crate) fn fetch(context: &ProjectContext) -> anyhow::Result<ExitStatus> {
     let lock = ensure_lock(context)?;
-    ensure_fetched(context, &lock.all_wheels())?;
+    ensure_fetched(context, &lock.all_files())?;
     Ok(ExitStatus::Success)
 }
 

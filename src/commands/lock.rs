@@ -22,7 +22,8 @@ use crate::lockfile::{self, Lock, LockInputs, Resolution};
 use crate::printer::{Printer, verb};
 use crate::project::{RequirementsIn, TargetSpec};
 use crate::python::{Interpreter, Target};
-use crate::resolver::{self, PrereleaseMode, ResolveOptions};
+use crate::resolver::{self, Builder, OnlyBinary, PrereleaseMode, ResolveOptions};
+use crate::sdist::SdistBuilder;
 use crate::settings::{GlobalSettings, LockSettings};
 use crate::wheel::WheelFilename;
 
@@ -42,6 +43,8 @@ pub(crate) struct LockPlan {
     pub output: PathBuf,
     /// Local wheel paths are recorded relative to this directory.
     pub base_dir: PathBuf,
+    /// The interpreter that builds sdists' metadata when PKG-INFO does not declare it.
+    pub build_python: Option<Interpreter>,
 }
 
 impl LockPlan {
@@ -264,6 +267,7 @@ fn project_plan(context: &ProjectContext, settings: &LockSettings) -> anyhow::Re
         options: resolve_options(settings, &output, false)?,
         output,
         base_dir: project.root.clone(),
+        build_python: context.interpreter().ok().cloned(),
     })
 }
 
@@ -352,6 +356,7 @@ fn standalone_plan(
         options: resolve_options(settings, &output, files.pre)?,
         output,
         base_dir,
+        build_python: Interpreter::probe(Path::new("/usr/bin/python3")).ok(),
     })
 }
 
@@ -473,10 +478,24 @@ fn resolve_options(
     } else {
         PrereleaseMode::IfNecessary
     });
+    let only_binary = if settings.only_binary.iter().any(|name| name == ":all:") {
+        OnlyBinary::All
+    } else if settings.only_binary.is_empty() {
+        OnlyBinary::None
+    } else {
+        OnlyBinary::Packages(
+            settings
+                .only_binary
+                .iter()
+                .filter_map(|name| PackageName::from_str(name).ok())
+                .collect(),
+        )
+    };
     Ok(ResolveOptions {
         prerelease,
         preferences,
         exclude_newer: settings.exclude_newer.clone(),
+        only_binary,
         ..ResolveOptions::default()
     })
 }
@@ -504,6 +523,17 @@ fn resolve_plan(
     }
     let index = PackageIndex::new(plan.sources.clone(), offline, cache.clone())?;
     let mut options = plan.options.clone();
+    if let Some(python) = &plan.build_python {
+        let builder = SdistBuilder::new(
+            python.clone(),
+            plan.sources.clone(),
+            offline,
+            cache.clone(),
+            0,
+            *printer,
+        )?;
+        options.metadata_builder = Some(Builder(std::sync::Arc::new(builder)));
+    }
     options.constraints = plan.constraints.clone();
     // An exact pin may choose a yanked file (PEP 592).
     for requirement in plan
@@ -651,15 +681,7 @@ fn direct_wheel(name: &PackageName, url: &reqwest::Url) -> anyhow::Result<DistFi
         }
         _ => return Err(unsupported()),
     };
-    Ok(DistFile {
-        file_name,
-        wheel,
-        location,
-        sha256,
-        requires_python: None,
-        yanked: false,
-        index: None,
-        size: None,
-        upload_time: None,
-    })
+    let file = DistFile::new(&file_name, location).ok_or_else(unsupported)?;
+    debug_assert_eq!(file.wheel.as_ref(), Some(&wheel));
+    Ok(DistFile { sha256, ..file })
 }

@@ -33,6 +33,7 @@ use crate::index::{PackageIndex, Source};
 use crate::printer::Printer;
 use crate::project::Project;
 use crate::python::Interpreter;
+use crate::sdist::SdistBuilder;
 use crate::settings::GlobalSettings;
 
 /// The default primary index.
@@ -96,6 +97,28 @@ impl ProjectContext {
 
     /// The package index over the project's find-links and indexes.
     pub fn index(&self) -> anyhow::Result<PackageIndex> {
+        PackageIndex::new(self.sources()?, self.offline, self.cache.clone()).with_context(|| {
+            format!(
+                "in `[tool.pyship]` of `{}`",
+                self.project.root.join("pyproject.toml").display()
+            )
+        })
+    }
+
+    /// Builds locked sdists with the target interpreter.
+    pub fn sdist_builder(&self) -> anyhow::Result<SdistBuilder> {
+        SdistBuilder::new(
+            self.interpreter()?.clone(),
+            self.sources()?,
+            self.offline,
+            self.cache.clone(),
+            self.source_date_epoch,
+            self.printer,
+        )
+    }
+
+    /// The project's find-links directories and indexes, in search order.
+    fn sources(&self) -> anyhow::Result<Vec<Source>> {
         let config = &self.project.config;
         let mut sources: Vec<Source> = config
             .find_links
@@ -112,12 +135,7 @@ impl ProjectContext {
                 sources.push(Source::Simple(PackageIndex::parse_index_url(url)?));
             }
         }
-        PackageIndex::new(sources, self.offline, self.cache.clone()).with_context(|| {
-            format!(
-                "in `[tool.pyship]` of `{}`",
-                self.project.root.join("pyproject.toml").display()
-            )
-        })
+        Ok(sources)
     }
 }
 

@@ -86,7 +86,7 @@ fn fetch_one(
     index: &PackageIndex,
 ) -> Result<FetchedWheel, FetchError> {
     let package = &item.package.name;
-    let wheel = &item.wheel;
+    let wheel = &item.file;
     let fetched = |path: PathBuf, downloaded: bool| FetchedWheel {
         item: item.clone(),
         path,

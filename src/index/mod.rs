@@ -29,12 +29,12 @@ use std::str::FromStr;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use pep508_rs::PackageName;
-use pep508_rs::pep440_rs::VersionSpecifiers;
+use pep508_rs::pep440_rs::{Version, VersionSpecifiers};
 use reqwest::Url;
 
 use crate::cache::{self, Cache};
 use crate::diagnostics::Hint;
-use crate::wheel::{Metadata, WheelFilename};
+use crate::wheel::{Metadata, WheelFilename, parse_sdist_filename};
 
 /// Why the index could not answer.
 #[derive(Debug, thiserror::Error)]
@@ -67,6 +67,8 @@ pub enum IndexError {
     Offline { url: String },
     #[error("invalid index URL `{url}`: {message}")]
     BadUrl { url: String, message: String },
+    #[error("the metadata of sdist `{file}` is dynamic: it must be built to be known")]
+    DynamicMetadata { file: String },
     #[error("`{url}` is not a valid index page: {message}")]
     BadPage { url: String, message: String },
 }
@@ -110,11 +112,14 @@ pub enum FileLocation {
     Url(Url),
 }
 
-/// One wheel a source offers.
+/// One file a source offers: a wheel, or an sdist.
 #[derive(Debug, Clone)]
 pub struct DistFile {
     pub file_name: String,
-    pub wheel: WheelFilename,
+    pub name: PackageName,
+    pub version: Version,
+    /// The wheel's tags; `None` for an sdist.
+    pub wheel: Option<WheelFilename>,
     pub location: FileLocation,
     /// The sha256 the index published, if it did.
     pub sha256: Option<String>,
@@ -125,6 +130,38 @@ pub struct DistFile {
     pub size: Option<u64>,
     /// RFC 3339, when the index says (PEP 700).
     pub upload_time: Option<String>,
+}
+
+impl DistFile {
+    /// A wheel or sdist at `location`, with nothing else known yet; `None` when the name is
+    /// neither a wheel's nor an sdist's.
+    pub fn new(file_name: &str, location: FileLocation) -> Option<DistFile> {
+        let (name, version, wheel) = match WheelFilename::parse(file_name) {
+            Some(wheel) => (wheel.name.clone(), wheel.version.clone(), Some(wheel)),
+            None => {
+                let (name, version) = parse_sdist_filename(file_name)?;
+                (name, version, None)
+            }
+        };
+        Some(DistFile {
+            file_name: file_name.to_string(),
+            name,
+            version,
+            wheel,
+            location,
+            sha256: None,
+            requires_python: None,
+            yanked: false,
+            index: None,
+            size: None,
+            upload_time: None,
+        })
+    }
+
+    /// Whether this is an sdist.
+    pub fn is_sdist(&self) -> bool {
+        self.wheel.is_none()
+    }
 }
 
 /// Values computed once per key, however many threads ask at the same time.
@@ -264,26 +301,21 @@ impl PackageIndex {
                     .collect();
                 paths.sort();
                 for path in paths {
-                    let Some(file_name) = path.file_name().and_then(|n| n.to_str()) else {
+                    let Some(file_name) = path
+                        .file_name()
+                        .and_then(|n| n.to_str())
+                        .map(str::to_string)
+                    else {
                         continue;
                     };
-                    let Some(wheel) = WheelFilename::parse(file_name) else {
+                    let size = std::fs::metadata(&path).ok().map(|m| m.len());
+                    let Some(file) = DistFile::new(&file_name, FileLocation::Path(path)) else {
                         continue;
                     };
                     by_name
-                        .entry(wheel.name.clone())
+                        .entry(file.name.clone())
                         .or_default()
-                        .push(DistFile {
-                            file_name: file_name.to_string(),
-                            wheel,
-                            size: std::fs::metadata(&path).ok().map(|m| m.len()),
-                            location: FileLocation::Path(path),
-                            sha256: None,
-                            requires_python: None,
-                            yanked: false,
-                            index: None,
-                            upload_time: None,
-                        });
+                        .push(DistFile { size, ..file });
                 }
             }
             Ok(by_name)
@@ -328,9 +360,10 @@ impl PackageIndex {
             FileLocation::Url(url) => url.to_string(),
         };
         self.metadata.get_or_try(&key, || {
-            let text = match &file.location {
-                FileLocation::Path(path) => read_wheel_metadata(path, &file.wheel)?,
-                FileLocation::Url(url) => self.remote_metadata(file, url)?,
+            let text = match (&file.location, &file.wheel) {
+                (FileLocation::Path(path), Some(wheel)) => read_wheel_metadata(path, wheel)?,
+                (FileLocation::Url(url), Some(wheel)) => self.remote_metadata(file, url, wheel)?,
+                (_, None) => self.sdist_metadata(file)?,
             };
             Metadata::parse(&text)
                 .map(Arc::new)
@@ -341,18 +374,49 @@ impl PackageIndex {
         })
     }
 
-    fn remote_metadata(&self, file: &DistFile, url: &Url) -> Result<String, IndexError> {
+    /// PKG-INFO of an sdist, when its Requires-Dist is static (core metadata 2.2+ and not
+    /// listed as `Dynamic`); otherwise only building can tell ([`IndexError::DynamicMetadata`]).
+    fn sdist_metadata(&self, file: &DistFile) -> Result<String, IndexError> {
+        let path = self.download(file)?;
+        let text = crate::sdist::read_pkg_info(&path)
+            .map_err(|error| IndexError::BadWheel {
+                file: file.file_name.clone(),
+                message: error.to_string(),
+            })?
+            .ok_or_else(|| IndexError::DynamicMetadata {
+                file: file.file_name.clone(),
+            })?;
+        if crate::wheel::Metadata::is_static(&text) {
+            Ok(text)
+        } else {
+            Err(IndexError::DynamicMetadata {
+                file: file.file_name.clone(),
+            })
+        }
+    }
+
+    fn remote_metadata(
+        &self,
+        file: &DistFile,
+        url: &Url,
+        wheel: &WheelFilename,
+    ) -> Result<String, IndexError> {
         let cached = self.cache.metadata_path(url.as_str());
         if let Ok(text) = std::fs::read_to_string(&cached) {
             return Ok(text);
         }
-        let text = self.fetch_metadata(file, url)?;
+        let text = self.fetch_metadata(file, url, wheel)?;
         // The cache is an optimization: a failed write must not fail the lock.
         let _ = cache::write_atomically(&cached, text.as_bytes());
         Ok(text)
     }
 
-    fn fetch_metadata(&self, file: &DistFile, url: &Url) -> Result<String, IndexError> {
+    fn fetch_metadata(
+        &self,
+        file: &DistFile,
+        url: &Url,
+        wheel: &WheelFilename,
+    ) -> Result<String, IndexError> {
         let parses = |text: &str| Metadata::parse(text).is_ok();
         let metadata_url =
             Url::parse(&format!("{url}.metadata")).map_err(|error| IndexError::BadUrl {
@@ -370,13 +434,13 @@ impl PackageIndex {
             Ok(None) | Err(IndexError::Status { .. }) => {}
             Err(error) => return Err(error),
         }
-        if let Some(text) = range::metadata_by_range(&self.http, url, &file.wheel) {
+        if let Some(text) = range::metadata_by_range(&self.http, url, wheel) {
             if parses(&text) {
                 return Ok(text);
             }
         }
         let path = self.download(file)?;
-        read_wheel_metadata(&path, &file.wheel)
+        read_wheel_metadata(&path, wheel)
     }
 
     /// The file's sha256: published by the index, or computed from the file itself.

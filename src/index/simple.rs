@@ -13,7 +13,6 @@ use serde::Deserialize;
 use super::html;
 use super::http::Page;
 use super::{DistFile, FileLocation};
-use crate::wheel::WheelFilename;
 
 /// The media type pyship asks for, JSON first (PEP 691 content negotiation).
 pub const ACCEPT: &str = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01";
@@ -109,13 +108,10 @@ pub fn parse_page(page_url: &Url, page: &Page, index: &str) -> Result<Vec<DistFi
                 name.ends_with(".whl") || name.ends_with(".tar.gz") || name.ends_with(".zip")
             })
             .unwrap_or_else(|| file.name.clone());
-        let Some(wheel) = WheelFilename::parse(&file_name) else {
+        let Some(parsed) = DistFile::new(&file_name, FileLocation::Url(url)) else {
             continue;
         };
         files.push(DistFile {
-            file_name,
-            wheel,
-            location: FileLocation::Url(url),
             sha256: file.sha256.or(fragment_hash),
             requires_python: file
                 .requires_python
@@ -125,6 +121,7 @@ pub fn parse_page(page_url: &Url, page: &Page, index: &str) -> Result<Vec<DistFi
             index: Some(index.to_string()),
             size: file.size,
             upload_time: file.upload_time,
+            ..parsed
         });
     }
     Ok(files)
@@ -177,7 +174,8 @@ mod tests {
         };
         let url = Url::parse("https://example.com/simple/a/").unwrap();
         let files = parse_page(&url, &page, "https://example.com/simple").unwrap();
-        assert_eq!(files.len(), 1);
+        assert_eq!(files.len(), 2);
+        assert!(files[1].is_sdist());
         assert_eq!(files[0].sha256.as_deref(), Some("abc"));
         assert!(files[0].yanked);
         assert_eq!(files[0].size, Some(12));

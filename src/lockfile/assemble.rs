@@ -13,7 +13,7 @@ use pep508_rs::PackageName;
 use pep508_rs::pep440_rs::Version;
 
 use super::{Lock, LockInputs, LockedPackage, LockedWheel};
-use crate::index::{FileLocation, IndexError, PackageIndex};
+use crate::index::{DistFile, FileLocation, IndexError, PackageIndex};
 use crate::python::Target;
 use crate::resolver::ResolvedPackage;
 
@@ -29,6 +29,7 @@ pub struct Resolution<'a> {
 struct Entry {
     targets: BTreeSet<usize>,
     wheels: BTreeMap<String, LockedWheel>,
+    sdist: Option<LockedWheel>,
     dependencies: BTreeSet<String>,
     index: Option<String>,
     main: bool,
@@ -67,29 +68,17 @@ pub fn assemble(
                 }
             }
             let file = &package.file;
-            if entry.wheels.contains_key(&file.file_name) {
-                continue;
-            }
             entry.index = entry.index.take().or_else(|| file.index.clone());
-            let (url, path) = match &file.location {
-                FileLocation::Url(url) => (Some(url.to_string()), None),
-                FileLocation::Path(path) => (None, Some(relative_to(base_dir, path))),
-            };
-            entry.wheels.insert(
-                file.file_name.clone(),
-                LockedWheel {
-                    name: file.file_name.clone(),
-                    url,
-                    path,
-                    size: file.size,
-                    upload_time: file
-                        .upload_time
-                        .as_deref()
-                        .filter(|time| time.parse::<toml::value::Datetime>().is_ok())
-                        .map(str::to_string),
-                    sha256: index.sha256(file)?,
-                },
-            );
+            if entry.sdist.is_none() {
+                if let Some(sdist) = &package.sdist {
+                    entry.sdist = Some(locked_file(sdist, index, base_dir)?);
+                }
+            }
+            if !file.is_sdist() && !entry.wheels.contains_key(&file.file_name) {
+                entry
+                    .wheels
+                    .insert(file.file_name.clone(), locked_file(file, index, base_dir)?);
+            }
         }
     }
     let environments: Vec<String> = resolutions
@@ -125,6 +114,7 @@ pub fn assemble(
                 index: entry.index,
                 dependencies: entry.dependencies.into_iter().collect(),
                 wheels: entry.wheels.into_values().collect(),
+                sdist: entry.sdist,
             }
         })
         .collect();
@@ -134,6 +124,30 @@ pub fn assemble(
         dependency_groups,
         packages,
         inputs,
+    })
+}
+
+/// A wheel or sdist as the lock records it: where it is, its size, upload time and sha256.
+fn locked_file(
+    file: &DistFile,
+    index: &PackageIndex,
+    base_dir: &Path,
+) -> Result<LockedWheel, IndexError> {
+    let (url, path) = match &file.location {
+        FileLocation::Url(url) => (Some(url.to_string()), None),
+        FileLocation::Path(path) => (None, Some(relative_to(base_dir, path))),
+    };
+    Ok(LockedWheel {
+        name: file.file_name.clone(),
+        url,
+        path,
+        size: file.size,
+        upload_time: file
+            .upload_time
+            .as_deref()
+            .filter(|time| time.parse::<toml::value::Datetime>().is_ok())
+            .map(str::to_string),
+        sha256: index.sha256(file)?,
     })
 }
 

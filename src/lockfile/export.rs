@@ -45,7 +45,7 @@ pub fn export_requirements_txt(lock: &Lock) -> String {
         if let Some(marker) = &package.marker {
             let _ = write!(out, " ; {marker}");
         }
-        for wheel in &package.wheels {
+        for wheel in package.wheels.iter().chain(&package.sdist) {
             let _ = write!(out, " \\\n    --hash=sha256:{}", wheel.sha256);
         }
         out.push('\n');

@@ -58,6 +58,8 @@ pub struct LockedPackage {
     pub dependencies: Vec<String>,
     /// The wheels of this version the locked targets install, sorted by name.
     pub wheels: Vec<LockedWheel>,
+    /// The version's sdist (same fields as a wheel entry), built where no wheel fits.
+    pub sdist: Option<LockedWheel>,
 }
 
 /// The wheel a package is installed from.
@@ -121,23 +123,15 @@ impl Lock {
                     .collect();
                 let _ = writeln!(out, "dependencies = [{}]", dependencies.join(", "));
             }
+            if let Some(sdist) = &package.sdist {
+                let _ = writeln!(out, "sdist = {{ {} }}", file_fields(sdist).join(", "));
+            }
+            if package.wheels.is_empty() {
+                continue;
+            }
             out.push_str("wheels = [\n");
             for wheel in &package.wheels {
-                let mut fields = vec![format!("name = {}", quote(&wheel.name))];
-                if let Some(url) = &wheel.url {
-                    fields.push(format!("url = {}", quote(url)));
-                }
-                if let Some(path) = &wheel.path {
-                    fields.push(format!("path = {}", quote(path)));
-                }
-                if let Some(upload_time) = &wheel.upload_time {
-                    fields.push(format!("upload-time = {upload_time}"));
-                }
-                if let Some(size) = wheel.size {
-                    fields.push(format!("size = {size}"));
-                }
-                fields.push(format!("hashes = {{ sha256 = {} }}", quote(&wheel.sha256)));
-                let _ = writeln!(out, "    {{ {} }},", fields.join(", "));
+                let _ = writeln!(out, "    {{ {} }},", file_fields(wheel).join(", "));
             }
             out.push_str("]\n");
         }
@@ -172,23 +166,10 @@ impl Lock {
                 let wheels: Vec<LockedWheel> = package
                     .wheels
                     .into_iter()
-                    .filter_map(|wheel| {
-                        let sha256 = wheel.hashes.sha256?;
-                        let name = wheel.name.or_else(|| {
-                            let location = wheel.url.as_deref().or(wheel.path.as_deref())?;
-                            location.rsplit('/').next().map(str::to_string)
-                        })?;
-                        (wheel.url.is_some() || wheel.path.is_some()).then_some(LockedWheel {
-                            name,
-                            url: wheel.url,
-                            path: wheel.path,
-                            size: wheel.size,
-                            upload_time: wheel.upload_time.map(|time| time.to_string()),
-                            sha256,
-                        })
-                    })
+                    .filter_map(WheelEntry::into_file)
                     .collect();
-                if wheels.is_empty() {
+                let sdist = package.sdist.and_then(WheelEntry::into_file);
+                if wheels.is_empty() && sdist.is_none() {
                     return Err(LockfileError::NoWheel {
                         path: path.to_path_buf(),
                         package: package.name.clone(),
@@ -201,6 +182,7 @@ impl Lock {
                     index: package.index,
                     dependencies: package.dependencies.into_iter().map(|d| d.name).collect(),
                     wheels,
+                    sdist,
                 })
             })
             .collect::<Result<Vec<_>, LockfileError>>()?;
@@ -243,6 +225,7 @@ struct PackageEntry {
     dependencies: Vec<DependencyEntry>,
     #[serde(default)]
     wheels: Vec<WheelEntry>,
+    sdist: Option<WheelEntry>,
 }
 
 #[derive(Deserialize)]
@@ -262,9 +245,48 @@ struct WheelEntry {
     hashes: Hashes,
 }
 
+impl WheelEntry {
+    /// The entry as a locked file: it needs a sha256, and a URL or path (the name defaults to
+    /// the last part of either, as uv writes it).
+    fn into_file(self) -> Option<LockedWheel> {
+        let sha256 = self.hashes.sha256?;
+        let name = self.name.or_else(|| {
+            let location = self.url.as_deref().or(self.path.as_deref())?;
+            location.rsplit('/').next().map(str::to_string)
+        })?;
+        (self.url.is_some() || self.path.is_some()).then_some(LockedWheel {
+            name,
+            url: self.url,
+            path: self.path,
+            size: self.size,
+            upload_time: self.upload_time.map(|time| time.to_string()),
+            sha256,
+        })
+    }
+}
+
 #[derive(Deserialize, Default)]
 struct Hashes {
     sha256: Option<String>,
+}
+
+/// The inline-table fields of a wheel or sdist entry, in PEP 751's order.
+fn file_fields(file: &LockedWheel) -> Vec<String> {
+    let mut fields = vec![format!("name = {}", quote(&file.name))];
+    if let Some(url) = &file.url {
+        fields.push(format!("url = {}", quote(url)));
+    }
+    if let Some(path) = &file.path {
+        fields.push(format!("path = {}", quote(path)));
+    }
+    if let Some(upload_time) = &file.upload_time {
+        fields.push(format!("upload-time = {upload_time}"));
+    }
+    if let Some(size) = file.size {
+        fields.push(format!("size = {size}"));
+    }
+    fields.push(format!("hashes = {{ sha256 = {} }}", quote(&file.sha256)));
+    fields
 }
 
 /// A TOML basic string.
@@ -325,6 +347,14 @@ mod tests {
                         sha256: "cd".repeat(32),
                     },
                 ],
+                sdist: Some(LockedWheel {
+                    name: "flask-3.0.3.tar.gz".into(),
+                    url: Some("https://example.com/flask-3.0.3.tar.gz".into()),
+                    path: None,
+                    size: Some(676315),
+                    upload_time: None,
+                    sha256: "ef".repeat(32),
+                }),
             }],
             inputs: LockInputs {
                 requirements: vec!["flask>=3".into()],

@@ -1,5 +1,6 @@
 //! Choosing, from a lock, what one interpreter installs: the packages whose marker holds for
-//! it (group-only packages are left out) and, for each, the wheel its tags rank best.
+//! it (group-only packages are left out) and, for each, the wheel its tags rank best, or the
+//! sdist (to build) when no locked wheel fits.
 
 use std::str::FromStr;
 
@@ -40,11 +41,18 @@ impl crate::diagnostics::Hint for SelectError {
     }
 }
 
-/// A package with the one wheel to install.
+/// A package with the one file to install: a wheel, or an sdist to build first.
 #[derive(Debug, Clone)]
 pub struct InstallItem {
     pub package: LockedPackage,
-    pub wheel: LockedWheel,
+    pub file: LockedWheel,
+}
+
+impl InstallItem {
+    /// Whether the file is an sdist, to be built into a wheel before installing.
+    pub fn is_sdist(&self) -> bool {
+        self.file.name.ends_with(".tar.gz") || self.file.name.ends_with(".zip")
+    }
 }
 
 impl Lock {
@@ -79,6 +87,7 @@ impl Lock {
                 })
                 .min_by_key(|(rank, _)| *rank)
                 .map(|(_, wheel)| wheel.clone())
+                .or_else(|| package.sdist.clone())
                 .ok_or_else(|| SelectError::NoWheel {
                     package: package.name.clone(),
                     version: package.version.clone(),
@@ -87,22 +96,26 @@ impl Lock {
                 })?;
             items.push(InstallItem {
                 package: package.clone(),
-                wheel: best,
+                file: best,
             });
         }
         Ok(items)
     }
 
-    /// Every wheel of every package (for `pyship fetch`, which fills a wheelhouse for all
-    /// targets).
-    pub fn all_wheels(&self) -> Vec<InstallItem> {
+    /// Every wheel and sdist of every package (for `pyship fetch`, which fills a wheelhouse
+    /// for all targets).
+    pub fn all_files(&self) -> Vec<InstallItem> {
         self.packages
             .iter()
             .flat_map(|package| {
-                package.wheels.iter().map(|wheel| InstallItem {
-                    package: package.clone(),
-                    wheel: wheel.clone(),
-                })
+                package
+                    .wheels
+                    .iter()
+                    .chain(&package.sdist)
+                    .map(|file| InstallItem {
+                        package: package.clone(),
+                        file: file.clone(),
+                    })
             })
             .collect()
     }

@@ -435,6 +435,29 @@ fn expand_group(
     Ok(())
 }
 
+/// The `[build-system]` of the source tree in `directory` (PEP 517's default when there is no
+/// `pyproject.toml` or no table).
+pub fn read_build_system(directory: &Path) -> Result<BuildSystem, ProjectError> {
+    #[derive(Deserialize)]
+    struct Document {
+        #[serde(rename = "build-system")]
+        build_system: Option<BuildSystem>,
+    }
+    let path = directory.join(PYPROJECT);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(BuildSystem::default());
+        }
+        Err(source) => return Err(ProjectError::Read { path, source }),
+    };
+    let document: Document = toml::from_str(&text).map_err(|error| ProjectError::Parse {
+        path: path.clone(),
+        message: error.to_string(),
+    })?;
+    Ok(document.build_system.unwrap_or_default())
+}
+
 type ToolTables = (PyshipConfig, toml::Table, BTreeMap<String, toml::Table>);
 
 /// Splits `[tool.pyship]` into settings and per-format tables, refusing unknown keys.

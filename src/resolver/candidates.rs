@@ -27,6 +27,35 @@ pub enum PrereleaseMode {
     Allow,
 }
 
+/// Builds the metadata of an sdist whose PKG-INFO is not static (PEP 517
+/// `prepare_metadata_for_build_wheel`).
+pub trait MetadataBuilder: Send + Sync {
+    /// METADATA text of the sdist at `path` (sha256 `sha256`), or a message saying why not.
+    fn build_metadata(&self, path: &std::path::Path, sha256: &str) -> Result<String, String>;
+}
+
+/// A shared [`MetadataBuilder`].
+#[derive(Clone)]
+pub struct Builder(pub std::sync::Arc<dyn MetadataBuilder>);
+
+impl std::fmt::Debug for Builder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Builder")
+    }
+}
+
+/// Which packages may come from sdists (`--only-binary`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum OnlyBinary {
+    /// Any package without a fitting wheel may come from its sdist.
+    #[default]
+    None,
+    /// Wheels only.
+    All,
+    /// Wheels only for these.
+    Packages(HashSet<PackageName>),
+}
+
 /// What shapes candidate selection.
 #[derive(Debug, Clone, Default)]
 pub struct ResolveOptions {
@@ -41,13 +70,19 @@ pub struct ResolveOptions {
     pub constraints: Vec<Requirement>,
     /// `name @ URL` requirements: the one wheel such a package comes from.
     pub direct: HashMap<PackageName, DistFile>,
+    /// Which packages must come from wheels.
+    pub only_binary: OnlyBinary,
+    /// Builds metadata of sdists that do not declare it statically.
+    pub metadata_builder: Option<Builder>,
 }
 
-/// One installable version with its best wheel for the target.
+/// One installable version: the file to install (its best wheel for the target, or its sdist
+/// when no wheel fits) and the version's sdist, recorded in the lock either way.
 #[derive(Debug, Clone)]
 pub struct Candidate {
     pub version: Version,
     pub file: DistFile,
+    pub sdist: Option<DistFile>,
 }
 
 /// The installable versions of `name`, newest first, and when there are none, why.
@@ -60,6 +95,12 @@ pub fn installable_versions(
 ) -> (Vec<Candidate>, Option<String>) {
     let python = &target.python_full_version;
     let mut best: BTreeMap<Version, (usize, &DistFile)> = BTreeMap::new();
+    let mut sdists: BTreeMap<Version, &DistFile> = BTreeMap::new();
+    let sdists_allowed = match &options.only_binary {
+        OnlyBinary::None => true,
+        OnlyBinary::All => false,
+        OnlyBinary::Packages(names) => !names.contains(name),
+    };
     // Most files of a project repeat a handful of Requires-Python values: check each once.
     let mut python_fits: HashMap<String, bool> = HashMap::new();
     for file in files {
@@ -71,8 +112,12 @@ pub fn installable_versions(
                 continue;
             }
         }
-        let wheel = &file.wheel;
-        let Some(rank) = target.tags.rank(&wheel.python, &wheel.abi, &wheel.platform) else {
+        let rank = match &file.wheel {
+            Some(wheel) => target.tags.rank(&wheel.python, &wheel.abi, &wheel.platform),
+            // An sdist installs anywhere it builds; ranked after every wheel.
+            None => Some(usize::MAX),
+        };
+        let Some(rank) = rank else {
             continue;
         };
         if let Some(requires_python) = &file.requires_python {
@@ -83,11 +128,17 @@ pub fn installable_versions(
                 continue;
             }
         }
-        match best.get(&wheel.version) {
+        if file.is_sdist() {
+            sdists.entry(file.version.clone()).or_insert(file);
+            if !sdists_allowed {
+                continue;
+            }
+        }
+        match best.get(&file.version) {
             Some((best_rank, best_file))
                 if (*best_rank, &best_file.file_name) <= (rank, &file.file_name) => {}
             _ => {
-                best.insert(wheel.version.clone(), (rank, file));
+                best.insert(file.version.clone(), (rank, file));
             }
         }
     }
@@ -101,7 +152,7 @@ pub fn installable_versions(
             format!("no files of `{name}` were found in the find-links directories or indexes{offline}")
         } else {
             format!(
-                "`{name}` has {} files, but none installs on the target `{}` (Python {}, {}); yanked files, newer uploads and wheels for other platforms are skipped",
+                "`{name}` has {} files, but none installs on the target `{}` (Python {}, {}); yanked files, newer uploads, wheels for other platforms and (with --only-binary) sdists are skipped",
                 files.len(),
                 target.name,
                 python,
@@ -113,6 +164,7 @@ pub fn installable_versions(
         .into_iter()
         .rev()
         .map(|(version, (_, file))| Candidate {
+            sdist: sdists.get(&version).map(|sdist| (*sdist).clone()),
             version,
             file: file.clone(),
         })

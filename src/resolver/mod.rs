@@ -11,7 +11,7 @@
 mod candidates;
 mod prefetch;
 
-pub use candidates::{PrereleaseMode, ResolveOptions};
+pub use candidates::{Builder, MetadataBuilder, OnlyBinary, PrereleaseMode, ResolveOptions};
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -81,6 +81,8 @@ pub enum ProviderError {
     Index(#[from] IndexError),
     #[error("`{0}` is a direct URL reference, allowed only in the requirements being locked")]
     DirectUrl(String),
+    #[error("failed to build the metadata of `{file}`: {message}")]
+    Build { file: String, message: String },
     /// A requirement no version can meet under the constraints; reported by the solver.
     #[error("{0}")]
     Conflict(String),
@@ -111,7 +113,10 @@ impl fmt::Display for Node {
 pub struct ResolvedPackage {
     pub name: PackageName,
     pub version: Version,
+    /// The file the target installs: a wheel, or the sdist when no wheel fits.
     pub file: DistFile,
+    /// The version's sdist, if the index has one.
+    pub sdist: Option<DistFile>,
     /// Names of the packages it depends on for this target, sorted.
     pub dependencies: Vec<PackageName>,
 }
@@ -178,7 +183,27 @@ impl Provider<'_> {
                     message: "the version disappeared from the index".into(),
                 })
             })?;
-        let metadata = self.index.metadata(&candidate.file)?;
+        let metadata = match self.index.metadata(&candidate.file) {
+            Err(IndexError::DynamicMetadata { file }) => {
+                let Some(builder) = &self.options.metadata_builder else {
+                    return Err(ProviderError::Index(IndexError::DynamicMetadata { file }));
+                };
+                let path = self.index.download(&candidate.file)?;
+                let sha256 = self.index.sha256(&candidate.file)?;
+                let text = builder
+                    .0
+                    .build_metadata(&path, &sha256)
+                    .map_err(|message| ProviderError::Build {
+                        file: file.clone(),
+                        message,
+                    })?;
+                Arc::new(
+                    Metadata::parse(&text)
+                        .map_err(|message| ProviderError::Build { file, message })?,
+                )
+            }
+            result => result?,
+        };
         // A wheel whose metadata names another distribution or version is broken or hostile.
         if &metadata.name != name || &metadata.version != version {
             return Err(ProviderError::Index(IndexError::BadWheel {
@@ -477,6 +502,7 @@ fn solve(
             name,
             version,
             file: candidate.file.clone(),
+            sdist: candidate.sdist.clone(),
             dependencies,
         });
     }

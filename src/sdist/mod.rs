@@ -1,21 +1,27 @@
-//! Building the application's own wheel through its PEP 517 backend.
+//! A PEP 517 frontend: building wheels (the application's, and locked sdists') and metadata.
 //!
-//! The backend's requirements (`[build-system] requires`) are resolved for the target with
-//! pyship's own resolver, fetched, and installed into an isolated build directory; the target
-//! interpreter then runs `backend.py`, which calls the backend's `build_wheel` hook with
-//! `SOURCE_DATE_EPOCH` set. Building dependencies from sdists is a later step.
+//! The backend's requirements (`[build-system] requires`) are resolved for the interpreter
+//! with pyship's own resolver, fetched, and installed into an isolated build directory; the
+//! interpreter then runs `backend.py`, which calls the backend's `build_wheel` or
+//! `prepare_metadata_for_build_wheel` hook with `SOURCE_DATE_EPOCH` set.
 
+mod archive;
+
+pub use archive::{extract, read_pkg_info};
+
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::str::FromStr;
 
 use pep508_rs::{PackageName, Requirement};
 
-use crate::index::PackageIndex;
+use crate::cache::{self, Cache};
+use crate::index::{PackageIndex, Source};
 use crate::printer::Printer;
-use crate::project::Project;
+use crate::project::{BuildSystem, read_build_system};
 use crate::python::Interpreter;
-use crate::resolver::{self, ResolveOptions};
+use crate::resolver::{self, MetadataBuilder, ResolveOptions};
 use crate::wheel::{self, Scheme};
 
 const BACKEND_RUNNER: &str = include_str!("backend.py");
@@ -23,7 +29,7 @@ const BACKEND_RUNNER: &str = include_str!("backend.py");
 /// PEP 517's fallback when `[build-system] build-backend` is absent.
 const LEGACY_BACKEND: &str = "setuptools.build_meta:__legacy__";
 
-/// Why the application's wheel could not be built.
+/// Why a build failed.
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
     #[error("invalid `[build-system] requires` entry `{requirement}`: {message}")]
@@ -43,20 +49,64 @@ pub enum BuildError {
         #[source]
         source: std::io::Error,
     },
-    #[error("the build backend did not produce a wheel in `{}`", directory.display())]
-    NoWheel { directory: PathBuf },
+    #[error("the build backend produced nothing usable in `{}`", directory.display())]
+    NoOutput { directory: PathBuf },
 }
 
-/// Builds the project's wheel into `output_dir` and returns its path.
-pub fn build_project_wheel(
-    project: &Project,
-    interpreter: &Interpreter,
-    index: &PackageIndex,
-    work_dir: &Path,
-    source_date_epoch: u64,
+/// What the backend is asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Hook {
+    Wheel,
+    Metadata,
+}
+
+/// A source tree and how to build it.
+pub struct BuildRequest<'a> {
+    pub source_dir: &'a Path,
+    pub build_system: &'a BuildSystem,
+    pub interpreter: &'a Interpreter,
+    /// Where build requirements come from.
+    pub index: &'a PackageIndex,
+    /// A scratch directory, cleared first.
+    pub work_dir: &'a Path,
+    pub source_date_epoch: u64,
+}
+
+/// Builds a wheel and returns its path (inside `work_dir`).
+pub fn build_wheel(request: &BuildRequest<'_>, printer: &Printer) -> anyhow::Result<PathBuf> {
+    let answer = run_backend(request, Hook::Wheel, printer)?;
+    Ok(answer)
+}
+
+/// The core metadata the backend reports, without building the wheel when the backend has
+/// `prepare_metadata_for_build_wheel`.
+pub fn prepare_metadata(request: &BuildRequest<'_>, printer: &Printer) -> anyhow::Result<String> {
+    let answer = run_backend(request, Hook::Metadata, printer)?;
+    if answer.is_dir() {
+        return Ok(std::fs::read_to_string(answer.join("METADATA"))?);
+    }
+    // A wheel: read its METADATA.
+    let file = std::fs::File::open(&answer)?;
+    let mut archive = zip::ZipArchive::new(file)?;
+    let name = archive
+        .file_names()
+        .find(|name| name.ends_with(".dist-info/METADATA") && name.matches('/').count() == 1)
+        .map(str::to_string)
+        .ok_or_else(|| BuildError::NoOutput {
+            directory: answer.clone(),
+        })?;
+    let mut text = String::new();
+    archive.by_name(&name)?.read_to_string(&mut text)?;
+    Ok(text)
+}
+
+/// Sets up the build environment and runs one hook; returns the wheel or `.dist-info` path.
+fn run_backend(
+    request: &BuildRequest<'_>,
+    hook: Hook,
     printer: &Printer,
 ) -> anyhow::Result<PathBuf> {
-    let build_system = &project.build_system;
+    let build_system = request.build_system;
     let requirements = build_system
         .requires
         .iter()
@@ -72,8 +122,8 @@ pub fn build_project_wheel(
         .clone()
         .unwrap_or_else(|| LEGACY_BACKEND.to_string());
 
-    let environment = work_dir.join("build-env");
-    let output_dir = work_dir.join("wheel");
+    let environment = request.work_dir.join("build-env");
+    let output_dir = request.work_dir.join("output");
     for directory in [&environment, &output_dir] {
         if directory.exists() {
             std::fs::remove_dir_all(directory)?;
@@ -87,8 +137,8 @@ pub fn build_project_wheel(
         &build_root,
         &version,
         &requirements,
-        index,
-        &interpreter.target,
+        request.index,
+        &request.interpreter.target,
         &ResolveOptions::default(),
     )?;
     let scheme = Scheme {
@@ -97,10 +147,10 @@ pub fn build_project_wheel(
         scripts: environment.join("bin"),
         data: environment.join("data"),
         headers: environment.join("include"),
-        python: interpreter.resolved.display().to_string(),
+        python: request.interpreter.resolved.display().to_string(),
     };
     for package in &packages {
-        let path = index.download(&package.file)?;
+        let path = request.index.download(&package.file)?;
         wheel::install_wheel(&path, &scheme)?;
     }
 
@@ -109,24 +159,30 @@ pub fn build_project_wheel(
         build_system
             .backend_path
             .iter()
-            .map(|path| project.root.join(path)),
+            .map(|path| request.source_dir.join(path)),
     );
     let python_path = std::env::join_paths(&python_path)?;
-    let result_file = work_dir.join("wheel-name.txt");
-    let output = Command::new(&interpreter.resolved)
+    let result_file = request.work_dir.join("hook-answer.txt");
+    let _ = std::fs::remove_file(&result_file);
+    let mode = match hook {
+        Hook::Wheel => "wheel",
+        Hook::Metadata => "metadata",
+    };
+    let output = Command::new(&request.interpreter.resolved)
         .arg("-c")
         .arg(BACKEND_RUNNER)
+        .arg(mode)
         .arg(&backend)
         .arg(&output_dir)
         .arg(&result_file)
-        .current_dir(&project.root)
+        .current_dir(request.source_dir)
         .env("PYTHONPATH", python_path)
         .env("PYTHONNOUSERSITE", "1")
         .env("PYTHONDONTWRITEBYTECODE", "1")
-        .env("SOURCE_DATE_EPOCH", source_date_epoch.to_string())
+        .env("SOURCE_DATE_EPOCH", request.source_date_epoch.to_string())
         .output()
         .map_err(|source| BuildError::Run {
-            interpreter: interpreter.resolved.clone(),
+            interpreter: request.interpreter.resolved.clone(),
             source,
         })?;
     let combined = format!(
@@ -145,13 +201,106 @@ pub fn build_project_wheel(
     for line in combined.lines() {
         printer.debug(format!("build backend: {line}"));
     }
-    let wheel_name = std::fs::read_to_string(&result_file).unwrap_or_default();
-    let wheel_path = output_dir.join(wheel_name.trim());
-    if wheel_name.trim().is_empty() || !wheel_path.is_file() {
-        return Err(BuildError::NoWheel {
+    let answer = std::fs::read_to_string(&result_file).unwrap_or_default();
+    let name = answer
+        .strip_prefix("wheel:")
+        .or_else(|| answer.strip_prefix("metadata:"))
+        .unwrap_or_default()
+        .trim();
+    let path = output_dir.join(name);
+    if name.is_empty() || !path.exists() {
+        return Err(BuildError::NoOutput {
             directory: output_dir,
         }
         .into());
     }
-    Ok(wheel_path)
+    Ok(path)
+}
+
+/// Builds locked sdists: metadata while resolving, wheels while staging, each once per sdist
+/// hash and interpreter (cached under `built-v1/`).
+pub struct SdistBuilder {
+    interpreter: Interpreter,
+    index: PackageIndex,
+    cache: Cache,
+    source_date_epoch: u64,
+    printer: Printer,
+}
+
+impl SdistBuilder {
+    /// A builder using `interpreter`, with build requirements from `sources`.
+    pub fn new(
+        interpreter: Interpreter,
+        sources: Vec<Source>,
+        offline: bool,
+        cache: Cache,
+        source_date_epoch: u64,
+        printer: Printer,
+    ) -> anyhow::Result<SdistBuilder> {
+        Ok(SdistBuilder {
+            index: PackageIndex::new(sources, offline, cache.clone())?,
+            interpreter,
+            cache,
+            source_date_epoch,
+            printer,
+        })
+    }
+
+    fn with_source<T>(
+        &self,
+        sdist: &Path,
+        run: impl FnOnce(&BuildRequest<'_>) -> anyhow::Result<T>,
+    ) -> anyhow::Result<T> {
+        std::fs::create_dir_all(self.cache.build_dir())?;
+        let scratch = tempfile::tempdir_in(self.cache.build_dir())?;
+        let source_dir = extract(sdist, &scratch.path().join("src"))?;
+        let build_system = read_build_system(&source_dir)?;
+        let request = BuildRequest {
+            source_dir: &source_dir,
+            build_system: &build_system,
+            interpreter: &self.interpreter,
+            index: &self.index,
+            work_dir: scratch.path(),
+            source_date_epoch: self.source_date_epoch,
+        };
+        run(&request)
+    }
+
+    /// The wheel built from `sdist` (whose sha256 is `sha256`), built once and cached.
+    pub fn wheel(&self, sdist: &Path, sha256: &str) -> anyhow::Result<PathBuf> {
+        let directory = self
+            .cache
+            .built_wheel_dir(sha256, &self.interpreter.target.name);
+        if let Some(existing) = std::fs::read_dir(&directory).ok().and_then(|entries| {
+            entries
+                .flatten()
+                .map(|entry| entry.path())
+                .find(|path| path.extension().is_some_and(|ext| ext == "whl"))
+        }) {
+            return Ok(existing);
+        }
+        self.with_source(sdist, |request| {
+            let built = build_wheel(request, &self.printer)?;
+            let name = built.file_name().ok_or_else(|| BuildError::NoOutput {
+                directory: built.clone(),
+            })?;
+            let destination = directory.join(name);
+            cache::write_atomically(&destination, &std::fs::read(&built)?)?;
+            Ok(destination)
+        })
+    }
+}
+
+impl MetadataBuilder for SdistBuilder {
+    fn build_metadata(&self, sdist: &Path, sha256: &str) -> Result<String, String> {
+        let cached = self.cache.metadata_path(&format!("built:{sha256}"));
+        if let Ok(text) = std::fs::read_to_string(&cached) {
+            return Ok(text);
+        }
+        let text = self
+            .with_source(sdist, |request| prepare_metadata(request, &self.printer))
+            .map_err(|error| format!("{error:#}"))?;
+        let _ = cache::write_atomically(&cached, text.as_bytes());
+        Ok(text)
+    }
 }

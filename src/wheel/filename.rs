@@ -62,3 +62,34 @@ mod tests {
         assert!(WheelFilename::parse("foo-py3-none-any.whl").is_none());
     }
 }
+
+/// The name and version of an sdist file name: `NAME-VERSION.tar.gz` or `.zip` (the
+/// source distribution format spec; older sdists may keep `-` in the name, so the version is
+/// what follows the last `-`).
+pub fn parse_sdist_filename(file_name: &str) -> Option<(PackageName, Version)> {
+    let stem = file_name
+        .strip_suffix(".tar.gz")
+        .or_else(|| file_name.strip_suffix(".zip"))?;
+    let (name, version) = stem.rsplit_once('-')?;
+    Some((
+        PackageName::from_str(name).ok()?,
+        Version::from_str(version).ok()?,
+    ))
+}
+
+#[cfg(test)]
+mod sdist_tests {
+    use super::*;
+
+    #[test]
+    fn sdist_names_split_at_the_last_dash() {
+        let (name, version) = parse_sdist_filename("zope.interface-6.0.tar.gz").unwrap();
+        assert_eq!(
+            (name.as_ref(), version.to_string().as_str()),
+            ("zope-interface", "6.0")
+        );
+        let (name, _) = parse_sdist_filename("my-old-package-1.0.zip").unwrap();
+        assert_eq!(name.as_ref(), "my-old-package");
+        assert!(parse_sdist_filename("pkg-1.0.exe").is_none());
+    }
+}

@@ -60,6 +60,29 @@ impl Metadata {
     }
 }
 
+impl Metadata {
+    /// Whether an sdist's PKG-INFO can be trusted for dependencies without building: core
+    /// metadata 2.2 or newer, with neither Requires-Dist nor Requires-Python marked `Dynamic`
+    /// (PEP 643).
+    pub fn is_static(text: &str) -> bool {
+        let fields = headers(text);
+        let version_ok = fields
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case("Metadata-Version"))
+            .and_then(|(_, value)| {
+                let (major, minor) = value.split_once('.')?;
+                Some((major.parse::<u32>().ok()?, minor.parse::<u32>().ok()?))
+            })
+            .is_some_and(|version| version >= (2, 2));
+        version_ok
+            && !fields.iter().any(|(key, value)| {
+                key.eq_ignore_ascii_case("Dynamic")
+                    && (value.eq_ignore_ascii_case("Requires-Dist")
+                        || value.eq_ignore_ascii_case("Requires-Python"))
+            })
+    }
+}
+
 /// The header fields, continuation lines joined.
 fn headers(text: &str) -> Vec<(String, String)> {
     let mut fields: Vec<(String, String)> = Vec::new();
@@ -94,6 +117,22 @@ mod tests {
         assert_eq!(metadata.name.as_ref(), "flask");
         assert_eq!(metadata.requires_dist.len(), 2);
         assert!(metadata.requires_python.is_some());
+    }
+
+    #[test]
+    fn pkg_info_is_static_from_2_2_unless_marked_dynamic() {
+        assert!(Metadata::is_static(
+            "Metadata-Version: 2.2\nName: a\nVersion: 1\n"
+        ));
+        assert!(!Metadata::is_static(
+            "Metadata-Version: 2.1\nName: a\nVersion: 1\n"
+        ));
+        assert!(!Metadata::is_static(
+            "Metadata-Version: 2.4\nName: a\nVersion: 1\nDynamic: Requires-Dist\n"
+        ));
+        assert!(Metadata::is_static(
+            "Metadata-Version: 2.3\nName: a\nVersion: 1\nDynamic: License\n"
+        ));
     }
 
     #[test]

@@ -4,6 +4,6 @@ mod filename;
 mod install;
 mod metadata;
 
-pub use filename::WheelFilename;
+pub use filename::{WheelFilename, parse_sdist_filename};
 pub use install::{Scheme, install_wheel};
 pub use metadata::Metadata;

@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use crate::support::wheels::WheelSpec;
+use crate::support::wheels::{SdistSpec, WheelSpec};
 use crate::support::{TestContext, repo_root, requires_tool};
 
 fn packages(context: &TestContext, lockfile: &str) -> Vec<toml::Table> {
@@ -288,10 +288,7 @@ fn requirements_in_errors_name_the_file_and_line() {
 fn no_binary_is_refused_as_a_usage_error() {
     let context = TestContext::new();
     let run = context.pyship(&["lock", "--no-binary", ":all:"]).code(2);
-    assert!(
-        run.stderr.contains("locks and installs wheels only"),
-        "{run}"
-    );
+    assert!(run.stderr.contains("is not supported yet"), "{run}");
 }
 
 #[test]
@@ -422,4 +419,85 @@ fn direct_references_to_wheels_are_locked_from_where_they_point() {
     project(&context, "\"dep @ https://example.com/dep-3.0.tar.gz\"", "");
     let run = context.pyship(&["lock"]).code(1);
     assert!(run.stderr.contains("must point to a wheel"), "{run}");
+}
+
+/// `slow` has only an sdist: its static PKG-INFO (core metadata 2.2) gives its dependencies,
+/// the lock records the sdist, and the build builds it with its backend, once.
+#[test]
+fn sdist_only_packages_are_locked_from_pkg_info_and_built_when_staging() {
+    let context = TestContext::new();
+    let wheels = context.root.join("wheels");
+    copy_flit(&context);
+    WheelSpec::new("core", "1.0").write(&wheels);
+    SdistSpec::new("slow", "1.0")
+        .requires(&["core"])
+        .write(&wheels);
+    context.file("app/__init__.py", "\"\"\"The app.\"\"\"\n");
+    context.file(
+        "pyproject.toml",
+        "[project]\nname = \"app\"\nversion = \"1.0\"\ndescription = \"x\"\ndependencies = [\"slow\"]\n\
+         [build-system]\nrequires = [\"flit_core>=3.4\"]\nbuild-backend = \"flit_core.buildapi\"\n\
+         [tool.pyship]\nfind-links = [\"wheels\"]\nno-index = true\n",
+    );
+    context.pyship(&["lock"]).success();
+    let packages = packages(&context, "pylock.toml");
+    let slow = find(&packages, "slow").unwrap();
+    assert_eq!(
+        slow["sdist"]["name"].as_str(),
+        Some("slow-1.0.tar.gz"),
+        "{slow:?}"
+    );
+    assert!(slow.get("wheels").is_none(), "{slow:?}");
+    assert!(
+        find(&packages, "core").is_some(),
+        "PKG-INFO's Requires-Dist was read"
+    );
+
+    let run = context.pyship(&["build"]).success();
+    assert!(
+        run.stderr.contains("Building slow 1.0 from its sdist"),
+        "{run}"
+    );
+    let site = context
+        .root
+        .join("target/pyship/stage/opt/venvs/app/lib/python3.11/site-packages");
+    assert!(site.join("slow/__init__.py").is_file(), "{run}");
+    assert!(site.join("slow-1.0.dist-info/RECORD").is_file());
+    // The built wheel is cached by the sdist's hash: a second build reuses it.
+    let built = std::fs::read_dir(context.cache.join("built-v1"))
+        .unwrap()
+        .count();
+    assert_eq!(built, 1);
+
+    let run = context.pyship(&["lock", "--only-binary", ":all:"]).code(3);
+    assert!(
+        run.stderr.contains("`slow` has 1 files, but none installs"),
+        "{run}"
+    );
+}
+
+/// Below core metadata 2.2, PKG-INFO's dependencies are not trusted: the backend's
+/// `prepare_metadata_for_build_wheel` hook tells them.
+#[test]
+fn dynamic_sdist_metadata_is_built_through_the_backend() {
+    let context = TestContext::new();
+    let wheels = context.root.join("wheels");
+    copy_flit(&context);
+    WheelSpec::new("core", "1.0").write(&wheels);
+    SdistSpec::new("legacy", "2.0")
+        .requires(&["core"])
+        .metadata_version("2.1")
+        .write(&wheels);
+    project(&context, "\"legacy\"", "");
+    context.pyship(&["lock"]).success();
+    let packages = packages(&context, "pylock.toml");
+    assert!(find(&packages, "legacy").is_some());
+    assert!(
+        find(&packages, "core").is_some(),
+        "the built metadata's Requires-Dist was read"
+    );
+    assert_eq!(
+        find(&packages, "legacy").unwrap()["dependencies"][0]["name"].as_str(),
+        Some("core")
+    );
 }

@@ -163,3 +163,82 @@ impl WheelSpec {
         path
     }
 }
+
+/// An sdist to make: `NAME-VERSION.tar.gz` with PKG-INFO, a flit_core pyproject.toml and a
+/// module, so the suite can build it offline with the flit_core wheel from testdata.
+pub struct SdistSpec {
+    name: String,
+    version: String,
+    requires: Vec<String>,
+    metadata_version: String,
+}
+
+impl SdistSpec {
+    pub fn new(name: &str, version: &str) -> SdistSpec {
+        SdistSpec {
+            name: name.to_string(),
+            version: version.to_string(),
+            requires: Vec::new(),
+            metadata_version: "2.2".into(),
+        }
+    }
+
+    pub fn requires(mut self, requires: &[&str]) -> SdistSpec {
+        self.requires = requires.iter().map(|r| r.to_string()).collect();
+        self
+    }
+
+    /// PKG-INFO's Metadata-Version: below 2.2 its dependencies cannot be trusted.
+    pub fn metadata_version(mut self, version: &str) -> SdistSpec {
+        self.metadata_version = version.to_string();
+        self
+    }
+
+    /// Writes the sdist into `directory` and returns its path.
+    pub fn write(&self, directory: &Path) -> PathBuf {
+        std::fs::create_dir_all(directory).expect("create sdist dir");
+        let top = format!("{}-{}", self.name, self.version);
+        let mut pkg_info = format!(
+            "Metadata-Version: {}\nName: {}\nVersion: {}\nSummary: test package\n",
+            self.metadata_version, self.name, self.version
+        );
+        for requirement in &self.requires {
+            pkg_info.push_str(&format!("Requires-Dist: {requirement}\n"));
+        }
+        let dependencies: Vec<String> = self.requires.iter().map(|r| format!("{r:?}")).collect();
+        let pyproject = format!(
+            "[build-system]\nrequires = [\"flit_core>=3.4,<4\"]\nbuild-backend = \"flit_core.buildapi\"\n\n\
+             [project]\nname = \"{}\"\nversion = \"{}\"\ndescription = \"test package\"\ndependencies = [{}]\n",
+            self.name,
+            self.version,
+            dependencies.join(", ")
+        );
+        let files = [
+            (format!("{top}/PKG-INFO"), pkg_info),
+            (format!("{top}/pyproject.toml"), pyproject),
+            (
+                format!("{top}/{}/__init__.py", self.name),
+                format!("\"\"\"The {} package.\"\"\"\n", self.name),
+            ),
+        ];
+        let path = directory.join(format!("{top}.tar.gz"));
+        let file = std::fs::File::create(&path).expect("create sdist");
+        let encoder = flate2::write::GzEncoder::new(file, flate2::Compression::fast());
+        let mut builder = tar::Builder::new(encoder);
+        for (name, contents) in files {
+            let mut header = tar::Header::new_gnu();
+            header.set_size(contents.len() as u64);
+            header.set_mode(0o644);
+            header.set_cksum();
+            builder
+                .append_data(&mut header, name, contents.as_bytes())
+                .expect("append to sdist");
+        }
+        builder
+            .into_inner()
+            .expect("finish tar")
+            .finish()
+            .expect("finish gzip");
+        path
+    }
+}
