@@ -20,6 +20,7 @@ mod plugin;
 mod printer;
 mod project;
 mod python;
+mod reporter;
 mod resolver;
 mod sdist;
 mod settings;

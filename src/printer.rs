@@ -34,6 +34,7 @@ pub mod verb {
     pub const LOCKED: &str = "Locked";
     pub const FRESH: &str = "Fresh";
     pub const DOWNLOADED: &str = "Downloaded";
+    pub const FETCHING: &str = "Fetching";
     pub const BUILDING: &str = "Building";
     pub const STAGING: &str = "Staging";
     pub const INSTALLED: &str = "Installed";

@@ -5,8 +5,10 @@ use super::{ExitStatus, ProjectContext};
 use crate::fetch::{FetchedWheel, fetch_all};
 use crate::lockfile::InstallItem;
 use crate::printer::verb;
+use crate::reporter::Progress;
 
-/// Locks if needed, then fetches every wheel and sdist of the lock (all targets).
+/// Locks if needed, then fetches every locked wheel (all targets), and the sdists of packages
+/// that have no wheel.
 pub(crate) fn fetch(context: &ProjectContext) -> anyhow::Result<ExitStatus> {
     let lock = ensure_lock(context)?;
     ensure_fetched(context, &lock.all_files())?;
@@ -19,7 +21,9 @@ pub(crate) fn ensure_fetched(
     items: &[InstallItem],
 ) -> anyhow::Result<Vec<FetchedWheel>> {
     let index = context.index()?;
-    let wheels = fetch_all(items, &context.project.root, &index)?;
+    let progress = Progress::bar(&context.printer, items.len() as u64, verb::FETCHING);
+    let wheels = fetch_all(items, &context.project.root, &index, &progress)?;
+    progress.finish();
     let downloaded: Vec<&FetchedWheel> = wheels.iter().filter(|wheel| wheel.downloaded).collect();
     let bytes: u64 = downloaded
         .iter()
@@ -29,12 +33,12 @@ pub(crate) fn ensure_fetched(
     if downloaded.is_empty() {
         context
             .printer
-            .status(verb::FRESH, format!("{} wheels, all on disk", wheels.len()));
+            .status(verb::FRESH, format!("{} files, all on disk", wheels.len()));
     } else {
         context.printer.status(
             verb::DOWNLOADED,
             format!(
-                "{} wheels ({:.1} MiB)",
+                "{} files ({:.1} MiB)",
                 downloaded.len(),
                 bytes as f64 / (1024.0 * 1024.0)
             ),

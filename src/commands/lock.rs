@@ -22,6 +22,7 @@ use crate::lockfile::{self, Lock, LockInputs, Resolution};
 use crate::printer::{Printer, verb};
 use crate::project::{RequirementsIn, TargetSpec};
 use crate::python::{Interpreter, Target};
+use crate::reporter::Progress;
 use crate::resolver::{self, Builder, OnlyBinary, PrereleaseMode, ResolveOptions};
 use crate::sdist::SdistBuilder;
 use crate::settings::{GlobalSettings, LockSettings};
@@ -583,6 +584,7 @@ fn resolve_plan(
                 target.platform()
             ),
         );
+        let spinner = Progress::spinner(printer, verb::RESOLVING, &target.name);
         let packages = resolver::resolve(
             &plan.root_name,
             &plan.root_version,
@@ -591,6 +593,7 @@ fn resolve_plan(
             target,
             &options,
         )?;
+        spinner.finish();
         let main_roots = root_names(&plan.requirements, target);
         let groups = plan
             .groups

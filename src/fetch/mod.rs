@@ -41,6 +41,12 @@ pub enum FetchError {
     BadUrl { package: String, url: String },
 }
 
+/// Told about each file as it arrives (progress display); called from worker threads.
+pub trait FetchReporter: Sync {
+    /// `name` (a package) is on disk.
+    fn on_fetched(&self, name: &str);
+}
+
 /// A locked wheel on disk.
 #[derive(Debug, Clone)]
 pub struct FetchedWheel {
@@ -55,6 +61,7 @@ pub fn fetch_all(
     items: &[InstallItem],
     lock_dir: &Path,
     index: &PackageIndex,
+    reporter: &dyn FetchReporter,
 ) -> Result<Vec<FetchedWheel>, FetchError> {
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<Option<Result<FetchedWheel, FetchError>>>> =
@@ -69,6 +76,7 @@ pub fn fetch_all(
                         break;
                     };
                     let result = fetch_one(item, lock_dir, index);
+                    reporter.on_fetched(&item.package.name);
                     let mut results = results.lock().unwrap_or_else(|p| p.into_inner());
                     results[position] = Some(result);
                 }

@@ -102,20 +102,17 @@ impl Lock {
         Ok(items)
     }
 
-    /// Every wheel and sdist of every package (for `pyship fetch`, which fills a wheelhouse
-    /// for all targets).
+    /// Every wheel of every package, and the sdist of packages that have no wheel (for
+    /// `pyship fetch`, which fills the cache for all targets).
     pub fn all_files(&self) -> Vec<InstallItem> {
         self.packages
             .iter()
             .flat_map(|package| {
-                package
-                    .wheels
-                    .iter()
-                    .chain(&package.sdist)
-                    .map(|file| InstallItem {
-                        package: package.clone(),
-                        file: file.clone(),
-                    })
+                let sdist = package.sdist.iter().filter(|_| package.wheels.is_empty());
+                package.wheels.iter().chain(sdist).map(|file| InstallItem {
+                    package: package.clone(),
+                    file: file.clone(),
+                })
             })
             .collect()
     }

@@ -171,9 +171,9 @@ fn simple_index_lock_evaluates_extras_markers_and_requires_python() {
 
     // fetch then downloads exactly the locked wheels, hash-checked, into the cache.
     let run = context.pyship(&["fetch"]).success();
-    assert!(run.stderr.contains("Downloaded 3 wheels"), "{run}");
+    assert!(run.stderr.contains("Downloaded 3 files"), "{run}");
     let run = context.pyship(&["fetch"]).success();
-    assert!(run.stderr.contains("Fresh 3 wheels"), "{run}");
+    assert!(run.stderr.contains("Fresh 3 files"), "{run}");
 }
 
 #[test]

@@ -149,6 +149,7 @@ impl TestContext {
             // Any request not aimed at a test server fails at once instead of leaving the machine.
             .env("PYSHIP_INDEX_URL", "http://127.0.0.1:9/simple")
             .env("NO_COLOR", "1")
+            .env("PYSHIP_NO_PROGRESS", "1")
             .env("SOURCE_DATE_EPOCH", SOURCE_DATE_EPOCH)
             .env("PATH", std::env::join_paths(path).expect("a valid PATH"));
         for (key, value) in &self.extra_env {

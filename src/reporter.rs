@@ -1,0 +1,81 @@
+//! Progress on stderr, drawn with indicatif: the only module that imports it.
+//!
+//! Bars appear only when stderr is a terminal at normal verbosity, and never with
+//! `PYSHIP_NO_PROGRESS` or `TERM=dumb` (uv's rules); otherwise every method does nothing, so
+//! logs and tests see only status lines.
+
+use std::io::IsTerminal;
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::env_vars;
+use crate::fetch::FetchReporter;
+use crate::printer::{Printer, Verbosity};
+
+/// A progress bar or spinner that may be hidden.
+pub struct Progress {
+    bar: Option<ProgressBar>,
+}
+
+fn enabled(printer: &Printer) -> bool {
+    printer.verbosity() == Verbosity::Normal
+        && std::io::stderr().is_terminal()
+        && std::env::var_os(env_vars::PYSHIP_NO_PROGRESS).is_none()
+        && std::env::var("TERM").map_or(true, |term| term != "dumb")
+}
+
+impl Progress {
+    /// A bar counting to `total`.
+    pub fn bar(printer: &Printer, total: u64, verb: &str) -> Progress {
+        if !enabled(printer) || total == 0 {
+            return Progress { bar: None };
+        }
+        let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+        bar.set_style(
+            ProgressStyle::with_template(&format!(
+                "{verb:>12} [{{bar:30}}] {{pos}}/{{len}} {{msg}}"
+            ))
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+        );
+        Progress { bar: Some(bar) }
+    }
+
+    /// A spinner with a message, ticking on its own.
+    pub fn spinner(printer: &Printer, verb: &str, message: &str) -> Progress {
+        if !enabled(printer) {
+            return Progress { bar: None };
+        }
+        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+        bar.set_style(
+            ProgressStyle::with_template(&format!("{verb:>12} {{spinner}} {{msg}}"))
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
+        bar.set_message(message.to_string());
+        bar.enable_steady_tick(Duration::from_millis(100));
+        Progress { bar: Some(bar) }
+    }
+
+    /// Clears the bar from the screen.
+    pub fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        self.finish();
+    }
+}
+
+impl FetchReporter for Progress {
+    fn on_fetched(&self, name: &str) {
+        if let Some(bar) = &self.bar {
+            bar.set_message(name.to_string());
+            bar.inc(1);
+        }
+    }
+}
