@@ -90,6 +90,18 @@ pub(crate) fn lock(
         standalone_plan(global, &settings, &printer)?
     };
     let cache = Cache::from_env();
+    if let Some(name) = plan.output.file_name().and_then(|name| name.to_str()) {
+        let pep751_name = name == "pylock.toml"
+            || name
+                .strip_prefix("pylock.")
+                .and_then(|rest| rest.strip_suffix(".toml"))
+                .is_some_and(|middle| !middle.is_empty() && !middle.contains('.'));
+        if name.ends_with(".toml") && !pep751_name {
+            printer.warning(format!(
+                "PEP 751 names lock files `pylock.toml` or `pylock.NAME.toml`; other tools may refuse `{name}`"
+            ));
+        }
+    }
     let existing = std::fs::read_to_string(&plan.output).ok();
     let lock = resolve_plan(&plan, global.offline, &cache, &printer)?;
     let rendered = render(&plan, &lock);
