@@ -45,7 +45,7 @@ fn deb_has_debian_metadata_and_root_owned_files() {
         " Architecture: amd64\n",
         " Maintainer: Hello Team <hello@example.com>\n",
         " Depends: python3.11, libc6 (>= 2.28)\n",
-        " Description: A small Flask web app shipped by pyship\n",
+        " Description: Example Flask web app shipped by pyship\n",
         " Homepage: https://example.com/hello\n",
     ] {
         assert!(info.contains(line), "missing {line:?} in\n{info}");
@@ -232,4 +232,35 @@ fn count_files(directory: &Path) -> usize {
                 .sum()
         })
         .unwrap_or(0)
+}
+
+/// lintian, Debian's package checker, finds no error or warning (what a virtualenv under /opt
+/// does on purpose is overridden, with reasons, in the package's lintian overrides).
+#[test]
+fn lintian_accepts_the_deb() {
+    if !requires_tool("lintian") {
+        return;
+    }
+    let context = TestContext::hello();
+    let deb = package_hello(&context);
+    let output = Command::new("lintian")
+        .args(["--fail-on", "error,warning", "--no-tag-display-limit"])
+        .arg(&deb)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "lintian:\n{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let contents = run_tool("dpkg-deb", &["--contents"], &deb);
+    assert!(
+        contents.contains("./usr/share/doc/hello/copyright"),
+        "{contents}"
+    );
+    assert!(
+        contents.contains("./usr/share/doc/hello/changelog.Debian.gz"),
+        "{contents}"
+    );
 }

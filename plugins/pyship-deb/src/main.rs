@@ -7,6 +7,7 @@
 
 mod ar;
 mod control;
+mod docs;
 mod tar_writer;
 
 use std::io::Write;
@@ -81,8 +82,16 @@ fn main() -> ExitCode {
 /// Builds the .deb for `manifest` in its output directory.
 fn build_deb(manifest: &Manifest) -> Result<Artifact, String> {
     let mtime = manifest.source.source_date_epoch.unwrap_or(0);
-    let entries = walk_staged_tree(&manifest.layout.staging_root).map_err(|e| e.to_string())?;
     let mut control = Control::from_manifest(manifest)?;
+    // Debian's copyright, changelog and lintian overrides are written beside the staged tree
+    // (which belongs to pyship) and merged into the archive.
+    let docs_root = manifest.output_dir.join("deb").join("docs");
+    docs::write_doc_files(&docs_root, &control, manifest)?;
+    let mut entries = walk_staged_tree(&manifest.layout.staging_root).map_err(|e| e.to_string())?;
+    entries.extend(walk_staged_tree(&docs_root).map_err(|e| e.to_string())?);
+    // One order for both trees: depth-first by path components, each directory once.
+    entries.sort_by(|a, b| a.path.split('/').cmp(b.path.split('/')));
+    entries.dedup_by(|a, b| a.path == b.path && a.kind == EntryKind::Directory);
     control.installed_size_kib = installed_size_kib(&entries);
 
     let data = gzip(&data_tar(&entries, mtime)?)?;
@@ -184,7 +193,7 @@ fn control_tar(
 }
 
 /// gzip with no name and a zero timestamp in the header, so output depends on input only.
-fn gzip(data: &[u8]) -> Result<Vec<u8>, String> {
+pub(crate) fn gzip(data: &[u8]) -> Result<Vec<u8>, String> {
     let mut encoder = GzBuilder::new()
         .mtime(0)
         .write(Vec::new(), Compression::best());

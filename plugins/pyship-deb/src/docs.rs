@@ -1,0 +1,130 @@
+//! The files Debian expects next to every package: `/usr/share/doc/NAME/copyright`,
+//! `changelog.Debian.gz` (Policy 12.5, 12.7), and lintian overrides for what a self-contained
+//! virtualenv under `/opt` does on purpose.
+
+use std::path::Path;
+
+use pyship_plugin::Manifest;
+
+use crate::control::Control;
+
+const OVERRIDES: &str = include_str!("scripts/lintian-overrides");
+
+/// Writes the documentation tree for `control` under `root` (a scratch directory that the
+/// archive merges with the staged tree).
+pub fn write_doc_files(root: &Path, control: &Control, manifest: &Manifest) -> Result<(), String> {
+    let failed = |error: std::io::Error| format!("failed to write package docs: {error}");
+    if root.exists() {
+        std::fs::remove_dir_all(root).map_err(failed)?;
+    }
+    let doc = root.join("usr/share/doc").join(&control.package);
+    let overrides = root.join("usr/share/lintian/overrides");
+    std::fs::create_dir_all(&doc).map_err(failed)?;
+    std::fs::create_dir_all(&overrides).map_err(failed)?;
+    std::fs::write(doc.join("copyright"), copyright(control, manifest)).map_err(failed)?;
+    std::fs::write(
+        doc.join("changelog.Debian.gz"),
+        crate::gzip(changelog(control, manifest).as_bytes())?,
+    )
+    .map_err(failed)?;
+    std::fs::write(
+        overrides.join(&control.package),
+        OVERRIDES.replace("#PACKAGE#", &control.package),
+    )
+    .map_err(failed)?;
+    Ok(())
+}
+
+/// A machine-readable copyright file (DEP-5) from the project's license.
+fn copyright(control: &Control, manifest: &Manifest) -> String {
+    let project = &manifest.project;
+    let mut text = format!(
+        "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\nUpstream-Name: {}\n",
+        project.name
+    );
+    if let Some(homepage) = &project.homepage {
+        text.push_str(&format!("Source: {homepage}\n"));
+    }
+    let license = project
+        .license
+        .as_deref()
+        .map(|license| license.lines().next().unwrap_or("").trim().to_string())
+        .filter(|license| !license.is_empty())
+        .unwrap_or_else(|| "unknown".to_string());
+    let year = rfc2822(manifest.source.source_date_epoch.unwrap_or(0))
+        .split(' ')
+        .nth(3)
+        .unwrap_or("1970")
+        .to_string();
+    text.push_str(&format!(
+        "\nFiles: *\nCopyright: {year} {}\nLicense: {license}\n Bundled Python packages keep their own licenses, in their\n .dist-info directories under the install prefix.\n",
+        control.maintainer
+    ));
+    text
+}
+
+/// One changelog entry for this build, dated `SOURCE_DATE_EPOCH`.
+fn changelog(control: &Control, manifest: &Manifest) -> String {
+    let mut change = format!(
+        "Built by pyship from {} {}",
+        manifest.project.name, manifest.project.version
+    );
+    if let Some(commit) = &manifest.source.git_commit {
+        // Policy 4.4: changelog lines stay under 80 columns.
+        change.push_str(&format!(" (commit {})", &commit[..commit.len().min(12)]));
+    }
+    format!(
+        "{} ({}) unstable; urgency=medium\n\n  * {change}.\n\n -- {}  {}\n",
+        control.package,
+        control.version,
+        control.maintainer,
+        rfc2822(manifest.source.source_date_epoch.unwrap_or(0))
+    )
+}
+
+/// `Tue, 14 Nov 2023 22:13:20 +0000` for seconds since the epoch (UTC).
+pub fn rfc2822(epoch: u64) -> String {
+    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let days = (epoch / 86_400) as i64;
+    let seconds = epoch % 86_400;
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z - era * 146_097;
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_index = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
+    let month = if month_index < 10 {
+        month_index + 3
+    } else {
+        month_index - 9
+    };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    format!(
+        "{}, {:02} {} {} {:02}:{:02}:{:02} +0000",
+        DAYS[(days.rem_euclid(7)) as usize],
+        day,
+        MONTHS[(month - 1) as usize],
+        year,
+        seconds / 3600,
+        seconds % 3600 / 60,
+        seconds % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_are_rfc2822() {
+        assert_eq!(rfc2822(0), "Thu, 01 Jan 1970 00:00:00 +0000");
+        assert_eq!(rfc2822(1_700_000_000), "Tue, 14 Nov 2023 22:13:20 +0000");
+        assert_eq!(rfc2822(951_782_400), "Tue, 29 Feb 2000 00:00:00 +0000");
+    }
+}
