@@ -150,7 +150,8 @@ pub struct LockArgs {
     #[arg(long, value_name = "NAME")]
     pub only_binary: Vec<String>,
 
-    /// Build NAME from its sdist (or `:all:`); not supported yet.
+    /// Lock NAME's sdist (or every package's, `:all:`) and build it, ignoring its wheels
+    /// (repeatable).
     #[arg(long, value_name = "NAME")]
     pub no_binary: Vec<String>,
 

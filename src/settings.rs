@@ -70,6 +70,8 @@ pub struct LockSettings {
     pub exclude_newer: Option<String>,
     /// Packages that must come from wheels (`:all:` for every one).
     pub only_binary: Vec<String>,
+    /// Packages that must be built from sdists (`:all:` for every one).
+    pub no_binary: Vec<String>,
     pub extras: Vec<String>,
     pub all_extras: bool,
     pub groups: Vec<String>,
@@ -80,10 +82,6 @@ pub struct LockSettings {
 /// Why lock arguments cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum SettingsError {
-    #[error(
-        "`--no-binary {0}` is not supported yet: pyship prefers wheels and builds an sdist only where no wheel fits the target"
-    )]
-    NoBinary(String),
     #[error(
         "invalid `--exclude-newer {0}`: expected a date (`2024-06-01`) or an RFC 3339 time (`2024-06-01T12:00:00Z`)"
     )]
@@ -115,9 +113,6 @@ impl LockSettings {
             upgrade,
             upgrade_package,
         } = args;
-        if let Some(name) = no_binary.first() {
-            return Err(SettingsError::NoBinary(name.clone()));
-        }
         let exclude_newer = exclude_newer
             .map(|value| normalize_instant(&value).ok_or(SettingsError::ExcludeNewer(value)))
             .transpose()?;
@@ -140,6 +135,7 @@ impl LockSettings {
             }),
             exclude_newer,
             only_binary,
+            no_binary,
             extras,
             all_extras,
             groups,

@@ -26,7 +26,6 @@ use crate::reporter::Progress;
 use crate::resolver::{self, Builder, OnlyBinary, PrereleaseMode, ResolveOptions};
 use crate::sdist::SdistBuilder;
 use crate::settings::{GlobalSettings, LockSettings};
-use crate::wheel::WheelFilename;
 
 /// Everything one lock run needs, whichever way it came in.
 pub(crate) struct LockPlan {
@@ -491,24 +490,26 @@ fn resolve_options(
     } else {
         PrereleaseMode::IfNecessary
     });
-    let only_binary = if settings.only_binary.iter().any(|name| name == ":all:") {
-        OnlyBinary::All
-    } else if settings.only_binary.is_empty() {
-        OnlyBinary::None
-    } else {
-        OnlyBinary::Packages(
-            settings
-                .only_binary
-                .iter()
-                .filter_map(|name| PackageName::from_str(name).ok())
-                .collect(),
-        )
+    let rule = |names: &[String]| {
+        if names.iter().any(|name| name == ":all:") {
+            OnlyBinary::All
+        } else if names.is_empty() {
+            OnlyBinary::None
+        } else {
+            OnlyBinary::Packages(
+                names
+                    .iter()
+                    .filter_map(|name| PackageName::from_str(name).ok())
+                    .collect(),
+            )
+        }
     };
     Ok(ResolveOptions {
         prerelease,
         preferences,
         exclude_newer: settings.exclude_newer.clone(),
-        only_binary,
+        only_binary: rule(&settings.only_binary),
+        no_binary: rule(&settings.no_binary),
         ..ResolveOptions::default()
     })
 }
@@ -574,7 +575,7 @@ fn resolve_plan(
         .chain(plan.groups.values().flatten())
     {
         if let Some(pep508_rs::VersionOrUrl::Url(url)) = &requirement.version_or_url {
-            let file = direct_wheel(&requirement.name, &url.to_url())?;
+            let file = direct_file(&requirement.name, &url.to_url())?;
             options.direct.insert(requirement.name.clone(), file);
         }
     }
@@ -660,12 +661,12 @@ fn listing<'a>(names: impl Iterator<Item = &'a String>) -> String {
     }
 }
 
-/// The wheel a `name @ URL` requirement points at: a local `file://` wheel or a remote one
-/// (its `#sha256=` fragment, if any, is checked when it is downloaded).
-fn direct_wheel(name: &PackageName, url: &reqwest::Url) -> anyhow::Result<DistFile> {
+/// The wheel or sdist a `name @ URL` requirement points at: a local `file://` one or a remote
+/// one (its `#sha256=` fragment, if any, is checked when it is downloaded).
+fn direct_file(name: &PackageName, url: &reqwest::Url) -> anyhow::Result<DistFile> {
     let unsupported = || {
         anyhow::anyhow!(
-            "`{name} @ {url}`: a direct reference must point to a wheel (`.whl`) by `file://`, `http://` or `https://` URL; sdists, directories and VCS URLs are not supported yet"
+            "`{name} @ {url}`: a direct reference must point to a wheel (`.whl`) or an sdist (`.tar.gz`, `.zip`) by `file://`, `http://` or `https://` URL; directories and VCS URLs are not supported yet"
         )
     };
     let file_name = url
@@ -673,9 +674,13 @@ fn direct_wheel(name: &PackageName, url: &reqwest::Url) -> anyhow::Result<DistFi
         .and_then(|mut segments| segments.next_back())
         .map(str::to_string)
         .ok_or_else(unsupported)?;
-    let wheel = WheelFilename::parse(&file_name).ok_or_else(unsupported)?;
-    if &wheel.name != name {
-        bail!("`{name} @ {url}` points to a wheel of `{}`", wheel.name);
+    let parsed =
+        DistFile::new(&file_name, FileLocation::Path(PathBuf::new())).ok_or_else(unsupported)?;
+    if &parsed.name != name {
+        bail!(
+            "`{name} @ {url}` points to a distribution of `{}`",
+            parsed.name
+        );
     }
     let (location, sha256) = match url.scheme() {
         "file" => {
@@ -696,7 +701,9 @@ fn direct_wheel(name: &PackageName, url: &reqwest::Url) -> anyhow::Result<DistFi
         }
         _ => return Err(unsupported()),
     };
-    let file = DistFile::new(&file_name, location).ok_or_else(unsupported)?;
-    debug_assert_eq!(file.wheel.as_ref(), Some(&wheel));
-    Ok(DistFile { sha256, ..file })
+    Ok(DistFile {
+        location,
+        sha256,
+        ..parsed
+    })
 }

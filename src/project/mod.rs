@@ -65,6 +65,14 @@ pub enum ProjectError {
         value: String,
         message: String,
     },
+    #[error("invalid {what} `{value}` at `{}:{line}`: {message}", path.display())]
+    InvalidRequirement {
+        path: PathBuf,
+        line: usize,
+        what: &'static str,
+        value: String,
+        message: String,
+    },
 }
 
 impl Hint for ProjectError {
@@ -314,8 +322,11 @@ impl Project {
             items
                 .iter()
                 .map(|item| {
-                    Requirement::from_str(item).map_err(|error| ProjectError::Invalid {
+                    Requirement::from_str(item).map_err(|error| ProjectError::InvalidRequirement {
                         path: path.to_path_buf(),
+                        line: text
+                            .find(item.as_str())
+                            .map_or(0, |offset| line_and_column(text, offset).0),
                         what,
                         value: item.clone(),
                         message: error.message.to_string(),
@@ -570,6 +581,20 @@ depends = ["libpq5"]
         assert_eq!(
             error.hint().as_deref(),
             Some("did you mean `install-prefix`?")
+        );
+    }
+
+    #[test]
+    fn invalid_dependencies_name_the_line() {
+        let error = parse(
+            "[project]\nname = \"a\"\nversion = \"1\"\ndependencies = [\n  \"flask\",\n  \"redis >= = 4\",\n]\n",
+        )
+        .unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .starts_with("invalid dependency `redis >= = 4` at `/p/pyproject.toml:6`"),
+            "{error}"
         );
     }
 

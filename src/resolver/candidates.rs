@@ -72,6 +72,9 @@ pub struct ResolveOptions {
     pub direct: HashMap<PackageName, DistFile>,
     /// Which packages must come from wheels.
     pub only_binary: OnlyBinary,
+    /// Which packages must be built from their sdists (`--no-binary`): their wheels are
+    /// ignored.
+    pub no_binary: OnlyBinary,
     /// Builds metadata of sdists that do not declare it statically.
     pub metadata_builder: Option<Builder>,
 }
@@ -96,11 +99,13 @@ pub fn installable_versions(
     let python = &target.python_full_version;
     let mut best: BTreeMap<Version, (usize, &DistFile)> = BTreeMap::new();
     let mut sdists: BTreeMap<Version, &DistFile> = BTreeMap::new();
-    let sdists_allowed = match &options.only_binary {
-        OnlyBinary::None => true,
-        OnlyBinary::All => false,
-        OnlyBinary::Packages(names) => !names.contains(name),
+    let applies = |rule: &OnlyBinary| match rule {
+        OnlyBinary::None => false,
+        OnlyBinary::All => true,
+        OnlyBinary::Packages(names) => names.contains(name),
     };
+    let sdists_allowed = !applies(&options.only_binary);
+    let wheels_allowed = !applies(&options.no_binary);
     // Most files of a project repeat a handful of Requires-Python values: check each once.
     let mut python_fits: HashMap<String, bool> = HashMap::new();
     for file in files {
@@ -133,6 +138,8 @@ pub fn installable_versions(
             if !sdists_allowed {
                 continue;
             }
+        } else if !wheels_allowed {
+            continue;
         }
         match best.get(&file.version) {
             Some((best_rank, best_file))

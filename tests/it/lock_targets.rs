@@ -285,10 +285,27 @@ fn requirements_in_errors_name_the_file_and_line() {
 }
 
 #[test]
-fn no_binary_is_refused_as_a_usage_error() {
+fn no_binary_locks_the_sdist_even_where_a_wheel_fits() {
     let context = TestContext::new();
-    let run = context.pyship(&["lock", "--no-binary", ":all:"]).code(2);
-    assert!(run.stderr.contains("is not supported yet"), "{run}");
+    let wheels = context.root.join("wheels");
+    copy_flit(&context);
+    WheelSpec::new("core", "1.0").write(&wheels);
+    SdistSpec::new("core", "1.0").write(&wheels);
+    project(&context, "\"core\"", "");
+    context.pyship(&["lock"]).success();
+    let core = find(&packages(&context, "pylock.toml"), "core")
+        .unwrap()
+        .clone();
+    assert!(
+        core.get("wheels").is_some() && core.get("sdist").is_some(),
+        "{core:?}"
+    );
+    context.pyship(&["lock", "--no-binary", "core"]).success();
+    let core = find(&packages(&context, "pylock.toml"), "core")
+        .unwrap()
+        .clone();
+    assert!(core.get("wheels").is_none(), "{core:?}");
+    assert_eq!(core["sdist"]["name"].as_str(), Some("core-1.0.tar.gz"));
 }
 
 #[test]
@@ -416,9 +433,33 @@ fn direct_references_to_wheels_are_locked_from_where_they_point() {
     assert_eq!(wheels[0]["path"].as_str(), Some(wheel.to_str().unwrap()));
     assert!(find(&packages, "base").is_some());
 
-    project(&context, "\"dep @ https://example.com/dep-3.0.tar.gz\"", "");
+    // An sdist works the same way; a directory is not supported yet.
+    let sdist = SdistSpec::new("dep", "4.0")
+        .requires(&["base"])
+        .write(&elsewhere);
+    project(
+        &context,
+        &format!("\"dep @ file://{}\"", sdist.display()),
+        "",
+    );
+    copy_flit(&context);
+    context.pyship(&["lock"]).success();
+    let locked = super::lock_targets::packages(&context, "pylock.toml");
+    let dep = find(&locked, "dep").unwrap();
+    assert_eq!(dep["version"].as_str(), Some("4.0"));
+    assert_eq!(dep["sdist"]["path"].as_str(), Some(sdist.to_str().unwrap()));
+
+    project(
+        &context,
+        &format!("\"dep @ file://{}\"", elsewhere.display()),
+        "",
+    );
     let run = context.pyship(&["lock"]).code(1);
-    assert!(run.stderr.contains("must point to a wheel"), "{run}");
+    assert!(
+        run.stderr
+            .contains("must point to a wheel (`.whl`) or an sdist"),
+        "{run}"
+    );
 }
 
 /// `slow` has only an sdist: its static PKG-INFO (core metadata 2.2) gives its dependencies,
