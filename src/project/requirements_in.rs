@@ -106,6 +106,11 @@ impl RequirementsIn {
                 }
                 continue;
             }
+            let line = match local_archive(directory, &line) {
+                Some(Ok(requirement)) => requirement,
+                Some(Err(message)) => return Err(invalid(message)),
+                None => line,
+            };
             let requirement = Requirement::from_str(&line).map_err(|error| {
                 invalid(format!("invalid requirement `{line}`: {}", error.message))
             })?;
@@ -118,6 +123,29 @@ impl RequirementsIn {
         stack.pop();
         Ok(())
     }
+}
+
+/// A bare path to a wheel or sdist (`./wheels/app-1.0-py3-none-any.whl`, pip's form), as the
+/// PEP 508 requirement `NAME @ file:///absolute/path`; `None` when the line is not a path.
+fn local_archive(directory: &Path, line: &str) -> Option<Result<String, String>> {
+    let looks_like_path =
+        line.starts_with("./") || line.starts_with("../") || line.starts_with('/');
+    let is_archive = [".whl", ".tar.gz", ".zip"]
+        .iter()
+        .any(|suffix| line.ends_with(suffix));
+    if !looks_like_path || !is_archive || line.contains(' ') {
+        return None;
+    }
+    let path = directory.join(line);
+    let file_name = path.file_name()?.to_str()?;
+    let name = crate::wheel::WheelFilename::parse(file_name)
+        .map(|wheel| wheel.name)
+        .or_else(|| crate::wheel::parse_sdist_filename(file_name).map(|(name, _)| name));
+    let Some(name) = name else {
+        return Some(Err(format!("`{line}` is not a wheel or sdist file name")));
+    };
+    let absolute = std::fs::canonicalize(&path).unwrap_or(path);
+    Some(Ok(format!("{name} @ file://{}", absolute.display())))
 }
 
 /// `(first physical line number, text)` for each non-empty logical line, comments removed and
@@ -226,6 +254,23 @@ mod tests {
                 .to_string()
                 .contains("unsupported option `--trusted-host`"),
             "{error}"
+        );
+    }
+
+    #[test]
+    fn bare_archive_paths_become_file_references() {
+        let directory = tempfile::tempdir().unwrap();
+        std::fs::create_dir(directory.path().join("wheels")).unwrap();
+        std::fs::write(directory.path().join("wheels/app-1.0-py3-none-any.whl"), "").unwrap();
+        let path = directory.path().join("requirements.in");
+        std::fs::write(&path, "./wheels/app-1.0-py3-none-any.whl\n").unwrap();
+        let mut parsed = RequirementsIn::default();
+        parsed.read(&path).unwrap();
+        let requirement = parsed.requirements[0].to_string();
+        assert!(requirement.starts_with("app @ file:///"), "{requirement}");
+        assert!(
+            requirement.ends_with("/wheels/app-1.0-py3-none-any.whl"),
+            "{requirement}"
         );
     }
 
