@@ -323,3 +323,41 @@ fn a_requirement_against_its_constraint_is_unsatisfiable() {
         "{run}"
     );
 }
+
+#[test]
+fn pre_releases_are_chosen_only_when_allowed_or_named() {
+    let context = TestContext::new();
+    let wheels = context.root.join("wheels");
+    crate::support::wheels::WheelSpec::new("core", "1.0").write(&wheels);
+    crate::support::wheels::WheelSpec::new("core", "1.1rc1").write(&wheels);
+    let write = |requirement: &str| {
+        context.file(
+            "pyproject.toml",
+            &format!(
+                "[project]\nname = \"app\"\nversion = \"1.0\"\ndependencies = [\"{requirement}\"]\n\n[tool.pyship]\nfind-links = [\"wheels\"]\nno-index = true\n"
+            ),
+        );
+    };
+    let version = || {
+        let lock: toml::Table = toml::from_str(&context.read("pylock.toml")).unwrap();
+        lock["packages"][0]["version"].as_str().unwrap().to_string()
+    };
+    write("core");
+    context.pyship(&["lock"]).success();
+    assert_eq!(version(), "1.0");
+    context
+        .pyship(&["lock", "--prerelease", "allow", "--upgrade"])
+        .success();
+    assert_eq!(version(), "1.1rc1");
+    // Naming a pre-release in a specifier allows it (pip's rule).
+    write("core>=1.1rc1");
+    context.pyship(&["lock", "--upgrade"]).success();
+    assert_eq!(version(), "1.1rc1");
+    // Nothing else fits: if-necessary takes it; disallow refuses.
+    write("core>1.0");
+    context.pyship(&["lock", "--upgrade"]).success();
+    assert_eq!(version(), "1.1rc1");
+    context
+        .pyship(&["lock", "--upgrade", "--prerelease", "disallow"])
+        .code(3);
+}
