@@ -91,14 +91,12 @@ pub(crate) fn stage(context: &ProjectContext) -> anyhow::Result<Staged> {
         } else {
             fetched.path.clone()
         };
-        let installed = wheel::install_wheel(&wheel_path, &scheme)?;
-        packages.push(pyship_plugin::Package {
-            name: package.name.clone(),
-            version: package.version.clone(),
-            sha256: cache::sha256_file(&wheel_path)?,
-            wheel: wheel_path,
-            pure: installed.pure,
-        });
+        packages.push(install(
+            wheel_path,
+            &package.name,
+            &package.version,
+            &scheme,
+        )?);
     }
 
     context.printer.status(
@@ -116,14 +114,12 @@ pub(crate) fn stage(context: &ProjectContext) -> anyhow::Result<Staged> {
     };
     let app_wheel = sdist::build_wheel(&request, &context.printer)
         .with_context(|| format!("failed to build `{}`", project.name))?;
-    let installed = wheel::install_wheel(&app_wheel, &scheme)?;
-    packages.push(pyship_plugin::Package {
-        name: project.name.to_string(),
-        version: project.version.clone(),
-        sha256: cache::sha256_file(&app_wheel)?,
-        wheel: app_wheel,
-        pure: installed.pure,
-    });
+    packages.push(install(
+        app_wheel,
+        project.name.as_ref(),
+        &project.version,
+        &scheme,
+    )?);
 
     compile_bytecode(context, &venv)?;
     context.printer.status(
@@ -135,6 +131,23 @@ pub(crate) fn stage(context: &ProjectContext) -> anyhow::Result<Staged> {
         ),
     );
     Ok(Staged { venv, packages })
+}
+
+/// Installs a wheel into the staged venv and describes it for the plugin manifest.
+fn install(
+    wheel: PathBuf,
+    name: &str,
+    version: &str,
+    scheme: &wheel::Scheme,
+) -> anyhow::Result<pyship_plugin::Package> {
+    let installed = wheel::install_wheel(&wheel, scheme)?;
+    Ok(pyship_plugin::Package {
+        name: name.to_string(),
+        version: version.to_string(),
+        sha256: cache::sha256_file(&wheel)?,
+        wheel,
+        pure: installed.pure,
+    })
 }
 
 /// Byte-compiles site-packages with the target interpreter, as the installed tree will be

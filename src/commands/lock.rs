@@ -208,30 +208,22 @@ fn project_plan(context: &ProjectContext, settings: &LockSettings) -> anyhow::Re
     extras.sort();
     extras.dedup();
     for extra in &extras {
-        let found = project
-            .optional_dependencies
-            .iter()
-            .find(|(name, _)| normalize(name) == normalize(extra));
-        let Some((_, extra_requirements)) = found else {
-            bail!(
-                "the project has no extra `{extra}`; `[project.optional-dependencies]` has: {}",
-                listing(project.optional_dependencies.keys())
-            );
-        };
+        let (_, extra_requirements) = find_named(
+            &project.optional_dependencies,
+            extra,
+            "extra",
+            "[project.optional-dependencies]",
+        )?;
         requirements.extend(extra_requirements.iter().cloned());
     }
     let mut groups = BTreeMap::new();
     for group in &settings.groups {
-        let found = project
-            .dependency_groups
-            .iter()
-            .find(|(name, _)| normalize(name) == normalize(group));
-        let Some((name, group_requirements)) = found else {
-            bail!(
-                "the project has no dependency group `{group}`; `[dependency-groups]` has: {}",
-                listing(project.dependency_groups.keys())
-            );
-        };
+        let (name, group_requirements) = find_named(
+            &project.dependency_groups,
+            group,
+            "dependency group",
+            "[dependency-groups]",
+        )?;
         groups.insert(name.clone(), group_requirements.clone());
     }
     let find_links: Vec<PathBuf> = config
@@ -652,13 +644,27 @@ fn normalize(name: &str) -> String {
     PackageName::from_str(name).map_or_else(|_| name.to_ascii_lowercase(), |name| name.to_string())
 }
 
-fn listing<'a>(names: impl Iterator<Item = &'a String>) -> String {
-    let names: Vec<String> = names.map(|name| format!("`{name}`")).collect();
-    if names.is_empty() {
-        "nothing".into()
+/// The entry of `table` whose name normalizes like `wanted` (PEP 685 for extras, PEP 735 for
+/// groups), or an error listing what the table has.
+fn find_named<'t, T>(
+    table: &'t BTreeMap<String, T>,
+    wanted: &str,
+    what: &str,
+    table_name: &str,
+) -> anyhow::Result<(&'t String, &'t T)> {
+    if let Some(found) = table
+        .iter()
+        .find(|(name, _)| normalize(name) == normalize(wanted))
+    {
+        return Ok(found);
+    }
+    let names: Vec<String> = table.keys().map(|name| format!("`{name}`")).collect();
+    let names = if names.is_empty() {
+        "nothing".to_string()
     } else {
         names.join(", ")
-    }
+    };
+    bail!("the project has no {what} `{wanted}`; `{table_name}` has: {names}")
 }
 
 /// The wheel or sdist a `name @ URL` requirement points at: a local `file://` one or a remote
