@@ -21,6 +21,15 @@ pub enum SelectError {
         python: String,
         platform: String,
     },
+    #[error(
+        "the lock does not cover this interpreter (Python {python} on {arch}); it was made for: {}",
+        environments.join("; ")
+    )]
+    NotCovered {
+        python: String,
+        arch: String,
+        environments: Vec<String>,
+    },
     #[error("package `{package}` has an invalid marker `{marker}`: {message}")]
     BadMarker {
         package: String,
@@ -34,6 +43,10 @@ impl crate::diagnostics::Hint for SelectError {
         match self {
             SelectError::NoWheel { .. } => Some(
                 "lock for this target too (`[tool.pyship] targets`, or `pyship lock --target`)"
+                    .into(),
+            ),
+            SelectError::NotCovered { .. } => Some(
+                "add this interpreter's target to `[tool.pyship] targets` (or drop `targets` to lock for it) and run `pyship lock`"
                     .into(),
             ),
             SelectError::BadMarker { .. } => None,
@@ -58,6 +71,19 @@ impl InstallItem {
 impl Lock {
     /// What `target` installs from this lock.
     pub fn select(&self, target: &Target) -> Result<Vec<InstallItem>, SelectError> {
+        // The lock must have been made for this environment, or its choices mean nothing here.
+        let covered = self.environments.is_empty()
+            || self.environments.iter().any(|environment| {
+                MarkerTree::from_str(environment)
+                    .is_ok_and(|marker| marker.evaluate(&target.markers, &[]))
+            });
+        if !covered {
+            return Err(SelectError::NotCovered {
+                python: target.python_full_version.to_string(),
+                arch: target.arch.clone(),
+                environments: self.environments.clone(),
+            });
+        }
         let mut items = Vec::new();
         for package in &self.packages {
             if let Some(marker) = &package.marker {

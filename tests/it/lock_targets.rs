@@ -542,3 +542,25 @@ fn dynamic_sdist_metadata_is_built_through_the_backend() {
         Some("core")
     );
 }
+
+#[test]
+fn building_with_an_interpreter_the_lock_does_not_cover_is_refused() {
+    let context = TestContext::new();
+    WheelSpec::new("core", "1.0").write(&context.root.join("wheels"));
+    project(&context, "\"core\"", "targets = [\"debian-11\"]\n");
+    context.pyship(&["lock"]).success();
+    let run = context.pyship(&["build"]).code(1);
+    assert!(
+        run.stderr
+            .contains("the lock does not cover this interpreter (Python 3.11"),
+        "{run}"
+    );
+    assert!(
+        run.stderr.contains("python_full_version == '3.9.2'"),
+        "{run}"
+    );
+    assert!(
+        run.stderr.contains("hint: add this interpreter's target"),
+        "{run}"
+    );
+}
