@@ -4,6 +4,8 @@
 //! yanked (PEP 592), and whether `.metadata` exists (PEP 658/714). JSON adds size and
 //! upload time (PEP 700). Relative URLs are resolved against the page URL.
 
+use std::borrow::Cow;
+use std::collections::HashMap;
 use std::str::FromStr;
 
 use pep508_rs::pep440_rs::VersionSpecifiers;
@@ -17,24 +19,56 @@ use super::{DistFile, FileLocation};
 /// The media type pyship asks for, JSON first (PEP 691 content negotiation).
 pub const ACCEPT: &str = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01";
 
+// Pages of big projects list tens of thousands of files: fields borrow from the body where
+// the JSON has no escapes, instead of allocating a String each.
 #[derive(Deserialize)]
-struct JsonPage {
-    #[serde(default)]
-    files: Vec<JsonFile>,
+struct JsonPage<'a> {
+    #[serde(default, borrow)]
+    files: Vec<JsonFile<'a>>,
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "kebab-case")]
-struct JsonFile {
-    filename: String,
-    url: String,
+struct JsonFile<'a> {
+    #[serde(borrow)]
+    filename: Cow<'a, str>,
+    #[serde(borrow)]
+    url: Cow<'a, str>,
+    #[serde(default, borrow)]
+    hashes: JsonHashes<'a>,
+    #[serde(borrow)]
+    requires_python: Option<Cow<'a, str>>,
     #[serde(default)]
-    hashes: std::collections::BTreeMap<String, String>,
-    requires_python: Option<String>,
-    #[serde(default)]
-    yanked: serde_json::Value,
+    yanked: Yanked,
     size: Option<u64>,
-    upload_time: Option<String>,
+    #[serde(borrow)]
+    upload_time: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize, Default)]
+struct JsonHashes<'a> {
+    #[serde(borrow)]
+    sha256: Option<Cow<'a, str>>,
+}
+
+/// PEP 592 in JSON: `false`, `true`, or the reason as a string.
+#[derive(Deserialize, Default)]
+#[serde(untagged)]
+enum Yanked {
+    #[default]
+    No,
+    Flag(bool),
+    Reason(serde::de::IgnoredAny),
+}
+
+impl Yanked {
+    fn is_yanked(&self) -> bool {
+        match self {
+            Yanked::No => false,
+            Yanked::Flag(flag) => *flag,
+            Yanked::Reason(_) => true,
+        }
+    }
 }
 
 /// Why a page could not be read.
@@ -49,18 +83,11 @@ pub fn parse_page(page_url: &Url, page: &Page, index: &str) -> Result<Vec<DistFi
         let parsed: JsonPage = serde_json::from_slice(&page.body)
             .map_err(|error| PageError(format!("the PEP 691 JSON page is malformed: {error}")))?;
         for file in parsed.files {
-            let yanked = match &file.yanked {
-                serde_json::Value::Bool(yanked) => *yanked,
-                serde_json::Value::String(_) => true,
-                _ => false,
-            };
+            let yanked = file.yanked.is_yanked();
             raw.push(RawFile {
                 href: file.url,
                 name: file.filename,
-                sha256: file
-                    .hashes
-                    .get("sha256")
-                    .map(|hash| hash.to_ascii_lowercase()),
+                sha256: file.hashes.sha256.map(|hash| hash.to_ascii_lowercase()),
                 requires_python: file.requires_python,
                 yanked,
                 size: file.size,
@@ -80,18 +107,28 @@ pub fn parse_page(page_url: &Url, page: &Page, index: &str) -> Result<Vec<DistFi
         }
         for anchor in html::parse_anchors(&text) {
             raw.push(RawFile {
-                href: anchor.href,
-                name: anchor.text,
+                href: Cow::Owned(anchor.href),
+                name: Cow::Owned(anchor.text),
                 sha256: None,
-                requires_python: anchor.requires_python,
+                requires_python: anchor.requires_python.map(Cow::Owned),
                 yanked: anchor.yanked,
                 size: None,
                 upload_time: None,
             });
         }
     }
-    let mut files = Vec::new();
+    let is_distribution =
+        |name: &str| name.ends_with(".whl") || name.ends_with(".tar.gz") || name.ends_with(".zip");
+    // Most files of a project repeat a few Requires-Python values: parse each once.
+    let mut requires_python: HashMap<String, Option<VersionSpecifiers>> = HashMap::new();
+    let mut files = Vec::with_capacity(raw.len());
     for file in raw {
+        // Installers, eggs and other files are never candidates: skip them before any parsing.
+        if !is_distribution(&file.name)
+            && !is_distribution(file.href.split('#').next().unwrap_or(""))
+        {
+            continue;
+        }
         let Ok(mut url) = page_url.join(&file.href) else {
             continue;
         };
@@ -104,37 +141,37 @@ pub fn parse_page(page_url: &Url, page: &Page, index: &str) -> Result<Vec<DistFi
             .path_segments()
             .and_then(|mut segments| segments.next_back())
             .map(percent_decode)
-            .filter(|name| {
-                name.ends_with(".whl") || name.ends_with(".tar.gz") || name.ends_with(".zip")
-            })
-            .unwrap_or_else(|| file.name.clone());
+            .filter(|name| is_distribution(name))
+            .unwrap_or_else(|| file.name.clone().into_owned());
         let Some(parsed) = DistFile::new(&file_name, FileLocation::Url(url)) else {
             continue;
         };
         files.push(DistFile {
             sha256: file.sha256.or(fragment_hash),
-            requires_python: file
-                .requires_python
-                .as_deref()
-                .and_then(|text| VersionSpecifiers::from_str(text).ok()),
+            requires_python: file.requires_python.as_deref().and_then(|text| {
+                requires_python
+                    .entry(text.to_string())
+                    .or_insert_with(|| VersionSpecifiers::from_str(text).ok())
+                    .clone()
+            }),
             yanked: file.yanked,
             index: Some(index.to_string()),
             size: file.size,
-            upload_time: file.upload_time,
+            upload_time: file.upload_time.map(Cow::into_owned),
             ..parsed
         });
     }
     Ok(files)
 }
 
-struct RawFile {
-    href: String,
-    name: String,
+struct RawFile<'a> {
+    href: Cow<'a, str>,
+    name: Cow<'a, str>,
     sha256: Option<String>,
-    requires_python: Option<String>,
+    requires_python: Option<Cow<'a, str>>,
     yanked: bool,
     size: Option<u64>,
-    upload_time: Option<String>,
+    upload_time: Option<Cow<'a, str>>,
 }
 
 /// `%2B` → `+` in a path segment.

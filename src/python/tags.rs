@@ -17,7 +17,9 @@ pub struct Tag {
 /// Every tag a target accepts, with its rank (0 is best).
 #[derive(Debug, Clone, Default)]
 pub struct TagPriorities {
-    ranks: HashMap<Tag, usize>,
+    /// python → abi → platform → rank: nested so that lookups borrow the file name's parts
+    /// instead of allocating (they run for every file of every index page).
+    ranks: HashMap<String, HashMap<String, HashMap<String, usize>>>,
     platforms: Vec<String>,
 }
 
@@ -70,9 +72,15 @@ impl TagPriorities {
             push(python.clone(), "none".into(), "any");
         }
 
-        let mut ranks = HashMap::new();
+        let mut ranks: HashMap<String, HashMap<String, HashMap<String, usize>>> = HashMap::new();
         for (rank, tag) in ordered.into_iter().enumerate() {
-            ranks.entry(tag).or_insert(rank);
+            ranks
+                .entry(tag.python)
+                .or_default()
+                .entry(tag.abi)
+                .or_default()
+                .entry(tag.platform)
+                .or_insert(rank);
         }
         TagPriorities { ranks, platforms }
     }
@@ -80,17 +88,18 @@ impl TagPriorities {
     /// The best rank among the tags of a wheel file name's compressed tag set
     /// (`py2.py3-none-any`), or `None` when the target takes none of them.
     pub fn rank(&self, python: &str, abi: &str, platform: &str) -> Option<usize> {
-        let mut best = None;
+        let mut best: Option<usize> = None;
         for python in python.split('.') {
+            let Some(abis) = self.ranks.get(python) else {
+                continue;
+            };
             for abi in abi.split('.') {
+                let Some(platforms) = abis.get(abi) else {
+                    continue;
+                };
                 for platform in platform.split('.') {
-                    let tag = Tag {
-                        python: python.to_string(),
-                        abi: abi.to_string(),
-                        platform: platform.to_string(),
-                    };
-                    if let Some(&rank) = self.ranks.get(&tag) {
-                        best = Some(best.map_or(rank, |b: usize| b.min(rank)));
+                    if let Some(&rank) = platforms.get(platform) {
+                        best = Some(best.map_or(rank, |b| b.min(rank)));
                     }
                 }
             }

@@ -76,9 +76,9 @@ impl Prefetcher<'_> {
 
     fn fetch(&self, name: &PackageName, range: &Ranges<Version>, extras: &[ExtraName]) {
         let files = match self.options.direct.get(name) {
-            Some(file) => vec![file.clone()],
+            Some(file) => std::sync::Arc::new(vec![file.clone()]),
             None => match self.index.files(name) {
-                Ok(files) => files.to_vec(),
+                Ok(files) => files,
                 Err(_) => return,
             },
         };
