@@ -75,7 +75,19 @@ pub(crate) fn stage(context: &ProjectContext) -> anyhow::Result<Staged> {
     let mut builder = None;
     for fetched in &wheels {
         let package = &fetched.item.package;
-        let wheel_path = if fetched.item.is_sdist() {
+        let wheel_path = if fetched.item.is_source_tree() {
+            context.printer.status(
+                verb::BUILDING,
+                format!("{} from `{}`", package.name, fetched.path.display()),
+            );
+            if builder.is_none() {
+                builder = Some(context.sdist_builder()?);
+            }
+            let builder = builder.as_ref().expect("set just above");
+            builder
+                .directory_wheel(&fetched.path, &target_dir.join("source-trees"))
+                .with_context(|| format!("failed to build `{}`", fetched.path.display()))?
+        } else if fetched.item.is_sdist() {
             // No locked wheel fits this interpreter: build the locked sdist (once; cached).
             context.printer.status(
                 verb::BUILDING,

@@ -529,16 +529,19 @@ fn resolve_plan(
     }
     let index = PackageIndex::new(plan.sources.clone(), offline, cache.clone())?;
     let mut options = plan.options.clone();
-    if let Some(python) = &plan.build_python {
-        let builder = SdistBuilder::new(
+    let builder = match &plan.build_python {
+        Some(python) => Some(std::sync::Arc::new(SdistBuilder::new(
             python.clone(),
             plan.sources.clone(),
             offline,
             cache.clone(),
             0,
             *printer,
-        )?;
-        options.metadata_builder = Some(Builder(std::sync::Arc::new(builder)));
+        )?)),
+        None => None,
+    };
+    if let Some(builder) = &builder {
+        options.metadata_builder = Some(Builder(builder.clone()));
     }
     options.constraints = plan.constraints.clone();
     // An exact pin may choose a yanked file (PEP 592).
@@ -567,7 +570,41 @@ fn resolve_plan(
         .chain(plan.groups.values().flatten())
     {
         if let Some(pep508_rs::VersionOrUrl::Url(url)) = &requirement.version_or_url {
-            let file = direct_file(&requirement.name, &url.to_url())?;
+            let url = url.to_url();
+            let directory = url.to_file_path().ok().filter(|path| path.is_dir());
+            let file = match directory {
+                Some(directory) => {
+                    // A source tree: its name and version are known only once built.
+                    let builder = builder.as_ref().ok_or_else(|| {
+                        anyhow::anyhow!(
+                            "`{}` is a source tree, and building it needs a Python interpreter (`/usr/bin/python3` or `[tool.pyship] interpreter`)",
+                            requirement
+                        )
+                    })?;
+                    let text = builder.directory_metadata(&directory).with_context(|| {
+                        format!("failed to build the metadata of `{}`", directory.display())
+                    })?;
+                    let metadata = crate::wheel::Metadata::parse(&text).map_err(|message| {
+                        anyhow::anyhow!("`{}`: {message}", directory.display())
+                    })?;
+                    if metadata.name != requirement.name {
+                        bail!(
+                            "`{requirement}` points to a project named `{}`",
+                            metadata.name
+                        );
+                    }
+                    let file = DistFile::source_tree(
+                        metadata.name.clone(),
+                        metadata.version.clone(),
+                        directory,
+                    );
+                    options
+                        .direct_metadata
+                        .insert(requirement.name.clone(), std::sync::Arc::new(metadata));
+                    file
+                }
+                None => direct_file(&requirement.name, &url)?,
+            };
             options.direct.insert(requirement.name.clone(), file);
         }
     }
@@ -672,7 +709,7 @@ fn find_named<'t, T>(
 fn direct_file(name: &PackageName, url: &reqwest::Url) -> anyhow::Result<DistFile> {
     let unsupported = || {
         anyhow::anyhow!(
-            "`{name} @ {url}`: a direct reference must point to a wheel (`.whl`) or an sdist (`.tar.gz`, `.zip`) by `file://`, `http://` or `https://` URL; directories and VCS URLs are not supported yet"
+            "`{name} @ {url}`: a direct reference must point to a wheel (`.whl`), an sdist (`.tar.gz`, `.zip`) or a local source tree, by `file://`, `http://` or `https://` URL; VCS URLs are not supported yet"
         )
     };
     let file_name = url

@@ -117,7 +117,10 @@ fn fetch_one(
     };
     if let Some(path) = &wheel.path {
         let path = lock_dir.join(path);
-        check(&path)?;
+        // A source tree has no hash: it is built from what is on disk now.
+        if !item.is_source_tree() {
+            check(&path)?;
+        }
         return Ok(fetched(path, false));
     }
     let url = wheel.url.as_deref().unwrap_or_default();

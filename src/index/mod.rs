@@ -118,8 +118,10 @@ pub struct DistFile {
     pub file_name: String,
     pub name: PackageName,
     pub version: Version,
-    /// The wheel's tags; `None` for an sdist.
+    /// The wheel's tags; `None` for an sdist or a source tree.
     pub wheel: Option<WheelFilename>,
+    /// A local source tree (`name @ file:///dir`), built rather than downloaded.
+    pub directory: bool,
     pub location: FileLocation,
     /// The sha256 the index published, if it did.
     pub sha256: Option<String>,
@@ -148,6 +150,7 @@ impl DistFile {
             name,
             version,
             wheel,
+            directory: false,
             location,
             sha256: None,
             requires_python: None,
@@ -158,9 +161,29 @@ impl DistFile {
         })
     }
 
+    /// A local source tree of `name` at `version` (known from its built metadata).
+    pub fn source_tree(name: PackageName, version: Version, path: PathBuf) -> DistFile {
+        DistFile {
+            file_name: path
+                .file_name()
+                .map_or_else(|| name.to_string(), |n| n.to_string_lossy().into_owned()),
+            name,
+            version,
+            wheel: None,
+            directory: true,
+            location: FileLocation::Path(path),
+            sha256: None,
+            requires_python: None,
+            yanked: false,
+            index: None,
+            size: None,
+            upload_time: None,
+        }
+    }
+
     /// Whether this is an sdist.
     pub fn is_sdist(&self) -> bool {
-        self.wheel.is_none()
+        self.wheel.is_none() && !self.directory
     }
 }
 

@@ -30,6 +30,7 @@ struct Entry {
     targets: BTreeSet<usize>,
     wheels: BTreeMap<String, LockedWheel>,
     sdist: Option<LockedWheel>,
+    directory: Option<String>,
     dependencies: BTreeSet<String>,
     index: Option<String>,
     main: bool,
@@ -68,6 +69,10 @@ pub fn assemble(
                 }
             }
             let file = &package.file;
+            if let (true, FileLocation::Path(path)) = (file.directory, &file.location) {
+                entry.directory = Some(relative_to(base_dir, path));
+                continue;
+            }
             entry.index = entry.index.take().or_else(|| file.index.clone());
             if entry.sdist.is_none() {
                 if let Some(sdist) = &package.sdist {
@@ -115,6 +120,7 @@ pub fn assemble(
                 dependencies: entry.dependencies.into_iter().collect(),
                 wheels: entry.wheels.into_values().collect(),
                 sdist: entry.sdist,
+                directory: entry.directory,
             }
         })
         .collect();

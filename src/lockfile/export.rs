@@ -41,6 +41,16 @@ pub fn export_requirements_txt(lock: &Lock) -> String {
         {
             continue;
         }
+        if let Some(directory) = &package.directory {
+            // pip cannot hash-check a source tree, and one unhashed line disables
+            // --require-hashes for the whole file: name it, for a human to build and add.
+            let _ = writeln!(
+                out,
+                "# {}=={} is the local source tree `{directory}`: build it into a wheel to install it with hashes",
+                package.name, package.version
+            );
+            continue;
+        }
         let _ = write!(out, "{}=={}", package.name, package.version);
         if let Some(marker) = &package.marker {
             let _ = write!(out, " ; {marker}");

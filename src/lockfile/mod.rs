@@ -60,6 +60,8 @@ pub struct LockedPackage {
     pub wheels: Vec<LockedWheel>,
     /// The version's sdist (same fields as a wheel entry), built where no wheel fits.
     pub sdist: Option<LockedWheel>,
+    /// A local source tree (relative to the lockfile, or absolute), built at install time.
+    pub directory: Option<String>,
 }
 
 /// The wheel a package is installed from.
@@ -123,6 +125,13 @@ impl Lock {
                     .collect();
                 let _ = writeln!(out, "dependencies = [{}]", dependencies.join(", "));
             }
+            if let Some(directory) = &package.directory {
+                let _ = writeln!(
+                    out,
+                    "directory = {{ path = {}, editable = false }}",
+                    quote(directory)
+                );
+            }
             if let Some(sdist) = &package.sdist {
                 let _ = writeln!(out, "sdist = {{ {} }}", file_fields(sdist).join(", "));
             }
@@ -169,7 +178,8 @@ impl Lock {
                     .filter_map(WheelEntry::into_file)
                     .collect();
                 let sdist = package.sdist.and_then(WheelEntry::into_file);
-                if wheels.is_empty() && sdist.is_none() {
+                let directory = package.directory.map(|directory| directory.path);
+                if wheels.is_empty() && sdist.is_none() && directory.is_none() {
                     return Err(LockfileError::NoWheel {
                         path: path.to_path_buf(),
                         package: package.name.clone(),
@@ -183,6 +193,7 @@ impl Lock {
                     dependencies: package.dependencies.into_iter().map(|d| d.name).collect(),
                     wheels,
                     sdist,
+                    directory,
                 })
             })
             .collect::<Result<Vec<_>, LockfileError>>()?;
@@ -226,6 +237,12 @@ struct PackageEntry {
     #[serde(default)]
     wheels: Vec<WheelEntry>,
     sdist: Option<WheelEntry>,
+    directory: Option<DirectoryEntry>,
+}
+
+#[derive(Deserialize)]
+struct DirectoryEntry {
+    path: String,
 }
 
 #[derive(Deserialize)]
@@ -347,6 +364,7 @@ mod tests {
                         sha256: "cd".repeat(32),
                     },
                 ],
+                directory: None,
                 sdist: Some(LockedWheel {
                     name: "flask-3.0.3.tar.gz".into(),
                     url: Some("https://example.com/flask-3.0.3.tar.gz".into()),

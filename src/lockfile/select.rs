@@ -64,7 +64,13 @@ pub struct InstallItem {
 impl InstallItem {
     /// Whether the file is an sdist, to be built into a wheel before installing.
     pub fn is_sdist(&self) -> bool {
-        self.file.name.ends_with(".tar.gz") || self.file.name.ends_with(".zip")
+        !self.is_source_tree()
+            && (self.file.name.ends_with(".tar.gz") || self.file.name.ends_with(".zip"))
+    }
+
+    /// Whether the package is a local source tree (`file.path` is the directory).
+    pub fn is_source_tree(&self) -> bool {
+        self.package.directory.is_some()
     }
 }
 
@@ -100,6 +106,20 @@ impl Lock {
                 if !tree.evaluate(&target.markers, &[]) {
                     continue;
                 }
+            }
+            if let Some(directory) = &package.directory {
+                items.push(InstallItem {
+                    package: package.clone(),
+                    file: LockedWheel {
+                        name: package.name.clone(),
+                        url: None,
+                        path: Some(directory.clone()),
+                        size: None,
+                        upload_time: None,
+                        sha256: String::new(),
+                    },
+                });
+                continue;
             }
             let best = package
                 .wheels

@@ -77,6 +77,8 @@ pub struct ResolveOptions {
     pub no_binary: OnlyBinary,
     /// Builds metadata of sdists that do not declare it statically.
     pub metadata_builder: Option<Builder>,
+    /// Metadata already known for direct references (source trees are built to learn it).
+    pub direct_metadata: HashMap<PackageName, std::sync::Arc<crate::wheel::Metadata>>,
 }
 
 /// One installable version: the file to install (its best wheel for the target, or its sdist

@@ -173,6 +173,11 @@ impl Provider<'_> {
         if let Some(metadata) = self.metadata.borrow().get(&key) {
             return Ok(metadata.clone());
         }
+        if let Some(metadata) = self.options.direct_metadata.get(name) {
+            if &metadata.version == version {
+                return Ok(metadata.clone());
+            }
+        }
         let candidates = self.candidates(name)?;
         let candidate = candidates
             .iter()

@@ -75,6 +75,9 @@ impl Prefetcher<'_> {
     }
 
     fn fetch(&self, name: &PackageName, range: &Ranges<Version>, extras: &[ExtraName]) {
+        if self.options.direct_metadata.contains_key(name) {
+            return;
+        }
         let files = match self.options.direct.get(name) {
             Some(file) => std::sync::Arc::new(vec![file.clone()]),
             None => match self.index.files(name) {

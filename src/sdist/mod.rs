@@ -291,6 +291,48 @@ impl SdistBuilder {
     }
 }
 
+impl SdistBuilder {
+    fn with_directory<T>(
+        &self,
+        directory: &Path,
+        run: impl FnOnce(&BuildRequest<'_>) -> anyhow::Result<T>,
+    ) -> anyhow::Result<T> {
+        std::fs::create_dir_all(self.cache.build_dir())?;
+        let scratch = tempfile::tempdir_in(self.cache.build_dir())?;
+        let build_system = read_build_system(directory)?;
+        let request = BuildRequest {
+            source_dir: directory,
+            build_system: &build_system,
+            interpreter: &self.interpreter,
+            index: &self.index,
+            work_dir: scratch.path(),
+            source_date_epoch: self.source_date_epoch,
+        };
+        run(&request)
+    }
+
+    /// The metadata of the source tree in `directory` (a `name @ file:///dir` requirement).
+    pub fn directory_metadata(&self, directory: &Path) -> anyhow::Result<String> {
+        self.with_directory(directory, |request| {
+            prepare_metadata(request, &self.printer)
+        })
+    }
+
+    /// A wheel of the source tree in `directory`, built now (a tree has no hash to cache by),
+    /// kept in `output`.
+    pub fn directory_wheel(&self, directory: &Path, output: &Path) -> anyhow::Result<PathBuf> {
+        self.with_directory(directory, |request| {
+            let built = build_wheel(request, &self.printer)?;
+            let name = built.file_name().ok_or_else(|| BuildError::NoOutput {
+                directory: built.clone(),
+            })?;
+            let destination = output.join(name);
+            cache::write_atomically(&destination, &std::fs::read(&built)?)?;
+            Ok(destination)
+        })
+    }
+}
+
 impl MetadataBuilder for SdistBuilder {
     fn build_metadata(&self, sdist: &Path, sha256: &str) -> Result<String, String> {
         let cached = self.cache.metadata_path(&format!("built:{sha256}"));

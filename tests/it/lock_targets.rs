@@ -433,7 +433,7 @@ fn direct_references_to_wheels_are_locked_from_where_they_point() {
     assert_eq!(wheels[0]["path"].as_str(), Some(wheel.to_str().unwrap()));
     assert!(find(&packages, "base").is_some());
 
-    // An sdist works the same way; a directory is not supported yet.
+    // An sdist works the same way; a VCS URL is not supported yet.
     let sdist = SdistSpec::new("dep", "4.0")
         .requires(&["base"])
         .write(&elsewhere);
@@ -449,15 +449,10 @@ fn direct_references_to_wheels_are_locked_from_where_they_point() {
     assert_eq!(dep["version"].as_str(), Some("4.0"));
     assert_eq!(dep["sdist"]["path"].as_str(), Some(sdist.to_str().unwrap()));
 
-    project(
-        &context,
-        &format!("\"dep @ file://{}\"", elsewhere.display()),
-        "",
-    );
+    project(&context, "\"dep @ git+https://example.com/dep.git\"", "");
     let run = context.pyship(&["lock"]).code(1);
     assert!(
-        run.stderr
-            .contains("must point to a wheel (`.whl`) or an sdist"),
+        run.stderr.contains("VCS URLs are not supported yet"),
         "{run}"
     );
 }
@@ -561,6 +556,58 @@ fn building_with_an_interpreter_the_lock_does_not_cover_is_refused() {
     );
     assert!(
         run.stderr.contains("hint: add this interpreter's target"),
+        "{run}"
+    );
+}
+
+/// `mylib @ file:///…/mylib` names a source tree: built to learn its version and
+/// dependencies, locked as a PEP 751 `directory`, built again when staging.
+#[test]
+fn local_source_trees_are_locked_as_directories_and_built() {
+    let context = TestContext::new();
+    let wheels = context.root.join("wheels");
+    copy_flit(&context);
+    WheelSpec::new("core", "1.0").write(&wheels);
+    let tree = context.root.join("libs/mylib");
+    std::fs::create_dir_all(tree.join("mylib")).unwrap();
+    std::fs::write(tree.join("mylib/__init__.py"), "\"\"\"My lib.\"\"\"\n").unwrap();
+    std::fs::write(
+        tree.join("pyproject.toml"),
+        "[build-system]\nrequires = [\"flit_core>=3.4\"]\nbuild-backend = \"flit_core.buildapi\"\n\
+         [project]\nname = \"mylib\"\nversion = \"2.5\"\ndescription = \"x\"\ndependencies = [\"core\"]\n",
+    )
+    .unwrap();
+    copy_flit(&context);
+    context.file("app/__init__.py", "\"\"\"The app.\"\"\"\n");
+    context.file(
+        "pyproject.toml",
+        &format!(
+            "[project]\nname = \"app\"\nversion = \"1.0\"\ndescription = \"x\"\ndependencies = [\"mylib @ file://{}\"]\n\
+             [build-system]\nrequires = [\"flit_core>=3.4\"]\nbuild-backend = \"flit_core.buildapi\"\n\
+             [tool.pyship]\nfind-links = [\"wheels\"]\nno-index = true\n",
+            tree.display()
+        ),
+    );
+    context.pyship(&["lock"]).success();
+    let locked = packages(&context, "pylock.toml");
+    let mylib = find(&locked, "mylib").unwrap();
+    assert_eq!(mylib["version"].as_str(), Some("2.5"));
+    assert_eq!(mylib["directory"]["path"].as_str(), Some("libs/mylib"));
+    assert!(
+        find(&locked, "core").is_some(),
+        "the tree's dependencies are locked"
+    );
+
+    let run = context.pyship(&["build"]).success();
+    assert!(run.stderr.contains("Building mylib from"), "{run}");
+    let site = context
+        .root
+        .join("target/pyship/stage/opt/venvs/app/lib/python3.11/site-packages");
+    assert!(site.join("mylib/__init__.py").is_file(), "{run}");
+    let run = context.pyship(&["export"]).success();
+    assert!(
+        run.stdout
+            .contains("# mylib==2.5 is the local source tree `libs/mylib`"),
         "{run}"
     );
 }
