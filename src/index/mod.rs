@@ -145,33 +145,41 @@ impl DistFile {
                 (name, version, None)
             }
         };
-        Some(DistFile {
-            file_name: file_name.to_string(),
+        Some(DistFile::bare(
+            file_name.to_string(),
+            name,
+            version,
+            wheel,
+            location,
+        ))
+    }
+
+    /// A local source tree of `name` at `version` (known from its built metadata).
+    pub fn source_tree(name: PackageName, version: Version, path: PathBuf) -> DistFile {
+        let file_name = path
+            .file_name()
+            .map_or_else(|| name.to_string(), |n| n.to_string_lossy().into_owned());
+        DistFile {
+            directory: true,
+            ..DistFile::bare(file_name, name, version, None, FileLocation::Path(path))
+        }
+    }
+
+    /// A file with nothing known beyond its name, version, tags and location.
+    fn bare(
+        file_name: String,
+        name: PackageName,
+        version: Version,
+        wheel: Option<WheelFilename>,
+        location: FileLocation,
+    ) -> DistFile {
+        DistFile {
+            file_name,
             name,
             version,
             wheel,
             directory: false,
             location,
-            sha256: None,
-            requires_python: None,
-            yanked: false,
-            index: None,
-            size: None,
-            upload_time: None,
-        })
-    }
-
-    /// A local source tree of `name` at `version` (known from its built metadata).
-    pub fn source_tree(name: PackageName, version: Version, path: PathBuf) -> DistFile {
-        DistFile {
-            file_name: path
-                .file_name()
-                .map_or_else(|| name.to_string(), |n| n.to_string_lossy().into_owned()),
-            name,
-            version,
-            wheel: None,
-            directory: true,
-            location: FileLocation::Path(path),
             sha256: None,
             requires_python: None,
             yanked: false,

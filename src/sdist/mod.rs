@@ -246,52 +246,7 @@ impl SdistBuilder {
         })
     }
 
-    fn with_source<T>(
-        &self,
-        sdist: &Path,
-        run: impl FnOnce(&BuildRequest<'_>) -> anyhow::Result<T>,
-    ) -> anyhow::Result<T> {
-        std::fs::create_dir_all(self.cache.build_dir())?;
-        let scratch = tempfile::tempdir_in(self.cache.build_dir())?;
-        let source_dir = extract(sdist, &scratch.path().join("src"))?;
-        let build_system = read_build_system(&source_dir)?;
-        let request = BuildRequest {
-            source_dir: &source_dir,
-            build_system: &build_system,
-            interpreter: &self.interpreter,
-            index: &self.index,
-            work_dir: scratch.path(),
-            source_date_epoch: self.source_date_epoch,
-        };
-        run(&request)
-    }
-
-    /// The wheel built from `sdist` (whose sha256 is `sha256`), built once and cached.
-    pub fn wheel(&self, sdist: &Path, sha256: &str) -> anyhow::Result<PathBuf> {
-        let directory = self
-            .cache
-            .built_wheel_dir(sha256, &self.interpreter.target.name);
-        if let Some(existing) = std::fs::read_dir(&directory).ok().and_then(|entries| {
-            entries
-                .flatten()
-                .map(|entry| entry.path())
-                .find(|path| path.extension().is_some_and(|ext| ext == "whl"))
-        }) {
-            return Ok(existing);
-        }
-        self.with_source(sdist, |request| {
-            let built = build_wheel(request, &self.printer)?;
-            let name = built.file_name().ok_or_else(|| BuildError::NoOutput {
-                directory: built.clone(),
-            })?;
-            let destination = directory.join(name);
-            cache::write_atomically(&destination, &std::fs::read(&built)?)?;
-            Ok(destination)
-        })
-    }
-}
-
-impl SdistBuilder {
+    /// Runs `run` on a build request for the source tree `directory`, with scratch space.
     fn with_directory<T>(
         &self,
         directory: &Path,
@@ -311,6 +266,45 @@ impl SdistBuilder {
         run(&request)
     }
 
+    /// Like [`Self::with_directory`], on the tree unpacked from `sdist`.
+    fn with_source<T>(
+        &self,
+        sdist: &Path,
+        run: impl FnOnce(&BuildRequest<'_>) -> anyhow::Result<T>,
+    ) -> anyhow::Result<T> {
+        std::fs::create_dir_all(self.cache.build_dir())?;
+        let unpacked = tempfile::tempdir_in(self.cache.build_dir())?;
+        let source_dir = extract(sdist, &unpacked.path().join("src"))?;
+        self.with_directory(&source_dir, run)
+    }
+
+    /// Builds the request's wheel and moves it into `output`.
+    fn build_into(&self, request: &BuildRequest<'_>, output: &Path) -> anyhow::Result<PathBuf> {
+        let built = build_wheel(request, &self.printer)?;
+        let name = built.file_name().ok_or_else(|| BuildError::NoOutput {
+            directory: built.clone(),
+        })?;
+        let destination = output.join(name);
+        cache::write_atomically(&destination, &std::fs::read(&built)?)?;
+        Ok(destination)
+    }
+
+    /// The wheel built from `sdist` (whose sha256 is `sha256`), built once and cached.
+    pub fn wheel(&self, sdist: &Path, sha256: &str) -> anyhow::Result<PathBuf> {
+        let directory = self
+            .cache
+            .built_wheel_dir(sha256, &self.interpreter.target.name);
+        if let Some(existing) = std::fs::read_dir(&directory).ok().and_then(|entries| {
+            entries
+                .flatten()
+                .map(|entry| entry.path())
+                .find(|path| path.extension().is_some_and(|ext| ext == "whl"))
+        }) {
+            return Ok(existing);
+        }
+        self.with_source(sdist, |request| self.build_into(request, &directory))
+    }
+
     /// The metadata of the source tree in `directory` (a `name @ file:///dir` requirement).
     pub fn directory_metadata(&self, directory: &Path) -> anyhow::Result<String> {
         self.with_directory(directory, |request| {
@@ -321,15 +315,7 @@ impl SdistBuilder {
     /// A wheel of the source tree in `directory`, built now (a tree has no hash to cache by),
     /// kept in `output`.
     pub fn directory_wheel(&self, directory: &Path, output: &Path) -> anyhow::Result<PathBuf> {
-        self.with_directory(directory, |request| {
-            let built = build_wheel(request, &self.printer)?;
-            let name = built.file_name().ok_or_else(|| BuildError::NoOutput {
-                directory: built.clone(),
-            })?;
-            let destination = output.join(name);
-            cache::write_atomically(&destination, &std::fs::read(&built)?)?;
-            Ok(destination)
-        })
+        self.with_directory(directory, |request| self.build_into(request, output))
     }
 }
 
