@@ -174,6 +174,8 @@ fn compile_bytecode(context: &ProjectContext, venv: &StagedVenv) -> anyhow::Resu
             "compileall",
             "-q",
             "-f",
+            // One worker per core; the pycs do not depend on the order.
+            "-j0",
             "--invalidation-mode",
             "checked-hash",
         ])

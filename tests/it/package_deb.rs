@@ -244,7 +244,7 @@ fn lintian_accepts_the_deb() {
     let context = TestContext::hello();
     let deb = package_hello(&context);
     let output = Command::new("lintian")
-        .args(["--fail-on", "error,warning", "--no-tag-display-limit"])
+        .args(["--fail-on", "error,warning", "--tag-display-limit", "0"])
         .arg(&deb)
         .output()
         .unwrap();

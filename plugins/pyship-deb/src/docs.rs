@@ -24,7 +24,10 @@ pub fn write_doc_files(root: &Path, control: &Control, manifest: &Manifest) -> R
     std::fs::write(doc.join("copyright"), copyright(control, manifest)).map_err(failed)?;
     std::fs::write(
         doc.join("changelog.Debian.gz"),
-        crate::gzip(changelog(control, manifest).as_bytes())?,
+        crate::gzip(
+            changelog(control, manifest).as_bytes(),
+            flate2::Compression::best(),
+        )?,
     )
     .map_err(failed)?;
     std::fs::write(

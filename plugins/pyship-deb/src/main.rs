@@ -94,8 +94,11 @@ fn build_deb(manifest: &Manifest) -> Result<Artifact, String> {
     entries.dedup_by(|a, b| a.path == b.path && a.kind == EntryKind::Directory);
     control.installed_size_kib = installed_size_kib(&entries);
 
-    let data = gzip(&data_tar(&entries, mtime)?)?;
-    let control_tar = gzip(&control_tar(&control, &entries, manifest, mtime)?)?;
+    let data = gzip(&data_tar(&entries, mtime)?, Compression::default())?;
+    let control_tar = gzip(
+        &control_tar(&control, &entries, manifest, mtime)?,
+        Compression::default(),
+    )?;
     let mut deb = Vec::new();
     ar::write_ar(
         &mut deb,
@@ -193,10 +196,10 @@ fn control_tar(
 }
 
 /// gzip with no name and a zero timestamp in the header, so output depends on input only.
-pub(crate) fn gzip(data: &[u8]) -> Result<Vec<u8>, String> {
-    let mut encoder = GzBuilder::new()
-        .mtime(0)
-        .write(Vec::new(), Compression::best());
+/// Archive members use the default level (fast, nearly as small); Debian wants the changelog at
+/// the best level (lintian `changelog-not-compressed-with-max-compression`).
+pub(crate) fn gzip(data: &[u8], level: Compression) -> Result<Vec<u8>, String> {
+    let mut encoder = GzBuilder::new().mtime(0).write(Vec::new(), level);
     encoder
         .write_all(data)
         .and_then(|()| encoder.finish())
