@@ -224,12 +224,15 @@ impl<K: Eq + Hash + Clone, V: Clone> SingleFlight<K, V> {
     }
 }
 
+/// Every find-links file by name, read once; or the directory that could not be read.
+type FindLinksScan = Result<HashMap<PackageName, Vec<DistFile>>, (PathBuf, String)>;
+
 /// Files by name, from every source, with caches for pages and metadata.
 pub struct PackageIndex {
     sources: Vec<Source>,
     cache: Cache,
     http: http::HttpClient,
-    find_links: OnceLock<Result<HashMap<PackageName, Vec<DistFile>>, String>>,
+    find_links: OnceLock<FindLinksScan>,
     pages: SingleFlight<PackageName, Arc<Vec<DistFile>>>,
     metadata: SingleFlight<String, Arc<Metadata>>,
 }
@@ -326,7 +329,7 @@ impl PackageIndex {
                     continue;
                 };
                 let entries = std::fs::read_dir(directory)
-                    .map_err(|error| format!("{}: {error}", directory.display()))?;
+                    .map_err(|error| (directory.clone(), error.to_string()))?;
                 let mut paths: Vec<PathBuf> = entries
                     .filter_map(|entry| entry.ok().map(|entry| entry.path()))
                     .collect();
@@ -353,9 +356,9 @@ impl PackageIndex {
         });
         match scanned {
             Ok(by_name) => Ok(by_name.get(name).cloned().unwrap_or_default()),
-            Err(message) => Err(IndexError::Io {
-                path: PathBuf::from(message),
-                source: std::io::Error::other("cannot list the find-links directory"),
+            Err((directory, message)) => Err(IndexError::Io {
+                path: directory.clone(),
+                source: std::io::Error::other(message.clone()),
             }),
         }
     }
