@@ -149,6 +149,11 @@ fn installed_files_match_what_pip_installs_from_the_same_wheels() {
 
 fn project_with_wheel(context: &TestContext, wheel: WheelSpec) {
     wheel.write(&context.root.join("wheels"));
+    victim_project(context);
+}
+
+/// A project depending on `evil`, found in `wheels/` only.
+fn victim_project(context: &TestContext) {
     context.file(
         "pyproject.toml",
         "[project]\nname = \"victim\"\nversion = \"1.0\"\ndependencies = [\"evil\"]\n\n[tool.pyship]\nfind-links = [\"wheels\"]\nno-index = true\n",
@@ -202,10 +207,7 @@ fn tampered_wheel_contents_fail_the_record_check() {
         std::io::Write::write_all(&mut out, &contents).unwrap();
     }
     out.finish().unwrap();
-    context.file(
-        "pyproject.toml",
-        "[project]\nname = \"victim\"\nversion = \"1.0\"\ndependencies = [\"evil\"]\n\n[tool.pyship]\nfind-links = [\"wheels\"]\nno-index = true\n",
-    );
+    victim_project(&context);
     let run = context.pyship(&["build"]).code(1);
     assert!(
         run.stderr.contains("does not match its RECORD hash"),

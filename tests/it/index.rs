@@ -17,18 +17,6 @@ fn served(context: &mut TestContext, versions: &[&str]) -> IndexServer {
     server
 }
 
-fn locked_version(context: &TestContext, name: &str) -> String {
-    let lock: toml::Table = toml::from_str(&context.read("pylock.toml")).unwrap();
-    lock["packages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|package| package["name"].as_str() == Some(name))
-        .and_then(|package| package["version"].as_str())
-        .unwrap_or_else(|| panic!("{name} not locked"))
-        .to_string()
-}
-
 #[test]
 fn json_pages_give_sizes_and_upload_times_and_exclude_newer_applies() {
     let mut context = TestContext::new();
@@ -38,7 +26,7 @@ fn json_pages_give_sizes_and_upload_times_and_exclude_newer_applies() {
     server.uploaded("dep-2.0-py3-none-any.whl", "2024-06-01T10:00:00Z");
     context.file("pyproject.toml", PROJECT);
     context.pyship(&["lock"]).success();
-    assert_eq!(locked_version(&context, "dep"), "2.0");
+    assert_eq!(context.locked_version("dep"), "2.0");
     let lock = context.read("pylock.toml");
     assert!(
         lock.contains("upload-time = 2024-06-01T10:00:00Z"),
@@ -49,7 +37,7 @@ fn json_pages_give_sizes_and_upload_times_and_exclude_newer_applies() {
     let run = context
         .pyship(&["lock", "--exclude-newer", "2024-01-01", "--upgrade"])
         .success();
-    assert_eq!(locked_version(&context, "dep"), "1.0", "{run}");
+    assert_eq!(context.locked_version("dep"), "1.0", "{run}");
 
     let run = context
         .pyship(&["lock", "--exclude-newer", "yesterday"])
@@ -67,13 +55,13 @@ fn yanked_files_are_skipped_unless_pinned_exactly() {
     server.yank("dep-2.0-py3-none-any.whl");
     context.file("pyproject.toml", PROJECT);
     context.pyship(&["lock"]).success();
-    assert_eq!(locked_version(&context, "dep"), "1.0");
+    assert_eq!(context.locked_version("dep"), "1.0");
     context.file(
         "pyproject.toml",
         &PROJECT.replace("\"dep\"", "\"dep==2.0\""),
     );
     context.pyship(&["lock"]).success();
-    assert_eq!(locked_version(&context, "dep"), "2.0");
+    assert_eq!(context.locked_version("dep"), "2.0");
 }
 
 #[test]
@@ -109,7 +97,7 @@ fn offline_lock_uses_the_http_cache_and_says_what_is_missing() {
     drop(server);
     std::fs::remove_file(context.root.join("pylock.toml")).unwrap();
     context.pyship(&["lock", "--offline"]).success();
-    assert_eq!(locked_version(&context, "dep"), "1.0");
+    assert_eq!(context.locked_version("dep"), "1.0");
 
     std::fs::remove_dir_all(&context.cache).unwrap();
     let run = context.pyship(&["lock", "--offline"]).code(3);
@@ -141,8 +129,8 @@ fn a_name_comes_from_the_first_index_that_has_it() {
     );
     context.pyship(&["lock"]).success();
     // A higher `dep` on the second index does not shadow the first index's `dep`.
-    assert_eq!(locked_version(&context, "dep"), "1.0");
-    assert_eq!(locked_version(&context, "other"), "3.0");
+    assert_eq!(context.locked_version("dep"), "1.0");
+    assert_eq!(context.locked_version("other"), "3.0");
     assert!(
         !second
             .requests()

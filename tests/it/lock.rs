@@ -133,24 +133,9 @@ fn simple_index_lock_evaluates_extras_markers_and_requires_python() {
     context.file("pyproject.toml", &scenario.pyproject(""));
     let run = context.pyship(&["lock"]).success();
     let lock = context.read("pylock.toml");
-    let versions: Vec<(String, String)> = toml::from_str::<toml::Table>(&lock).unwrap()["packages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|package| {
-            (
-                package["name"].as_str().unwrap().to_string(),
-                package["version"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect();
     assert_eq!(
-        versions,
-        vec![
-            ("core".to_string(), "1.0".to_string()),
-            ("speedups".to_string(), "0.3".to_string()),
-            ("web".to_string(), "1.5".to_string()),
-        ],
+        context.pins(),
+        ["core==1.0", "speedups==0.3", "web==1.5"],
         "{run}\n{lock}"
     );
     assert!(
@@ -277,20 +262,7 @@ fn resolution_backtracks_to_versions_that_fit_together() {
         &scenario.pyproject("find-links = [\"wheels\"]\nno-index = true"),
     );
     context.pyship(&["lock"]).success();
-    let lock: toml::Table = toml::from_str(&context.read("pylock.toml")).unwrap();
-    let pins: Vec<String> = lock["packages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| {
-            format!(
-                "{}=={}",
-                p["name"].as_str().unwrap(),
-                p["version"].as_str().unwrap()
-            )
-        })
-        .collect();
-    assert_eq!(pins, ["a==1.0", "b==1.0", "c==1.0", "d==1.0"]);
+    assert_eq!(context.pins(), ["a==1.0", "b==1.0", "c==1.0", "d==1.0"]);
 }
 
 #[test]
@@ -338,10 +310,7 @@ fn pre_releases_are_chosen_only_when_allowed_or_named() {
             ),
         );
     };
-    let version = || {
-        let lock: toml::Table = toml::from_str(&context.read("pylock.toml")).unwrap();
-        lock["packages"][0]["version"].as_str().unwrap().to_string()
-    };
+    let version = || context.locked_version("core");
     write("core");
     context.pyship(&["lock"]).success();
     assert_eq!(version(), "1.0");

@@ -7,16 +7,6 @@ use std::process::Command;
 use crate::support::wheels::{SdistSpec, WheelSpec};
 use crate::support::{TestContext, repo_root, requires_tool};
 
-fn packages(context: &TestContext, lockfile: &str) -> Vec<toml::Table> {
-    let lock: toml::Table = toml::from_str(&context.read(lockfile)).unwrap();
-    lock["packages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|package| package.as_table().unwrap().clone())
-        .collect()
-}
-
 fn find<'a>(packages: &'a [toml::Table], name: &str) -> Option<&'a toml::Table> {
     packages.iter().find(|p| p["name"].as_str() == Some(name))
 }
@@ -51,7 +41,7 @@ fn one_lock_serves_several_presets_with_markers_where_they_differ() {
     );
     let lock: toml::Table = toml::from_str(&context.read("pylock.toml")).unwrap();
     assert_eq!(lock["environments"].as_array().unwrap().len(), 2);
-    let packages = packages(&context, "pylock.toml");
+    let packages = context.locked_packages("pylock.toml");
     assert!(find(&packages, "core").unwrap().get("marker").is_none());
     let tomli = find(&packages, "tomli").unwrap();
     assert_eq!(
@@ -157,7 +147,7 @@ fn relocking_keeps_locked_versions_until_asked_to_upgrade() {
     WheelSpec::new("other", "2.0").write(&wheels);
     context.pyship(&["lock"]).success();
     let version = |name: &str| {
-        find(&packages(&context, "pylock.toml"), name).unwrap()["version"]
+        find(&context.locked_packages("pylock.toml"), name).unwrap()["version"]
             .as_str()
             .unwrap()
             .to_string()
@@ -293,7 +283,7 @@ fn no_binary_locks_the_sdist_even_where_a_wheel_fits() {
     SdistSpec::new("core", "1.0").write(&wheels);
     project(&context, "\"core\"", "");
     context.pyship(&["lock"]).success();
-    let core = find(&packages(&context, "pylock.toml"), "core")
+    let core = find(&context.locked_packages("pylock.toml"), "core")
         .unwrap()
         .clone();
     assert!(
@@ -301,7 +291,7 @@ fn no_binary_locks_the_sdist_even_where_a_wheel_fits() {
         "{core:?}"
     );
     context.pyship(&["lock", "--no-binary", "core"]).success();
-    let core = find(&packages(&context, "pylock.toml"), "core")
+    let core = find(&context.locked_packages("pylock.toml"), "core")
         .unwrap()
         .clone();
     assert!(core.get("wheels").is_none(), "{core:?}");
@@ -381,7 +371,7 @@ fn dependency_groups_are_locked_but_not_shipped_and_extras_are() {
          [tool.pyship]\nfind-links = [\"wheels\"]\nno-index = true\nextras = [\"fast\"]\n",
     );
     context.pyship(&["lock", "--group", "all"]).success();
-    let packages = packages(&context, "pylock.toml");
+    let packages = context.locked_packages("pylock.toml");
     assert_eq!(
         find(&packages, "checker").unwrap()["marker"].as_str(),
         Some("'all' in dependency_groups")
@@ -426,7 +416,7 @@ fn direct_references_to_wheels_are_locked_from_where_they_point() {
     let url = format!("file://{}", wheel.display());
     project(&context, &format!("\"dep @ {url}\""), "");
     context.pyship(&["lock"]).success();
-    let packages = packages(&context, "pylock.toml");
+    let packages = context.locked_packages("pylock.toml");
     let dep = find(&packages, "dep").unwrap();
     assert_eq!(dep["version"].as_str(), Some("3.0"));
     let wheels = dep["wheels"].as_array().unwrap();
@@ -444,7 +434,7 @@ fn direct_references_to_wheels_are_locked_from_where_they_point() {
     );
     copy_flit(&context);
     context.pyship(&["lock"]).success();
-    let locked = super::lock_targets::packages(&context, "pylock.toml");
+    let locked = context.locked_packages("pylock.toml");
     let dep = find(&locked, "dep").unwrap();
     assert_eq!(dep["version"].as_str(), Some("4.0"));
     assert_eq!(dep["sdist"]["path"].as_str(), Some(sdist.to_str().unwrap()));
@@ -476,7 +466,7 @@ fn sdist_only_packages_are_locked_from_pkg_info_and_built_when_staging() {
          [tool.pyship]\nfind-links = [\"wheels\"]\nno-index = true\n",
     );
     context.pyship(&["lock"]).success();
-    let packages = packages(&context, "pylock.toml");
+    let packages = context.locked_packages("pylock.toml");
     let slow = find(&packages, "slow").unwrap();
     assert_eq!(
         slow["sdist"]["name"].as_str(),
@@ -526,7 +516,7 @@ fn dynamic_sdist_metadata_is_built_through_the_backend() {
         .write(&wheels);
     project(&context, "\"legacy\"", "");
     context.pyship(&["lock"]).success();
-    let packages = packages(&context, "pylock.toml");
+    let packages = context.locked_packages("pylock.toml");
     assert!(find(&packages, "legacy").is_some());
     assert!(
         find(&packages, "core").is_some(),
@@ -589,7 +579,7 @@ fn local_source_trees_are_locked_as_directories_and_built() {
         ),
     );
     context.pyship(&["lock"]).success();
-    let locked = packages(&context, "pylock.toml");
+    let locked = context.locked_packages("pylock.toml");
     let mylib = find(&locked, "mylib").unwrap();
     assert_eq!(mylib["version"].as_str(), Some("2.5"));
     assert_eq!(mylib["directory"]["path"].as_str(), Some("libs/mylib"));

@@ -113,6 +113,40 @@ impl TestContext {
             .unwrap_or_else(|error| panic!("read {relative}: {error}"))
     }
 
+    /// The `[[packages]]` tables of a lockfile under the project.
+    pub fn locked_packages(&self, lockfile: &str) -> Vec<toml::Table> {
+        let lock: toml::Table = toml::from_str(&self.read(lockfile)).expect("the lock parses");
+        lock["packages"]
+            .as_array()
+            .expect("a packages array")
+            .iter()
+            .map(|package| package.as_table().expect("a package table").clone())
+            .collect()
+    }
+
+    /// `name==version` for each package of `pylock.toml`, in lock order.
+    pub fn pins(&self) -> Vec<String> {
+        self.locked_packages("pylock.toml")
+            .iter()
+            .map(|p| {
+                format!(
+                    "{}=={}",
+                    p["name"].as_str().unwrap(),
+                    p["version"].as_str().unwrap()
+                )
+            })
+            .collect()
+    }
+
+    /// The version `pylock.toml` pins `name` at.
+    pub fn locked_version(&self, name: &str) -> String {
+        self.locked_packages("pylock.toml")
+            .iter()
+            .find(|package| package["name"].as_str() == Some(name))
+            .and_then(|package| package["version"].as_str().map(str::to_string))
+            .unwrap_or_else(|| panic!("{name} not locked"))
+    }
+
     /// Sets an environment variable for every pyship run.
     pub fn env(&mut self, key: &str, value: &str) -> &mut Self {
         self.extra_env.push((key.to_string(), value.to_string()));
