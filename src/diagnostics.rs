@@ -59,6 +59,8 @@ fn hints(error: &anyhow::Error) -> Vec<String> {
             error.hint()
         } else if let Some(error) = cause.downcast_ref::<crate::lockfile::SelectError>() {
             error.hint()
+        } else if let Some(error) = cause.downcast_ref::<crate::fetch::FetchError>() {
+            error.hint()
         } else {
             None
         };

@@ -34,7 +34,10 @@ impl Cache {
 
     /// Where a wheel with this sha256 is kept.
     pub fn wheel_path(&self, sha256: &str, file_name: &str) -> PathBuf {
-        self.root.join("wheels-v1").join(sha256).join(file_name)
+        self.root
+            .join("wheels-v1")
+            .join(component(&sha256.to_ascii_lowercase()))
+            .join(component(file_name))
     }
 
     /// The HTTP cache of index pages.
@@ -56,7 +59,10 @@ impl Cache {
 
     /// Where the wheel built from the sdist with this sha256 for a target is kept.
     pub fn built_wheel_dir(&self, sha256: &str, target: &str) -> PathBuf {
-        self.root.join("built-v1").join(sha256).join(target)
+        self.root
+            .join("built-v1")
+            .join(component(&sha256.to_ascii_lowercase()))
+            .join(component(target))
     }
 
     /// Where whole wheels downloaded only to be hashed or read are kept, by URL.
@@ -64,7 +70,18 @@ impl Cache {
         self.root
             .join("downloads-v1")
             .join(sha256_hex(url.as_bytes()))
-            .join(file_name)
+            .join(component(file_name))
+    }
+}
+
+/// `value` as one path component: itself when it is a plain file name, else its hash. Callers
+/// validate names where they read them, with errors that say where; this is the last line of
+/// defence, so that no value can make a cache path leave the cache.
+fn component(value: &str) -> String {
+    if crate::wheel::is_plain_file_name(value) {
+        value.to_string()
+    } else {
+        sha256_hex(value.as_bytes())
     }
 }
 
@@ -90,4 +107,31 @@ pub fn sha256_file(path: &Path) -> std::io::Result<String> {
     let mut hasher = Sha256::new();
     std::io::copy(&mut file, &mut hasher)?;
     Ok(pyship_plugin::hex(&hasher.finalize()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hostile_keys_stay_inside_the_cache() {
+        let cache = Cache {
+            root: PathBuf::from("/c"),
+        };
+        for path in [
+            cache.wheel_path("../../x", "/tmp/evil.whl"),
+            cache.wheel_path(&"a".repeat(64), "../../evil.whl"),
+            cache.built_wheel_dir("..", "../t"),
+            cache.download_path("u", "a/../../b"),
+        ] {
+            assert!(
+                path.components().all(|c| matches!(
+                    c,
+                    std::path::Component::Normal(_) | std::path::Component::RootDir
+                )),
+                "{}",
+                path.display()
+            );
+        }
+    }
 }

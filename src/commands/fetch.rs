@@ -24,6 +24,12 @@ pub(crate) fn ensure_fetched(
     let progress = Progress::bar(&context.printer, items.len() as u64, verb::FETCHING);
     let wheels = fetch_all(items, &context.project.root, &index, &progress)?;
     progress.finish();
+    for wheel in wheels.iter().filter(|wheel| wheel.repaired) {
+        context.printer.warning(format!(
+            "the cached `{}` did not match its locked sha256; it was downloaded again",
+            wheel.item.file.name
+        ));
+    }
     let downloaded: Vec<&FetchedWheel> = wheels.iter().filter(|wheel| wheel.downloaded).collect();
     let bytes: u64 = downloaded
         .iter()

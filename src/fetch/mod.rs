@@ -41,6 +41,19 @@ pub enum FetchError {
     BadUrl { package: String, url: String },
 }
 
+impl crate::diagnostics::Hint for FetchError {
+    fn hint(&self) -> Option<String> {
+        match self {
+            FetchError::HashMismatch { .. } => Some(
+                "the file changed since it was locked (a tampered cache, a changed wheelhouse or a corrupted download); run without `--offline` to fetch it again, or re-run `pyship lock` if the change is expected"
+                    .into(),
+            ),
+            FetchError::Missing { .. } => Some("run `pyship fetch` (without `--offline`)".into()),
+            _ => None,
+        }
+    }
+}
+
 /// Told about each file as it arrives (progress display); called from worker threads.
 pub trait FetchReporter: Sync {
     /// `name` (a package) is on disk.
@@ -54,6 +67,8 @@ pub struct FetchedWheel {
     pub path: PathBuf,
     /// Whether it had to be downloaded in this run.
     pub downloaded: bool,
+    /// Whether a cached copy failed its hash check and was replaced by a new download.
+    pub repaired: bool,
 }
 
 /// Fetches every item; `lock_dir` anchors relative paths. Results keep the items' order.
@@ -95,48 +110,50 @@ fn fetch_one(
 ) -> Result<FetchedWheel, FetchError> {
     let package = &item.package.name;
     let wheel = &item.file;
-    let fetched = |path: PathBuf, downloaded: bool| FetchedWheel {
+    let fetched = |path: PathBuf, downloaded: bool, repaired: bool| FetchedWheel {
         item: item.clone(),
         path,
         downloaded,
+        repaired,
     };
-    let check = |path: &Path| -> Result<(), FetchError> {
-        let actual = cache::sha256_file(path).map_err(|_| FetchError::Missing {
-            package: package.clone(),
-            path: path.to_path_buf(),
-        })?;
-        if actual != wheel.sha256 {
-            return Err(FetchError::HashMismatch {
-                package: package.clone(),
-                file: path.display().to_string(),
-                expected: wheel.sha256.clone(),
-                actual,
-            });
-        }
-        Ok(())
-    };
+    let check = |path: &Path| check_hash(package, &wheel.sha256, path);
     if let Some(path) = &wheel.path {
         let path = lock_dir.join(path);
         // A source tree has no hash: it is built from what is on disk now.
         if !item.is_source_tree() {
             check(&path)?;
         }
-        return Ok(fetched(path, false));
+        return Ok(fetched(path, false, false));
     }
     let url = wheel.url.as_deref().unwrap_or_default();
     let cache: &Cache = index.cache();
     let cached = cache.wheel_path(&wheel.sha256, &wheel.name);
+    // The cache is not trusted: anything with write access to it could have replaced a file
+    // since it was stored, so it is hashed again on every use (about 1 s per GB). A bad entry
+    // is removed and fetched again when the network is on.
+    let mut repaired = false;
     if cached.is_file() {
-        return Ok(fetched(cached, false));
+        match check(&cached) {
+            Ok(()) => return Ok(fetched(cached, false, false)),
+            Err(FetchError::HashMismatch { .. }) if !index.is_offline() => {
+                let _ = std::fs::remove_file(&cached);
+                repaired = true;
+            }
+            Err(error) => return Err(error),
+        }
     }
     // Downloaded while locking (to read its metadata or hash)? Check it and move it in.
     let downloaded = cache.download_path(url, &wheel.name);
-    if downloaded.is_file() && check(&downloaded).is_ok() {
-        if let Some(parent) = cached.parent() {
-            let _ = std::fs::create_dir_all(parent);
-        }
-        if std::fs::rename(&downloaded, &cached).is_ok() {
-            return Ok(fetched(cached, false));
+    if downloaded.is_file() {
+        if check(&downloaded).is_ok() {
+            if let Some(parent) = cached.parent() {
+                let _ = std::fs::create_dir_all(parent);
+            }
+            if std::fs::rename(&downloaded, &cached).is_ok() && check(&cached).is_ok() {
+                return Ok(fetched(cached, false, repaired));
+            }
+        } else {
+            let _ = std::fs::remove_file(&downloaded);
         }
     }
     let parsed = Url::parse(url).map_err(|_| FetchError::BadUrl {
@@ -168,5 +185,22 @@ fn fetch_one(
             source,
         })
     })?;
-    Ok(fetched(cached, true))
+    Ok(fetched(cached, true, repaired))
+}
+
+/// Checks that the file at `path` has the locked sha256.
+pub fn check_hash(package: &str, expected: &str, path: &Path) -> Result<(), FetchError> {
+    let actual = cache::sha256_file(path).map_err(|_| FetchError::Missing {
+        package: package.to_string(),
+        path: path.to_path_buf(),
+    })?;
+    if actual != expected {
+        return Err(FetchError::HashMismatch {
+            package: package.to_string(),
+            file: path.display().to_string(),
+            expected: expected.to_string(),
+            actual,
+        });
+    }
+    Ok(())
 }

@@ -102,18 +102,26 @@ impl HttpClient {
         })
     }
 
-    /// GETs an index page through the cache: `Ok(None)` when the server has no such page.
-    pub fn get_page(&self, url: &Url, accept: &str) -> Result<Option<Page>, IndexError> {
+    /// GETs an index page through the cache and parses it: `Ok(None)` when the server has no
+    /// such page. A cached body that does not parse is a miss, fetched again, so a corrupt
+    /// cache entry never breaks a lock; a page from the server that does not parse is the
+    /// parser's error.
+    pub fn get_page<T, E>(
+        &self,
+        url: &Url,
+        accept: &str,
+        parse: impl Fn(&Page) -> Result<T, E>,
+    ) -> Result<Option<Result<T, E>>, IndexError> {
         let key = sha256_hex(url.as_str().as_bytes());
         let body_path = self.cache_dir.join(format!("{key}.body"));
         let policy_path = self.cache_dir.join(format!("{key}.json"));
-        let cached = read_cached(&policy_path, &body_path);
-        if let Some((policy, body)) = &cached {
+        let mut cached = read_cached(&policy_path, &body_path);
+        if let Some((policy, page)) = &cached {
             if self.offline || now().saturating_sub(policy.stored) < policy.max_age {
-                return Ok(Some(Page {
-                    body: body.clone(),
-                    content_type: policy.content_type.clone(),
-                }));
+                match parse(page) {
+                    Ok(value) => return Ok(Some(Ok(value))),
+                    Err(_) => cached = None,
+                }
             }
         }
         if self.offline {
@@ -123,6 +131,7 @@ impl HttpClient {
         if let Ok(value) = accept.parse() {
             headers.insert(ACCEPT, value);
         }
+        let plain_headers = headers.clone();
         if let Some((policy, _)) = &cached {
             if let Some(etag) = policy.etag.as_deref().and_then(|v| v.parse().ok()) {
                 headers.insert(IF_NONE_MATCH, etag);
@@ -131,18 +140,18 @@ impl HttpClient {
                 headers.insert(IF_MODIFIED_SINCE, date);
             }
         }
-        let response = self.send(url, headers)?;
-        let status = response.status.as_u16();
-        if status == 304 {
-            if let Some((mut policy, body)) = cached {
-                policy.stored = now();
-                policy.max_age = max_age(&response.headers).unwrap_or(policy.max_age);
-                write_policy(&policy_path, &policy);
-                return Ok(Some(Page {
-                    body,
-                    content_type: policy.content_type,
-                }));
+        let mut response = self.send(url, headers)?;
+        if response.status.as_u16() == 304 {
+            if let Some((mut policy, page)) = cached {
+                if let Ok(value) = parse(&page) {
+                    policy.stored = now();
+                    policy.max_age = max_age(&response.headers).unwrap_or(policy.max_age);
+                    write_policy(&policy_path, &policy);
+                    return Ok(Some(Ok(value)));
+                }
             }
+            // Not modified, but what we hold is unusable: ask for the page itself.
+            response = self.send(url, plain_headers)?;
         }
         let Some(response) = successful(url, response)? else {
             return Ok(None);
@@ -156,7 +165,12 @@ impl HttpClient {
         };
         let content_type = header(CONTENT_TYPE).unwrap_or_default();
         let no_store = header(CACHE_CONTROL).is_some_and(|value| value.contains("no-store"));
-        if !no_store {
+        let page = Page {
+            body: response.body,
+            content_type,
+        };
+        let parsed = parse(&page);
+        if !no_store && parsed.is_ok() {
             let etag = header(ETAG);
             let last_modified = header(LAST_MODIFIED);
             let max_age = max_age(&response.headers).unwrap_or_else(|| {
@@ -168,21 +182,18 @@ impl HttpClient {
             });
             let policy = CachePolicy {
                 url: redact(url),
-                content_type: content_type.clone(),
+                content_type: page.content_type.clone(),
                 etag,
                 last_modified,
                 stored: now(),
                 max_age,
             };
             // The cache is an optimization: a failed write must not fail the lock.
-            if cache::write_atomically(&body_path, &response.body).is_ok() {
+            if cache::write_atomically(&body_path, &page.body).is_ok() {
                 write_policy(&policy_path, &policy);
             }
         }
-        Ok(Some(Page {
-            body: response.body,
-            content_type,
-        }))
+        Ok(Some(parsed))
     }
 
     /// GETs `url` without caching: `Ok(None)` on 404/410.
@@ -339,10 +350,11 @@ fn max_age(headers: &HeaderMap) -> Option<u64> {
     })
 }
 
-fn read_cached(policy_path: &Path, body_path: &Path) -> Option<(CachePolicy, Vec<u8>)> {
+fn read_cached(policy_path: &Path, body_path: &Path) -> Option<(CachePolicy, Page)> {
     let policy: CachePolicy = serde_json::from_slice(&std::fs::read(policy_path).ok()?).ok()?;
     let body = std::fs::read(body_path).ok()?;
-    Some((policy, body))
+    let content_type = policy.content_type.clone();
+    Some((policy, Page { body, content_type }))
 }
 
 fn write_policy(path: &Path, policy: &CachePolicy) {

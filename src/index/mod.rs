@@ -19,6 +19,7 @@ mod http;
 mod range;
 mod simple;
 
+use http::Page;
 pub use http::redact;
 
 use std::collections::{HashMap, HashSet};
@@ -375,16 +376,15 @@ impl PackageIndex {
                 url: redact(index),
                 message: error.to_string(),
             })?;
-        let Some(page) = self.http.get_page(&page_url, simple::ACCEPT)? else {
+        let label = redact(index).trim_end_matches('/').to_string();
+        let parse = |page: &Page| simple::parse_page(&page_url, page, &label);
+        let Some(parsed) = self.http.get_page(&page_url, simple::ACCEPT, parse)? else {
             return Ok(None);
         };
-        let label = redact(index).trim_end_matches('/').to_string();
-        simple::parse_page(&page_url, &page, &label)
-            .map(Some)
-            .map_err(|error| IndexError::BadPage {
-                url: redact(&page_url),
-                message: error.0,
-            })
+        parsed.map(Some).map_err(|error| IndexError::BadPage {
+            url: redact(&page_url),
+            message: error.0,
+        })
     }
 
     /// A file's metadata: from the local wheel, `.metadata`, byte ranges, or the whole wheel.
@@ -496,8 +496,15 @@ impl PackageIndex {
             FileLocation::Url(url) => url,
         };
         let path = self.cache.download_path(url.as_str(), &file.file_name);
+        // A cached copy is used only when it still has the published hash (the cache may have
+        // been tampered with); without one, whoever uses the file checks the lock's hash.
         if path.is_file() {
-            return Ok(path);
+            match &file.sha256 {
+                Some(expected) if cache::sha256_file(&path).ok().as_ref() != Some(expected) => {
+                    let _ = std::fs::remove_file(&path);
+                }
+                _ => return Ok(path),
+            }
         }
         let body = self.get(url)?.ok_or_else(|| IndexError::Status {
             url: redact(url),

@@ -16,6 +16,7 @@ pub use select::{InstallItem, SelectError};
 
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
+use std::str::FromStr;
 
 use serde::Deserialize;
 
@@ -32,6 +33,12 @@ pub enum LockfileError {
     Parse { path: PathBuf, message: String },
     #[error("`{}`: package `{package}` has no wheel pyship can install", path.display())]
     NoWheel { path: PathBuf, package: String },
+    #[error("`{}`: package `{package}`: {message}", path.display())]
+    BadFile {
+        path: PathBuf,
+        package: String,
+        message: String,
+    },
 }
 
 /// A lock.
@@ -172,12 +179,25 @@ impl Lock {
             .packages
             .into_iter()
             .map(|package| {
+                let bad_file = |message: String| LockfileError::BadFile {
+                    path: path.to_path_buf(),
+                    package: package.name.clone(),
+                    message,
+                };
                 let wheels: Vec<LockedWheel> = package
                     .wheels
                     .into_iter()
-                    .filter_map(WheelEntry::into_file)
-                    .collect();
-                let sdist = package.sdist.and_then(WheelEntry::into_file);
+                    .map(|entry| entry.into_file(FileKind::Wheel))
+                    .collect::<Result<_, _>>()
+                    .map_err(bad_file)?;
+                let sdist = package
+                    .sdist
+                    .map(|entry| entry.into_file(FileKind::Sdist))
+                    .transpose()
+                    .map_err(bad_file)?;
+                if pep508_rs::PackageName::from_str(&package.name).is_err() {
+                    return Err(bad_file("the name is not a valid package name".into()));
+                }
                 let directory = package.directory.map(|directory| directory.path);
                 if wheels.is_empty() && sdist.is_none() && directory.is_none() {
                     return Err(LockfileError::NoWheel {
@@ -262,22 +282,58 @@ struct WheelEntry {
     hashes: Hashes,
 }
 
+/// Which kind of file a lock entry must name.
+#[derive(Clone, Copy)]
+enum FileKind {
+    Wheel,
+    Sdist,
+}
+
 impl WheelEntry {
-    /// The entry as a locked file: it needs a sha256, and a URL or path (the name defaults to
-    /// the last part of either, as uv writes it).
-    fn into_file(self) -> Option<LockedWheel> {
-        let sha256 = self.hashes.sha256?;
-        let name = self.name.or_else(|| {
-            let location = self.url.as_deref().or(self.path.as_deref())?;
-            location.rsplit('/').next().map(str::to_string)
+    /// The entry as a locked file. A lock is hostile input: the entry needs a URL or path, a
+    /// sha256 (pyship installs nothing it cannot check; any case of hex is accepted), and a
+    /// name that is a plain wheel or sdist file name, since fetch writes the file under that
+    /// name. The name defaults to the last part of the URL or path, as uv writes it.
+    fn into_file(self, kind: FileKind) -> Result<LockedWheel, String> {
+        let location = self
+            .url
+            .as_deref()
+            .or(self.path.as_deref())
+            .ok_or("a file entry has neither `url` nor `path`")?;
+        let name = self
+            .name
+            .or_else(|| location.rsplit('/').next().map(str::to_string))
+            .unwrap_or_default();
+        let valid_name = match kind {
+            FileKind::Wheel => crate::wheel::WheelFilename::parse(&name).is_some(),
+            FileKind::Sdist => crate::wheel::parse_sdist_filename(&name).is_some(),
+        };
+        if !valid_name {
+            let what = match kind {
+                FileKind::Wheel => "wheel",
+                FileKind::Sdist => "sdist",
+            };
+            return Err(format!(
+                "`{}` is not a plain {what} file name",
+                name.escape_debug()
+            ));
+        }
+        let sha256 = self.hashes.sha256.ok_or_else(|| {
+            format!("`{name}` has no sha256 hash; pyship installs only hash-checked files")
         })?;
-        (self.url.is_some() || self.path.is_some()).then_some(LockedWheel {
+        if !crate::wheel::is_sha256_hex(&sha256) {
+            return Err(format!(
+                "the sha256 of `{name}` is not 64 hex digits: `{}`",
+                sha256.escape_debug()
+            ));
+        }
+        Ok(LockedWheel {
             name,
             url: self.url,
             path: self.path,
             size: self.size,
             upload_time: self.upload_time.map(|time| time.to_string()),
-            sha256,
+            sha256: sha256.to_ascii_lowercase(),
         })
     }
 }

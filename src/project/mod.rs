@@ -65,6 +65,14 @@ pub enum ProjectError {
         value: String,
         message: String,
     },
+    #[error("invalid `{key}` = `{value}` in `[tool.pyship]` at `{}:{line}`: {message}", path.display())]
+    InvalidSetting {
+        path: PathBuf,
+        line: usize,
+        key: &'static str,
+        value: String,
+        message: String,
+    },
     #[error("invalid {what} `{value}` at `{}:{line}`: {message}", path.display())]
     InvalidRequirement {
         path: PathBuf,
@@ -292,7 +300,19 @@ impl Project {
         // toml's messages name the line and column and show the line with a caret.
         let document: PyProjectToml =
             toml::from_str(text).map_err(|error| parse_error(error.to_string()))?;
-        let (config, raw_options, format_options) = read_tool_table(path, text)?;
+        let (mut config, raw_options, format_options) = read_tool_table(path, text)?;
+        if let Some(prefix) = &config.install_prefix {
+            let normalized = normalize_install_prefix(prefix).map_err(|message| {
+                ProjectError::InvalidSetting {
+                    path: path.to_path_buf(),
+                    line: line_and_column(text, key_offset(text, "install-prefix")).0,
+                    key: "install-prefix",
+                    value: prefix.escape_debug().to_string(),
+                    message,
+                }
+            })?;
+            config.install_prefix = Some(normalized);
+        }
         let table = document
             .project
             .ok_or_else(|| ProjectError::NoProjectTable {
@@ -407,6 +427,29 @@ impl Project {
     pub fn lockfile_path(&self) -> PathBuf {
         self.root.join("pylock.toml")
     }
+}
+
+/// `install-prefix` made canonical (`//` and a trailing `/` dropped), or why it cannot be one.
+/// The prefix is joined under the staging root, so a `..` or relative part would stage, and
+/// package, somewhere else entirely.
+fn normalize_install_prefix(prefix: &str) -> Result<String, String> {
+    if !prefix.starts_with('/') {
+        return Err("it must be an absolute path such as `/opt/venvs/NAME`".into());
+    }
+    if prefix.chars().any(char::is_control) {
+        return Err("it contains a control character".into());
+    }
+    let mut parts = Vec::new();
+    for part in prefix.split('/').filter(|part| !part.is_empty()) {
+        if part == "." || part == ".." {
+            return Err(format!("it contains `{part}`; write the path without it"));
+        }
+        parts.push(part);
+    }
+    if parts.is_empty() {
+        return Err("it must be a directory below `/`, such as `/opt/venvs/NAME`".into());
+    }
+    Ok(format!("/{}", parts.join("/")))
 }
 
 /// Collects a group's requirement strings, following `include-group` (PEP 735) and refusing
@@ -596,6 +639,29 @@ depends = ["libpq5"]
                 .starts_with("invalid dependency `redis >= = 4` at `/p/pyproject.toml:6`"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn install_prefixes_are_normalized_or_refused_with_their_line() {
+        assert_eq!(
+            normalize_install_prefix("/opt//venvs/app/").as_deref(),
+            Ok("/opt/venvs/app")
+        );
+        for bad in [
+            "/opt/../../elsewhere",
+            "opt/app",
+            "/",
+            "/opt/./app",
+            "/opt/a\nb",
+        ] {
+            assert!(normalize_install_prefix(bad).is_err(), "{bad}");
+        }
+        let text = "[project]\nname = \"a\"\nversion = \"1\"\n\n[tool.pyship]\ninstall-prefix = \"/opt/../../elsewhere\"\n";
+        let error = Project::parse(Path::new("/p"), Path::new("/p/pyproject.toml"), text)
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("/p/pyproject.toml:6"), "{error}");
+        assert!(error.contains("`..`"), "{error}");
     }
 
     #[test]

@@ -6,6 +6,24 @@ use std::str::FromStr;
 use pep508_rs::PackageName;
 use pep508_rs::pep440_rs::Version;
 
+/// Whether `name` is safe to join to a directory as one file name: 1 to 255 bytes of ASCII
+/// letters, digits and `._+!-` (everything a wheel or sdist name is made of), not starting
+/// with a dot. Names from indexes, locks and URLs are hostile input: this refuses `/`, `..`,
+/// NUL, control characters and whatever a percent-decoding turned into them.
+pub fn is_plain_file_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 255
+        && !name.starts_with('.')
+        && name
+            .bytes()
+            .all(|byte| byte.is_ascii_alphanumeric() || b"._+!-".contains(&byte))
+}
+
+/// Whether `value` is a sha256 as 64 hex digits (either case).
+pub fn is_sha256_hex(value: &str) -> bool {
+    value.len() == 64 && value.bytes().all(|byte| byte.is_ascii_hexdigit())
+}
+
 /// A parsed wheel file name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WheelFilename {
@@ -17,8 +35,12 @@ pub struct WheelFilename {
 }
 
 impl WheelFilename {
-    /// Parses a file name; `None` when it is not a well-formed wheel name.
+    /// Parses a file name; `None` when it is not a well-formed wheel name (or not a
+    /// [plain file name](is_plain_file_name)).
     pub fn parse(file_name: &str) -> Option<WheelFilename> {
+        if !is_plain_file_name(file_name) {
+            return None;
+        }
         let stem = file_name.strip_suffix(".whl")?;
         let parts: Vec<&str> = stem.split('-').collect();
         let (name, version, rest) = match parts.as_slice() {
@@ -61,12 +83,34 @@ mod tests {
         assert!(WheelFilename::parse("foo-1.0.tar.gz").is_none());
         assert!(WheelFilename::parse("foo-py3-none-any.whl").is_none());
     }
+
+    #[test]
+    fn names_that_are_paths_are_not_file_names() {
+        for name in [
+            "/tmp/x/evil-1.0-py3-none-any.whl",
+            "../../evil-1.0-py3-none-any.whl",
+            "pkg-1.0-0/../../evil-py3-none-any.whl",
+            ".hidden-1.0-py3-none-any.whl",
+            "evil-1.0-py3-none-any.whl\0",
+            "evil 1.0.tar.gz",
+        ] {
+            assert!(!is_plain_file_name(name), "{name}");
+            assert!(WheelFilename::parse(name).is_none(), "{name}");
+            assert!(parse_sdist_filename(name).is_none(), "{name}");
+        }
+        assert!(is_plain_file_name("pkg-1.0+local.2-py3-none-any.whl"));
+        assert!(is_sha256_hex(&"aB".repeat(32)));
+        assert!(!is_sha256_hex("../../x"));
+    }
 }
 
 /// The name and version of an sdist file name: `NAME-VERSION.tar.gz` or `.zip` (the
 /// source distribution format spec; older sdists may keep `-` in the name, so the version is
 /// what follows the last `-`).
 pub fn parse_sdist_filename(file_name: &str) -> Option<(PackageName, Version)> {
+    if !is_plain_file_name(file_name) {
+        return None;
+    }
     let stem = file_name
         .strip_suffix(".tar.gz")
         .or_else(|| file_name.strip_suffix(".zip"))?;

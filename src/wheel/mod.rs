@@ -4,6 +4,6 @@ mod filename;
 mod install;
 mod metadata;
 
-pub use filename::{WheelFilename, parse_sdist_filename};
+pub use filename::{WheelFilename, is_plain_file_name, is_sha256_hex, parse_sdist_filename};
 pub use install::{Scheme, install_wheel};
 pub use metadata::Metadata;
