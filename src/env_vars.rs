@@ -26,3 +26,5 @@ pub const SOURCE_DATE_EPOCH: &str = "SOURCE_DATE_EPOCH";
 pub const NO_COLOR: &str = "NO_COLOR";
 /// Forces color on for plugins when `--color always`.
 pub const CLICOLOR_FORCE: &str = "CLICOLOR_FORCE";
+/// The most one wheel or sdist may unpack to (bytes, or with K, M, G; default 16G).
+pub const PYSHIP_MAX_UNPACKED_SIZE: &str = "PYSHIP_MAX_UNPACKED_SIZE";

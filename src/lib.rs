@@ -15,6 +15,7 @@ pub mod diagnostics;
 mod env_vars;
 mod fetch;
 mod index;
+mod limits;
 mod lockfile;
 mod plugin;
 mod printer;

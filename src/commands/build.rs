@@ -8,7 +8,6 @@ use anyhow::{Context as _, bail};
 use super::fetch::ensure_fetched;
 use super::lock::ensure_lock;
 use super::{ExitStatus, ProjectContext};
-use crate::cache;
 use crate::printer::verb;
 use crate::sdist;
 use crate::venv::{self, StagedVenv};
@@ -70,11 +69,18 @@ pub(crate) fn stage(context: &ProjectContext) -> anyhow::Result<Staged> {
         )
     })?;
     let scheme = venv.scheme(&interpreter.target.python_version());
+    let mut installation = wheel::Installation::new(crate::limits::max_unpacked_size());
+    for own in &venv.own_files {
+        installation.reserve(own.clone(), "the virtualenv");
+    }
 
     let mut packages = Vec::new();
     let mut builder = None;
     for fetched in &wheels {
         let package = &fetched.item.package;
+        // A wheel from the lock is hashed again as it is installed; a built one has no
+        // locked hash.
+        let mut locked_sha256 = None;
         let wheel_path = if fetched.item.is_source_tree() {
             context.printer.status(
                 verb::BUILDING,
@@ -101,10 +107,13 @@ pub(crate) fn stage(context: &ProjectContext) -> anyhow::Result<Staged> {
                 .wheel(&fetched.path, &fetched.item.file.sha256)
                 .with_context(|| format!("failed to build `{}` from its sdist", package.name))?
         } else {
+            locked_sha256 = Some(fetched.item.file.sha256.as_str());
             fetched.path.clone()
         };
         packages.push(install(
+            &mut installation,
             wheel_path,
+            locked_sha256,
             &package.name,
             &package.version,
             &scheme,
@@ -127,7 +136,9 @@ pub(crate) fn stage(context: &ProjectContext) -> anyhow::Result<Staged> {
     let app_wheel = sdist::build_wheel(&request, &context.printer)
         .with_context(|| format!("failed to build `{}`", project.name))?;
     packages.push(install(
+        &mut installation,
         app_wheel,
+        None,
         project.name.as_ref(),
         &project.version,
         &scheme,
@@ -147,16 +158,18 @@ pub(crate) fn stage(context: &ProjectContext) -> anyhow::Result<Staged> {
 
 /// Installs a wheel into the staged venv and describes it for the plugin manifest.
 fn install(
+    installation: &mut wheel::Installation,
     wheel: PathBuf,
+    locked_sha256: Option<&str>,
     name: &str,
     version: &str,
     scheme: &wheel::Scheme,
 ) -> anyhow::Result<pyship_plugin::Package> {
-    let installed = wheel::install_wheel(&wheel, scheme)?;
+    let installed = installation.install(&wheel, locked_sha256, scheme)?;
     Ok(pyship_plugin::Package {
         name: name.to_string(),
         version: version.to_string(),
-        sha256: cache::sha256_file(&wheel)?,
+        sha256: installed.sha256,
         wheel,
         pure: installed.pure,
     })

@@ -24,7 +24,6 @@ pub use http::redact;
 
 use std::collections::{HashMap, HashSet};
 use std::hash::Hash;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -556,11 +555,9 @@ pub fn read_wheel_metadata(path: &Path, wheel: &WheelFilename) -> Result<String,
         })
         .map(str::to_string)
         .ok_or_else(|| bad("no `.dist-info/METADATA` for this name".into()))?;
-    let mut text = String::new();
-    archive
+    let entry = archive
         .by_name(&entry_name)
-        .map_err(|error| bad(error.to_string()))?
-        .read_to_string(&mut text)
-        .map_err(|error| bad(format!("unreadable METADATA: {error}")))?;
-    Ok(text)
+        .map_err(|error| bad(error.to_string()))?;
+    crate::limits::read_text_capped(entry, crate::limits::METADATA_FILE)
+        .map_err(|error| bad(format!("unreadable METADATA: {error}")))
 }

@@ -6,8 +6,6 @@
 //! large compiled wheels. Anything unexpected (no range support, zip64, odd compression)
 //! returns `None` and the caller downloads the wheel instead.
 
-use std::io::Read;
-
 use reqwest::Url;
 
 use super::http::HttpClient;
@@ -71,7 +69,11 @@ pub fn metadata_by_range(http: &HttpClient, url: &Url, wheel: &WheelFilename) ->
     let (method, compressed, local_offset) = member?;
 
     // The local header repeats name and extra with its own lengths; fetch with room for both.
-    let end = local_offset + 30 + 1024 + compressed;
+    // Sizes come from the server: bounded before any arithmetic or allocation.
+    if compressed > crate::limits::METADATA_FILE {
+        return None;
+    }
+    let end = local_offset.checked_add(30 + 1024 + compressed)?;
     let (local, _) = http
         .get_range(url, &format!("bytes={local_offset}-{end}"))
         .ok()??;
@@ -79,18 +81,16 @@ pub fn metadata_by_range(http: &HttpClient, url: &Url, wheel: &WheelFilename) ->
         return None;
     }
     let data_start = 30 + u16_at(&local, 26)? + u16_at(&local, 28)?;
-    let data = local.get(data_start..data_start + compressed as usize)?;
-    let mut text = String::new();
+    let data = local.get(data_start..data_start.checked_add(compressed as usize)?)?;
     match method {
-        0 => text = String::from_utf8(data.to_vec()).ok()?,
-        8 => {
-            flate2::read::DeflateDecoder::new(data)
-                .read_to_string(&mut text)
-                .ok()?;
-        }
-        _ => return None,
+        0 => String::from_utf8(data.to_vec()).ok(),
+        8 => crate::limits::read_text_capped(
+            flate2::read::DeflateDecoder::new(data),
+            crate::limits::METADATA_FILE,
+        )
+        .ok(),
+        _ => None,
     }
-    Some(text)
 }
 
 fn dist_info_matches(name: &str, wheel: &WheelFilename) -> bool {

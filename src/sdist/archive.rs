@@ -8,6 +8,8 @@ use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Component, Path, PathBuf};
 
+use crate::limits;
+
 /// Why an sdist could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum ArchiveError {
@@ -70,12 +72,10 @@ pub fn read_pkg_info(path: &Path) -> Result<Option<String>, ArchiveError> {
         else {
             return Ok(None);
         };
-        let mut text = String::new();
-        archive
+        let entry = archive
             .by_name(&name)
-            .map_err(|error| read_error(std::io::Error::other(error)))?
-            .read_to_string(&mut text)
-            .map_err(read_error)?;
+            .map_err(|error| read_error(std::io::Error::other(error)))?;
+        let text = limits::read_text_capped(entry, limits::METADATA_FILE).map_err(read_error)?;
         return Ok(Some(text));
     }
     let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(file));
@@ -83,8 +83,8 @@ pub fn read_pkg_info(path: &Path) -> Result<Option<String>, ArchiveError> {
         let mut entry = entry.map_err(read_error)?;
         let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
         if is_pkg_info(&name) && entry.header().entry_type().is_file() {
-            let mut text = String::new();
-            entry.read_to_string(&mut text).map_err(read_error)?;
+            let text =
+                limits::read_text_capped(&mut entry, limits::METADATA_FILE).map_err(read_error)?;
             return Ok(Some(text));
         }
     }
@@ -99,12 +99,25 @@ pub fn extract(path: &Path, destination: &Path) -> Result<PathBuf, ArchiveError>
         source,
     };
     std::fs::create_dir_all(destination).map_err(read_error)?;
-    let write = |relative: &Path, contents: &[u8], executable: bool| -> Result<(), ArchiveError> {
+    // What the whole archive may still unpack to; declared sizes are not trusted, and files
+    // are streamed to disk, so a bomb costs no more than the limit.
+    let mut budget = limits::max_unpacked_size();
+    let mut write = |relative: &Path, reader: &mut dyn Read, executable: bool| {
         let target = destination.join(relative);
         if let Some(parent) = target.parent() {
             std::fs::create_dir_all(parent).map_err(read_error)?;
         }
-        std::fs::write(&target, contents).map_err(read_error)?;
+        let mut out = std::fs::File::create(&target).map_err(read_error)?;
+        let written = std::io::copy(&mut reader.take(budget.saturating_add(1)), &mut out)
+            .map_err(read_error)?;
+        if written > budget {
+            return Err(ArchiveError::Unsafe {
+                path: path.to_path_buf(),
+                entry: relative.display().to_string(),
+                reason: "makes the archive unpack to more than the limit (`PYSHIP_MAX_UNPACKED_SIZE` raises it)",
+            });
+        }
+        budget -= written;
         let mode = if executable { 0o755 } else { 0o644 };
         std::fs::set_permissions(&target, std::fs::Permissions::from_mode(mode)).map_err(read_error)
     };
@@ -129,9 +142,7 @@ pub fn extract(path: &Path, destination: &Path) -> Result<PathBuf, ArchiveError>
                 std::fs::create_dir_all(destination.join(&relative)).map_err(read_error)?;
                 continue;
             }
-            let mut contents = Vec::new();
-            entry.read_to_end(&mut contents).map_err(read_error)?;
-            write(&relative, &contents, mode & 0o111 != 0)?;
+            write(&relative, &mut entry, mode & 0o111 != 0)?;
         }
     } else {
         let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(file));
@@ -144,9 +155,7 @@ pub fn extract(path: &Path, destination: &Path) -> Result<PathBuf, ArchiveError>
                 std::fs::create_dir_all(destination.join(&relative)).map_err(read_error)?;
             } else if kind.is_file() {
                 let mode = entry.header().mode().unwrap_or(0o644);
-                let mut contents = Vec::new();
-                entry.read_to_end(&mut contents).map_err(read_error)?;
-                write(&relative, &contents, mode & 0o111 != 0)?;
+                write(&relative, &mut entry, mode & 0o111 != 0)?;
             } else if kind.is_pax_global_extensions() || kind.is_pax_local_extensions() {
                 // Metadata for the entries, consumed by the tar reader.
             } else {

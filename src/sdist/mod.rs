@@ -149,9 +149,10 @@ fn run_backend(
         headers: environment.join("include"),
         python: request.interpreter.resolved.display().to_string(),
     };
+    let mut installation = wheel::Installation::new(crate::limits::max_unpacked_size());
     for package in &packages {
         let path = request.index.download(&package.file)?;
-        wheel::install_wheel(&path, &scheme)?;
+        installation.install(&path, package.file.sha256.as_deref(), &scheme)?;
     }
 
     let mut python_path = vec![environment.clone()];

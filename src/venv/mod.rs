@@ -22,6 +22,9 @@ pub struct StagedVenv {
     pub install_prefix: PathBuf,
     /// `lib/python3.11/site-packages`, relative to the prefix.
     pub site_packages: PathBuf,
+    /// The files the venv itself made (interpreter links, `pyvenv.cfg`, activation script),
+    /// staged paths: no wheel may overwrite them.
+    pub own_files: Vec<PathBuf>,
 }
 
 impl StagedVenv {
@@ -60,10 +63,11 @@ pub fn create_venv(
     interpreter: &Interpreter,
 ) -> std::io::Result<StagedVenv> {
     let python_version = interpreter.target.python_version();
-    let venv = StagedVenv {
+    let mut venv = StagedVenv {
         staging_root: staging_root.to_path_buf(),
         install_prefix: install_prefix.to_path_buf(),
         site_packages: PathBuf::from(format!("lib/python{python_version}/site-packages")),
+        own_files: Vec::new(),
     };
     let prefix = venv.staged_prefix();
     let bin = prefix.join("bin");
@@ -93,5 +97,12 @@ pub fn create_venv(
             .replace("#PREFIX#", &install_prefix.display().to_string())
             .replace("#NAME#", name),
     )?;
+    venv.own_files = vec![
+        prefix.join("pyvenv.cfg"),
+        bin.join("python"),
+        bin.join("python3"),
+        bin.join(format!("python{python_version}")),
+        bin.join("activate"),
+    ];
     Ok(venv)
 }

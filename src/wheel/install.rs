@@ -10,7 +10,7 @@
 //! file listed in the wheel's RECORD must match its recorded hash.
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::Read;
+use std::io::{BufRead, BufReader, Read, Seek, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Component, Path, PathBuf};
 use std::str::FromStr;
@@ -18,11 +18,16 @@ use std::str::FromStr;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use pep508_rs::PackageName;
-use sha2::{Digest, Sha256};
+use sha2::{Digest, Sha256, Sha384, Sha512};
 
 use super::WheelFilename;
+use crate::limits;
 
 const LAUNCHER: &str = include_str!("launcher.py");
+
+/// The wheel format versions this installer reads (the binary distribution format spec: an
+/// installer must refuse a newer major version).
+const SUPPORTED_WHEEL_MAJOR: u32 = 1;
 
 /// Why a wheel could not be installed.
 #[derive(Debug, thiserror::Error)]
@@ -56,136 +61,435 @@ pub struct Scheme {
 pub struct InstalledWheel {
     /// `Root-Is-Purelib: true` and only pure tags.
     pub pure: bool,
+    /// The sha256 of the wheel file, computed from the bytes that were installed.
+    pub sha256: String,
 }
 
-/// Installs `wheel_path` into `scheme`.
-pub fn install_wheel(wheel_path: &Path, scheme: &Scheme) -> Result<InstalledWheel, InstallError> {
-    let invalid = |message: String| InstallError::Invalid {
-        wheel: wheel_path.to_path_buf(),
-        message,
-    };
-    let unsafe_entry = |message: String| InstallError::Unsafe {
-        wheel: wheel_path.to_path_buf(),
-        message,
-    };
-    let file_name = wheel_path
-        .file_name()
-        .and_then(|name| name.to_str())
-        .unwrap_or_default();
-    let filename = WheelFilename::parse(file_name)
-        .ok_or_else(|| invalid("the file name is not `NAME-VERSION-TAGS.whl`".into()))?;
-    let file = std::fs::File::open(wheel_path).map_err(|error| invalid(error.to_string()))?;
-    let mut archive = zip::ZipArchive::new(file).map_err(|error| invalid(error.to_string()))?;
+/// Installs wheels into one environment, remembering who owns each file so that no wheel
+/// overwrites the environment's own files or another distribution's.
+#[derive(Debug)]
+pub struct Installation {
+    owners: HashMap<PathBuf, String>,
+    max_unpacked: u64,
+}
 
-    let dist_info = find_dist_info(&archive, &filename.name)
-        .ok_or_else(|| invalid(format!("no `.dist-info` directory for `{}`", filename.name)))?;
-    let data_prefix = format!("{}.data/", dist_info.trim_end_matches(".dist-info"));
-    let wheel_metadata = read_text(&mut archive, &format!("{dist_info}/WHEEL")).map_err(invalid)?;
-    let root_is_purelib = wheel_metadata.lines().any(|line| {
-        line.split_once(':').is_some_and(|(key, value)| {
-            key.trim().eq_ignore_ascii_case("Root-Is-Purelib") && value.trim() == "true"
-        })
-    });
-    let recorded = read_text(&mut archive, &format!("{dist_info}/RECORD"))
-        .map(|text| parse_record(&text))
-        .map_err(invalid)?;
+impl Installation {
+    /// An empty installation; no wheel may unpack to more than `max_unpacked` bytes.
+    pub fn new(max_unpacked: u64) -> Installation {
+        Installation {
+            owners: HashMap::new(),
+            max_unpacked,
+        }
+    }
 
-    let root = if root_is_purelib {
-        &scheme.purelib
-    } else {
-        &scheme.platlib
-    };
-    let mut record: BTreeMap<PathBuf, (String, u64)> = BTreeMap::new();
-    for index in 0..archive.len() {
-        let mut entry = archive
-            .by_index(index)
-            .map_err(|error| invalid(error.to_string()))?;
-        let name = entry.name().to_string();
-        check_entry_name(&name)
-            .map_err(|message| unsafe_entry(format!("entry `{name}` {message}")))?;
-        let unix_mode = entry.unix_mode().unwrap_or(0o644);
-        if unix_mode & 0o170000 == 0o120000 {
-            return Err(unsafe_entry(format!("entry `{name}` is a symlink")));
+    /// Marks `path` as `owner`'s (e.g. the virtualenv's `bin/python`): no wheel may write it.
+    pub fn reserve(&mut self, path: PathBuf, owner: &str) {
+        self.owners.insert(path, owner.to_string());
+    }
+
+    /// Installs `wheel_path` into `scheme`. With `expected_sha256`, the file is hashed as it is
+    /// opened and refused when it differs: the bytes installed are the bytes checked.
+    pub fn install(
+        &mut self,
+        wheel_path: &Path,
+        expected_sha256: Option<&str>,
+        scheme: &Scheme,
+    ) -> Result<InstalledWheel, InstallError> {
+        WheelInstall {
+            wheel_path,
+            scheme,
+            owners: &mut self.owners,
+            budget: self.max_unpacked,
+            limit: self.max_unpacked,
         }
-        if entry.is_dir() {
-            continue;
+        .run(expected_sha256)
+    }
+}
+
+/// One wheel being installed.
+struct WheelInstall<'a> {
+    wheel_path: &'a Path,
+    scheme: &'a Scheme,
+    owners: &'a mut HashMap<PathBuf, String>,
+    /// Bytes the wheel may still unpack to.
+    budget: u64,
+    limit: u64,
+}
+
+impl WheelInstall<'_> {
+    fn invalid(&self, message: String) -> InstallError {
+        InstallError::Invalid {
+            wheel: self.wheel_path.to_path_buf(),
+            message,
         }
-        let (destination, is_script) = match name.strip_prefix(&data_prefix) {
-            Some(rest) => {
-                let (scheme_name, path) = rest
-                    .split_once('/')
-                    .ok_or_else(|| invalid(format!("entry `{name}` is outside any scheme")))?;
-                let directory = match scheme_name {
-                    "purelib" => &scheme.purelib,
-                    "platlib" => &scheme.platlib,
-                    "scripts" => &scheme.scripts,
-                    "data" => &scheme.data,
-                    "headers" => &scheme.headers,
-                    other => return Err(invalid(format!("unknown scheme `{other}` in `{name}`"))),
-                };
-                let directory = if scheme_name == "headers" {
-                    directory.join(filename.name.as_ref())
-                } else {
-                    directory.clone()
-                };
-                (directory.join(path), scheme_name == "scripts")
-            }
-            None => (root.join(&name), false),
-        };
-        let mut contents = Vec::with_capacity(entry.size() as usize);
-        entry
-            .read_to_end(&mut contents)
-            .map_err(|error| invalid(format!("entry `{name}` is unreadable: {error}")))?;
-        drop(entry);
-        if let Some((expected, _)) = recorded.get(&name) {
-            let actual = record_hash(&contents);
-            if !expected.is_empty() && *expected != actual {
-                return Err(unsafe_entry(format!(
-                    "entry `{name}` does not match its RECORD hash"
+    }
+
+    fn unsafe_entry(&self, message: String) -> InstallError {
+        InstallError::Unsafe {
+            wheel: self.wheel_path.to_path_buf(),
+            message,
+        }
+    }
+
+    fn run(mut self, expected_sha256: Option<&str>) -> Result<InstalledWheel, InstallError> {
+        let file_name = self
+            .wheel_path
+            .file_name()
+            .and_then(|name| name.to_str())
+            .unwrap_or_default();
+        let filename = WheelFilename::parse(file_name)
+            .ok_or_else(|| self.invalid("the file name is not `NAME-VERSION-TAGS.whl`".into()))?;
+        let mut file = std::fs::File::open(self.wheel_path)
+            .map_err(|error| self.invalid(error.to_string()))?;
+        let mut hasher = Sha256::new();
+        std::io::copy(&mut file, &mut hasher).map_err(|error| self.invalid(error.to_string()))?;
+        let sha256 = pyship_plugin::hex(&hasher.finalize());
+        if let Some(expected) = expected_sha256 {
+            if !sha256.eq_ignore_ascii_case(expected) {
+                return Err(self.unsafe_entry(format!(
+                    "its sha256 is {sha256}, but the lock says {expected}"
                 )));
             }
         }
-        let executable = is_script || unix_mode & 0o111 != 0;
-        let contents = if is_script {
-            rewrite_shebang(contents, &scheme.python)
+        file.rewind()
+            .map_err(|error| self.invalid(error.to_string()))?;
+        let mut archive =
+            zip::ZipArchive::new(file).map_err(|error| self.invalid(error.to_string()))?;
+
+        let dist_info = find_dist_info(&archive, &filename.name).ok_or_else(|| {
+            self.invalid(format!("no `.dist-info` directory for `{}`", filename.name))
+        })?;
+        let data_prefix = format!("{}.data/", dist_info.trim_end_matches(".dist-info"));
+        let wheel_metadata = read_text(&mut archive, &format!("{dist_info}/WHEEL"))
+            .map_err(|message| self.invalid(message))?;
+        check_wheel_version(&wheel_metadata).map_err(|message| self.invalid(message))?;
+        let root_is_purelib = header_value(&wheel_metadata, "Root-Is-Purelib") == Some("true");
+        let record_name = format!("{dist_info}/RECORD");
+        let recorded = read_text(&mut archive, &record_name)
+            .and_then(|text| parse_record(&text))
+            .map_err(|message| self.invalid(format!("`{record_name}`: {message}")))?;
+        // Signatures of RECORD cannot be listed in it (the spec exempts them).
+        let unlisted_ok = [
+            record_name.clone(),
+            format!("{dist_info}/RECORD.jws"),
+            format!("{dist_info}/RECORD.p7s"),
+        ];
+
+        let root = if root_is_purelib {
+            &self.scheme.purelib
         } else {
-            contents
+            &self.scheme.platlib
         };
-        if name == format!("{dist_info}/RECORD") {
-            continue;
+        let mut record: BTreeMap<PathBuf, (String, u64)> = BTreeMap::new();
+        let mut seen: HashMap<String, ()> = HashMap::new();
+        for index in 0..archive.len() {
+            let mut entry = archive
+                .by_index(index)
+                .map_err(|error| self.invalid(error.to_string()))?;
+            let raw_name = entry.name().to_string();
+            let name = normalize_entry_name(&raw_name)
+                .map_err(|message| self.unsafe_entry(format!("entry `{raw_name}` {message}")))?;
+            let unix_mode = entry.unix_mode().unwrap_or(0o644);
+            if unix_mode & 0o170000 == 0o120000 {
+                return Err(self.unsafe_entry(format!("entry `{name}` is a symlink")));
+            }
+            if entry.is_dir() {
+                continue;
+            }
+            if seen.insert(name.clone(), ()).is_some() {
+                return Err(self.unsafe_entry(format!("entry `{name}` appears twice")));
+            }
+            if unlisted_ok.contains(&name) {
+                continue;
+            }
+            let Some(expected) = recorded.get(&name) else {
+                return Err(self.unsafe_entry(format!("entry `{name}` is not listed in RECORD")));
+            };
+            let expected = expected.clone().map_err(|message| {
+                self.unsafe_entry(format!("entry `{name}` in RECORD: {message}"))
+            })?;
+            let (destination, is_script) = match name.strip_prefix(&data_prefix) {
+                Some(rest) => {
+                    let (scheme_name, path) = rest.split_once('/').ok_or_else(|| {
+                        self.invalid(format!("entry `{name}` is outside any scheme"))
+                    })?;
+                    let directory = match scheme_name {
+                        "purelib" => self.scheme.purelib.clone(),
+                        "platlib" => self.scheme.platlib.clone(),
+                        "scripts" => self.scheme.scripts.clone(),
+                        "data" => self.scheme.data.clone(),
+                        "headers" => self.scheme.headers.join(filename.name.as_ref()),
+                        other => {
+                            return Err(
+                                self.invalid(format!("unknown scheme `{other}` in `{name}`"))
+                            );
+                        }
+                    };
+                    (directory.join(path), scheme_name == "scripts")
+                }
+                None => (root.join(&name), false),
+            };
+            if entry.size() > self.budget {
+                return Err(self.too_big());
+            }
+            self.claim(&destination, &filename.name)?;
+            let executable = is_script || unix_mode & 0o111 != 0;
+            let (digest, size) =
+                self.write_entry(&mut entry, &destination, is_script, &expected.0)?;
+            if digest != expected.1 {
+                let _ = std::fs::remove_file(&destination);
+                return Err(
+                    self.unsafe_entry(format!("entry `{name}` does not match its RECORD hash"))
+                );
+            }
+            if expected
+                .2
+                .is_some_and(|recorded_size| recorded_size != size)
+            {
+                let _ = std::fs::remove_file(&destination);
+                return Err(self.unsafe_entry(format!(
+                    "entry `{name}` is {size} bytes, but RECORD says {}",
+                    expected.2.unwrap_or_default()
+                )));
+            }
+            set_mode(&destination, executable)?;
+            // The new RECORD lists sha256s of the files as installed: the entry's own digest
+            // when it is one, else (a rewritten script, a stronger algorithm) a fresh one.
+            let installed = if expected.0 == RecordAlgorithm::Sha256 && !is_script {
+                (digest, size)
+            } else {
+                file_digest(&destination)?
+            };
+            record.insert(destination, installed);
         }
-        write_file(&destination, &contents, executable)?;
-        record.insert(destination, (record_hash(&contents), contents.len() as u64));
+
+        let entry_points = read_text(&mut archive, &format!("{dist_info}/entry_points.txt")).ok();
+        for (script, target) in console_scripts(entry_points.as_deref().unwrap_or("")) {
+            let (module, attribute) = target.split_once(':').ok_or_else(|| {
+                self.invalid(format!("entry point `{script} = {target}` has no `:`"))
+            })?;
+            let import_name = attribute.split('.').next().unwrap_or(attribute);
+            let launcher = LAUNCHER
+                .replace("#MODULE#", module.trim())
+                .replace("#IMPORT#", import_name.trim())
+                .replace("#CALL#", attribute.trim());
+            let contents = format!("{}\n{launcher}", shebang(&self.scheme.python));
+            let destination = self.scheme.scripts.join(&script);
+            self.claim(&destination, &filename.name)?;
+            write_file(&destination, contents.as_bytes(), true)?;
+            record.insert(
+                destination,
+                (record_hash(contents.as_bytes()), contents.len() as u64),
+            );
+        }
+
+        let dist_info_dir = root.join(&dist_info);
+        let installer = dist_info_dir.join("INSTALLER");
+        write_file(&installer, b"pyship\n", false)?;
+        record.insert(installer, (record_hash(b"pyship\n"), 7));
+        write_record(&dist_info_dir.join("RECORD"), &record, &self.scheme.purelib)?;
+
+        Ok(InstalledWheel {
+            pure: root_is_purelib && filename.is_pure(),
+            sha256,
+        })
     }
 
-    let entry_points = read_text(&mut archive, &format!("{dist_info}/entry_points.txt")).ok();
-    for (script, target) in console_scripts(entry_points.as_deref().unwrap_or("")) {
-        let (module, attribute) = target
-            .split_once(':')
-            .ok_or_else(|| invalid(format!("entry point `{script} = {target}` has no `:`")))?;
-        let import_name = attribute.split('.').next().unwrap_or(attribute);
-        let launcher = LAUNCHER
-            .replace("#MODULE#", module.trim())
-            .replace("#IMPORT#", import_name.trim())
-            .replace("#CALL#", attribute.trim());
-        let contents = format!("{}\n{launcher}", shebang(&scheme.python));
-        let destination = scheme.scripts.join(&script);
-        write_file(&destination, contents.as_bytes(), true)?;
-        record.insert(
-            destination,
-            (record_hash(contents.as_bytes()), contents.len() as u64),
-        );
+    fn too_big(&self) -> InstallError {
+        self.unsafe_entry(format!(
+            "it unpacks to more than {} bytes (`PYSHIP_MAX_UNPACKED_SIZE` raises the limit)",
+            self.limit
+        ))
     }
 
-    let dist_info_dir = root.join(&dist_info);
-    let installer = dist_info_dir.join("INSTALLER");
-    write_file(&installer, b"pyship\n", false)?;
-    record.insert(installer, (record_hash(b"pyship\n"), 7));
-    write_record(&dist_info_dir.join("RECORD"), &record, &scheme.purelib)?;
+    /// Records `destination` as `owner`'s, refusing a path the environment or another
+    /// distribution already owns.
+    fn claim(&mut self, destination: &Path, owner: &PackageName) -> Result<(), InstallError> {
+        if let Some(previous) = self.owners.get(destination) {
+            if previous != owner.as_ref() {
+                return Err(self.unsafe_entry(format!(
+                    "it would overwrite `{}`, which {previous} installed",
+                    destination.display()
+                )));
+            }
+        }
+        self.owners
+            .insert(destination.to_path_buf(), owner.to_string());
+        Ok(())
+    }
 
-    Ok(InstalledWheel {
-        pure: root_is_purelib && filename.is_pure(),
+    /// Streams an entry to `destination` (never more than the budget), rewriting a `#!python`
+    /// shebang of a script, and returns the digest of the entry's own bytes with `algorithm`
+    /// and their count.
+    fn write_entry(
+        &mut self,
+        entry: &mut impl Read,
+        destination: &Path,
+        is_script: bool,
+        algorithm: &RecordAlgorithm,
+    ) -> Result<(String, u64), InstallError> {
+        let write_error = |source| InstallError::Write {
+            path: destination.to_path_buf(),
+            source,
+        };
+        let mut out = create_file(destination)?;
+        let mut hashing = HashingReader {
+            inner: entry.take(self.budget.saturating_add(1)),
+            digest: algorithm.hasher(),
+            count: 0,
+        };
+        let copied = (|| -> std::io::Result<()> {
+            let mut reader = BufReader::new(&mut hashing);
+            if is_script && reader.fill_buf()?.starts_with(b"#!python") {
+                let mut first_line = Vec::new();
+                reader.read_until(b'\n', &mut first_line)?;
+                writeln!(out, "{}", shebang(&self.scheme.python))?;
+            }
+            std::io::copy(&mut reader, &mut out)?;
+            out.flush()
+        })();
+        if hashing.count > self.budget {
+            drop(out);
+            let _ = std::fs::remove_file(destination);
+            return Err(self.too_big());
+        }
+        if let Err(error) = copied {
+            drop(out);
+            let _ = std::fs::remove_file(destination);
+            return Err(match error.kind() {
+                std::io::ErrorKind::Other | std::io::ErrorKind::InvalidData => self.invalid(
+                    format!("`{}` is unreadable: {error}", destination.display()),
+                ),
+                _ => write_error(error),
+            });
+        }
+        self.budget -= hashing.count;
+        Ok((hashing.digest.finish(), hashing.count))
+    }
+}
+
+/// A reader that hashes and counts what passes through it.
+struct HashingReader<R> {
+    inner: R,
+    digest: RecordDigest,
+    count: u64,
+}
+
+impl<R: Read> Read for HashingReader<R> {
+    fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
+        let read = self.inner.read(buffer)?;
+        self.digest.update(&buffer[..read]);
+        self.count += read as u64;
+        Ok(read)
+    }
+}
+
+/// The hash algorithms RECORD may use: sha256 or stronger (the spec refuses md5 and sha1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum RecordAlgorithm {
+    Sha256,
+    Sha384,
+    Sha512,
+}
+
+enum RecordDigest {
+    Sha256(Sha256),
+    Sha384(Sha384),
+    Sha512(Sha512),
+}
+
+impl RecordAlgorithm {
+    fn parse(name: &str) -> Option<RecordAlgorithm> {
+        match name {
+            "sha256" => Some(RecordAlgorithm::Sha256),
+            "sha384" => Some(RecordAlgorithm::Sha384),
+            "sha512" => Some(RecordAlgorithm::Sha512),
+            _ => None,
+        }
+    }
+
+    fn hasher(&self) -> RecordDigest {
+        match self {
+            RecordAlgorithm::Sha256 => RecordDigest::Sha256(Sha256::new()),
+            RecordAlgorithm::Sha384 => RecordDigest::Sha384(Sha384::new()),
+            RecordAlgorithm::Sha512 => RecordDigest::Sha512(Sha512::new()),
+        }
+    }
+}
+
+impl RecordDigest {
+    fn update(&mut self, bytes: &[u8]) {
+        match self {
+            RecordDigest::Sha256(hasher) => hasher.update(bytes),
+            RecordDigest::Sha384(hasher) => hasher.update(bytes),
+            RecordDigest::Sha512(hasher) => hasher.update(bytes),
+        }
+    }
+
+    /// urlsafe base64 without padding, as RECORD writes digests.
+    fn finish(self) -> String {
+        match self {
+            RecordDigest::Sha256(hasher) => URL_SAFE_NO_PAD.encode(hasher.finalize()),
+            RecordDigest::Sha384(hasher) => URL_SAFE_NO_PAD.encode(hasher.finalize()),
+            RecordDigest::Sha512(hasher) => URL_SAFE_NO_PAD.encode(hasher.finalize()),
+        }
+    }
+}
+
+/// A RECORD row: the algorithm, the expected digest and the size (when given); or why the
+/// row cannot vouch for its file.
+type RecordRow = Result<(RecordAlgorithm, String, Option<u64>), String>;
+
+/// Refuses a `Wheel-Version` this installer does not know (a newer major version, or none).
+fn check_wheel_version(wheel_metadata: &str) -> Result<(), String> {
+    let version =
+        header_value(wheel_metadata, "Wheel-Version").ok_or("`WHEEL` has no `Wheel-Version`")?;
+    let major = version
+        .split('.')
+        .next()
+        .and_then(|major| major.trim().parse::<u32>().ok())
+        .ok_or_else(|| format!("`Wheel-Version: {version}` is not a version"))?;
+    if major > SUPPORTED_WHEEL_MAJOR {
+        return Err(format!(
+            "`Wheel-Version: {version}` is newer than this pyship supports ({SUPPORTED_WHEEL_MAJOR}.x); upgrade pyship"
+        ));
+    }
+    Ok(())
+}
+
+/// The value of an email-header style `key: value` line (case-insensitive key).
+fn header_value<'t>(text: &'t str, key: &str) -> Option<&'t str> {
+    text.lines().find_map(|line| {
+        let (name, value) = line.split_once(':')?;
+        name.trim()
+            .eq_ignore_ascii_case(key)
+            .then_some(value.trim())
     })
+}
+
+/// The name an entry is installed under: `./` and empty parts dropped, so that RECORD's
+/// spelling and the archive's are compared alike; names that could leave the directory they
+/// are unpacked into are refused.
+fn normalize_entry_name(name: &str) -> Result<String, &'static str> {
+    if name.contains('\\') || name.contains('\0') {
+        return Err("has a backslash or NUL in its name");
+    }
+    let mut parts = Vec::new();
+    for component in Path::new(name).components() {
+        match component {
+            Component::Normal(part) => parts.push(
+                part.to_str()
+                    .ok_or("has a name that is not UTF-8")?
+                    .to_string(),
+            ),
+            Component::CurDir => {}
+            _ => return Err("leaves the install directory (absolute path or `..`)"),
+        }
+    }
+    if parts.is_empty() {
+        return Err("has an empty name");
+    }
+    Ok(parts.join("/"))
 }
 
 /// The one top-level `NAME-VERSION.dist-info` directory belonging to `name`.
@@ -204,64 +508,83 @@ fn find_dist_info(archive: &zip::ZipArchive<std::fs::File>, name: &PackageName) 
 }
 
 fn read_text(archive: &mut zip::ZipArchive<std::fs::File>, name: &str) -> Result<String, String> {
-    let mut text = String::new();
-    archive
+    let entry = archive
         .by_name(name)
-        .map_err(|_| format!("`{name}` is missing"))?
-        .read_to_string(&mut text)
-        .map_err(|error| format!("`{name}` is unreadable: {error}"))?;
-    Ok(text)
+        .map_err(|_| format!("`{name}` is missing"))?;
+    limits::read_text_capped(entry, limits::METADATA_FILE)
+        .map_err(|error| format!("`{name}` is unreadable: {error}"))
 }
 
-/// Refuses names that could write outside the directory they are unpacked into.
-fn check_entry_name(name: &str) -> Result<(), &'static str> {
-    if name.contains('\\') || name.contains('\0') {
-        return Err("has a backslash or NUL in its name");
+/// RECORD's rows by normalized path. RECORD is CSV: a path with a comma or quote is quoted.
+/// A row whose hash is empty, or not sha256 or stronger, is kept as an error, refused when
+/// its file is installed (RECORD's own row has no hash, as the spec says).
+fn parse_record(text: &str) -> Result<HashMap<String, RecordRow>, String> {
+    let mut rows = HashMap::new();
+    for (number, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let fields = csv_fields(line).ok_or_else(|| format!("line {} is not CSV", number + 1))?;
+        let [path, hash, size] = fields.as_slice() else {
+            return Err(format!("line {} does not have 3 fields", number + 1));
+        };
+        let Ok(path) = normalize_entry_name(path) else {
+            // A path that could not be installed anyway: its entry is refused on its own.
+            continue;
+        };
+        let size = match size.trim() {
+            "" => None,
+            size => Some(
+                size.parse::<u64>()
+                    .map_err(|_| format!("line {}: size `{size}` is not a number", number + 1))?,
+            ),
+        };
+        let row = match hash.split_once('=') {
+            None if hash.is_empty() => Err("has no hash".to_string()),
+            Some((algorithm, digest)) => match RecordAlgorithm::parse(algorithm) {
+                Some(algorithm) if !digest.is_empty() => {
+                    Ok((algorithm, digest.trim_end_matches('=').to_string(), size))
+                }
+                Some(_) => Err("has an empty digest".to_string()),
+                None => Err(format!(
+                    "uses `{algorithm}`, which is not sha256 or stronger"
+                )),
+            },
+            None => Err(format!("has a malformed hash `{hash}`")),
+        };
+        rows.insert(path, row);
     }
-    let path = Path::new(name);
-    for component in path.components() {
-        match component {
-            Component::Normal(_) => {}
-            Component::CurDir => {}
-            _ => return Err("leaves the install directory (absolute path or `..`)"),
+    Ok(rows)
+}
+
+/// The fields of one CSV line (RFC 4180 quoting); `None` when a quote is left open.
+fn csv_fields(line: &str) -> Option<Vec<String>> {
+    let mut fields = Vec::new();
+    let mut field = String::new();
+    let mut chars = line.chars().peekable();
+    let mut quoted = false;
+    while let Some(c) = chars.next() {
+        match (quoted, c) {
+            (true, '"') if chars.peek() == Some(&'"') => {
+                chars.next();
+                field.push('"');
+            }
+            (true, '"') => quoted = false,
+            (false, '"') if field.is_empty() => quoted = true,
+            (false, ',') => fields.push(std::mem::take(&mut field)),
+            (_, c) => field.push(c),
         }
     }
-    Ok(())
-}
-
-/// RECORD lines `path,sha256=…,size` by path.
-fn parse_record(text: &str) -> HashMap<String, (String, u64)> {
-    text.lines()
-        .filter_map(|line| {
-            // Paths with commas are quoted (CSV); such files are rare and are only skipped
-            // from the hash check, never from installation.
-            let mut fields = line.rsplitn(3, ',');
-            let size = fields.next()?.trim().parse().unwrap_or(0);
-            let hash = fields.next()?.trim();
-            let path = fields.next()?.trim();
-            let hash = hash.strip_prefix("sha256=").unwrap_or("").to_string();
-            Some((path.to_string(), (hash, size)))
-        })
-        .collect()
+    if quoted {
+        return None;
+    }
+    fields.push(field);
+    Some(fields)
 }
 
 /// `sha256=` + urlsafe base64 without padding, as RECORD wants.
 fn record_hash(contents: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(contents))
-}
-
-/// `#!python` (and `#!pythonw`) scripts are made to run the target's interpreter.
-fn rewrite_shebang(contents: Vec<u8>, python: &str) -> Vec<u8> {
-    if !contents.starts_with(b"#!python") {
-        return contents;
-    }
-    let body_start = contents
-        .iter()
-        .position(|byte| *byte == b'\n')
-        .map_or(contents.len(), |index| index + 1);
-    let mut out = format!("{}\n", shebang(python)).into_bytes();
-    out.extend_from_slice(&contents[body_start..]);
-    out
 }
 
 /// A shebang line for `python`. Linux reads at most 127 bytes of it and no spaces, so a
@@ -306,7 +629,9 @@ fn console_scripts(text: &str) -> Vec<(String, String)> {
     scripts
 }
 
-fn write_file(path: &Path, contents: &[u8], executable: bool) -> Result<(), InstallError> {
+/// Creates `path` afresh: whatever is there (a symlink included) is replaced, never written
+/// through.
+fn create_file(path: &Path) -> Result<std::io::BufWriter<std::fs::File>, InstallError> {
     let error = |source| InstallError::Write {
         path: path.to_path_buf(),
         source,
@@ -314,14 +639,49 @@ fn write_file(path: &Path, contents: &[u8], executable: bool) -> Result<(), Inst
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent).map_err(error)?;
     }
-    // Replace, never write through, whatever is there (a symlink included).
     match std::fs::remove_file(path) {
         Err(remove) if remove.kind() != std::io::ErrorKind::NotFound => return Err(error(remove)),
         _ => {}
     }
-    std::fs::write(path, contents).map_err(error)?;
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map_err(error)?;
+    Ok(std::io::BufWriter::new(file))
+}
+
+fn set_mode(path: &Path, executable: bool) -> Result<(), InstallError> {
     let mode = if executable { 0o755 } else { 0o644 };
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).map_err(error)
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).map_err(|source| {
+        InstallError::Write {
+            path: path.to_path_buf(),
+            source,
+        }
+    })
+}
+
+fn write_file(path: &Path, contents: &[u8], executable: bool) -> Result<(), InstallError> {
+    let mut file = create_file(path)?;
+    file.write_all(contents)
+        .and_then(|()| file.flush())
+        .map_err(|source| InstallError::Write {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    set_mode(path, executable)
+}
+
+/// The RECORD hash and size of a file as installed.
+fn file_digest(path: &Path) -> Result<(String, u64), InstallError> {
+    let error = |source| InstallError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut file = std::fs::File::open(path).map_err(error)?;
+    let mut hasher = Sha256::new();
+    let size = std::io::copy(&mut file, &mut hasher).map_err(error)?;
+    Ok((URL_SAFE_NO_PAD.encode(hasher.finalize()), size))
 }
 
 /// Writes RECORD with every path relative to `site_packages`, sorted for reproducibility.
@@ -367,20 +727,47 @@ mod tests {
     use super::*;
 
     #[test]
-    fn entry_names_that_escape_are_refused() {
-        assert!(check_entry_name("pkg/__init__.py").is_ok());
-        assert!(check_entry_name("../evil.py").is_err());
-        assert!(check_entry_name("pkg/../../evil.py").is_err());
-        assert!(check_entry_name("/etc/passwd").is_err());
-        assert!(check_entry_name("pkg\\..\\evil.py").is_err());
+    fn entry_names_are_normalized_and_escapes_refused() {
+        assert_eq!(
+            normalize_entry_name("./pkg//mod.py").as_deref(),
+            Ok("pkg/mod.py")
+        );
+        assert!(normalize_entry_name("../evil.py").is_err());
+        assert!(normalize_entry_name("pkg/../../evil.py").is_err());
+        assert!(normalize_entry_name("/etc/passwd").is_err());
+        assert!(normalize_entry_name("pkg\\..\\evil.py").is_err());
     }
 
     #[test]
-    fn shebangs_name_the_target_interpreter() {
-        let script = rewrite_shebang(b"#!python\nprint(1)\n".to_vec(), "/opt/venvs/a/bin/python");
-        assert_eq!(script, b"#!/opt/venvs/a/bin/python\nprint(1)\n");
+    fn long_shebangs_go_through_sh() {
         let long = "/x".repeat(80);
         assert!(shebang(&long).starts_with("#!/bin/sh\n"));
+        assert_eq!(
+            shebang("/opt/venvs/a/bin/python"),
+            "#!/opt/venvs/a/bin/python"
+        );
+    }
+
+    #[test]
+    fn record_rows_are_csv_with_strong_hashes_only() {
+        let rows = parse_record(
+            "\"pkg/a,b.py\",sha256=AAAA,4\n./pkg//c.py,sha512=BBBB,\npkg/d.py,md5=CCCC,1\npkg/e.py,,\n",
+        )
+        .unwrap();
+        assert_eq!(
+            rows["pkg/a,b.py"],
+            Ok((RecordAlgorithm::Sha256, "AAAA".to_string(), Some(4)))
+        );
+        assert_eq!(
+            rows["pkg/c.py"],
+            Ok((RecordAlgorithm::Sha512, "BBBB".to_string(), None))
+        );
+        assert!(rows["pkg/d.py"].is_err());
+        assert!(rows["pkg/e.py"].is_err());
+        assert!(parse_record("pkg/x.py,sha256=A,notanumber\n").is_err());
+        assert!(check_wheel_version("Wheel-Version: 2.0\n").is_err());
+        assert!(check_wheel_version("Root-Is-Purelib: true\n").is_err());
+        assert!(check_wheel_version("Wheel-Version: 1.9\n").is_ok());
     }
 
     #[test]

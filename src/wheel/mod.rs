@@ -5,5 +5,5 @@ mod install;
 mod metadata;
 
 pub use filename::{WheelFilename, is_plain_file_name, is_sha256_hex, parse_sdist_filename};
-pub use install::{Scheme, install_wheel};
+pub use install::{Installation, Scheme};
 pub use metadata::Metadata;
