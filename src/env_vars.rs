@@ -28,3 +28,5 @@ pub const NO_COLOR: &str = "NO_COLOR";
 pub const CLICOLOR_FORCE: &str = "CLICOLOR_FORCE";
 /// The most one wheel or sdist may unpack to (bytes, or with K, M, G; default 16G).
 pub const PYSHIP_MAX_UNPACKED_SIZE: &str = "PYSHIP_MAX_UNPACKED_SIZE";
+/// Seconds to wait for an index to connect, answer, or send more of a body (default 30).
+pub const PYSHIP_HTTP_TIMEOUT: &str = "PYSHIP_HTTP_TIMEOUT";

@@ -17,6 +17,7 @@ mod fetch;
 mod index;
 mod limits;
 mod lockfile;
+mod pep508;
 mod plugin;
 mod printer;
 mod project;

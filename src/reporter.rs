@@ -57,6 +57,45 @@ impl Progress {
         Progress { bar: Some(bar) }
     }
 
+    /// Runs `work`; meanwhile, when a request has been waiting more than two seconds, the
+    /// message names it and how long it has waited, so a slow or silent index is visible.
+    pub fn while_waiting<T>(
+        &self,
+        message: &str,
+        longest_wait: impl Fn() -> Option<(String, Duration)> + Sync,
+        work: impl FnOnce() -> T,
+    ) -> T {
+        let Some(bar) = &self.bar else {
+            return work();
+        };
+        let done = std::sync::atomic::AtomicBool::new(false);
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                let mut showing_wait = false;
+                while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                    std::thread::sleep(Duration::from_millis(250));
+                    match longest_wait() {
+                        Some((url, waited)) if waited >= Duration::from_secs(2) => {
+                            showing_wait = true;
+                            bar.set_message(format!(
+                                "{message} waiting for {url} ({}s)",
+                                waited.as_secs()
+                            ));
+                        }
+                        _ if showing_wait => {
+                            showing_wait = false;
+                            bar.set_message(message.to_string());
+                        }
+                        _ => {}
+                    }
+                }
+            });
+            let result = work();
+            done.store(true, std::sync::atomic::Ordering::Relaxed);
+            result
+        })
+    }
+
     /// Clears the bar from the screen.
     pub fn finish(&self) {
         if let Some(bar) = &self.bar {

@@ -22,7 +22,11 @@ pub(crate) fn ensure_fetched(
 ) -> anyhow::Result<Vec<FetchedWheel>> {
     let index = context.index()?;
     let progress = Progress::bar(&context.printer, items.len() as u64, verb::FETCHING);
-    let wheels = fetch_all(items, &context.project.root, &index, &progress)?;
+    let wheels = progress.while_waiting(
+        "",
+        || index.longest_wait(),
+        || fetch_all(items, &context.project.root, &index, &progress),
+    )?;
     progress.finish();
     for wheel in wheels.iter().filter(|wheel| wheel.repaired) {
         context.printer.warning(format!(

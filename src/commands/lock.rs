@@ -627,13 +627,19 @@ fn resolve_plan(
             ),
         );
         let spinner = Progress::spinner(printer, verb::RESOLVING, &target.name);
-        let packages = resolver::resolve(
-            &plan.root_name,
-            &plan.root_version,
-            &all_requirements,
-            &index,
-            target,
-            &options,
+        let packages = spinner.while_waiting(
+            &target.name,
+            || index.longest_wait(),
+            || {
+                resolver::resolve(
+                    &plan.root_name,
+                    &plan.root_version,
+                    &all_requirements,
+                    &index,
+                    target,
+                    &options,
+                )
+            },
         )?;
         spinner.finish();
         let main_roots = root_names(&plan.requirements, target);

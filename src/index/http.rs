@@ -10,9 +10,12 @@
 //! Credentials come from the URL (`https://user:pass@host/simple`) or `~/.netrc`, and are never
 //! printed: every URL in a message goes through [`redact`].
 
+use std::collections::HashMap;
+use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use reqwest::Url;
 use reqwest::header::{
@@ -32,6 +35,25 @@ const ATTEMPTS: u32 = 3;
 /// this, every lock would download every page again. `PYSHIP_PAGE_TTL` (seconds) overrides it,
 /// and 0 makes every run ask again.
 const HEURISTIC_MAX_AGE: u64 = 600;
+
+/// Seconds to wait for a connection, for an answer's headers and for each read of its body,
+/// unless `PYSHIP_HTTP_TIMEOUT` says otherwise (uv's default, too). A server that never
+/// answers costs at most `ATTEMPTS` times this, plus backoff, before the error names it.
+const DEFAULT_TIMEOUT_SECONDS: u64 = 30;
+
+/// The most an index page or metadata file may hold; a longer answer is refused.
+const MAX_PAGE_BYTES: u64 = 512 * 1024 * 1024;
+
+/// The per-operation timeout.
+pub fn timeout() -> Duration {
+    Duration::from_secs(
+        std::env::var(crate::env_vars::PYSHIP_HTTP_TIMEOUT)
+            .ok()
+            .and_then(|value| value.trim().parse().ok())
+            .filter(|seconds| *seconds > 0)
+            .unwrap_or(DEFAULT_TIMEOUT_SECONDS),
+    )
+}
 
 /// A response body and its content type.
 #[derive(Debug, Clone)]
@@ -62,6 +84,10 @@ pub struct HttpClient {
     index_hosts: Vec<String>,
     client: OnceLock<reqwest::blocking::Client>,
     netrc: OnceLock<Vec<NetrcEntry>>,
+    /// Requests under way, by id: when each started and its URL (redacted), so a progress
+    /// display can say what is being waited for.
+    in_flight: Mutex<HashMap<u64, (Instant, String)>>,
+    next_id: AtomicU64,
 }
 
 #[derive(Debug, Clone)]
@@ -80,7 +106,18 @@ impl HttpClient {
             index_hosts,
             client: OnceLock::new(),
             netrc: OnceLock::new(),
+            in_flight: Mutex::new(HashMap::new()),
+            next_id: AtomicU64::new(0),
         }
+    }
+
+    /// The request that has been waiting longest, and for how long.
+    pub fn longest_wait(&self) -> Option<(String, Duration)> {
+        let in_flight = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
+        in_flight
+            .values()
+            .min_by_key(|(started, _)| *started)
+            .map(|(started, url)| (url.clone(), started.elapsed()))
     }
 
     /// Whether requests are refused.
@@ -92,8 +129,10 @@ impl HttpClient {
         self.client.get_or_init(|| {
             reqwest::blocking::Client::builder()
                 .user_agent(concat!("pyship/", env!("CARGO_PKG_VERSION")))
-                .connect_timeout(Duration::from_secs(10))
-                .timeout(Duration::from_secs(300))
+                // Per operation: the headers, then each read of the body (a slow download
+                // that keeps moving is fine; a silent server is not).
+                .connect_timeout(timeout())
+                .timeout(timeout())
                 .pool_max_idle_per_host(16)
                 .build()
                 // Building fails only when the TLS backend cannot start; the default client
@@ -140,7 +179,7 @@ impl HttpClient {
                 headers.insert(IF_MODIFIED_SINCE, date);
             }
         }
-        let mut response = self.send(url, headers)?;
+        let mut response = self.send(url, headers, MAX_PAGE_BYTES)?;
         if response.status.as_u16() == 304 {
             if let Some((mut policy, page)) = cached {
                 if let Ok(value) = parse(&page) {
@@ -151,7 +190,7 @@ impl HttpClient {
                 }
             }
             // Not modified, but what we hold is unusable: ask for the page itself.
-            response = self.send(url, plain_headers)?;
+            response = self.send(url, plain_headers, MAX_PAGE_BYTES)?;
         }
         let Some(response) = successful(url, response)? else {
             return Ok(None);
@@ -211,7 +250,7 @@ impl HttpClient {
         if let Ok(value) = range.parse() {
             headers.insert(RANGE, value);
         }
-        let response = self.send(url, headers)?;
+        let response = self.send(url, headers, MAX_PAGE_BYTES)?;
         if response.status.as_u16() != 206 {
             return Ok(None);
         }
@@ -229,13 +268,32 @@ impl HttpClient {
         if self.offline {
             return Err(IndexError::Offline { url: redact(url) });
         }
-        let response = self.send(url, headers)?;
+        let response = self.send(url, headers, crate::limits::max_unpacked_size())?;
         Ok(successful(url, response)?.map(|response| response.body))
     }
 
     /// Sends a GET, retrying connection failures, timeouts, truncated bodies and 5xx answers
-    /// with exponential backoff.
-    fn send(&self, url: &Url, headers: HeaderMap) -> Result<Response, IndexError> {
+    /// with exponential backoff. Bodies are read with a per-read timeout and a size cap.
+    fn send(&self, url: &Url, headers: HeaderMap, max_body: u64) -> Result<Response, IndexError> {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        self.in_flight
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(id, (Instant::now(), redact(url)));
+        let result = self.send_with_retries(url, headers, max_body);
+        self.in_flight
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&id);
+        result
+    }
+
+    fn send_with_retries(
+        &self,
+        url: &Url,
+        headers: HeaderMap,
+        max_body: u64,
+    ) -> Result<Response, IndexError> {
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -245,27 +303,33 @@ impl HttpClient {
                     request = request.basic_auth(login, Some(password));
                 }
             }
-            let result = request.send().and_then(|response| {
+            let result = request.send().map_err(Failure::Http).and_then(|response| {
                 let status = response.status();
                 let headers = response.headers().clone();
-                response.bytes().map(|body| Response {
+                let mut body = Vec::new();
+                response
+                    .take(max_body.saturating_add(1))
+                    .read_to_end(&mut body)
+                    .map_err(Failure::Body)?;
+                if body.len() as u64 > max_body {
+                    return Err(Failure::TooLarge);
+                }
+                Ok(Response {
                     status,
                     headers,
-                    body: body.to_vec(),
+                    body,
                 })
             });
-            match result {
-                Ok(response) if response.status.is_server_error() && attempt < ATTEMPTS => {}
-                Ok(response) => return Ok(response),
-                Err(error)
-                    if attempt < ATTEMPTS
-                        && (error.is_connect() || error.is_timeout() || error.is_body()) => {}
-                Err(source) => {
-                    return Err(IndexError::Http {
-                        url: redact(url),
-                        source: source.without_url(),
-                    });
+            let retry = match &result {
+                Ok(response) => response.status.is_server_error(),
+                Err(Failure::Http(error)) => {
+                    error.is_connect() || error.is_timeout() || error.is_body()
                 }
+                Err(Failure::Body(_)) => true,
+                Err(Failure::TooLarge) => false,
+            };
+            if !retry || attempt >= ATTEMPTS {
+                return result.map_err(|failure| failure.into_error(url, attempt));
             }
             std::thread::sleep(Duration::from_millis(100 * 4u64.pow(attempt - 1)));
         }
@@ -301,6 +365,47 @@ impl HttpClient {
             .find(|entry| entry.machine.as_deref() == Some(host))
             .or_else(|| entries.iter().find(|entry| entry.machine.is_none()))
             .cloned()
+    }
+}
+
+/// How one attempt failed.
+enum Failure {
+    Http(reqwest::Error),
+    Body(std::io::Error),
+    TooLarge,
+}
+
+impl Failure {
+    fn into_error(self, url: &Url, attempts: u32) -> IndexError {
+        let timed_out = match &self {
+            Failure::Http(error) => error.is_timeout(),
+            Failure::Body(error) => {
+                error.kind() == std::io::ErrorKind::TimedOut
+                    || error
+                        .get_ref()
+                        .and_then(|inner| inner.downcast_ref::<reqwest::Error>())
+                        .is_some_and(reqwest::Error::is_timeout)
+            }
+            Failure::TooLarge => false,
+        };
+        if timed_out {
+            return IndexError::Timeout {
+                url: redact(url),
+                seconds: timeout().as_secs(),
+                attempts,
+            };
+        }
+        match self {
+            Failure::Http(source) => IndexError::Http {
+                url: redact(url),
+                source: source.without_url(),
+            },
+            Failure::Body(source) => IndexError::Body {
+                url: redact(url),
+                source,
+            },
+            Failure::TooLarge => IndexError::TooLarge { url: redact(url) },
+        }
     }
 }
 

@@ -45,6 +45,20 @@ pub enum IndexError {
         #[source]
         source: reqwest::Error,
     },
+    #[error("`{url}` did not answer within {seconds} s ({attempts} attempts)")]
+    Timeout {
+        url: String,
+        seconds: u64,
+        attempts: u32,
+    },
+    #[error("reading the answer of `{url}` failed")]
+    Body {
+        url: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("`{url}` sent more than pyship accepts for one answer")]
+    TooLarge { url: String },
     #[error("`{url}` answered HTTP {status}")]
     Status { url: String, status: u16 },
     #[error("find-links directory `{}` does not exist", path.display())]
@@ -88,7 +102,11 @@ impl Hint for IndexError {
                 "the file changed since it was locked or the download was corrupted; re-run `pyship lock` if the change is expected"
                     .into(),
             ),
-            IndexError::Http { .. } | IndexError::Status { .. } => {
+            IndexError::Timeout { .. } => Some(
+                "check the index URL and your network; `PYSHIP_HTTP_TIMEOUT=SECONDS` waits longer, `--offline` uses the cache and find-links only"
+                    .into(),
+            ),
+            IndexError::Http { .. } | IndexError::Status { .. } | IndexError::Body { .. } => {
                 Some("check the index URL and your network, or use `--offline` with a wheelhouse".into())
             }
             _ => None,
@@ -280,6 +298,11 @@ impl PackageIndex {
             url: url.to_string(),
             message: error.to_string(),
         })
+    }
+
+    /// The request that has been waiting longest (redacted URL), and for how long.
+    pub fn longest_wait(&self) -> Option<(String, std::time::Duration)> {
+        self.http.longest_wait()
     }
 
     /// Whether indexes answer only from the cache (`--offline`).

@@ -342,14 +342,16 @@ impl Project {
             items
                 .iter()
                 .map(|item| {
-                    Requirement::from_str(item).map_err(|error| ProjectError::InvalidRequirement {
-                        path: path.to_path_buf(),
-                        line: text
-                            .find(item.as_str())
-                            .map_or(0, |offset| line_and_column(text, offset).0),
-                        what,
-                        value: item.clone(),
-                        message: error.message.to_string(),
+                    crate::pep508::parse_requirement(item).map_err(|message| {
+                        ProjectError::InvalidRequirement {
+                            path: path.to_path_buf(),
+                            line: text
+                                .find(item.as_str())
+                                .map_or(0, |offset| line_and_column(text, offset).0),
+                            what,
+                            value: item.clone(),
+                            message,
+                        }
                     })
                 })
                 .collect::<Result<Vec<_>, _>>()

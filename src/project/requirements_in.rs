@@ -7,7 +7,6 @@
 //! error naming the file and line, never silently ignored.
 
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 
 use pep508_rs::Requirement;
 
@@ -111,9 +110,8 @@ impl RequirementsIn {
                 Some(Err(message)) => return Err(invalid(message)),
                 None => line,
             };
-            let requirement = Requirement::from_str(&line).map_err(|error| {
-                invalid(format!("invalid requirement `{line}`: {}", error.message))
-            })?;
+            let requirement = crate::pep508::parse_requirement(&line)
+                .map_err(|message| invalid(format!("invalid requirement `{line}`: {message}")))?;
             if as_constraints {
                 self.constraints.push(requirement);
             } else {

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::str::FromStr;
 
-use pep508_rs::{PackageName, Requirement};
+use pep508_rs::PackageName;
 
 use crate::cache::{self, Cache};
 use crate::index::{PackageIndex, Source};
@@ -111,9 +111,11 @@ fn run_backend(
         .requires
         .iter()
         .map(|requirement| {
-            Requirement::from_str(requirement).map_err(|error| BuildError::Requirement {
-                requirement: requirement.clone(),
-                message: error.message.to_string(),
+            crate::pep508::parse_requirement(requirement).map_err(|message| {
+                BuildError::Requirement {
+                    requirement: requirement.clone(),
+                    message,
+                }
             })
         })
         .collect::<Result<Vec<_>, _>>()?;

@@ -45,7 +45,7 @@ impl Metadata {
                         })?)
                 }
                 "requires-dist" => requires_dist.push(
-                    Requirement::from_str(&value)
+                    crate::pep508::parse_requirement(&value)
                         .map_err(|error| format!("invalid `Requires-Dist: {value}`: {error}"))?,
                 ),
                 _ => {}

@@ -1,0 +1,54 @@
+//! PEP 508 requirement strings parsed without panicking.
+//!
+//! `pep508_rs` 0.9 panics on a name that ends in `.`, `-` or `_` followed by a specifier
+//! (`flask.>=1`): its name scanner and its name validation disagree. Requirement strings come
+//! from project files, requirements.in, and the metadata of every wheel and sdist on an index,
+//! so that input is refused here, as an ordinary error, before the parser sees it.
+
+use std::str::FromStr;
+
+use pep508_rs::Requirement;
+
+/// Parses a requirement; the error is the parser's message, or ours for the inputs it would
+/// panic on.
+pub fn parse_requirement(text: &str) -> Result<Requirement, String> {
+    check_name(text)?;
+    Requirement::from_str(text).map_err(|error| error.message.to_string())
+}
+
+/// The name at the start of a requirement must end with a letter or digit (PEP 508).
+fn check_name(text: &str) -> Result<(), String> {
+    let name: String = text
+        .trim_start()
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+        .collect();
+    match name.chars().last() {
+        Some(last @ ('.' | '-' | '_')) => Err(format!(
+            "the package name `{name}` must end with a letter or digit, not `{last}`"
+        )),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_with_a_trailing_separator_are_errors_not_panics() {
+        for text in [
+            "flask.>=1",
+            "flask->=1",
+            "flask_ ==1",
+            "a. ; python_version>'3'",
+            "a-[x]",
+        ] {
+            let error = parse_requirement(text).unwrap_err();
+            assert!(error.contains("must end with"), "{text}: {error}");
+        }
+        assert!(parse_requirement("flask>=1").is_ok());
+        assert!(parse_requirement("zope.interface").is_ok());
+        assert!(parse_requirement("flask-").is_err());
+    }
+}
