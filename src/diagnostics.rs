@@ -69,8 +69,13 @@ fn hints(error: &anyhow::Error) -> Vec<String> {
     hints
 }
 
-/// The full text shown for an error: message, causes, hints.
+/// The full text shown for an error: message, causes, hints; any credentials in a URL that
+/// reached a message are scrubbed on the way out.
 pub fn render(error: &anyhow::Error) -> String {
+    crate::credentials::scrub_credentials(&render_unscrubbed(error))
+}
+
+fn render_unscrubbed(error: &anyhow::Error) -> String {
     let mut out = String::new();
     let mut chain = error.chain();
     if let Some(top) = chain.next() {

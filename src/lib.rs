@@ -11,6 +11,7 @@
 mod cache;
 mod cli;
 mod commands;
+mod credentials;
 pub mod diagnostics;
 mod env_vars;
 mod fetch;
@@ -20,6 +21,7 @@ mod lockfile;
 mod pep508;
 mod plugin;
 mod printer;
+mod process;
 mod project;
 mod python;
 mod reporter;

@@ -1,7 +1,6 @@
 //! `pyship build`: the virtualenv staged at its install prefix, everything installed.
 
 use std::path::PathBuf;
-use std::process::Command;
 
 use anyhow::{Context as _, bail};
 
@@ -9,6 +8,7 @@ use super::fetch::ensure_fetched;
 use super::lock::ensure_lock;
 use super::{ExitStatus, ProjectContext};
 use crate::printer::verb;
+use crate::process;
 use crate::sdist;
 use crate::venv::{self, StagedVenv};
 use crate::wheel;
@@ -180,11 +180,10 @@ fn install(
 /// (PEP 552) stay valid whatever mtimes the package manager sets, and are reproducible.
 fn compile_bytecode(context: &ProjectContext, venv: &StagedVenv) -> anyhow::Result<()> {
     let site_packages: PathBuf = venv.staged_prefix().join(&venv.site_packages);
-    let output = Command::new(&context.interpreter()?.resolved)
+    let mut command =
+        process::python_module(&context.interpreter()?.resolved, &["-I"], "compileall");
+    command
         .args([
-            "-I",
-            "-m",
-            "compileall",
             "-q",
             "-f",
             // One worker per core; the pycs do not depend on the order.
@@ -196,9 +195,9 @@ fn compile_bytecode(context: &ProjectContext, venv: &StagedVenv) -> anyhow::Resu
         .arg(&venv.staging_root)
         .args(["-p", "/"])
         .arg(&site_packages)
-        .env("SOURCE_DATE_EPOCH", context.source_date_epoch.to_string())
-        .output()
-        .context("failed to run compileall with the target interpreter")?;
+        .env("SOURCE_DATE_EPOCH", context.source_date_epoch.to_string());
+    let output =
+        process::output(command).context("failed to run compileall with the target interpreter")?;
     if !output.status.success() {
         // A module that does not compile for the target is the package's bug, as with pip:
         // warn and go on, the rest of the tree is compiled.

@@ -33,10 +33,15 @@ pub(crate) fn package(context: &ProjectContext, format: &str) -> anyhow::Result<
     let interpreter = context.interpreter()?;
     let project = &context.project;
     let output_dir = project.target_dir();
+    // A plugin killed mid-write leaves `.NAME.PID.tmp`; nothing else would ever remove it.
+    crate::process::remove_stale_temporaries(&output_dir);
     let to_json =
         |table: &toml::Table| -> anyhow::Result<serde_json::Map<String, serde_json::Value>> {
             match serde_json::to_value(table)? {
-                serde_json::Value::Object(map) => Ok(map),
+                serde_json::Value::Object(mut map) => {
+                    map.values_mut().for_each(without_credentials);
+                    Ok(map)
+                }
                 _ => Ok(serde_json::Map::new()),
             }
         };
@@ -132,4 +137,21 @@ pub(crate) fn package(context: &ProjectContext, format: &str) -> anyhow::Result<
         context.printer.data(artifact.path.display());
     }
     Ok(ExitStatus::Success)
+}
+
+/// Removes user names and passwords from every URL in a settings value: the manifest is
+/// written to disk and read by plugins, and an index URL may carry credentials.
+fn without_credentials(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::String(text) => {
+            if let Ok(url) = reqwest::Url::parse(text) {
+                if !url.username().is_empty() || url.password().is_some() {
+                    *text = crate::index::strip_credentials(&url).to_string();
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(without_credentials),
+        serde_json::Value::Object(map) => map.values_mut().for_each(without_credentials),
+        _ => {}
+    }
 }

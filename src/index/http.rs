@@ -26,6 +26,7 @@ use serde::{Deserialize, Serialize};
 
 use super::IndexError;
 use crate::cache::{self, sha256_hex};
+use crate::credentials::{redact, strip_credentials};
 
 /// How many times a request is tried before its error is reported.
 const ATTEMPTS: u32 = 3;
@@ -82,6 +83,9 @@ pub struct HttpClient {
     cache_dir: PathBuf,
     /// Hosts of the configured indexes: the only ones environment credentials are sent to.
     index_hosts: Vec<String>,
+    /// Credentials written into index URLs, by `host:port`, taken out of the URLs so that no
+    /// URL derived from an index page carries them.
+    index_credentials: Vec<(String, String, String)>,
     client: OnceLock<reqwest::blocking::Client>,
     netrc: OnceLock<Vec<NetrcEntry>>,
     /// Requests under way, by id: when each started and its URL (redacted), so a progress
@@ -99,11 +103,17 @@ struct NetrcEntry {
 
 impl HttpClient {
     /// A client caching under `cache_dir`; with `offline`, it never touches the network.
-    pub fn new(offline: bool, cache_dir: PathBuf, index_hosts: Vec<String>) -> HttpClient {
+    pub fn new(
+        offline: bool,
+        cache_dir: PathBuf,
+        index_hosts: Vec<String>,
+        index_credentials: Vec<(String, String, String)>,
+    ) -> HttpClient {
         HttpClient {
             offline,
             cache_dir,
             index_hosts,
+            index_credentials,
             client: OnceLock::new(),
             netrc: OnceLock::new(),
             in_flight: Mutex::new(HashMap::new()),
@@ -220,7 +230,7 @@ impl HttpClient {
                 }
             });
             let policy = CachePolicy {
-                url: redact(url),
+                url: strip_credentials(url).to_string(),
                 content_type: page.content_type.clone(),
                 etag,
                 last_modified,
@@ -339,6 +349,14 @@ impl HttpClient {
     /// for the configured indexes' hosts, else `~/.netrc` (or `$NETRC`).
     fn credentials_for(&self, url: &Url) -> Option<(String, String)> {
         let host = url.host_str()?;
+        let authority = host_and_port(url)?;
+        if let Some((_, login, password)) = self
+            .index_credentials
+            .iter()
+            .find(|(index_authority, ..)| *index_authority == authority)
+        {
+            return Some((login.clone(), password.clone()));
+        }
         if self.index_hosts.iter().any(|index_host| index_host == host) {
             if let Ok(login) = std::env::var(crate::env_vars::PYSHIP_INDEX_USERNAME) {
                 let password =
@@ -468,13 +486,13 @@ fn write_policy(path: &Path, policy: &CachePolicy) {
     }
 }
 
-/// A URL with its password replaced, for messages and the cache's own records.
-pub fn redact(url: &Url) -> String {
-    let mut url = url.clone();
-    if url.password().is_some() {
-        let _ = url.set_password(Some("****"));
-    }
-    url.to_string()
+/// `host:port` of a URL (the port its scheme implies when none is written).
+pub fn host_and_port(url: &Url) -> Option<String> {
+    Some(format!(
+        "{}:{}",
+        url.host_str()?,
+        url.port_or_known_default()?
+    ))
 }
 
 /// `machine HOST login USER password PASS` and `default login … password …` entries.

@@ -19,8 +19,8 @@ mod http;
 mod range;
 mod simple;
 
+pub use crate::credentials::{redact, scrub_credentials, strip_credentials};
 use http::Page;
-pub use http::redact;
 
 use std::collections::{HashMap, HashSet};
 use std::hash::Hash;
@@ -277,9 +277,26 @@ impl PackageIndex {
                 Source::FindLinks(_) => None,
             })
             .collect();
+        // Credentials in an index URL are kept apart and sent by host, so that page URLs,
+        // file URLs, lock entries and cache records made from it never hold them.
+        let mut index_credentials = Vec::new();
+        let sources = sources
+            .into_iter()
+            .map(|source| match source {
+                Source::Simple(url) if !url.username().is_empty() || url.password().is_some() => {
+                    if let Some(authority) = http::host_and_port(&url) {
+                        let login = simple::percent_decode(url.username());
+                        let password = simple::percent_decode(url.password().unwrap_or_default());
+                        index_credentials.push((authority, login, password));
+                    }
+                    Source::Simple(strip_credentials(&url))
+                }
+                other => other,
+            })
+            .collect();
         Ok(PackageIndex {
             sources,
-            http: http::HttpClient::new(offline, cache.http_dir(), index_hosts),
+            http: http::HttpClient::new(offline, cache.http_dir(), index_hosts, index_credentials),
             cache,
             find_links: OnceLock::new(),
             pages: SingleFlight::new(),
@@ -295,7 +312,7 @@ impl PackageIndex {
             format!("{url}/")
         };
         Url::parse(&with_slash).map_err(|error| IndexError::BadUrl {
-            url: url.to_string(),
+            url: scrub_credentials(url),
             message: error.to_string(),
         })
     }

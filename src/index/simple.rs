@@ -175,7 +175,7 @@ struct RawFile<'a> {
 }
 
 /// `%2B` → `+` in a path segment.
-fn percent_decode(segment: &str) -> String {
+pub(super) fn percent_decode(segment: &str) -> String {
     let bytes = segment.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut index = 0;

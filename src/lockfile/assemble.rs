@@ -13,7 +13,7 @@ use pep508_rs::PackageName;
 use pep508_rs::pep440_rs::Version;
 
 use super::{Lock, LockInputs, LockedPackage, LockedWheel};
-use crate::index::{DistFile, FileLocation, IndexError, PackageIndex};
+use crate::index::{DistFile, FileLocation, IndexError, PackageIndex, strip_credentials};
 use crate::python::Target;
 use crate::resolver::ResolvedPackage;
 
@@ -140,7 +140,8 @@ fn locked_file(
     base_dir: &Path,
 ) -> Result<LockedWheel, IndexError> {
     let (url, path) = match &file.location {
-        FileLocation::Url(url) => (Some(url.to_string()), None),
+        // A lock is shared and committed: it never carries credentials.
+        FileLocation::Url(url) => (Some(strip_credentials(url).to_string()), None),
         FileLocation::Path(path) => (None, Some(relative_to(base_dir, path))),
     };
     Ok(LockedWheel {

@@ -362,8 +362,10 @@ fn file_fields(file: &LockedWheel) -> Vec<String> {
     fields
 }
 
-/// A TOML basic string.
+/// A TOML basic string, without credentials.
 fn quote(value: &str) -> String {
+    // A lock is committed and shared: no URL in it carries credentials.
+    let value = &crate::index::scrub_credentials(value);
     let mut out = String::with_capacity(value.len() + 2);
     out.push('"');
     for c in value.chars() {
@@ -448,6 +450,18 @@ mod tests {
         let value: toml::Table = toml::from_str(&text).unwrap();
         assert_eq!(value["lock-version"].as_str(), Some("1.0"));
         assert_eq!(value["created-by"].as_str(), Some("pyship"));
+    }
+
+    #[test]
+    fn credentials_never_reach_the_text() {
+        assert_eq!(
+            quote("a @ https://bob:hunter2@example.com/a-1.0-py3-none-any.whl"),
+            "\"a @ https://example.com/a-1.0-py3-none-any.whl\""
+        );
+        assert_eq!(
+            crate::index::scrub_credentials("https://token@h/simple https://h2/x"),
+            "https://h/simple https://h2/x"
+        );
     }
 
     #[test]

@@ -11,7 +11,6 @@ pub use archive::{extract, read_pkg_info};
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::str::FromStr;
 
 use pep508_rs::PackageName;
@@ -171,9 +170,9 @@ fn run_backend(
         Hook::Wheel => "wheel",
         Hook::Metadata => "metadata",
     };
-    let output = Command::new(&request.interpreter.resolved)
-        .arg("-c")
-        .arg(BACKEND_RUNNER)
+    let mut command =
+        crate::process::python_script(&request.interpreter.resolved, &[], BACKEND_RUNNER);
+    command
         .arg(mode)
         .arg(&backend)
         .arg(&output_dir)
@@ -182,12 +181,11 @@ fn run_backend(
         .env("PYTHONPATH", python_path)
         .env("PYTHONNOUSERSITE", "1")
         .env("PYTHONDONTWRITEBYTECODE", "1")
-        .env("SOURCE_DATE_EPOCH", request.source_date_epoch.to_string())
-        .output()
-        .map_err(|source| BuildError::Run {
-            interpreter: request.interpreter.resolved.clone(),
-            source,
-        })?;
+        .env("SOURCE_DATE_EPOCH", request.source_date_epoch.to_string());
+    let output = crate::process::output(command).map_err(|source| BuildError::Run {
+        interpreter: request.interpreter.resolved.clone(),
+        source,
+    })?;
     let combined = format!(
         "{}{}",
         String::from_utf8_lossy(&output.stdout),
