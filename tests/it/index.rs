@@ -197,8 +197,8 @@ fn credentials_come_from_the_environment_or_netrc_and_are_never_printed() {
     // (they used to be shown masked as `bob:****@`; now they are taken out of the URL).
     let url = server.url().replace("http://", "http://bob:hunter2@");
     context.env("PYSHIP_INDEX_URL", &url);
-    // The cache is keyed by the URL without credentials: ask the server again.
-    context.env("PYSHIP_PAGE_TTL", "0");
+    // The cache is keyed by the URL without credentials: empty it to ask the server again.
+    std::fs::remove_dir_all(context.cache.join("http-v1")).unwrap();
     server.fail("/simple/dep/", 503);
     let run = context.pyship(&["lock", "--upgrade"]).code(1);
     assert!(run.stderr.contains("http://127.0.0.1:"), "{run}");
