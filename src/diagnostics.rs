@@ -55,6 +55,9 @@ fn hints(error: &anyhow::Error) -> Vec<String> {
             error.hint()
         } else if let Some(error) = cause.downcast_ref::<crate::index::IndexError>() {
             error.hint()
+        } else if let Some(crate::resolver::ProviderError::Index(error)) = cause.downcast_ref() {
+            // Transparent: the index error is not a cause of its own in the chain.
+            error.hint()
         } else if let Some(error) = cause.downcast_ref::<crate::python::TargetError>() {
             error.hint()
         } else if let Some(error) = cause.downcast_ref::<crate::lockfile::SelectError>() {

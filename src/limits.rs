@@ -68,7 +68,7 @@ mod tests {
 
     #[test]
     fn reads_stop_at_the_cap() {
-        let data = vec![0u8; 100];
+        let data = [0u8; 100];
         assert!(read_capped(&data[..], 99).is_err());
         assert_eq!(read_capped(&data[..], 100).unwrap().len(), 100);
     }

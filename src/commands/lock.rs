@@ -18,7 +18,7 @@ use super::{DEFAULT_INDEX_URL, ExitStatus, ProjectContext};
 use crate::cache::{self, Cache};
 use crate::env_vars;
 use crate::index::{DistFile, FileLocation, PackageIndex, Source};
-use crate::lockfile::{self, Lock, LockInputs, Resolution};
+use crate::lockfile::{self, Lock, LockInputs, LockfileError, Resolution};
 use crate::printer::{Printer, verb};
 use crate::project::{RequirementsIn, TargetSpec};
 use crate::python::{Interpreter, Target};
@@ -133,7 +133,22 @@ pub(crate) fn lock(
 /// The project's lock for its current inputs: the lockfile when fresh, else a new one.
 pub(crate) fn ensure_lock(context: &ProjectContext) -> anyhow::Result<Lock> {
     let path = context.project.lockfile_path();
-    let existing = Lock::read(&path).ok();
+    // A lock that exists but cannot be read is an error, never silently replaced: it may be
+    // another tool's, hand-edited, or hostile, and the user must see why.
+    let existing = match Lock::read(&path) {
+        Ok(lock) => Some(lock),
+        Err(LockfileError::Read { source, .. })
+            if source.kind() == std::io::ErrorKind::NotFound =>
+        {
+            None
+        }
+        Err(error) => {
+            return Err(anyhow::Error::new(error).context(format!(
+                "cannot use `{}`; fix it, or delete it and run `pyship lock`",
+                path.display()
+            )));
+        }
+    };
     // Keep the groups the lock was made with: building must not drop a `--group test` lock.
     let settings = LockSettings {
         groups: existing

@@ -416,7 +416,7 @@ impl PackageIndex {
                 message: error.to_string(),
             })?;
         let label = redact(index).trim_end_matches('/').to_string();
-        let parse = |page: &Page| simple::parse_page(&page_url, page, &label);
+        let parse = |page: &Page| simple::parse_page(&page_url, page, &label, name);
         let Some(parsed) = self.http.get_page(&page_url, simple::ACCEPT, parse)? else {
             return Ok(None);
         };

@@ -8,6 +8,7 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::str::FromStr;
 
+use pep508_rs::PackageName;
 use pep508_rs::pep440_rs::VersionSpecifiers;
 use reqwest::Url;
 use serde::Deserialize;
@@ -75,8 +76,14 @@ impl Yanked {
 #[derive(Debug)]
 pub struct PageError(pub String);
 
-/// The wheels listed on `page`, fetched from `page_url` of the index `index`.
-pub fn parse_page(page_url: &Url, page: &Page, index: &str) -> Result<Vec<DistFile>, PageError> {
+/// The files of `project` listed on `page`, fetched from `page_url` of the index `index`.
+/// Files of other projects on the page are ignored, as pip does.
+pub fn parse_page(
+    page_url: &Url,
+    page: &Page,
+    index: &str,
+    project: &PackageName,
+) -> Result<Vec<DistFile>, PageError> {
     let is_json = page.content_type.contains("json");
     let mut raw = Vec::new();
     if is_json {
@@ -146,8 +153,15 @@ pub fn parse_page(page_url: &Url, page: &Page, index: &str) -> Result<Vec<DistFi
         let Some(parsed) = DistFile::new(&file_name, FileLocation::Url(url)) else {
             continue;
         };
+        if &parsed.name != project {
+            continue;
+        }
         files.push(DistFile {
-            sha256: file.sha256.or(fragment_hash),
+            // A published hash that is not one is no hash: the file is hashed when fetched.
+            sha256: file
+                .sha256
+                .or(fragment_hash)
+                .filter(|hash| crate::wheel::is_sha256_hex(hash)),
             requires_python: file.requires_python.as_deref().and_then(|text| {
                 requires_python
                     .entry(text.to_string())
@@ -204,16 +218,23 @@ mod tests {
             content_type: "application/vnd.pypi.simple.v1+json".into(),
             body: br#"{"meta":{"api-version":"1.1"},"name":"a","files":[
                 {"filename":"a-1.0-py3-none-any.whl","url":"../../files/a-1.0-py3-none-any.whl",
-                 "hashes":{"sha256":"ABC"},"requires-python":">=3.8","yanked":"bad","size":12,
+                 "hashes":{"sha256":"ABCDABCDABCDABCDABCDABCDABCDABCDABCDABCDABCDABCDABCDABCDABCDABCD"},"requires-python":">=3.8","yanked":"bad","size":12,
                  "upload-time":"2024-01-01T00:00:00Z"},
                 {"filename":"a-1.0.tar.gz","url":"a-1.0.tar.gz","hashes":{}}]}"#
                 .to_vec(),
         };
         let url = Url::parse("https://example.com/simple/a/").unwrap();
-        let files = parse_page(&url, &page, "https://example.com/simple").unwrap();
+        let files = parse_page(
+            &url,
+            &page,
+            "https://example.com/simple",
+            &PackageName::from_str("a").unwrap(),
+        )
+        .unwrap();
         assert_eq!(files.len(), 2);
         assert!(files[1].is_sdist());
-        assert_eq!(files[0].sha256.as_deref(), Some("abc"));
+        // Published hashes are lowercased; one that is not 64 hex digits is ignored.
+        assert_eq!(files[0].sha256, Some("abcd".repeat(16)));
         assert!(files[0].yanked);
         assert_eq!(files[0].size, Some(12));
         assert_eq!(
@@ -231,6 +252,6 @@ mod tests {
             body: b"<html>oops".to_vec(),
         };
         let url = Url::parse("https://example.com/simple/a/").unwrap();
-        assert!(parse_page(&url, &page, "x").is_err());
+        assert!(parse_page(&url, &page, "x", &PackageName::from_str("a").unwrap()).is_err());
     }
 }

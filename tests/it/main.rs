@@ -3,6 +3,7 @@
 
 mod build;
 mod cli;
+mod hardening;
 mod index;
 mod lock;
 mod lock_targets;

@@ -66,6 +66,10 @@ pub struct WheelSpec {
     requires_python: Option<String>,
     files: Vec<(String, Vec<u8>, u32)>,
     tag: String,
+    /// RECORD rows written instead of the computed ones, by entry name (`None`: no row).
+    record_rows: std::collections::HashMap<String, Option<String>>,
+    wheel_version: String,
+    entry_points: Option<String>,
 }
 
 impl WheelSpec {
@@ -77,7 +81,29 @@ impl WheelSpec {
             requires_python: None,
             files: Vec::new(),
             tag: "py3-none-any".into(),
+            record_rows: std::collections::HashMap::new(),
+            wheel_version: "1.0".into(),
+            entry_points: None,
         }
+    }
+
+    /// Writes `row` (a whole RECORD line, or nothing with `None`) for the entry `name`.
+    pub fn record_row(mut self, name: &str, row: Option<&str>) -> WheelSpec {
+        self.record_rows
+            .insert(name.to_string(), row.map(str::to_string));
+        self
+    }
+
+    /// Sets `Wheel-Version` in WHEEL.
+    pub fn wheel_version(mut self, version: &str) -> WheelSpec {
+        self.wheel_version = version.to_string();
+        self
+    }
+
+    /// Adds `entry_points.txt` with this text.
+    pub fn entry_points(mut self, text: &str) -> WheelSpec {
+        self.entry_points = Some(text.to_string());
+        self
     }
 
     pub fn requires(mut self, requires: &[&str]) -> WheelSpec {
@@ -131,16 +157,35 @@ impl WheelSpec {
         entries.push((
             format!("{dist_info}/WHEEL"),
             format!(
-                "Wheel-Version: 1.0\nGenerator: pyship-tests\nRoot-Is-Purelib: true\nTag: {}\n",
-                self.tag
+                "Wheel-Version: {}\nGenerator: pyship-tests\nRoot-Is-Purelib: true\nTag: {}\n",
+                self.wheel_version, self.tag
             )
             .into_bytes(),
             0o100644,
         ));
+        if let Some(text) = &self.entry_points {
+            entries.push((
+                format!("{dist_info}/entry_points.txt"),
+                text.clone().into_bytes(),
+                0o100644,
+            ));
+        }
         let mut record = String::new();
         for (name, contents, _) in &entries {
+            if let Some(row) = self.record_rows.get(name) {
+                if let Some(row) = row {
+                    record.push_str(row);
+                    record.push('\n');
+                }
+                continue;
+            }
             let hash = base64::engine::general_purpose::URL_SAFE_NO_PAD
                 .encode(sha2::Sha256::digest(contents));
+            let name = if name.contains(',') {
+                format!("\"{name}\"")
+            } else {
+                name.clone()
+            };
             record.push_str(&format!("{name},sha256={hash},{}\n", contents.len()));
         }
         record.push_str(&format!("{dist_info}/RECORD,,\n"));
