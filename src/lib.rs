@@ -15,6 +15,8 @@ mod credentials;
 pub mod diagnostics;
 mod env_vars;
 mod fetch;
+#[cfg(test)]
+mod fuzz;
 mod index;
 mod limits;
 mod lockfile;

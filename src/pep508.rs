@@ -3,17 +3,36 @@
 //! `pep508_rs` 0.9 panics on a name that ends in `.`, `-` or `_` followed by a specifier
 //! (`flask.>=1`): its name scanner and its name validation disagree. Requirement strings come
 //! from project files, requirements.in, and the metadata of every wheel and sdist on an index,
-//! so that input is refused here, as an ordinary error, before the parser sees it.
+//! so that input is refused here, as an ordinary error, before the parser sees it. The same
+//! parser also panics in some error paths on non-ASCII text (it slices inside a character;
+//! found by `src/fuzz.rs`): PEP 508 strings are ASCII in practice (URLs percent-encode the
+//! rest), so non-ASCII text is refused too.
 
 use std::str::FromStr;
 
-use pep508_rs::Requirement;
+use pep508_rs::{MarkerTree, Requirement};
 
 /// Parses a requirement; the error is the parser's message, or ours for the inputs it would
 /// panic on.
 pub fn parse_requirement(text: &str) -> Result<Requirement, String> {
+    check_ascii(text)?;
     check_name(text)?;
     Requirement::from_str(text).map_err(|error| error.message.to_string())
+}
+
+/// Parses a marker expression (a lock's `marker` and `environments`) under the same rule.
+pub fn parse_marker(text: &str) -> Result<MarkerTree, String> {
+    check_ascii(text)?;
+    MarkerTree::from_str(text).map_err(|error| error.message.to_string())
+}
+
+fn check_ascii(text: &str) -> Result<(), String> {
+    match text.chars().find(|c| !c.is_ascii()) {
+        Some(c) => Err(format!(
+            "`{c}` is not ASCII; write requirements and markers in ASCII and percent-encode URLs"
+        )),
+        None => Ok(()),
+    }
 }
 
 /// The name at the start of a requirement must end with a letter or digit (PEP 508).
@@ -50,5 +69,8 @@ mod tests {
         assert!(parse_requirement("flask>=1").is_ok());
         assert!(parse_requirement("zope.interface").is_ok());
         assert!(parse_requirement("flask-").is_err());
+        // Inputs the fuzzer found to panic inside the parser.
+        assert!(parse_requirement("extra>='3.9'ૐ<").is_err());
+        assert!(parse_requirement("b; extra == 'x'𐨕Ἐ").is_err());
     }
 }

@@ -601,3 +601,21 @@ pub fn read_wheel_metadata(path: &Path, wheel: &WheelFilename) -> Result<String,
     crate::limits::read_text_capped(entry, crate::limits::METADATA_FILE)
         .map_err(|error| bad(format!("unreadable METADATA: {error}")))
 }
+
+/// The file names [`simple::parse_page`] takes from a page body (for the fuzz tests).
+#[cfg(test)]
+pub fn parse_page_for_fuzzing(body: &str, json: bool) -> Vec<String> {
+    let page = Page {
+        body: body.as_bytes().to_vec(),
+        content_type: if json {
+            "application/vnd.pypi.simple.v1+json".into()
+        } else {
+            "text/html".into()
+        },
+    };
+    let url = Url::parse("https://example.com/simple/a/").expect("a valid URL");
+    let name = PackageName::from_str("a").expect("a valid name");
+    simple::parse_page(&url, &page, "https://example.com/simple", &name)
+        .map(|files| files.into_iter().map(|file| file.file_name).collect())
+        .unwrap_or_default()
+}

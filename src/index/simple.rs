@@ -170,7 +170,8 @@ pub fn parse_page(
             }),
             yanked: file.yanked,
             index: Some(index.to_string()),
-            size: file.size,
+            // TOML integers are signed 64-bit: a larger size would make an unreadable lock.
+            size: file.size.filter(|size| i64::try_from(*size).is_ok()),
             upload_time: file.upload_time.map(Cow::into_owned),
             ..parsed
         });

@@ -149,11 +149,12 @@ fn locked_file(
         url,
         path,
         size: file.size,
+        // Written unquoted (a TOML datetime): only what parses as one, as it renders.
         upload_time: file
             .upload_time
             .as_deref()
-            .filter(|time| time.parse::<toml::value::Datetime>().is_ok())
-            .map(str::to_string),
+            .and_then(|time| time.parse::<toml::value::Datetime>().ok())
+            .map(|time| time.to_string()),
         sha256: index.sha256(file)?,
     })
 }

@@ -2,10 +2,6 @@
 //! it (group-only packages are left out) and, for each, the wheel its tags rank best, or the
 //! sdist (to build) when no locked wheel fits.
 
-use std::str::FromStr;
-
-use pep508_rs::MarkerTree;
-
 use super::{Lock, LockedPackage, LockedWheel};
 use crate::python::Target;
 
@@ -80,7 +76,7 @@ impl Lock {
         // The lock must have been made for this environment, or its choices mean nothing here.
         let covered = self.environments.is_empty()
             || self.environments.iter().any(|environment| {
-                MarkerTree::from_str(environment)
+                crate::pep508::parse_marker(environment)
                     .is_ok_and(|marker| marker.evaluate(&target.markers, &[]))
             });
         if !covered {
@@ -97,12 +93,13 @@ impl Lock {
                 if marker.contains("dependency_groups") {
                     continue;
                 }
-                let tree =
-                    MarkerTree::from_str(marker).map_err(|error| SelectError::BadMarker {
+                let tree = crate::pep508::parse_marker(marker).map_err(|message| {
+                    SelectError::BadMarker {
                         package: package.name.clone(),
                         marker: marker.clone(),
-                        message: error.to_string(),
-                    })?;
+                        message,
+                    }
+                })?;
                 if !tree.evaluate(&target.markers, &[]) {
                     continue;
                 }

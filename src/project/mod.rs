@@ -292,7 +292,11 @@ impl Project {
         Self::parse(directory, &path, &text)
     }
 
-    fn parse(directory: &Path, path: &Path, text: &str) -> Result<Project, ProjectError> {
+    pub(crate) fn parse(
+        directory: &Path,
+        path: &Path,
+        text: &str,
+    ) -> Result<Project, ProjectError> {
         let parse_error = |message: String| ProjectError::Parse {
             path: path.to_path_buf(),
             message,

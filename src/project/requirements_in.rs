@@ -192,7 +192,9 @@ fn split_option(line: &str) -> (String, Option<String>) {
     }
     match line.split_once(char::is_whitespace) {
         Some((option, value)) => (option.to_string(), Some(value.trim().to_string())),
-        None if line.len() > 2 && !line.starts_with("--") => {
+        // `-iURL`: a short option glued to its value (a non-ASCII second character is no
+        // option; found by fuzzing, it used to split a character in two).
+        None if line.len() > 2 && !line.starts_with("--") && line.is_char_boundary(2) => {
             (line[..2].to_string(), Some(line[2..].to_string()))
         }
         None => (line.to_string(), None),

@@ -311,49 +311,66 @@ fn lock_entries_are_plain_file_names_with_hashes() {
     context.pyship(&["fetch"]).success();
 }
 
+#[derive(Deserialize)]
+struct HostilePages {
+    case: Vec<HostilePage>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "kebab-case")]
+struct HostilePage {
+    name: String,
+    content_type: String,
+    body: String,
+    refusal: Option<String>,
+}
+
 #[test]
-fn index_files_whose_names_are_paths_are_never_written() {
-    for json in [false, true] {
+fn hostile_index_pages_get_the_answer_testdata_names() {
+    let text = std::fs::read_to_string(repo_root().join("testdata/hostile/pages.toml")).unwrap();
+    let cases: HostilePages = toml::from_str(&text).unwrap();
+    for case in cases.case {
         let mut context = TestContext::new();
         let server = served_project(&mut context);
+        server.serve_json();
         let good = sha256_file(
             &context
                 .temp
                 .path()
                 .join("index-files/dep-1.0-py3-none-any.whl"),
         );
-        let evil = "dep-1.0-0%2F..%2F..%2F..%2F..%2Fevil-py3-none-any.whl";
-        if json {
-            server.fail_with_body(
-                "/simple/dep/",
-                "application/vnd.pypi.simple.v1+json",
-                format!(
-                    r#"{{"meta":{{"api-version":"1.0"}},"name":"dep","files":[
-                    {{"filename":"../../evil-2.0-py3-none-any.whl","url":"../../files/{evil}","hashes":{{"sha256":"{good}"}}}},
-                    {{"filename":"/tmp/evil-3.0-py3-none-any.whl","url":"/tmp/evil-3.0-py3-none-any.whl","hashes":{{"sha256":"../.."}}}},
-                    {{"filename":"dep-1.0-py3-none-any.whl","url":"../../files/dep-1.0-py3-none-any.whl","hashes":{{"sha256":"{good}"}}}}]}}"#
-                )
-                .as_bytes(),
-            );
-        } else {
-            server.fail_with_body(
-                "/simple/dep/",
-                "text/html",
-                format!(
-                    "<html><body><a href=\"../../files/{evil}#sha256={good}\">{evil}</a>\n<a href=\"../../files/dep-1.0-py3-none-any.whl#sha256={good}\">dep-1.0-py3-none-any.whl</a></body></html>"
-                )
-                .as_bytes(),
-            );
-        }
-        context.pyship(&["lock"]).success();
-        assert_eq!(context.locked_version("dep"), "1.0");
-        context.pyship(&["fetch"]).success();
-        assert!(
-            files_named(context.temp.path(), "evil").is_empty(),
-            "{:?}",
-            files_named(context.temp.path(), "evil")
+        let content_type: &'static str = Box::leak(case.content_type.into_boxed_str());
+        server.fail_with_body(
+            "/simple/dep/",
+            content_type,
+            case.body.replace("{sha256}", &good).as_bytes(),
         );
+        let run = context.pyship(&["lock"]);
+        match &case.refusal {
+            Some(refusal) => {
+                assert_eq!(
+                    run.code,
+                    Some(1),
+                    "{}: expected a refusal\n{run}",
+                    case.name
+                );
+                assert!(
+                    run.stderr.contains(refusal),
+                    "{}: expected `{refusal}`\n{run}",
+                    case.name
+                );
+            }
+            None => {
+                assert_eq!(run.code, Some(0), "{}\n{run}", case.name);
+                assert_eq!(context.locked_version("dep"), "1.0", "{}", case.name);
+                context.pyship(&["fetch"]).success();
+            }
+        }
+        assert!(!run.stderr.contains("panicked"), "{}\n{run}", case.name);
+        let escaped = files_named(context.temp.path(), "evil");
+        assert!(escaped.is_empty(), "{}: {escaped:?}", case.name);
     }
+    assert!(!Path::new("/tmp/evil").exists());
 }
 
 #[test]
