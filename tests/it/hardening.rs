@@ -482,6 +482,52 @@ fn an_index_that_never_answers_times_out_with_a_message() {
 }
 
 #[test]
+fn on_a_terminal_the_spinner_names_the_request_it_waits_for() {
+    if !crate::support::requires_tool("script") {
+        return;
+    }
+    let mut context = TestContext::new();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    let _holder = std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten() {
+            held.push(stream);
+        }
+    });
+    context.env("PYSHIP_INDEX_URL", &format!("http://{address}/simple"));
+    context.env("PYSHIP_HTTP_TIMEOUT", "3");
+    context.file(
+        "pyproject.toml",
+        "[project]\nname = \"app\"\nversion = \"1.0\"\ndependencies = [\"dep\"]\n",
+    );
+    // `script` gives pyship a terminal; progress is on only without PYSHIP_NO_PROGRESS.
+    let mut command = context.command(&[]);
+    let pyship = crate::support::pyship_exe();
+    command
+        .env_remove("PYSHIP_NO_PROGRESS")
+        .env("TERM", "xterm")
+        .env("COLUMNS", "200");
+    let mut script = std::process::Command::new("script");
+    script
+        .args(["-qec", &format!("{} lock", pyship.display()), "/dev/null"])
+        .current_dir(&context.root);
+    for (key, value) in command.get_envs() {
+        match value {
+            Some(value) => script.env(key, value),
+            None => script.env_remove(key),
+        };
+    }
+    let output = script.output().unwrap();
+    let screen = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        screen.contains(&format!("waiting for http://{address}/simple/dep/")),
+        "{screen}"
+    );
+    assert!(screen.contains("did not answer within 3 s"), "{screen}");
+}
+
+#[test]
 fn credentials_reach_no_lock_manifest_cache_or_message() {
     let secret = "hunter2";
     // An index URL with credentials from the environment, [tool.pyship], requirements.in
@@ -662,6 +708,55 @@ fn kills_at_any_point_leave_lock_and_package_complete_or_absent() {
             .filter(|path| path.parent() == Some(&context.root.join("target/pyship")))
             .collect();
         assert!(leftovers.is_empty(), "after {delay} ms: {leftovers:?}");
+    }
+}
+
+#[test]
+fn kills_during_downloads_leave_nothing_a_later_run_trusts() {
+    let mut context = TestContext::new();
+    let files = context.temp.path().join("index-files");
+    // A few bigger wheels, so that kills land inside downloads.
+    let names: Vec<String> = (0..6).map(|index| format!("dep{index}")).collect();
+    for name in &names {
+        let noise: Vec<u8> = (0..4_000_000u32)
+            .map(|i| (i.wrapping_mul(2654435761) >> 24) as u8)
+            .collect();
+        WheelSpec::new(name, "1.0")
+            .file(&format!("{name}/blob.bin"), &noise, 0o100644)
+            .write(&files);
+    }
+    let server = IndexServer::start(&files);
+    context.env("PYSHIP_INDEX_URL", &server.url());
+    let dependencies: Vec<String> = names.iter().map(|name| format!("{name:?}")).collect();
+    context.file(
+        "pyproject.toml",
+        &format!(
+            "[project]\nname = \"app\"\nversion = \"1.0\"\ndependencies = [{}]\n",
+            dependencies.join(", ")
+        ),
+    );
+    context.pyship(&["lock"]).success();
+    for delay in [20, 60, 120, 250, 400] {
+        let _ = std::fs::remove_dir_all(context.cache.join("wheels-v1"));
+        let _ = std::fs::remove_dir_all(context.cache.join("downloads-v1"));
+        let mut child = context
+            .command(&["fetch"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(delay));
+        let _ = child.kill();
+        child.wait().unwrap();
+        // What is in the cache is whole: offline, every file is either there and right, or
+        // missing (never a hash mismatch).
+        let run = context.pyship(&["fetch", "--offline"]);
+        assert!(
+            !run.stderr.contains("hash mismatch"),
+            "after {delay} ms\n{run}"
+        );
+        context.pyship(&["fetch"]).success();
+        context.pyship(&["fetch", "--offline"]).success();
     }
 }
 
