@@ -35,19 +35,36 @@ fn check_ascii(text: &str) -> Result<(), String> {
     }
 }
 
-/// The name at the start of a requirement must end with a letter or digit (PEP 508).
+/// The name at the start of a requirement, and each extra in its `[…]`, must end with a
+/// letter or digit (PEP 508); the parser panics on the ones that do not (`flask.>=1`,
+/// `flask[x_]`).
 fn check_name(text: &str) -> Result<(), String> {
-    let name: String = text
-        .trim_start()
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
-        .collect();
-    match name.chars().last() {
-        Some(last @ ('.' | '-' | '_')) => Err(format!(
-            "the package name `{name}` must end with a letter or digit, not `{last}`"
-        )),
-        _ => Ok(()),
+    let is_name_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_');
+    let ends_badly = |name: &str| name.ends_with(['.', '-', '_']);
+    let text = text.trim_start();
+    let name_end = text.find(|c| !is_name_char(c)).unwrap_or(text.len());
+    let name = &text[..name_end];
+    if ends_badly(name) {
+        return Err(format!(
+            "the package name `{name}` must end with a letter or digit"
+        ));
     }
+    let Some(extras) = text[name_end..].trim_start().strip_prefix('[') else {
+        return Ok(());
+    };
+    let extras = extras.split(']').next().unwrap_or(extras);
+    for extra in extras.split(',') {
+        let extra = extra.trim_start();
+        let end = extra.find(|c| !is_name_char(c)).unwrap_or(extra.len());
+        let rest = &extra[end..];
+        if ends_badly(&extra[..end]) && (rest.is_empty() || rest.starts_with(char::is_whitespace)) {
+            return Err(format!(
+                "the extra name `{}` must end with a letter or digit",
+                &extra[..end]
+            ));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -72,5 +89,8 @@ mod tests {
         // Inputs the fuzzer found to panic inside the parser.
         assert!(parse_requirement("extra>='3.9'ૐ<").is_err());
         assert!(parse_requirement("b; extra == 'x'𐨕Ἐ").is_err());
+        assert!(parse_requirement("flask[1f_").is_err());
+        assert!(parse_requirement("flask[a, b- ]>=1").is_err());
+        assert!(parse_requirement("flask[a,b]>=1").is_ok());
     }
 }
