@@ -456,24 +456,31 @@ fn requirement_names_that_crashed_the_parser_are_errors_with_their_line() {
     }
 }
 
-#[test]
-fn an_index_that_never_answers_times_out_with_a_message() {
+/// A project whose index accepts connections and never says a word, with
+/// `PYSHIP_HTTP_TIMEOUT` set to `timeout`.
+fn silent_index_project(timeout: &str) -> (TestContext, std::net::SocketAddr) {
     let mut context = TestContext::new();
-    // Accepts connections and never says a word.
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let address = listener.local_addr().unwrap();
-    let _holder = std::thread::spawn(move || {
+    // The thread holds every connection open until the test process ends.
+    std::thread::spawn(move || {
         let mut held = Vec::new();
         for stream in listener.incoming().flatten() {
             held.push(stream);
         }
     });
     context.env("PYSHIP_INDEX_URL", &format!("http://{address}/simple"));
-    context.env("PYSHIP_HTTP_TIMEOUT", "1");
+    context.env("PYSHIP_HTTP_TIMEOUT", timeout);
     context.file(
         "pyproject.toml",
         "[project]\nname = \"app\"\nversion = \"1.0\"\ndependencies = [\"dep\"]\n",
     );
+    (context, address)
+}
+
+#[test]
+fn an_index_that_never_answers_times_out_with_a_message() {
+    let (context, _address) = silent_index_project("1");
     let started = Instant::now();
     let run = context.pyship(&["lock"]).code(1);
     assert!(started.elapsed() < Duration::from_secs(30), "{run}");
@@ -486,21 +493,7 @@ fn on_a_terminal_the_spinner_names_the_request_it_waits_for() {
     if !crate::support::requires_tool("script") {
         return;
     }
-    let mut context = TestContext::new();
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let address = listener.local_addr().unwrap();
-    let _holder = std::thread::spawn(move || {
-        let mut held = Vec::new();
-        for stream in listener.incoming().flatten() {
-            held.push(stream);
-        }
-    });
-    context.env("PYSHIP_INDEX_URL", &format!("http://{address}/simple"));
-    context.env("PYSHIP_HTTP_TIMEOUT", "3");
-    context.file(
-        "pyproject.toml",
-        "[project]\nname = \"app\"\nversion = \"1.0\"\ndependencies = [\"dep\"]\n",
-    );
+    let (context, address) = silent_index_project("3");
     // `script` gives pyship a terminal; progress is on only without PYSHIP_NO_PROGRESS.
     let mut command = context.command(&[]);
     let pyship = crate::support::pyship_exe();
