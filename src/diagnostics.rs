@@ -1,8 +1,10 @@
 //! Turning errors into what the user reads and the exit code scripts see.
 //!
 //! Modules return typed `thiserror` errors that carry the file, package or URL; commands add
-//! what they were doing with anyhow context. Here the chain is rendered cargo/uv style:
-//! `error: …`, the causes under `Caused by:`, then `hint:` lines from the [`Hint`] trait.
+//! what they were doing with anyhow context. Each error type implements [`Diagnostic`] in
+//! its own module (its hint, its exit code); here the chain is rendered cargo/uv style:
+//! `error: …`, the causes under `Caused by:`, then `hint:` lines. This module imports nothing
+//! of the crate, so no module that reports an error depends on the renderer.
 
 use std::fmt::Write;
 
@@ -18,67 +20,27 @@ pub mod exit_code {
     pub const UNSATISFIABLE: u8 = 3;
 }
 
-/// The exit code an error ends the run with.
-pub fn exit_code_of(error: &anyhow::Error) -> u8 {
-    for cause in error.chain() {
-        if cause
-            .downcast_ref::<crate::commands::UnknownCommand>()
-            .is_some()
-            || cause
-                .downcast_ref::<crate::settings::SettingsError>()
-                .is_some()
-        {
-            return exit_code::USAGE;
-        }
-        if let Some(crate::resolver::ResolveError::NoSolution { .. }) = cause.downcast_ref() {
-            return exit_code::UNSATISFIABLE;
-        }
-    }
-    exit_code::FAILURE
-}
-
-/// Errors that know what the user can do about them.
-pub trait Hint {
+/// What an error knows about itself beyond its message: advice for the user, and the exit
+/// code it ends the run with. Each error type implements it beside its definition; the
+/// top-level renderer in `lib.rs` asks every cause of an error chain.
+pub trait Diagnostic {
     /// One or more lines of advice, without the `hint: ` prefix.
-    fn hint(&self) -> Option<String>;
-}
-
-/// Collects the hints of every error in the chain that has one.
-fn hints(error: &anyhow::Error) -> Vec<String> {
-    let mut hints = Vec::new();
-    for cause in error.chain() {
-        let hint = if let Some(error) = cause.downcast_ref::<crate::project::ProjectError>() {
-            error.hint()
-        } else if let Some(error) = cause.downcast_ref::<crate::resolver::ResolveError>() {
-            error.hint()
-        } else if let Some(error) = cause.downcast_ref::<crate::plugin::PluginError>() {
-            error.hint()
-        } else if let Some(error) = cause.downcast_ref::<crate::index::IndexError>() {
-            error.hint()
-        } else if let Some(crate::resolver::ProviderError::Index(error)) = cause.downcast_ref() {
-            // Transparent: the index error is not a cause of its own in the chain.
-            error.hint()
-        } else if let Some(error) = cause.downcast_ref::<crate::python::TargetError>() {
-            error.hint()
-        } else if let Some(error) = cause.downcast_ref::<crate::lockfile::SelectError>() {
-            error.hint()
-        } else if let Some(error) = cause.downcast_ref::<crate::fetch::FetchError>() {
-            error.hint()
-        } else {
-            None
-        };
-        hints.extend(hint);
+    fn hint(&self) -> Option<String> {
+        None
     }
-    hints
+
+    /// The exit code, when this error decides it (the first cause that does wins).
+    fn exit_code(&self) -> Option<u8> {
+        None
+    }
 }
 
-/// The full text shown for an error: message, causes, hints; any credentials in a URL that
-/// reached a message are scrubbed on the way out.
-pub fn render(error: &anyhow::Error) -> String {
-    crate::credentials::scrub_credentials(&render_unscrubbed(error))
-}
-
-fn render_unscrubbed(error: &anyhow::Error) -> String {
+/// The full text shown for an error: message, causes, then the hints `diagnostic_of` finds
+/// for the causes.
+pub fn render<'e>(
+    error: &'e anyhow::Error,
+    diagnostic_of: impl Fn(&'e (dyn std::error::Error + 'static)) -> Option<&'e dyn Diagnostic>,
+) -> String {
     let mut out = String::new();
     let mut chain = error.chain();
     if let Some(top) = chain.next() {
@@ -88,16 +50,15 @@ fn render_unscrubbed(error: &anyhow::Error) -> String {
     if !causes.is_empty() {
         out.push_str("\nCaused by:\n");
         for cause in causes {
-            let mut lines = cause.lines();
-            if let Some(first) = lines.next() {
-                let _ = writeln!(out, "  {first}");
-            }
-            for line in lines {
+            for line in cause.lines() {
                 let _ = writeln!(out, "  {line}");
             }
         }
     }
-    let hints = hints(error);
+    let hints: Vec<String> = error
+        .chain()
+        .filter_map(|cause| diagnostic_of(cause)?.hint())
+        .collect();
     if !hints.is_empty() {
         out.push('\n');
         for hint in hints {
@@ -105,6 +66,17 @@ fn render_unscrubbed(error: &anyhow::Error) -> String {
         }
     }
     out
+}
+
+/// The exit code of an error: the first cause whose diagnostic decides it, else failure.
+pub fn exit_code_of<'e>(
+    error: &'e anyhow::Error,
+    diagnostic_of: impl Fn(&'e (dyn std::error::Error + 'static)) -> Option<&'e dyn Diagnostic>,
+) -> u8 {
+    error
+        .chain()
+        .find_map(|cause| diagnostic_of(cause)?.exit_code())
+        .unwrap_or(exit_code::FAILURE)
 }
 
 /// Levenshtein distance, for "did you mean" hints on short names.

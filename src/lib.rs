@@ -29,6 +29,7 @@ mod python;
 mod reporter;
 mod resolver;
 mod sdist;
+mod sdist_archive;
 mod settings;
 mod venv;
 mod wheel;
@@ -71,10 +72,39 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Ok(ExitStatus::Success) => ExitCode::from(exit_code::SUCCESS),
         Ok(ExitStatus::Failure) => ExitCode::from(exit_code::FAILURE),
         Err(error) => {
-            printer.error(&diagnostics::render(&error));
-            ExitCode::from(diagnostics::exit_code_of(&error))
+            // Credentials in a URL that reached a message are scrubbed on the way out.
+            let report = diagnostics::render(&error, diagnostic_of);
+            printer.error(&credentials::scrub_credentials(&report));
+            ExitCode::from(diagnostics::exit_code_of(&error, diagnostic_of))
         }
     }
+}
+
+/// The diagnostic (hint, exit code) of one cause of an error chain: the one place that
+/// knows every error type that has one, so that no module depends on the renderer.
+fn diagnostic_of<'e>(
+    cause: &'e (dyn std::error::Error + 'static),
+) -> Option<&'e dyn diagnostics::Diagnostic> {
+    macro_rules! first_of {
+        ($($error:ty),* $(,)?) => {
+            $(if let Some(error) = cause.downcast_ref::<$error>() {
+                return Some(error);
+            })*
+        };
+    }
+    first_of!(
+        commands::UnknownCommand,
+        settings::SettingsError,
+        project::ProjectError,
+        resolver::ResolveError,
+        resolver::ProviderError,
+        plugin::PluginError,
+        index::IndexError,
+        python::TargetError,
+        lockfile::SelectError,
+        fetch::FetchError,
+    );
+    None
 }
 
 fn run(cli: Cli, settings: &GlobalSettings, printer: Printer) -> anyhow::Result<ExitStatus> {

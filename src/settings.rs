@@ -88,6 +88,12 @@ pub enum SettingsError {
     ExcludeNewer(String),
 }
 
+impl crate::diagnostics::Diagnostic for SettingsError {
+    fn exit_code(&self) -> Option<u8> {
+        Some(crate::diagnostics::exit_code::USAGE)
+    }
+}
+
 impl LockSettings {
     /// Resolves `pyship lock` arguments.
     pub fn resolve(args: LockArgs) -> Result<LockSettings, SettingsError> {

@@ -24,6 +24,12 @@ pub struct UnknownCommand {
     pub known: Vec<String>,
 }
 
+impl crate::diagnostics::Diagnostic for UnknownCommand {
+    fn exit_code(&self) -> Option<u8> {
+        Some(crate::diagnostics::exit_code::USAGE)
+    }
+}
+
 /// Replaces this process with `pyship-NAME NAME ARGS…` (cargo's argv convention).
 pub(crate) fn external(args: &[OsString]) -> anyhow::Result<ExitStatus> {
     let Some((name, rest)) = args.split_first() else {

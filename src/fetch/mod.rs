@@ -41,7 +41,7 @@ pub enum FetchError {
     BadUrl { package: String, url: String },
 }
 
-impl crate::diagnostics::Hint for FetchError {
+impl crate::diagnostics::Diagnostic for FetchError {
     fn hint(&self) -> Option<String> {
         match self {
             FetchError::HashMismatch { .. } => Some(

@@ -33,7 +33,7 @@ use pep508_rs::pep440_rs::{Version, VersionSpecifiers};
 use reqwest::Url;
 
 use crate::cache::{self, Cache};
-use crate::diagnostics::Hint;
+use crate::diagnostics::Diagnostic;
 use crate::wheel::{Metadata, WheelFilename, parse_sdist_filename};
 
 /// Why the index could not answer.
@@ -87,7 +87,7 @@ pub enum IndexError {
     BadPage { url: String, message: String },
 }
 
-impl Hint for IndexError {
+impl Diagnostic for IndexError {
     fn hint(&self) -> Option<String> {
         match self {
             IndexError::MissingFindLinks { .. } => Some(
@@ -451,7 +451,7 @@ impl PackageIndex {
     /// listed as `Dynamic`); otherwise only building can tell ([`IndexError::DynamicMetadata`]).
     fn sdist_metadata(&self, file: &DistFile) -> Result<String, IndexError> {
         let path = self.download(file)?;
-        let text = crate::sdist::read_pkg_info(&path)
+        let text = crate::sdist_archive::read_pkg_info(&path)
             .map_err(|error| IndexError::BadWheel {
                 file: file.file_name.clone(),
                 message: error.to_string(),

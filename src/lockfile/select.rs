@@ -34,7 +34,7 @@ pub enum SelectError {
     },
 }
 
-impl crate::diagnostics::Hint for SelectError {
+impl crate::diagnostics::Diagnostic for SelectError {
     fn hint(&self) -> Option<String> {
         match self {
             SelectError::NoWheel { .. } => Some(

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use pyship_plugin::{Describe, PROTOCOL_VERSIONS, PackageResult};
 
-use crate::diagnostics::Hint;
+use crate::diagnostics::Diagnostic;
 
 /// How long a `describe` call may take.
 const DESCRIBE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -70,7 +70,7 @@ pub enum PluginError {
     },
 }
 
-impl Hint for PluginError {
+impl Diagnostic for PluginError {
     fn hint(&self) -> Option<String> {
         match self {
             PluginError::NotFound { available, .. } => Some(if available.is_empty() {

@@ -12,7 +12,7 @@ use std::str::FromStr;
 use pep508_rs::{PackageName, Requirement};
 use serde::Deserialize;
 
-use crate::diagnostics::{Hint, edit_distance};
+use crate::diagnostics::{Diagnostic, edit_distance};
 
 mod requirements_in;
 
@@ -83,7 +83,7 @@ pub enum ProjectError {
     },
 }
 
-impl Hint for ProjectError {
+impl Diagnostic for ProjectError {
     fn hint(&self) -> Option<String> {
         match self {
             ProjectError::Missing { .. } => Some(

@@ -36,7 +36,7 @@ pub enum TargetError {
     BadPlatform(String),
 }
 
-impl crate::diagnostics::Hint for TargetError {
+impl crate::diagnostics::Diagnostic for TargetError {
     fn hint(&self) -> Option<String> {
         match self {
             TargetError::UnknownPreset(_) => Some(format!(

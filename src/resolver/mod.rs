@@ -28,7 +28,7 @@ use pubgrub::{
 
 use self::candidates::{Candidate, installable_versions};
 use self::prefetch::{Prefetcher, with_prefetcher};
-use crate::diagnostics::Hint;
+use crate::diagnostics::Diagnostic;
 use crate::index::{DistFile, IndexError, PackageIndex};
 use crate::python::Target;
 use crate::wheel::Metadata;
@@ -59,7 +59,7 @@ pub enum ResolveError {
     },
 }
 
-impl Hint for ResolveError {
+impl Diagnostic for ResolveError {
     fn hint(&self) -> Option<String> {
         match self {
             ResolveError::NoSolution { unavailable, .. } if !unavailable.is_empty() => {
@@ -69,6 +69,21 @@ impl Hint for ResolveError {
                 "loosen the conflicting requirements named above, or make a fitting version available in the index or wheelhouse"
                     .into(),
             ),
+            _ => None,
+        }
+    }
+
+    fn exit_code(&self) -> Option<u8> {
+        matches!(self, ResolveError::NoSolution { .. })
+            .then_some(crate::diagnostics::exit_code::UNSATISFIABLE)
+    }
+}
+
+impl Diagnostic for ProviderError {
+    fn hint(&self) -> Option<String> {
+        // Transparent: the index error is not a cause of its own in the chain.
+        match self {
+            ProviderError::Index(error) => error.hint(),
             _ => None,
         }
     }

@@ -5,9 +5,7 @@
 //! interpreter then runs `backend.py`, which calls the backend's `build_wheel` or
 //! `prepare_metadata_for_build_wheel` hook with `SOURCE_DATE_EPOCH` set.
 
-mod archive;
-
-pub use archive::{extract, read_pkg_info};
+use crate::sdist_archive::extract;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};

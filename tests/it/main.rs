@@ -1,6 +1,7 @@
 //! pyship's integration tests: the built binaries, run as a user would run them, against
 //! testdata projects, a local index, and the real dpkg tools.
 
+mod architecture;
 mod build;
 mod cli;
 mod hardening;

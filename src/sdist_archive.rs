@@ -1,4 +1,6 @@
-//! Reading sdists (`.tar.gz`, `.zip`) as untrusted archives.
+//! Reading sdists (`.tar.gz`, `.zip`) as untrusted archives: a leaf module, so that the
+//! index (which reads an sdist's PKG-INFO) and the PEP 517 frontend (which unpacks sdists to
+//! build them) both use it without depending on each other.
 //!
 //! An sdist holds one top-level directory `NAME-VERSION/` with `PKG-INFO` and the sources.
 //! Extraction writes regular files and directories only: entries with absolute paths, `..`

@@ -1,0 +1,76 @@
+//! The core's modules form layers: no module uses one that uses it back, directly or through
+//! others (read from the `crate::…` paths of each top-level module's non-test code).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use crate::support::repo_root;
+
+/// Top-level module → the top-level modules its code names.
+fn module_graph(src: &Path) -> BTreeMap<String, BTreeSet<String>> {
+    let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut stack = vec![src.to_path_buf()];
+    while let Some(directory) = stack.pop() {
+        for entry in std::fs::read_dir(&directory).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            if path.extension().is_none_or(|ext| ext != "rs") {
+                continue;
+            }
+            let relative = path.strip_prefix(src).unwrap();
+            let top = relative
+                .components()
+                .next()
+                .unwrap()
+                .as_os_str()
+                .to_string_lossy()
+                .trim_end_matches(".rs")
+                .to_string();
+            if matches!(top.as_str(), "lib" | "main" | "fuzz") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            let code = text.split("#[cfg(test)]").next().unwrap_or("");
+            let uses = graph.entry(top.clone()).or_default();
+            for (index, _) in code.match_indices("crate::") {
+                let name: String = code[index + 7..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
+                if !name.is_empty() && name != top {
+                    uses.insert(name);
+                }
+            }
+        }
+    }
+    graph
+}
+
+#[test]
+fn core_modules_have_no_import_cycles() {
+    let graph = module_graph(&repo_root().join("src"));
+    assert!(graph.len() > 10, "{graph:?}");
+    // A cycle exists when a module reaches itself.
+    for start in graph.keys() {
+        let mut seen = BTreeSet::new();
+        let mut path = vec![start.clone()];
+        let mut frontier: Vec<(String, Vec<String>)> = vec![(start.clone(), path.clone())];
+        while let Some((module, trail)) = frontier.pop() {
+            for next in graph.get(&module).into_iter().flatten() {
+                if next == start {
+                    path = trail.clone();
+                    path.push(next.clone());
+                    panic!("import cycle: {}", path.join(" -> "));
+                }
+                if graph.contains_key(next) && seen.insert(next.clone()) {
+                    let mut trail = trail.clone();
+                    trail.push(next.clone());
+                    frontier.push((next.clone(), trail));
+                }
+            }
+        }
+    }
+}
