@@ -108,6 +108,40 @@ fn deb_is_byte_identical_for_the_same_inputs() {
     assert!(a == again);
 }
 
+#[test]
+fn xz_and_zstd_debs_are_read_by_dpkg_and_reproducible() {
+    if !requires_tool("dpkg-deb") || !requires_tool("dpkg") {
+        return;
+    }
+    for (compression, member) in [("xz", "data.tar.xz"), ("zstd", "data.tar.zst")] {
+        let builds: Vec<Vec<u8>> = (0..2)
+            .map(|_| {
+                let context = TestContext::hello();
+                let pyproject = context.read("pyproject.toml");
+                context.file(
+                    "pyproject.toml",
+                    &pyproject.replace(
+                        "[tool.pyship.deb]\n",
+                        &format!("[tool.pyship.deb]\ncompression = \"{compression}\"\n"),
+                    ),
+                );
+                let deb = package_hello(&context);
+                let members = Command::new("ar").arg("t").arg(&deb).output().unwrap();
+                let members = String::from_utf8_lossy(&members.stdout).into_owned();
+                assert!(members.contains(member), "{members}");
+                let listing = run_tool("dpkg-deb", &["--contents"], &deb);
+                assert!(
+                    listing.contains("./opt/venvs/hello/bin/hello-serve"),
+                    "{listing}"
+                );
+                install_into_private_root(&context, &deb);
+                std::fs::read(&deb).unwrap()
+            })
+            .collect();
+        assert!(builds[0] == builds[1], "{compression}: two builds differ");
+    }
+}
+
 /// The user story: install with dpkg, run the console script, remove, nothing left.
 /// As root (CI) this is a real `dpkg -i`; otherwise dpkg works on a private root.
 #[test]

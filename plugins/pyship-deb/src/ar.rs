@@ -4,29 +4,45 @@
 //! extended name table is needed. Owner, group and mtime are fixed for reproducibility
 //! (deb(5), ar(5)).
 
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 
-/// Writes an ar archive of `members` (name, contents) to `out`.
-pub fn write_ar(out: &mut impl Write, members: &[(&str, &[u8])], mtime: u64) -> io::Result<()> {
-    out.write_all(b"!<arch>\n")?;
+/// The global header of an ar archive.
+pub const MAGIC: &[u8] = b"!<arch>\n";
+
+/// Writes one member streamed from `data`, which yields exactly `size` bytes.
+pub fn write_member(
+    out: &mut impl Write,
+    name: &str,
+    size: u64,
+    data: &mut impl Read,
+    mtime: u64,
+) -> io::Result<()> {
+    // Every field is left-aligned and space-padded; the mode is octal.
+    let header = format!(
+        "{:<16}{:<12}{:<6}{:<6}{:<8}{:<10}`\n",
+        name, mtime, 0, 0, "100644", size
+    );
+    debug_assert_eq!(header.len(), 60);
+    out.write_all(header.as_bytes())?;
+    let copied = io::copy(&mut data.take(size), out)?;
+    if copied != size {
+        return Err(io::Error::other(format!(
+            "member `{name}` is shorter than {size} bytes"
+        )));
+    }
+    // Members start on even offsets.
+    if size % 2 == 1 {
+        out.write_all(b"\n")?;
+    }
+    Ok(())
+}
+
+/// Writes an ar archive of in-memory `members` (name, contents) to `out`.
+#[cfg(test)]
+fn write_ar(out: &mut impl Write, members: &[(&str, &[u8])], mtime: u64) -> io::Result<()> {
+    out.write_all(MAGIC)?;
     for (name, data) in members {
-        // Every field is left-aligned and space-padded; the mode is octal.
-        let header = format!(
-            "{:<16}{:<12}{:<6}{:<6}{:<8}{:<10}`\n",
-            name,
-            mtime,
-            0,
-            0,
-            "100644",
-            data.len()
-        );
-        debug_assert_eq!(header.len(), 60);
-        out.write_all(header.as_bytes())?;
-        out.write_all(data)?;
-        // Members start on even offsets.
-        if data.len() % 2 == 1 {
-            out.write_all(b"\n")?;
-        }
+        write_member(out, name, data.len() as u64, &mut &data[..], mtime)?;
     }
     Ok(())
 }

@@ -27,12 +27,13 @@ impl Control {
     /// Derives every field from the manifest; `installed_size_kib` is filled in later.
     pub fn from_manifest(manifest: &Manifest) -> Result<Control, String> {
         let project = &manifest.project;
-        let revision = manifest.format_option_str("revision").unwrap_or("1");
+        let options = pyship_plugin_kit::options::FormatOptions::new(manifest);
+        let revision = options.string("revision")?.unwrap_or("1");
         let mut depends = interpreter_depends(manifest);
         if let Some(glibc) = minimum_glibc(manifest) {
             depends.push(format!("libc6 (>= {glibc})"));
         }
-        depends.extend(manifest.format_option_strings("depends")?);
+        depends.extend(options.strings("depends")?);
         let summary = project
             .summary
             .clone()
@@ -48,25 +49,22 @@ impl Control {
             extended.push(format!("Built from commit {commit}."));
         }
         Ok(Control {
-            package: manifest
-                .format_option_str("package")
+            package: options
+                .string("package")?
                 .map(str::to_string)
                 .unwrap_or_else(|| package_name(&project.name)),
             version: format!("{}-{revision}", debian_version(&project.version)),
             architecture: architecture(manifest),
-            maintainer: manifest
-                .format_option_str("maintainer")
+            maintainer: options
+                .string("maintainer")?
                 .map(str::to_string)
                 .or_else(|| project.maintainer.clone())
                 .unwrap_or_else(|| format!("{} maintainers <root@localhost>", project.name)),
             installed_size_kib: 0,
             depends,
-            section: manifest
-                .format_option_str("section")
-                .unwrap_or("python")
-                .to_string(),
-            priority: manifest
-                .format_option_str("priority")
+            section: options.string("section")?.unwrap_or("python").to_string(),
+            priority: options
+                .string("priority")?
                 .unwrap_or("optional")
                 .to_string(),
             homepage: project.homepage.clone(),

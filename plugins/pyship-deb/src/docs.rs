@@ -24,10 +24,13 @@ pub fn write_doc_files(root: &Path, control: &Control, manifest: &Manifest) -> R
     std::fs::write(doc.join("copyright"), copyright(control, manifest)).map_err(failed)?;
     std::fs::write(
         doc.join("changelog.Debian.gz"),
-        crate::gzip(
+        // Debian wants the changelog at the best level (lintian
+        // `changelog-not-compressed-with-max-compression`).
+        pyship_plugin_kit::compress::compress(
             changelog(control, manifest).as_bytes(),
-            flate2::Compression::best(),
-        )?,
+            pyship_plugin_kit::compress::Compression::Gzip(9),
+        )
+        .map_err(failed)?,
     )
     .map_err(failed)?;
     std::fs::write(

@@ -1,30 +1,32 @@
 //! `pyship-deb`: writes a Debian binary package of the staged virtualenv.
 //!
-//! A .deb is an `ar` archive of `debian-binary`, `control.tar.gz` and `data.tar.gz` (deb(5)).
-//! Everything is written natively and deterministically: entries come from the protocol
-//! crate's walker, owned by root, stamped with `SOURCE_DATE_EPOCH`, and gzip headers carry no
-//! time or name, so the same staged tree gives the same bytes.
+//! A .deb is an `ar` archive of `debian-binary`, `control.tar.gz` and `data.tar.*` (deb(5)).
+//! Everything is written natively and deterministically with the plugin kit: entries come
+//! from the one staged-tree walk, owned by root, stamped with `SOURCE_DATE_EPOCH`, and
+//! compressed streams carry no time or name, so the same staged tree gives the same bytes.
+//! data.tar is streamed through its compressor into a scratch file, so memory stays flat
+//! however big the tree is; the .deb is then assembled atomically.
 
 mod ar;
 mod control;
 mod docs;
-mod tar_writer;
 
-use std::io::Write;
-use std::path::Path;
+use std::fs::File;
+use std::io::{BufWriter, Read};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use flate2::Compression;
-use flate2::GzBuilder;
 use md5::{Digest as _, Md5};
 use pyship_plugin::{
     Artifact, Describe, Entry, EntryKind, Manifest, OptionDoc, PackageResult, Plugin, hex,
-    walk_staged_tree,
 };
-use sha2::Sha256;
+use pyship_plugin_kit::artifact::ArtifactFile;
+use pyship_plugin_kit::compress::{self, Compression, Encoder};
+use pyship_plugin_kit::options::FormatOptions;
+use pyship_plugin_kit::tar::TarWriter;
+use pyship_plugin_kit::tree::{installed_size_kib, merged_tree};
 
 use crate::control::Control;
-use crate::tar_writer::TarWriter;
 
 const POSTRM: &str = include_str!("scripts/postrm");
 
@@ -61,6 +63,11 @@ impl Plugin for DebPlugin {
             ),
             option("section", "string", "Section field (default: python)"),
             option("priority", "string", "Priority field (default: optional)"),
+            option(
+                "compression",
+                "string",
+                "data.tar compression: `gzip` (default), `xz` or `zstd`",
+            ),
         ];
         describe
     }
@@ -82,59 +89,77 @@ fn main() -> ExitCode {
 /// Builds the .deb for `manifest` in its output directory.
 fn build_deb(manifest: &Manifest) -> Result<Artifact, String> {
     let mtime = manifest.source.source_date_epoch.unwrap_or(0);
+    let options = FormatOptions::new(manifest);
+    let compression = match options.string("compression")? {
+        None => Compression::Gzip(6),
+        Some(name) => match Compression::from_name(name) {
+            Some(Compression::None) | None => {
+                return Err(format!(
+                    "`tool.pyship.deb.compression` must be `gzip`, `xz` or `zstd`, not `{name}`"
+                ));
+            }
+            Some(compression) => compression,
+        },
+    };
     let mut control = Control::from_manifest(manifest)?;
     // Debian's copyright, changelog and lintian overrides are written beside the staged tree
     // (which belongs to pyship) and merged into the archive.
-    let docs_root = manifest.output_dir.join("deb").join("docs");
+    let work_dir = manifest.output_dir.join("deb");
+    let docs_root = work_dir.join("docs");
     docs::write_doc_files(&docs_root, &control, manifest)?;
-    let mut entries = walk_staged_tree(&manifest.layout.staging_root).map_err(|e| e.to_string())?;
-    entries.extend(walk_staged_tree(&docs_root).map_err(|e| e.to_string())?);
-    // One order for both trees: depth-first by path components, each directory once.
-    entries.sort_by(|a, b| a.path.split('/').cmp(b.path.split('/')));
-    entries.dedup_by(|a, b| a.path == b.path && a.kind == EntryKind::Directory);
+    let entries = merged_tree(&manifest.layout.staging_root, &[&docs_root])?;
     control.installed_size_kib = installed_size_kib(&entries);
 
-    let data = gzip(&data_tar(&entries, mtime)?, Compression::default())?;
-    let control_tar = gzip(
-        &control_tar(&control, &entries, manifest, mtime)?,
-        Compression::default(),
-    )?;
-    let mut deb = Vec::new();
-    ar::write_ar(
-        &mut deb,
-        &[
-            ("debian-binary", b"2.0\n"),
-            ("control.tar.gz", &control_tar),
-            ("data.tar.gz", &data),
-        ],
-        mtime,
+    let data_name = format!("data.tar{}", compression.extension());
+    let scratch = Scratch(work_dir.join(format!("{data_name}.{}.tmp", std::process::id())));
+    let md5sums = write_data_tar(&entries, mtime, compression, &scratch.0)?;
+    let control_tar = compress::compress(
+        &control_tar(&control, &md5sums, manifest, mtime)?,
+        Compression::Gzip(6),
     )
-    .map_err(|error| format!("failed to assemble the .deb: {error}"))?;
+    .map_err(|error| format!("failed to compress control.tar: {error}"))?;
 
     let path = manifest.output_dir.join(control.file_name());
-    write_atomically(&path, &deb)?;
-    Ok(Artifact {
-        sha256: hex(&Sha256::digest(&deb)),
-        size: deb.len() as u64,
-        kind: "deb".into(),
-        path,
-    })
+    let failed = |error: std::io::Error| format!("failed to write `{}`: {error}", path.display());
+    let mut deb = ArtifactFile::create(&path).map_err(failed)?;
+    let mut data = File::open(&scratch.0).map_err(failed)?;
+    let data_size = data.metadata().map_err(failed)?.len();
+    std::io::Write::write_all(&mut deb, ar::MAGIC).map_err(failed)?;
+    ar::write_member(&mut deb, "debian-binary", 4, &mut &b"2.0\n"[..], mtime).map_err(failed)?;
+    let control_name = "control.tar.gz";
+    ar::write_member(
+        &mut deb,
+        control_name,
+        control_tar.len() as u64,
+        &mut control_tar.as_slice(),
+        mtime,
+    )
+    .map_err(failed)?;
+    ar::write_member(&mut deb, &data_name, data_size, &mut data, mtime).map_err(failed)?;
+    deb.commit("deb").map_err(failed)
 }
 
-/// dpkg's Installed-Size: KiB, each file rounded up, each directory and link counting one.
-fn installed_size_kib(entries: &[Entry]) -> u64 {
-    entries
-        .iter()
-        .map(|entry| match entry.kind {
-            EntryKind::File { size } => size.div_ceil(1024),
-            _ => 1,
-        })
-        .sum()
+/// A scratch file removed when dropped, whatever happened.
+struct Scratch(PathBuf);
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
 }
 
-fn data_tar(entries: &[Entry], mtime: u64) -> Result<Vec<u8>, String> {
+/// Streams data.tar of `entries` through `compression` into `path`, and returns md5sums
+/// (computed from the same reads).
+fn write_data_tar(
+    entries: &[Entry],
+    mtime: u64,
+    compression: Compression,
+    path: &Path,
+) -> Result<String, String> {
     let failed = |error: std::io::Error| format!("failed to write data.tar: {error}");
-    let mut writer = TarWriter::new(mtime);
+    let file = BufWriter::with_capacity(1 << 20, File::create(path).map_err(failed)?);
+    let mut writer = TarWriter::new(Encoder::new(file, compression).map_err(failed)?, mtime);
+    let mut md5sums = String::new();
     writer.directory("./", 0o755).map_err(failed)?;
     for entry in entries {
         let path = format!("./{}", entry.path);
@@ -143,49 +168,63 @@ fn data_tar(entries: &[Entry], mtime: u64) -> Result<Vec<u8>, String> {
                 .directory(&format!("{path}/"), entry.mode)
                 .map_err(failed)?,
             EntryKind::File { size } => {
-                let contents = read_file(entry)?;
-                if contents.len() as u64 != *size {
-                    return Err(format!(
-                        "`{}` changed while packaging",
-                        entry.source.display()
-                    ));
-                }
-                writer.file(&path, entry.mode, &contents).map_err(failed)?;
+                let file = File::open(&entry.source).map_err(|error| {
+                    format!("failed to read `{}`: {error}", entry.source.display())
+                })?;
+                let mut hashing = Md5Reader {
+                    inner: file,
+                    hasher: Md5::new(),
+                };
+                writer
+                    .file_from(&path, entry.mode, *size, &mut hashing)
+                    .map_err(failed)?;
+                md5sums.push_str(&format!(
+                    "{}  {}\n",
+                    hex(&hashing.hasher.finalize()),
+                    entry.path
+                ));
             }
             EntryKind::Symlink { target } => writer.symlink(&path, target).map_err(failed)?,
         }
     }
-    writer.finish().map_err(failed)
+    let file = writer.finish().and_then(Encoder::finish).map_err(failed)?;
+    file.into_inner()
+        .map_err(|error| failed(error.into_error()))?
+        .sync_all()
+        .map_err(failed)?;
+    Ok(md5sums)
 }
 
-fn read_file(entry: &Entry) -> Result<Vec<u8>, String> {
-    std::fs::read(&entry.source)
-        .map_err(|error| format!("failed to read `{}`: {error}", entry.source.display()))
+/// md5 of what passes through (for `md5sums`).
+struct Md5Reader<R> {
+    inner: R,
+    hasher: Md5,
+}
+
+impl<R: Read> Read for Md5Reader<R> {
+    fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
+        let read = self.inner.read(buffer)?;
+        self.hasher.update(&buffer[..read]);
+        Ok(read)
+    }
 }
 
 fn control_tar(
     control: &Control,
-    entries: &[Entry],
+    md5sums: &str,
     manifest: &Manifest,
     mtime: u64,
 ) -> Result<Vec<u8>, String> {
-    let mut md5sums = String::new();
-    for entry in entries {
-        if let EntryKind::File { .. } = entry.kind {
-            let digest = hex(&Md5::digest(read_file(entry)?));
-            md5sums.push_str(&format!("{digest}  {}\n", entry.path));
-        }
-    }
     let prefix = manifest.layout.install_prefix.display().to_string();
     let postrm = POSTRM.replace("#PREFIX#", &prefix);
 
     let failed = |error: std::io::Error| format!("failed to write control.tar: {error}");
-    let mut writer = TarWriter::new(mtime);
+    let mut writer = TarWriter::in_memory(mtime);
     writer.directory("./", 0o755).map_err(failed)?;
-    let files: [(&str, u32, String); 3] = [
-        ("./control", 0o644, control.render()),
+    let files: [(&str, u32, &str); 3] = [
+        ("./control", 0o644, &control.render()),
         ("./md5sums", 0o644, md5sums),
-        ("./postrm", 0o755, postrm),
+        ("./postrm", 0o755, &postrm),
     ];
     for (name, mode, contents) in files {
         writer
@@ -193,33 +232,4 @@ fn control_tar(
             .map_err(failed)?;
     }
     writer.finish().map_err(failed)
-}
-
-/// gzip with no name and a zero timestamp in the header, so output depends on input only.
-/// Archive members use the default level (fast, nearly as small); Debian wants the changelog at
-/// the best level (lintian `changelog-not-compressed-with-max-compression`).
-pub(crate) fn gzip(data: &[u8], level: Compression) -> Result<Vec<u8>, String> {
-    let mut encoder = GzBuilder::new().mtime(0).write(Vec::new(), level);
-    encoder
-        .write_all(data)
-        .and_then(|()| encoder.finish())
-        .map_err(|error| format!("failed to compress: {error}"))
-}
-
-/// Writes `path` through a temporary file in the same directory, so a failed run never
-/// leaves a half-written package where the old one was.
-fn write_atomically(path: &Path, contents: &[u8]) -> Result<(), String> {
-    let directory = path.parent().unwrap_or(Path::new("."));
-    let file_name = path
-        .file_name()
-        .and_then(|name| name.to_str())
-        .unwrap_or("package.deb");
-    let temporary = directory.join(format!(".{file_name}.{}.tmp", std::process::id()));
-    let result =
-        std::fs::write(&temporary, contents).and_then(|()| std::fs::rename(&temporary, path));
-    if let Err(error) = result {
-        let _ = std::fs::remove_file(&temporary);
-        return Err(format!("failed to write `{}`: {error}", path.display()));
-    }
-    Ok(())
 }

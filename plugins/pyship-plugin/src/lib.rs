@@ -56,6 +56,7 @@ mod walk;
 
 pub use walk::{Entry, EntryKind, WalkError, walk_staged_tree};
 
+pub use serde_json;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;

@@ -23,8 +23,9 @@ pub fn pyship_exe() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_pyship"))
 }
 
-/// Builds the plugin binaries next to `pyship` once per test run (cargo's own tests do the
-/// same for helper binaries): `cargo test` builds only this package's binaries.
+/// Builds every workspace binary (the plugins) next to `pyship` once per test run (cargo's
+/// own tests do the same for helper binaries): `cargo test` builds only this package's
+/// binaries. A new plugin crate is picked up without touching this file.
 pub fn ensure_plugins_built() {
     static BUILT: OnceLock<()> = OnceLock::new();
     BUILT.get_or_init(|| {
@@ -33,7 +34,7 @@ pub fn ensure_plugins_built() {
         let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
         command
             .current_dir(repo_root())
-            .args(["build", "--quiet", "-p", "pyship-deb"]);
+            .args(["build", "--quiet", "--workspace", "--bins"]);
         if profile_dir
             .file_name()
             .is_some_and(|name| name == "release")

@@ -1,24 +1,30 @@
-//! Tar members named the way dpkg-deb names them: `./`, `./opt/`, `./opt/x`.
+//! A deterministic tar writer, streaming into any `Write` (a compressor, a file).
 //!
-//! The tar crate normalizes paths and drops the leading `./`, so names are written into the
-//! header here, with GNU `././@LongLink` members for names and link targets over 100 bytes
-//! (what GNU tar, and so dpkg-deb, writes).
+//! Every member is owned by root:root, stamped with one mtime (`SOURCE_DATE_EPOCH`) and has
+//! the mode it is given, so the bytes depend on the tree only. Names are written as given
+//! (`./opt/x`, as dpkg-deb writes them; the tar crate would drop the leading `./`), with GNU
+//! `././@LongLink` members for names and link targets over 100 bytes (what GNU tar writes).
 
-use std::io;
+use std::io::{self, Read, Write};
 
-/// An archive being written in memory.
-pub struct TarWriter {
-    builder: tar::Builder<Vec<u8>>,
+/// An archive being written.
+pub struct TarWriter<W: Write> {
+    builder: tar::Builder<W>,
     mtime: u64,
 }
 
-impl TarWriter {
-    /// A writer stamping every member with `mtime`.
-    pub fn new(mtime: u64) -> TarWriter {
-        TarWriter {
-            builder: tar::Builder::new(Vec::new()),
-            mtime,
-        }
+impl TarWriter<Vec<u8>> {
+    /// A writer into memory (for small archives such as a control.tar).
+    pub fn in_memory(mtime: u64) -> TarWriter<Vec<u8>> {
+        TarWriter::new(Vec::new(), mtime)
+    }
+}
+
+impl<W: Write> TarWriter<W> {
+    /// A writer into `inner`, stamping every member with `mtime`.
+    pub fn new(inner: W, mtime: u64) -> TarWriter<W> {
+        let builder = tar::Builder::new(inner);
+        TarWriter { builder, mtime }
     }
 
     /// A directory; `path` ends with `/`.
@@ -31,13 +37,43 @@ impl TarWriter {
         self.append(path, tar::EntryType::Regular, mode, None, contents)
     }
 
+    /// A regular file of `size` bytes streamed from `contents`; an error when it yields a
+    /// different number of bytes (the file changed while being archived).
+    pub fn file_from(
+        &mut self,
+        path: &str,
+        mode: u32,
+        size: u64,
+        contents: impl Read,
+    ) -> io::Result<()> {
+        let mut counted = CountingReader {
+            inner: contents.take(size),
+            count: 0,
+        };
+        self.append_reader(
+            path,
+            tar::EntryType::Regular,
+            mode,
+            None,
+            size,
+            &mut counted,
+        )?;
+        if counted.count != size {
+            return Err(io::Error::other(format!(
+                "`{path}` changed while it was archived ({} bytes instead of {size})",
+                counted.count
+            )));
+        }
+        Ok(())
+    }
+
     /// A symbolic link.
     pub fn symlink(&mut self, path: &str, target: &str) -> io::Result<()> {
         self.append(path, tar::EntryType::Symlink, 0o777, Some(target), &[])
     }
 
-    /// The finished archive.
-    pub fn finish(self) -> io::Result<Vec<u8>> {
+    /// Ends the archive and returns what it was written into.
+    pub fn finish(self) -> io::Result<W> {
         self.builder.into_inner()
     }
 
@@ -49,10 +85,22 @@ impl TarWriter {
         link: Option<&str>,
         contents: &[u8],
     ) -> io::Result<()> {
+        self.append_reader(path, kind, mode, link, contents.len() as u64, contents)
+    }
+
+    fn append_reader(
+        &mut self,
+        path: &str,
+        kind: tar::EntryType,
+        mode: u32,
+        link: Option<&str>,
+        size: u64,
+        contents: impl Read,
+    ) -> io::Result<()> {
         if path.len() > 100 {
             self.long_link(tar::EntryType::GNULongName, path)?;
         }
-        let mut header = self.header(kind, mode, contents.len() as u64);
+        let mut header = self.header(kind, mode, size);
         set_field(&mut header.as_old_mut().name, path);
         if let Some(target) = link {
             if target.len() > 100 {
@@ -90,6 +138,20 @@ impl TarWriter {
     }
 }
 
+/// Counts what passes through.
+struct CountingReader<R> {
+    inner: R,
+    count: u64,
+}
+
+impl<R: Read> Read for CountingReader<R> {
+    fn read(&mut self, buffer: &mut [u8]) -> io::Result<usize> {
+        let read = self.inner.read(buffer)?;
+        self.count += read as u64;
+        Ok(read)
+    }
+}
+
 /// Copies as much of `value` as fits into a NUL-padded header field.
 fn set_field(field: &mut [u8], value: &str) {
     field.fill(0);
@@ -106,7 +168,7 @@ mod tests {
     fn long_names_survive_a_round_trip() {
         let long = format!("./opt/{}/file.py", "d".repeat(120));
         let target = format!("/{}", "t".repeat(150));
-        let mut writer = TarWriter::new(7);
+        let mut writer = TarWriter::in_memory(7);
         writer.directory("./", 0o755).unwrap();
         writer.file(&long, 0o644, b"x").unwrap();
         writer.symlink("./opt/link", &target).unwrap();
@@ -128,5 +190,13 @@ mod tests {
         assert_eq!(entries[1].0, long);
         assert_eq!(entries[2].1.as_deref(), Some(target.as_str()));
         assert_eq!(entries[1].2, 7);
+    }
+
+    #[test]
+    fn a_file_that_shrinks_while_archived_is_an_error() {
+        let mut writer = TarWriter::in_memory(0);
+        assert!(writer.file_from("./a", 0o644, 10, &b"short"[..]).is_err());
+        let mut writer = TarWriter::in_memory(0);
+        writer.file_from("./a", 0o644, 5, &b"exact"[..]).unwrap();
     }
 }

@@ -1,0 +1,114 @@
+//! Writing an artifact so that it is complete or absent, and describing it for the result.
+//!
+//! An artifact is written to `.NAME.PID.tmp` beside its final path and renamed into place
+//! only when whole: a failed or killed plugin never leaves a half-written package where the
+//! old one was. pyship removes the temporaries of dead processes before the next run (the
+//! PID in the name says whose it is). The sha256 and size are computed while writing.
+
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use pyship_plugin::{Artifact, hex};
+use sha2::{Digest, Sha256};
+
+/// An artifact being written.
+pub struct ArtifactFile {
+    path: PathBuf,
+    temporary: PathBuf,
+    writer: Option<BufWriter<File>>,
+    hasher: Sha256,
+    size: u64,
+}
+
+impl ArtifactFile {
+    /// Starts writing the artifact that will be `path`.
+    pub fn create(path: &Path) -> io::Result<ArtifactFile> {
+        let directory = path.parent().unwrap_or(Path::new("."));
+        std::fs::create_dir_all(directory)?;
+        let name = path
+            .file_name()
+            .and_then(|name| name.to_str())
+            .unwrap_or("artifact");
+        let temporary = directory.join(format!(".{name}.{}.tmp", std::process::id()));
+        let file = File::create(&temporary)?;
+        Ok(ArtifactFile {
+            path: path.to_path_buf(),
+            temporary,
+            writer: Some(BufWriter::with_capacity(1 << 20, file)),
+            hasher: Sha256::new(),
+            size: 0,
+        })
+    }
+
+    /// Renames the finished file into place and describes it as an artifact of `kind`.
+    pub fn commit(mut self, kind: &str) -> io::Result<Artifact> {
+        if let Some(writer) = self.writer.take() {
+            let file = writer.into_inner().map_err(|error| error.into_error())?;
+            file.sync_all()?;
+        }
+        std::fs::rename(&self.temporary, &self.path)?;
+        Ok(Artifact {
+            path: self.path.clone(),
+            kind: kind.to_string(),
+            size: self.size,
+            sha256: hex(&std::mem::take(&mut self.hasher).finalize()),
+        })
+    }
+}
+
+impl Write for ArtifactFile {
+    fn write(&mut self, buffer: &[u8]) -> io::Result<usize> {
+        let writer = self
+            .writer
+            .as_mut()
+            .ok_or_else(|| io::Error::other("the artifact is already committed"))?;
+        let written = writer.write(buffer)?;
+        self.hasher.update(&buffer[..written]);
+        self.size += written as u64;
+        Ok(written)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self.writer.as_mut() {
+            Some(writer) => writer.flush(),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for ArtifactFile {
+    /// An artifact dropped before [`ArtifactFile::commit`] (an error on the way) leaves
+    /// nothing behind.
+    fn drop(&mut self) {
+        if self.writer.is_some() {
+            self.writer = None;
+            let _ = std::fs::remove_file(&self.temporary);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn artifacts_appear_whole_with_their_hash_or_not_at_all() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("app_1.0_all.deb");
+        let mut file = ArtifactFile::create(&path).unwrap();
+        file.write_all(b"hello").unwrap();
+        assert!(!path.exists());
+        let artifact = file.commit("deb").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"hello");
+        assert_eq!(artifact.size, 5);
+        assert_eq!(artifact.sha256, hex(&Sha256::digest(b"hello")));
+
+        let abandoned = directory.path().join("other.deb");
+        let mut file = ArtifactFile::create(&abandoned).unwrap();
+        file.write_all(b"half").unwrap();
+        drop(file);
+        let left: Vec<_> = std::fs::read_dir(directory.path()).unwrap().collect();
+        assert_eq!(left.len(), 1, "{left:?}");
+    }
+}

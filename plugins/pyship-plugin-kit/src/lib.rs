@@ -1,0 +1,18 @@
+//! What every pyship archive plugin needs, so that a new format writes only what is its own.
+//!
+//! - [`tar`]: a deterministic, streaming tar writer (root-owned, one mtime, given modes);
+//! - [`compress`]: streaming gzip, xz and zstd (multi-threaded, thread-count independent);
+//! - [`artifact`]: an artifact written atomically, with its size and sha256 for the result;
+//! - [`tree`]: the staged tree plus the plugin's generated files, in one archive order;
+//! - [`options`]: `[tool.pyship.FORMAT]` values read with their types.
+//!
+//! It sits beside the protocol crate, `pyship-plugin`, which stays a small serde-only
+//! contract that plugins in any language can read.
+
+pub mod artifact;
+pub mod compress;
+pub mod options;
+pub mod tar;
+pub mod tree;
+
+pub use pyship_plugin;
