@@ -28,7 +28,7 @@ impl Compression {
             "none" => Some(Compression::None),
             "gzip" | "gz" => Some(Compression::Gzip(6)),
             "xz" => Some(Compression::Xz(6)),
-            "zstd" | "zst" => Some(Compression::Zstd(19)),
+            "zstd" | "zst" => Some(Compression::Zstd(10)),
             _ => None,
         }
     }
@@ -199,7 +199,7 @@ mod tests {
 
     #[test]
     fn names_map_to_compressions() {
-        assert_eq!(Compression::from_name("zstd"), Some(Compression::Zstd(19)));
+        assert_eq!(Compression::from_name("zstd"), Some(Compression::Zstd(10)));
         assert_eq!(
             Compression::from_name("xz").map(Compression::extension),
             Some(".xz")
