@@ -14,6 +14,7 @@ mod commands;
 mod credentials;
 pub mod diagnostics;
 mod env_vars;
+mod facts;
 mod fetch;
 #[cfg(test)]
 mod fuzz;

@@ -275,8 +275,7 @@ fn project_plan(context: &ProjectContext, settings: &LockSettings) -> anyhow::Re
         .unwrap_or_else(|| project.lockfile_path());
     Ok(LockPlan {
         root_name: project.name.clone(),
-        root_version: Version::from_str(&project.version)
-            .context("the project version is not PEP 440")?,
+        root_version: project.parsed_version.clone(),
         requirements,
         groups,
         constraints: read_constraints(&settings.constraints)?,

@@ -9,6 +9,7 @@ use super::build::stage;
 use super::{ExitStatus, ProjectContext, git};
 use crate::cache;
 use crate::env_vars;
+use crate::facts;
 use crate::plugin::{self, PluginError};
 use crate::printer::{Verbosity, verb};
 
@@ -29,6 +30,7 @@ pub(crate) fn package(context: &ProjectContext, format: &str) -> anyhow::Result<
         .into());
     }
 
+    let v2 = protocol >= 2;
     let staged = stage(context)?;
     let interpreter = context.interpreter()?;
     let project = &context.project;
@@ -57,6 +59,7 @@ pub(crate) fn package(context: &ProjectContext, format: &str) -> anyhow::Result<
             maintainer: project.maintainer.clone(),
             homepage: project.homepage.clone(),
             scripts: project.scripts.clone(),
+            version_parts: v2.then(|| facts::version_parts(&project.parsed_version)),
         },
         target: pyship_plugin::Target {
             python_version: interpreter.target.python_version(),
@@ -64,6 +67,24 @@ pub(crate) fn package(context: &ProjectContext, format: &str) -> anyhow::Result<
             interpreter: interpreter.resolved.clone(),
             arch: interpreter.target.arch.clone(),
             platform_tags: interpreter.target.tags.platforms(),
+            name: v2.then(|| interpreter.target.name.clone()),
+            distro_package: v2
+                .then(|| {
+                    facts::distro_package(
+                        &interpreter.target.name,
+                        &interpreter.resolved,
+                        &interpreter.target.python_version(),
+                    )
+                })
+                .flatten(),
+            min_glibc: v2
+                .then(|| {
+                    facts::min_glibc(staged.packages.iter().filter_map(|package| {
+                        package.wheel.file_name().and_then(|name| name.to_str())
+                    }))
+                })
+                .flatten(),
+            arch_independent: v2.then(|| staged.packages.iter().all(|package| package.pure)),
         },
         layout: Layout {
             kind: LayoutKind::Venv,
@@ -71,7 +92,12 @@ pub(crate) fn package(context: &ProjectContext, format: &str) -> anyhow::Result<
             install_prefix: staged.venv.install_prefix.clone(),
         },
         packages: staged.packages,
-        options: to_json(&project.raw_options)?,
+        // Protocol 2 hands over facts instead; only version 1 plugins get the raw table.
+        options: if v2 {
+            serde_json::Map::new()
+        } else {
+            to_json(&project.raw_options)?
+        },
         format_options: to_json(
             project
                 .format_options
@@ -84,6 +110,9 @@ pub(crate) fn package(context: &ProjectContext, format: &str) -> anyhow::Result<
             git_branch: git(&project.root, &["rev-parse", "--abbrev-ref", "HEAD"])
                 .filter(|branch| branch != "HEAD"),
             source_date_epoch: Some(context.source_date_epoch),
+            dirty: v2
+                .then(|| git(&project.root, &["status", "--porcelain"]).is_some())
+                .filter(|_| git(&project.root, &["rev-parse", "HEAD"]).is_some()),
         },
     };
     let manifest_path = output_dir.join(format).join("manifest.json");

@@ -117,6 +117,8 @@ pub struct Project {
     pub name: PackageName,
     /// The version as written.
     pub version: String,
+    /// The version, parsed (PEP 440).
+    pub parsed_version: pep508_rs::pep440_rs::Version,
     pub summary: Option<String>,
     pub license: Option<String>,
     pub maintainer: Option<String>,
@@ -334,14 +336,15 @@ impl Project {
             message: error.to_string(),
         })?;
         let version = table.version.ok_or_else(|| missing("version"))?;
-        if let Err(error) = pep508_rs::pep440_rs::Version::from_str(&version) {
-            return Err(ProjectError::Invalid {
-                path: path.to_path_buf(),
-                what: "version",
-                value: version,
-                message: error.to_string(),
-            });
-        }
+        let parsed_version =
+            pep508_rs::pep440_rs::Version::from_str(&version).map_err(|error| {
+                ProjectError::Invalid {
+                    path: path.to_path_buf(),
+                    what: "version",
+                    value: version.clone(),
+                    message: error.to_string(),
+                }
+            })?;
         let parse_all = |what: &'static str, items: &[String]| {
             items
                 .iter()
@@ -399,6 +402,7 @@ impl Project {
             root: directory.to_path_buf(),
             name,
             version,
+            parsed_version,
             summary: table.description,
             license,
             maintainer,

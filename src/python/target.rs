@@ -12,15 +12,39 @@ use pep508_rs::{MarkerEnvironment, MarkerEnvironmentBuilder};
 
 use super::TagPriorities;
 
-/// Server distributions pyship knows: (name, system Python, glibc).
-pub const PRESETS: &[(&str, &str, (u32, u32))] = &[
-    ("debian-11", "3.9.2", (2, 31)),
-    ("debian-12", "3.11.2", (2, 36)),
-    ("debian-13", "3.13.5", (2, 41)),
-    ("ubuntu-22.04", "3.10.12", (2, 35)),
-    ("ubuntu-24.04", "3.12.3", (2, 39)),
-    ("rhel-8", "3.6.8", (2, 28)),
-    ("rhel-9", "3.9.18", (2, 34)),
+/// A server distribution pyship knows: its system Python, glibc, and the package that
+/// provides the interpreter.
+#[derive(Debug, Clone, Copy)]
+pub struct Preset {
+    pub name: &'static str,
+    pub python: &'static str,
+    pub glibc: (u32, u32),
+    pub interpreter_package: &'static str,
+}
+
+const fn preset(
+    name: &'static str,
+    python: &'static str,
+    glibc: (u32, u32),
+    interpreter_package: &'static str,
+) -> Preset {
+    Preset {
+        name,
+        python,
+        glibc,
+        interpreter_package,
+    }
+}
+
+/// The presets. RHEL 8's system Python 3.6 is the `python36` module package.
+pub const PRESETS: &[Preset] = &[
+    preset("debian-11", "3.9.2", (2, 31), "python3.9"),
+    preset("debian-12", "3.11.2", (2, 36), "python3.11"),
+    preset("debian-13", "3.13.5", (2, 41), "python3.13"),
+    preset("ubuntu-22.04", "3.10.12", (2, 35), "python3.10"),
+    preset("ubuntu-24.04", "3.12.3", (2, 39), "python3.12"),
+    preset("rhel-8", "3.6.8", (2, 28), "python36"),
+    preset("rhel-9", "3.9.18", (2, 34), "python3"),
 ];
 
 /// Why a target description is not usable.
@@ -43,7 +67,7 @@ impl crate::diagnostics::Diagnostic for TargetError {
                 "known presets: {}",
                 PRESETS
                     .iter()
-                    .map(|(name, ..)| *name)
+                    .map(|preset| preset.name)
                     .collect::<Vec<_>>()
                     .join(", ")
             )),
@@ -116,18 +140,18 @@ impl Target {
 
     /// A preset (`debian-12`), on `arch` (default `x86_64`).
     pub fn preset(name: &str, arch: Option<&str>) -> Result<Target, TargetError> {
-        let (preset, python, glibc) = PRESETS
+        let preset = PRESETS
             .iter()
-            .find(|(preset, ..)| *preset == name)
+            .find(|preset| preset.name == name)
             .ok_or_else(|| TargetError::UnknownPreset(name.to_string()))?;
-        let version = Version::from_str(python).expect("presets hold valid versions");
+        let version = Version::from_str(preset.python).expect("presets hold valid versions");
         let arch = arch.unwrap_or("x86_64");
         let label = if arch == "x86_64" {
-            preset.to_string()
+            preset.name.to_string()
         } else {
-            format!("{preset}-{arch}")
+            format!("{}-{arch}", preset.name)
         };
-        Self::synthesize(Some(label), &version, arch, Some(*glibc))
+        Self::synthesize(Some(label), &version, arch, Some(preset.glibc))
     }
 
     fn synthesize(

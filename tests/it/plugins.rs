@@ -87,7 +87,7 @@ fn plugin_speaking_another_protocol_is_refused_clearly() {
     assert!(run.stderr.contains("testdata/plugins/pyship-echo"), "{run}");
     assert!(
         run.stderr
-            .contains("speaks protocol [99], but this pyship speaks [1]"),
+            .contains("speaks protocol [99], but this pyship speaks [1, 2]"),
         "{run}"
     );
     assert!(run.stderr.contains("hint: upgrade pyship"), "{run}");
@@ -126,4 +126,38 @@ fn missing_plugin_names_the_format_and_what_is_installed() {
         "{run}"
     );
     assert!(run.stderr.contains("installed formats: deb"), "{run}");
+}
+
+#[test]
+fn a_version_2_plugin_gets_facts_and_a_version_1_plugin_gets_options() {
+    let mut context = echo_context();
+    context.env("PYSHIP_ECHO_PROTOCOLS", "1,2");
+    let run = context.pyship(&["package", "echo", "--offline"]).success();
+    assert!(
+        run.stderr.contains(
+            "pyship-echo: release 0.1.0, interpreter package python3.11, glibc >= 2.17, arch-independent False"
+        ),
+        "{run}"
+    );
+    let manifest: pyship_plugin::Manifest =
+        serde_json::from_str(&std::fs::read_to_string(run.stdout.trim()).unwrap()).unwrap();
+    assert_eq!(manifest.protocol, 2);
+    assert!(manifest.options.is_empty());
+    assert_eq!(
+        manifest
+            .project
+            .version_parts
+            .as_ref()
+            .map(|parts| parts.release.clone()),
+        Some(vec![0, 1, 0])
+    );
+
+    let mut context = echo_context();
+    context.env("PYSHIP_ECHO_PROTOCOLS", "1");
+    let run = context.pyship(&["package", "echo", "--offline"]).success();
+    let manifest: pyship_plugin::Manifest =
+        serde_json::from_str(&std::fs::read_to_string(run.stdout.trim()).unwrap()).unwrap();
+    assert_eq!(manifest.protocol, 1);
+    assert!(manifest.options.contains_key("install-prefix"));
+    assert!(manifest.project.version_parts.is_none() && manifest.target.min_glibc.is_none());
 }

@@ -2,10 +2,9 @@
 //!
 //! Field rules follow Debian Policy chapter 5 (control files) and 5.6.12 (version syntax).
 
-use std::collections::BTreeSet;
 use std::fmt::Write;
 
-use pyship_plugin::Manifest;
+use pyship_plugin::{Manifest, VersionParts};
 
 /// The fields of a binary package's control file.
 #[derive(Debug, Clone, PartialEq)]
@@ -30,7 +29,8 @@ impl Control {
         let options = pyship_plugin_kit::options::FormatOptions::new(manifest);
         let revision = options.string("revision")?.unwrap_or("1");
         let mut depends = interpreter_depends(manifest);
-        if let Some(glibc) = minimum_glibc(manifest) {
+        // The bound comes from pyship (protocol 2); a version 1 manifest has none.
+        if let Some(glibc) = &manifest.target.min_glibc {
             depends.push(format!("libc6 (>= {glibc})"));
         }
         depends.extend(options.strings("depends")?);
@@ -53,7 +53,13 @@ impl Control {
                 .string("package")?
                 .map(str::to_string)
                 .unwrap_or_else(|| package_name(&project.name)),
-            version: format!("{}-{revision}", debian_version(&project.version)),
+            version: format!(
+                "{}-{revision}",
+                match &project.version_parts {
+                    Some(parts) => debian_version_from_parts(parts),
+                    None => debian_version(&project.version),
+                }
+            ),
             architecture: architecture(manifest),
             maintainer: options
                 .string("maintainer")?
@@ -137,6 +143,33 @@ pub fn package_name(name: &str) -> String {
 /// A Debian upstream version from a PEP 440 version: pre-releases sort before the release
 /// with `~` (`1.0rc1` → `1.0~rc1`, `1.0.dev3` → `1.0~dev3`), and a local version `+abc`
 /// stays as it is; Debian sorts the rest the same way PEP 440 does for ordinary versions.
+/// The Debian version of a PEP 440 version given in parts: `1!2.0rc1.post2.dev3+l` is
+/// `1:2.0~rc1.post2~dev3+l`. Pre- and dev-releases sort before their release (`~`), an epoch
+/// becomes Debian's epoch, the local label stays after `+`.
+pub fn debian_version_from_parts(parts: &VersionParts) -> String {
+    let mut out = String::new();
+    if parts.epoch > 0 {
+        out.push_str(&format!("{}:", parts.epoch));
+    }
+    let release: Vec<String> = parts.release.iter().map(u64::to_string).collect();
+    out.push_str(&release.join("."));
+    if let Some(pre) = &parts.pre {
+        out.push_str(&format!("~{}{}", pre.kind, pre.number));
+    }
+    if let Some(post) = parts.post {
+        out.push_str(&format!(".post{post}"));
+    }
+    if let Some(dev) = parts.dev {
+        out.push_str(&format!("~dev{dev}"));
+    }
+    if let Some(local) = &parts.local {
+        out.push_str(&format!("+{local}"));
+    }
+    out
+}
+
+/// The Debian version of a PEP 440 version string (protocol 1 manifests, which carry no
+/// parts).
 pub fn debian_version(version: &str) -> String {
     let mut out = String::new();
     let lower = version.to_ascii_lowercase();
@@ -173,7 +206,11 @@ pub fn debian_version(version: &str) -> String {
 /// `all` when every installed wheel is pure Python; otherwise the target machine's Debian
 /// architecture name.
 fn architecture(manifest: &Manifest) -> String {
-    if manifest.packages.iter().all(|package| package.pure) {
+    let independent = manifest
+        .target
+        .arch_independent
+        .unwrap_or_else(|| manifest.packages.iter().all(|package| package.pure));
+    if independent {
         return "all".to_string();
     }
     match manifest.target.arch.as_str() {
@@ -192,6 +229,10 @@ fn architecture(manifest: &Manifest) -> String {
 /// The virtualenv links to the target interpreter, so the package needs the Debian package
 /// that ships it: `/usr/bin/python3.11` comes with `python3.11`.
 fn interpreter_depends(manifest: &Manifest) -> Vec<String> {
+    if let Some(package) = &manifest.target.distro_package {
+        return vec![package.clone()];
+    }
+    // A protocol 1 manifest has no facts: Debian names `/usr/bin/pythonX.Y`'s package so.
     let interpreter = &manifest.target.interpreter;
     let Some(name) = interpreter.file_name().and_then(|name| name.to_str()) else {
         return Vec::new();
@@ -203,44 +244,10 @@ fn interpreter_depends(manifest: &Manifest) -> Vec<String> {
     }
 }
 
-/// The newest glibc any manylinux wheel asks for, as `2.17`.
-fn minimum_glibc(manifest: &Manifest) -> Option<String> {
-    let mut versions = BTreeSet::new();
-    for package in &manifest.packages {
-        let file_name = package.wheel.file_name()?.to_str()?;
-        let platforms = file_name.trim_end_matches(".whl").rsplit('-').next()?;
-        for platform in platforms.split('.') {
-            if let Some(version) = manylinux_glibc(platform) {
-                versions.insert(version);
-            }
-        }
-    }
-    versions
-        .into_iter()
-        .next_back()
-        .map(|(major, minor)| format!("{major}.{minor}"))
-}
-
-/// The glibc version a manylinux platform tag needs (PEP 600 and the legacy aliases).
-fn manylinux_glibc(platform: &str) -> Option<(u32, u32)> {
-    if platform.starts_with("manylinux1_") {
-        return Some((2, 5));
-    }
-    if platform.starts_with("manylinux2010_") {
-        return Some((2, 12));
-    }
-    if platform.starts_with("manylinux2014_") {
-        return Some((2, 17));
-    }
-    let rest = platform.strip_prefix("manylinux_")?;
-    let mut parts = rest.splitn(3, '_');
-    let major = parts.next()?.parse().ok()?;
-    let minor = parts.next()?.parse().ok()?;
-    Some((major, minor))
-}
-
 #[cfg(test)]
 mod tests {
+    use pyship_plugin::PreRelease;
+
     use super::*;
 
     #[test]
@@ -261,9 +268,75 @@ mod tests {
     }
 
     #[test]
-    fn manylinux_tags_give_glibc_versions() {
-        assert_eq!(manylinux_glibc("manylinux_2_28_x86_64"), Some((2, 28)));
-        assert_eq!(manylinux_glibc("manylinux2014_x86_64"), Some((2, 17)));
-        assert_eq!(manylinux_glibc("any"), None);
+    fn versions_from_parts_match_versions_from_text() {
+        for text in [
+            "1.4.0",
+            "1.0rc1",
+            "2.0.0a3",
+            "1.0.dev4",
+            "1!2.0",
+            "1.0.post2",
+            "1.0+abc.2",
+        ] {
+            let parts = parts_of(text);
+            assert_eq!(
+                debian_version_from_parts(&parts),
+                debian_version(text),
+                "{text}"
+            );
+        }
+        assert_eq!(
+            debian_version_from_parts(&parts_of("1.0rc1.dev2")),
+            "1.0~rc1~dev2"
+        );
+    }
+
+    /// The parts pyship would send for `text` (a small parser for the test's simple forms).
+    fn parts_of(text: &str) -> VersionParts {
+        let (epoch, rest) = match text.split_once('!') {
+            Some((epoch, rest)) => (epoch.parse().unwrap(), rest),
+            None => (0, text),
+        };
+        let (rest, local) = match rest.split_once('+') {
+            Some((rest, local)) => (rest, Some(local.to_string())),
+            None => (rest, None),
+        };
+        let mut parts = VersionParts {
+            epoch,
+            local,
+            ..VersionParts::default()
+        };
+        let mut release = String::new();
+        let mut tail = rest;
+        while let Some(c) = tail.chars().next() {
+            if c.is_ascii_digit()
+                || (c == '.' && tail[1..].starts_with(|c: char| c.is_ascii_digit()))
+            {
+                release.push(c);
+                tail = &tail[1..];
+            } else {
+                break;
+            }
+        }
+        parts.release = release.split('.').map(|n| n.parse().unwrap()).collect();
+        for (marker, kind) in [("rc", "rc"), ("a", "a"), ("b", "b")] {
+            if let Some(after) = tail.strip_prefix(marker) {
+                let digits: String = after.chars().take_while(char::is_ascii_digit).collect();
+                parts.pre = Some(PreRelease {
+                    kind: kind.into(),
+                    number: digits.parse().unwrap(),
+                });
+                tail = &after[digits.len()..];
+            }
+        }
+        if let Some(after) = tail.strip_prefix(".post") {
+            let digits: String = after.chars().take_while(char::is_ascii_digit).collect();
+            parts.post = Some(digits.parse().unwrap());
+            tail = &after[digits.len()..];
+        }
+        if let Some(after) = tail.strip_prefix(".dev") {
+            parts.dev = Some(after.parse().unwrap());
+        }
+        parts
     }
 }

@@ -65,10 +65,15 @@ use std::process::ExitCode;
 use serde::{Deserialize, Serialize};
 
 /// Every protocol version this crate speaks, oldest first.
-pub const PROTOCOL_VERSIONS: &[u32] = &[1];
+///
+/// Version 2 hands plugins facts instead of settings to parse: the manifest carries the
+/// version's parts, the target's distribution package and minimum glibc, and whether the
+/// tree is architecture-independent, and it no longer carries `options` (the raw
+/// `[tool.pyship]` table). A plugin that speaks only 1 still gets a version 1 manifest.
+pub const PROTOCOL_VERSIONS: &[u32] = &[1, 2];
 
 /// The newest protocol version this crate speaks.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// The answer to `pyship-FORMAT describe`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -154,8 +159,9 @@ pub struct Manifest {
     /// Every locked package installed into the staged tree, sorted by name.
     #[serde(default)]
     pub packages: Vec<Package>,
-    /// `[tool.pyship]` as the user wrote it (format tables removed).
-    #[serde(default)]
+    /// `[tool.pyship]` as the user wrote it (format tables removed). Protocol 1 only: from
+    /// version 2 on, what a plugin needs of it comes as facts.
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
     pub options: serde_json::Map<String, serde_json::Value>,
     /// `[tool.pyship.FORMAT]` as the user wrote it.
     #[serde(default)]
@@ -222,6 +228,42 @@ pub struct Project {
     /// Console scripts: name to `module:function`.
     #[serde(default)]
     pub scripts: BTreeMap<String, String>,
+    /// `version` split into its PEP 440 parts (protocol 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version_parts: Option<VersionParts>,
+}
+
+/// A PEP 440 version's parts: `1!2.0rc1.post2.dev3+local.4`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct VersionParts {
+    /// The epoch, 0 when the version has none.
+    #[serde(default)]
+    pub epoch: u64,
+    /// The release numbers: `[2, 0]`.
+    pub release: Vec<u64>,
+    /// A pre-release: `a`, `b` or `rc`, and its number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pre: Option<PreRelease>,
+    /// The post-release number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub post: Option<u64>,
+    /// The development-release number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dev: Option<u64>,
+    /// The local version label, as normalized: `local.4`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub local: Option<String>,
+}
+
+/// A pre-release marker.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct PreRelease {
+    /// `a`, `b` or `rc`.
+    pub kind: String,
+    /// Its number.
+    pub number: u64,
 }
 
 /// The target interpreter and platform.
@@ -240,6 +282,21 @@ pub struct Target {
     /// Wheel platform tags the target accepts, most specific first.
     #[serde(default)]
     pub platform_tags: Vec<String>,
+    /// The target's name: a preset such as `debian-12`, or a label (protocol 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The distribution package that provides the interpreter, e.g. `python3.11` (protocol 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub distro_package: Option<String>,
+    /// The lowest glibc every installed wheel runs on, e.g. `2.17`; none when no wheel
+    /// needs one (protocol 2). For each wheel the lowest of its alternative tags counts;
+    /// across wheels the highest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_glibc: Option<String>,
+    /// Whether every installed file is architecture-independent: all wheels pure
+    /// (protocol 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arch_independent: Option<bool>,
 }
 
 /// Where the staged tree is and what shape it has.
@@ -284,6 +341,9 @@ pub struct Source {
     /// The timestamp every archive entry carries (seconds since the epoch).
     #[serde(default)]
     pub source_date_epoch: Option<u64>,
+    /// Whether the checkout had uncommitted changes (protocol 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dirty: Option<bool>,
 }
 
 /// What `pyship-FORMAT package` prints on stdout.
@@ -436,8 +496,12 @@ mod tests {
     use super::*;
 
     fn example(name: &str) -> String {
+        example_of(1, name)
+    }
+
+    fn example_of(version: u32, name: &str) -> String {
         let path = format!(
-            "{}/../../testdata/protocol/v1/{name}",
+            "{}/../../testdata/protocol/v{version}/{name}",
             env!("CARGO_MANIFEST_DIR")
         );
         std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("{path}: {error}"))
@@ -453,6 +517,33 @@ mod tests {
         assert_eq!(manifest.packages.len(), 1);
         let result: PackageResult = serde_json::from_str(&example("result.json")).unwrap();
         assert_eq!(result.artifacts[0].kind, "deb");
+    }
+
+    #[test]
+    fn version_2_documents_carry_facts_and_no_raw_options() {
+        let describe: Describe = serde_json::from_str(&example_of(2, "describe.json")).unwrap();
+        assert_eq!(describe.protocols, vec![1, 2]);
+        let manifest: Manifest = serde_json::from_str(&example_of(2, "manifest.json")).unwrap();
+        assert_eq!(manifest.protocol, 2);
+        let parts = manifest.project.version_parts.as_ref().unwrap();
+        assert_eq!((parts.epoch, parts.release.as_slice()), (1, &[2, 0][..]));
+        assert_eq!(parts.pre.as_ref().map(|pre| pre.kind.as_str()), Some("rc"));
+        assert_eq!(manifest.target.min_glibc.as_deref(), Some("2.17"));
+        assert_eq!(
+            manifest.target.distro_package.as_deref(),
+            Some("python3.11")
+        );
+        assert_eq!(manifest.source.dirty, Some(false));
+        assert!(manifest.options.is_empty());
+        // It round-trips without gaining an `options` key.
+        let text = serde_json::to_string(&manifest).unwrap();
+        assert!(!text.contains("\"options\""), "{text}");
+        assert_eq!(serde_json::from_str::<Manifest>(&text).unwrap(), manifest);
+        let result: PackageResult = serde_json::from_str(&example_of(2, "result.json")).unwrap();
+        assert_eq!(result.protocol, 2);
+        // A version 1 manifest still parses, with no facts.
+        let v1: Manifest = serde_json::from_str(&example("manifest.json")).unwrap();
+        assert!(v1.project.version_parts.is_none() && v1.target.min_glibc.is_none());
     }
 
     #[test]
