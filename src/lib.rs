@@ -48,7 +48,7 @@ use crate::settings::{GlobalSettings, LockSettings};
 
 /// Runs pyship with `args` (the program name first) and returns the exit code.
 pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
-    let cli = match Cli::try_parse_from(args) {
+    let cli = match Cli::try_parse_from(help_for_plugins(args.into_iter().collect())) {
         Ok(cli) => cli,
         Err(error) => {
             let _ = error.print();
@@ -81,6 +81,24 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     }
 }
 
+/// `pyship help FORMAT` for a plugin becomes `pyship FORMAT --help` (clap's `help` knows only
+/// the built-ins), which the plugin answers with its options.
+fn help_for_plugins(mut args: Vec<OsString>) -> Vec<OsString> {
+    use clap::CommandFactory;
+    if args.len() == 3 && args[1] == "help" {
+        let name = args[2].to_string_lossy().into_owned();
+        let built_in = Cli::command()
+            .get_subcommands()
+            .any(|command| command.get_name() == name);
+        if !built_in && plugin::find_plugin(&name).is_some() {
+            args.truncate(1);
+            args.push(name.into());
+            args.push("--help".into());
+        }
+    }
+    args
+}
+
 /// The diagnostic (hint, exit code) of one cause of an error chain: the one place that
 /// knows every error type that has one, so that no module depends on the renderer.
 fn diagnostic_of<'e>(
@@ -100,6 +118,7 @@ fn diagnostic_of<'e>(
         resolver::ResolveError,
         resolver::ProviderError,
         plugin::PluginError,
+        plugin::OptionError,
         index::IndexError,
         python::TargetError,
         lockfile::SelectError,

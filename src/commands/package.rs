@@ -29,6 +29,28 @@ pub(crate) fn package(context: &ProjectContext, format: &str) -> anyhow::Result<
         }
         .into());
     }
+    // The staged layout must be one pyship makes (a virtualenv today).
+    if description.layout != LayoutKind::Venv {
+        return Err(PluginError::Layout {
+            name: format.to_string(),
+            path,
+            layout: serde_json::to_value(description.layout)
+                .ok()
+                .and_then(|value| value.as_str().map(str::to_string))
+                .unwrap_or_else(|| "unknown".into()),
+        }
+        .into());
+    }
+    let project = &context.project;
+    if let Some(table) = project.format_options.get(format) {
+        plugin::check_options(
+            format,
+            table,
+            &description.options,
+            &project.pyproject_path(),
+            |key| project.line_of(&["tool", "pyship", format, key]),
+        )?;
+    }
 
     let v2 = protocol >= 2;
     let staged = stage(context)?;

@@ -12,6 +12,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+mod options;
+
+pub use options::{OptionError, check_options};
+
 use pyship_plugin::{Describe, PROTOCOL_VERSIONS, PackageResult};
 
 use crate::diagnostics::Diagnostic;
@@ -61,6 +65,15 @@ pub enum PluginError {
         path: PathBuf,
         message: String,
         stdout: String,
+    },
+    #[error(
+        "plugin `pyship-{name}` (`{}`) wants the `{layout}` layout, which this pyship cannot stage",
+        path.display()
+    )]
+    Layout {
+        name: String,
+        path: PathBuf,
+        layout: String,
     },
     #[error("failed to run plugin `{}`", path.display())]
     Spawn {

@@ -141,6 +141,8 @@ pub struct Project {
     pub raw_options: toml::Table,
     /// `[tool.pyship.FORMAT]` tables, by format.
     pub format_options: BTreeMap<String, toml::Table>,
+    /// The text of `pyproject.toml`, for messages that point at a line.
+    pub text: String,
 }
 
 /// `[build-system]`.
@@ -416,7 +418,22 @@ impl Project {
             config,
             raw_options,
             format_options,
+            text: text.to_string(),
         })
+    }
+
+    /// `pyproject.toml`'s path.
+    pub fn pyproject_path(&self) -> PathBuf {
+        self.root.join(PYPROJECT)
+    }
+
+    /// The 1-based line where the key at `path` (e.g. `["tool", "pyship", "deb", "x"]`) is
+    /// written; 0 when it is not found.
+    pub fn line_of(&self, path: &[&str]) -> usize {
+        match key_path_offset(&self.text, path) {
+            0 => 0,
+            offset => line_and_column(&self.text, offset).0,
+        }
     }
 
     /// The install prefix on the target.
@@ -566,15 +583,26 @@ fn read_tool_table(path: &Path, text: &str) -> Result<ToolTables, ProjectError> 
 
 /// Where the key `tool.pyship.KEY` is written, from toml_edit's spans (0 when unknown).
 fn key_offset(text: &str, key: &str) -> usize {
+    key_path_offset(text, &["tool", "pyship", key])
+}
+
+/// Where the key at `path` (tables, then the key) is written (0 when unknown).
+fn key_path_offset(text: &str, path: &[&str]) -> usize {
     let Ok(document) = toml_edit::ImDocument::parse(text) else {
         return 0;
     };
-    document
-        .get("tool")
-        .and_then(|tool| tool.as_table_like())
-        .and_then(|tool| tool.get("pyship"))
-        .and_then(|pyship| pyship.as_table_like())
-        .and_then(|pyship| pyship.get_key_value(key))
+    let Some((last, tables)) = path.split_last() else {
+        return 0;
+    };
+    let mut table = document.as_table() as &dyn toml_edit::TableLike;
+    for name in tables {
+        let Some(next) = table.get(name).and_then(|item| item.as_table_like()) else {
+            return 0;
+        };
+        table = next;
+    }
+    table
+        .get_key_value(last)
         .and_then(|(key, _)| key.span())
         .map_or(0, |span| span.start)
 }

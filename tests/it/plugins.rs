@@ -161,3 +161,64 @@ fn a_version_2_plugin_gets_facts_and_a_version_1_plugin_gets_options() {
     assert!(manifest.options.contains_key("install-prefix"));
     assert!(manifest.project.version_parts.is_none() && manifest.target.min_glibc.is_none());
 }
+
+#[test]
+fn format_options_are_checked_against_what_the_plugin_declares() {
+    let context = TestContext::hello();
+    let pyproject = context.read("pyproject.toml");
+    let line = pyproject
+        .lines()
+        .position(|line| line == "[tool.pyship.deb]")
+        .unwrap()
+        + 2;
+    context.file(
+        "pyproject.toml",
+        &pyproject.replace(
+            "[tool.pyship.deb]\n",
+            "[tool.pyship.deb]\nrevison = \"2\"\n",
+        ),
+    );
+    let run = context.pyship(&["package", "deb", "--offline"]).code(1);
+    assert!(
+        run.stderr.contains(&format!(
+            "unknown key `revison` in `[tool.pyship.deb]` at `{}:{line}`",
+            context.root.join("pyproject.toml").display()
+        )),
+        "{run}"
+    );
+    assert!(
+        run.stderr.contains("hint: did you mean `revision`?"),
+        "{run}"
+    );
+
+    context.file(
+        "pyproject.toml",
+        &pyproject.replace("[tool.pyship.deb]\n", "[tool.pyship.deb]\nrevision = 2\n"),
+    );
+    let run = context.pyship(&["package", "deb", "--offline"]).code(1);
+    assert!(
+        run.stderr.contains("must be a string, not an integer"),
+        "{run}"
+    );
+    assert!(
+        !context
+            .root
+            .join("target/pyship/hello_0.1.0-1_amd64.deb")
+            .exists()
+    );
+}
+
+#[test]
+fn help_for_a_format_lists_its_options() {
+    let context = TestContext::new();
+    for args in [&["help", "deb"][..], &["deb", "--help"][..]] {
+        let run = context.pyship(args).success();
+        assert!(
+            run.stdout
+                .contains("Options, in `[tool.pyship.deb]` of pyproject.toml:"),
+            "{run}"
+        );
+        assert!(run.stdout.contains("revision (string)"), "{run}");
+        assert!(run.stdout.contains("compression (string)"), "{run}");
+    }
+}

@@ -430,6 +430,33 @@ fn usage(description: &Describe) -> String {
     )
 }
 
+/// What `--help` prints: the usage, then every option of `[tool.pyship.NAME]`.
+fn help(description: &Describe) -> String {
+    let mut text = usage(description);
+    if description.options.is_empty() {
+        text.push_str(&format!(
+            "\n\nIt takes no options in `[tool.pyship.{}]`.",
+            description.name
+        ));
+        return text;
+    }
+    text.push_str(&format!(
+        "\n\nOptions, in `[tool.pyship.{}]` of pyproject.toml:",
+        description.name
+    ));
+    let width = description
+        .options
+        .iter()
+        .map(|option| option.name.len() + option.value_type.len() + 3)
+        .max()
+        .unwrap_or(0);
+    for option in &description.options {
+        let left = format!("{} ({})", option.name, option.value_type);
+        text.push_str(&format!("\n  {left:<width$}  {}", option.doc));
+    }
+    text
+}
+
 fn run(plugin: &impl Plugin, description: &Describe, args: &[String]) -> Result<String, Failure> {
     match args.first().map(String::as_str) {
         Some("describe") => to_json(description),
@@ -445,7 +472,7 @@ fn run(plugin: &impl Plugin, description: &Describe, args: &[String]) -> Result<
             let result = plugin.package(&manifest).map_err(Failure::Package)?;
             to_json(&result)
         }
-        Some("--help" | "-h" | "help") => Err(Failure::Usage("no command given".into())),
+        Some("--help" | "-h" | "help") => Ok(help(description)),
         Some(other) => Err(Failure::Usage(format!("unknown command `{other}`"))),
         None => Err(Failure::Usage("no command given".into())),
     }
