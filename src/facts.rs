@@ -6,13 +6,19 @@
 //!   `manylinux_2_17_x86_64.manylinux2014_x86_64` wheel runs on 2.17), across wheels the
 //!   highest;
 //! - whether the tree is architecture-independent (every wheel pure);
-//! - the distribution package that provides the target interpreter.
+//! - the distribution package that provides the target interpreter;
+//! - the deployment intent of `[tool.pyship]` (service, user, config files, scripts, system
+//!   packages, build number), checked and resolved.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use pep508_rs::pep440_rs::{PrereleaseKind, Version};
-use pyship_plugin::{PreRelease, VersionParts};
+use pyship_plugin::{
+    ConfigFile, Deployment, MaintainerScripts, PreRelease, Service, SystemPackage, SystemUser,
+    VersionParts,
+};
 
+use crate::project::{Project, ProjectError, ServiceSpec, SystemPackageSpec, UserSpec, UserTable};
 use crate::python::PRESETS;
 
 /// `version` split into its parts.
@@ -85,6 +91,232 @@ pub fn distro_package(
     let name = interpreter.file_name()?.to_str()?;
     (interpreter.starts_with("/usr/bin") && name.starts_with("python3"))
         .then(|| format!("python{python_version}"))
+}
+
+/// The deployment intent of `[tool.pyship]`, checked and resolved: paths made absolute,
+/// referenced files found, the service's command made a path under the install prefix.
+/// `staged_bin` is the staged virtualenv's `bin/`, where a service's script must be.
+pub fn deployment(
+    project: &Project,
+    install_prefix: &Path,
+    staged_bin: &Path,
+) -> Result<Deployment, ProjectError> {
+    let config = &project.config;
+    let invalid = |key: &'static str, value: &str, message: String| ProjectError::InvalidSetting {
+        path: project.pyproject_path(),
+        line: project.line_of(&["tool", "pyship", key]),
+        key,
+        value: value.to_string(),
+        message,
+    };
+    let packages = |specs: &[SystemPackageSpec]| {
+        specs
+            .iter()
+            .map(|spec| {
+                SystemPackage(match spec {
+                    SystemPackageSpec::Everywhere(name) => ["deb", "rpm"]
+                        .iter()
+                        .map(|family| (family.to_string(), name.clone()))
+                        .collect(),
+                    SystemPackageSpec::PerFamily(names) => names.clone(),
+                })
+            })
+            .collect()
+    };
+    let user = config
+        .user
+        .as_ref()
+        .map(|spec| {
+            let table = match spec {
+                UserSpec::Name(name) => UserTable {
+                    name: name.clone(),
+                    group: None,
+                    home: None,
+                    shell: None,
+                },
+                UserSpec::Table(table) => table.clone(),
+            };
+            // adduser's rule for system accounts (NAME_REGEX_SYSTEM), which useradd accepts.
+            let valid = |name: &str| {
+                name.len() <= 32
+                    && name.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+                    && name
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+            };
+            let group = table.group.clone().unwrap_or_else(|| table.name.clone());
+            for name in [&table.name, &group] {
+                if !valid(name) {
+                    return Err(invalid(
+                        "user",
+                        name,
+                        "user and group names are lowercase letters, digits, `_` and `-`, starting with a letter or `_`".into(),
+                    ));
+                }
+            }
+            Ok(SystemUser {
+                name: table.name,
+                group,
+                home: table.home.map(PathBuf::from),
+                shell: PathBuf::from(table.shell.unwrap_or_else(|| "/usr/sbin/nologin".into())),
+            })
+        })
+        .transpose()?;
+    let config_files = config
+        .config_files
+        .iter()
+        .map(|file| {
+            let source = project.root.join(&file.source);
+            if !source.is_file() {
+                return Err(invalid(
+                    "config-files",
+                    &file.source,
+                    format!("`{}` does not exist", source.display()),
+                ));
+            }
+            let target = crate::project::normalize_absolute_path(&file.target)
+                .map_err(|message| invalid("config-files", &file.target, message))?;
+            let mode = match &file.mode {
+                None => 0o644,
+                Some(mode) => u32::from_str_radix(mode.trim_start_matches("0o"), 8)
+                    .ok()
+                    .filter(|mode| *mode <= 0o7777)
+                    .ok_or_else(|| {
+                        invalid(
+                            "config-files",
+                            mode,
+                            "`mode` is octal permission bits, e.g. \"0640\"".into(),
+                        )
+                    })?,
+            };
+            Ok(ConfigFile {
+                source,
+                target: PathBuf::from(target),
+                mode,
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let scripts = match &config.scripts {
+        None => MaintainerScripts::default(),
+        Some(directory) => {
+            let root = project.root.join(directory);
+            if !root.is_dir() {
+                return Err(invalid(
+                    "scripts",
+                    directory,
+                    format!("`{}` is not a directory", root.display()),
+                ));
+            }
+            let fragment = |name: &str| Some(root.join(name)).filter(|path| path.is_file());
+            MaintainerScripts {
+                preinst: fragment("preinst"),
+                postinst: fragment("postinst"),
+                prerm: fragment("prerm"),
+                postrm: fragment("postrm"),
+            }
+        }
+    };
+    let service = config
+        .service
+        .as_ref()
+        .map(|spec| service(project, spec, user.as_ref(), install_prefix, staged_bin))
+        .transpose()?;
+    Ok(Deployment {
+        build_number: config.build_number,
+        run_depends: packages(&config.run_depends),
+        build_depends: packages(&config.build_depends),
+        user,
+        config_files,
+        scripts,
+        service,
+    })
+}
+
+fn service(
+    project: &Project,
+    spec: &ServiceSpec,
+    user: Option<&SystemUser>,
+    install_prefix: &Path,
+    staged_bin: &Path,
+) -> Result<Service, ProjectError> {
+    let invalid = |key: &'static str, message: String| ProjectError::InvalidSetting {
+        path: project.pyproject_path(),
+        line: project.line_of(&["tool", "pyship", "service", key]),
+        key,
+        value: String::new(),
+        message,
+    };
+    let unit_file = spec
+        .unit_file
+        .as_ref()
+        .map(|file| {
+            let path = project.root.join(file);
+            path.is_file()
+                .then_some(path.clone())
+                .ok_or_else(|| invalid("unit-file", format!("`{}` does not exist", path.display())))
+        })
+        .transpose()?;
+    let mut exec_start = match (&spec.script, spec.command.is_empty(), &unit_file) {
+        (Some(script), true, _) => {
+            if !staged_bin.join(script).is_file() {
+                return Err(invalid(
+                    "script",
+                    format!("`{script}` is not a console script of the virtualenv (its `bin/`)"),
+                ));
+            }
+            vec![
+                install_prefix
+                    .join("bin")
+                    .join(script)
+                    .display()
+                    .to_string(),
+            ]
+        }
+        (None, false, _) => {
+            let program = Path::new(&spec.command[0]);
+            let program = if program.is_absolute() {
+                program.to_path_buf()
+            } else {
+                install_prefix.join(program)
+            };
+            let mut command = vec![program.display().to_string()];
+            command.extend(spec.command[1..].iter().cloned());
+            command
+        }
+        (None, true, Some(_)) => Vec::new(),
+        (Some(_), false, _) => {
+            return Err(invalid(
+                "command",
+                "give `script` or `command`, not both".into(),
+            ));
+        }
+        (None, true, None) => {
+            return Err(invalid(
+                "script",
+                "a service needs `script` (a console script), `command`, or `unit-file`".into(),
+            ));
+        }
+    };
+    exec_start.extend(spec.args.iter().cloned());
+    Ok(Service {
+        name: spec
+            .name
+            .clone()
+            .unwrap_or_else(|| project.name.to_string()),
+        exec_start,
+        user: spec
+            .user
+            .clone()
+            .or_else(|| user.map(|user| user.name.clone())),
+        group: spec
+            .group
+            .clone()
+            .or_else(|| user.map(|user| user.group.clone())),
+        working_directory: spec.working_directory.as_ref().map(PathBuf::from),
+        environment: spec.environment.clone(),
+        restart: spec.restart.clone().unwrap_or_else(|| "on-failure".into()),
+        unit_file,
+    })
 }
 
 #[cfg(test)]

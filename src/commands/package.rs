@@ -54,6 +54,15 @@ pub(crate) fn package(context: &ProjectContext, format: &str) -> anyhow::Result<
 
     let v2 = protocol >= 2;
     let staged = stage(context)?;
+    let deployment = if v2 {
+        Some(facts::deployment(
+            &context.project,
+            &staged.venv.install_prefix,
+            &staged.venv.staged_prefix().join("bin"),
+        )?)
+    } else {
+        None
+    };
     let interpreter = context.interpreter()?;
     let project = &context.project;
     let output_dir = project.target_dir();
@@ -136,6 +145,7 @@ pub(crate) fn package(context: &ProjectContext, format: &str) -> anyhow::Result<
                 .then(|| git(&project.root, &["status", "--porcelain"]).is_some())
                 .filter(|_| git(&project.root, &["rev-parse", "HEAD"]).is_some()),
         },
+        deployment,
     };
     let manifest_path = output_dir.join(format).join("manifest.json");
     let text = serde_json::to_string_pretty(&manifest)?;

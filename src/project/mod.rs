@@ -32,6 +32,13 @@ const KNOWN_KEYS: &[&str] = &[
     "maintainer",
     "targets",
     "extras",
+    "build-number",
+    "run-depends",
+    "build-depends",
+    "user",
+    "config-files",
+    "scripts",
+    "service",
 ];
 
 /// Why a project could not be loaded.
@@ -194,6 +201,86 @@ pub struct PyshipConfig {
     /// Extras of the project to install.
     #[serde(default)]
     pub extras: Vec<String>,
+    /// The build number: a Debian revision, an RPM release.
+    pub build_number: Option<u64>,
+    /// System packages needed at run time.
+    #[serde(default)]
+    pub run_depends: Vec<SystemPackageSpec>,
+    /// System packages needed to build sdists.
+    #[serde(default)]
+    pub build_depends: Vec<SystemPackageSpec>,
+    /// A system account for the application.
+    pub user: Option<UserSpec>,
+    /// Project files installed as configuration.
+    #[serde(default)]
+    pub config_files: Vec<ConfigFileSpec>,
+    /// A directory of maintainer-script fragments (`preinst`, `postinst`, `prerm`, `postrm`).
+    pub scripts: Option<String>,
+    /// `[tool.pyship.service]`: a long-running service.
+    pub service: Option<ServiceSpec>,
+}
+
+/// A system package: the same name everywhere, or a name per packaging family.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum SystemPackageSpec {
+    Everywhere(String),
+    PerFamily(BTreeMap<String, String>),
+}
+
+/// `user = "NAME"` or `user = { name, group, home, shell }`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum UserSpec {
+    Name(String),
+    Table(UserTable),
+}
+
+/// The table form of `user`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct UserTable {
+    pub name: String,
+    pub group: Option<String>,
+    pub home: Option<String>,
+    pub shell: Option<String>,
+}
+
+/// One entry of `config-files`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct ConfigFileSpec {
+    /// Relative to the project.
+    pub source: String,
+    /// Absolute, e.g. `/etc/hello/hello.toml`.
+    pub target: String,
+    /// Octal permission bits as a string, e.g. `"0640"`.
+    pub mode: Option<String>,
+}
+
+/// `[tool.pyship.service]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct ServiceSpec {
+    /// The unit name (default: the project name).
+    pub name: Option<String>,
+    /// A console script of the virtualenv to run…
+    pub script: Option<String>,
+    /// …or a command: an absolute path, or one relative to the install prefix.
+    #[serde(default)]
+    pub command: Vec<String>,
+    /// Arguments after the script or command.
+    #[serde(default)]
+    pub args: Vec<String>,
+    pub user: Option<String>,
+    pub group: Option<String>,
+    pub working_directory: Option<String>,
+    #[serde(default)]
+    pub environment: BTreeMap<String, String>,
+    /// systemd `Restart=` (default `on-failure`).
+    pub restart: Option<String>,
+    /// A unit file in the project, used as it is.
+    pub unit_file: Option<String>,
 }
 
 /// One entry of `[tool.pyship] targets`.
@@ -460,8 +547,14 @@ impl Project {
 /// The prefix is joined under the staging root, so a `..` or relative part would stage, and
 /// package, somewhere else entirely.
 fn normalize_install_prefix(prefix: &str) -> Result<String, String> {
+    normalize_absolute_path(prefix)
+}
+
+/// An absolute path on the target made canonical, or why it cannot be one (relative, `.`
+/// or `..` parts, control characters, `/` itself).
+pub fn normalize_absolute_path(prefix: &str) -> Result<String, String> {
     if !prefix.starts_with('/') {
-        return Err("it must be an absolute path such as `/opt/venvs/NAME`".into());
+        return Err("it must be an absolute path, such as `/opt/venvs/NAME`".into());
     }
     if prefix.chars().any(char::is_control) {
         return Err("it contains a control character".into());
@@ -561,10 +654,11 @@ fn read_tool_table(path: &Path, text: &str) -> Result<ToolTables, ProjectError> 
     let mut settings = toml::Table::new();
     let mut formats = BTreeMap::new();
     for (key, value) in pyship {
-        if let toml::Value::Table(table) = value {
-            formats.insert(key.clone(), table.clone());
-        } else if KNOWN_KEYS.contains(&key.as_str()) {
+        // Known keys first: `service` and `user` may be tables without being formats.
+        if KNOWN_KEYS.contains(&key.as_str()) {
             settings.insert(key.clone(), value.clone());
+        } else if let toml::Value::Table(table) = value {
+            formats.insert(key.clone(), table.clone());
         } else {
             let (line, column) = line_and_column(text, key_offset(text, key));
             return Err(ProjectError::UnknownKey {

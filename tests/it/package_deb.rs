@@ -300,3 +300,26 @@ fn lintian_accepts_the_deb() {
         "{contents}"
     );
 }
+
+#[test]
+fn run_depends_and_the_build_number_reach_the_control_file() {
+    if !requires_tool("dpkg-deb") {
+        return;
+    }
+    let context = TestContext::hello();
+    let pyproject = context.read("pyproject.toml").replace(
+        "[tool.pyship.deb]\n",
+        "build-number = 3\nrun-depends = [\"libpq5\", { rpm = \"libpq\" }]\n\n[tool.pyship.deb]\n",
+    );
+    context.file("pyproject.toml", &pyproject);
+    let run = context.pyship(&["package", "deb", "--offline"]).success();
+    let deb = PathBuf::from(run.stdout.trim());
+    assert!(deb.ends_with("hello_0.1.0-3_amd64.deb"), "{run}");
+    let info = run_tool("dpkg-deb", &["--field"], &deb);
+    assert!(info.contains("Version: 0.1.0-3\n"), "{info}");
+    // The rpm-only dependency has no Debian name, so it is not in Depends.
+    assert!(
+        info.contains("Depends: python3.11, libc6 (>= 2.17), libpq5\n"),
+        "{info}"
+    );
+}

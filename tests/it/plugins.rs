@@ -222,3 +222,80 @@ fn help_for_a_format_lists_its_options() {
         assert!(run.stdout.contains("compression (string)"), "{run}");
     }
 }
+
+#[test]
+fn the_deployment_intent_reaches_version_2_plugins_resolved() {
+    let mut context = echo_context();
+    context.env("PYSHIP_ECHO_PROTOCOLS", "1,2");
+    context.file("deploy/hello.toml", "greeting = \"hi\"\n");
+    context.file("deploy/scripts/postinst", "echo configured\n");
+    let pyproject = context.read("pyproject.toml").replace(
+        "[tool.pyship.deb]\n",
+        r#"build-number = 3
+run-depends = ["libpq5", { deb = "libssl3", rpm = "openssl-libs" }]
+user = { name = "hello", home = "/var/lib/hello" }
+config-files = [{ source = "deploy/hello.toml", target = "/etc/hello//hello.toml", mode = "0640" }]
+scripts = "deploy/scripts"
+
+[tool.pyship.service]
+script = "hello-serve"
+args = ["--port", "8000"]
+environment = { HELLO_ENV = "production" }
+
+[tool.pyship.deb]
+"#,
+    );
+    context.file("pyproject.toml", &pyproject);
+    let run = context.pyship(&["package", "echo", "--offline"]).success();
+    let manifest: pyship_plugin::Manifest =
+        serde_json::from_str(&std::fs::read_to_string(run.stdout.trim()).unwrap()).unwrap();
+    let deployment = manifest.deployment.expect("a deployment");
+    assert_eq!(deployment.build_number, Some(3));
+    assert_eq!(deployment.run_depends[0].name_for("rpm"), Some("libpq5"));
+    assert_eq!(
+        deployment.run_depends[1].name_for("rpm"),
+        Some("openssl-libs")
+    );
+    let user = deployment.user.expect("a user");
+    assert_eq!(
+        (user.name.as_str(), user.group.as_str()),
+        ("hello", "hello")
+    );
+    assert_eq!(user.shell, PathBuf::from("/usr/sbin/nologin"));
+    assert_eq!(
+        deployment.config_files[0].target,
+        PathBuf::from("/etc/hello/hello.toml")
+    );
+    assert_eq!(deployment.config_files[0].mode, 0o640);
+    assert!(deployment.config_files[0].source.is_absolute());
+    assert!(deployment.scripts.postinst.is_some() && deployment.scripts.prerm.is_none());
+    let service = deployment.service.expect("a service");
+    assert_eq!(
+        service.exec_start,
+        ["/opt/venvs/hello/bin/hello-serve", "--port", "8000"]
+    );
+    assert_eq!(service.user.as_deref(), Some("hello"));
+    assert_eq!(service.restart, "on-failure");
+
+    // References that do not resolve are errors with their line.
+    let broken = pyproject
+        .replace("deploy/hello.toml\"", "deploy/missing.toml\"")
+        .replace("script = \"hello-serve\"", "script = \"no-such-script\"");
+    context.file("pyproject.toml", &broken);
+    let run = context.pyship(&["package", "echo", "--offline"]).code(1);
+    assert!(
+        run.stderr.contains("deploy/missing.toml` does not exist"),
+        "{run}"
+    );
+    assert!(run.stderr.contains("pyproject.toml:"), "{run}");
+    context.file(
+        "pyproject.toml",
+        &pyproject.replace("script = \"hello-serve\"", "script = \"no-such-script\""),
+    );
+    let run = context.pyship(&["package", "echo", "--offline"]).code(1);
+    assert!(
+        run.stderr
+            .contains("`no-such-script` is not a console script"),
+        "{run}"
+    );
+}

@@ -27,12 +27,24 @@ impl Control {
     pub fn from_manifest(manifest: &Manifest) -> Result<Control, String> {
         let project = &manifest.project;
         let options = pyship_plugin_kit::options::FormatOptions::new(manifest);
-        let revision = options.string("revision")?.unwrap_or("1");
+        let deployment = manifest.deployment.clone().unwrap_or_default();
+        // The revision: the format's own option, else the build number, else 1.
+        let revision = match (options.string("revision")?, deployment.build_number) {
+            (Some(revision), _) => revision.to_string(),
+            (None, Some(number)) => number.to_string(),
+            (None, None) => "1".to_string(),
+        };
         let mut depends = interpreter_depends(manifest);
         // The bound comes from pyship (protocol 2); a version 1 manifest has none.
         if let Some(glibc) = &manifest.target.min_glibc {
             depends.push(format!("libc6 (>= {glibc})"));
         }
+        depends.extend(
+            deployment
+                .run_depends
+                .iter()
+                .filter_map(|package| package.name_for("deb").map(str::to_string)),
+        );
         depends.extend(options.strings("depends")?);
         let summary = project
             .summary

@@ -171,6 +171,123 @@ pub struct Manifest {
     /// Facts about the source the artifact is built from.
     #[serde(default)]
     pub source: Source,
+    /// What the deployment needs beyond the files: a service, a system user, config files,
+    /// maintainer-script fragments, system packages (protocol 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deployment: Option<Deployment>,
+}
+
+/// The deployment intent from `[tool.pyship]`, checked and resolved by pyship: every path is
+/// absolute, every reference exists.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Deployment {
+    /// The build number (a Debian revision, an RPM release), when set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub build_number: Option<u64>,
+    /// System packages needed at run time, each with its name per packaging family.
+    #[serde(default)]
+    pub run_depends: Vec<SystemPackage>,
+    /// System packages needed to build sdists (checked on the build machine).
+    #[serde(default)]
+    pub build_depends: Vec<SystemPackage>,
+    /// A system account to create for the application.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<SystemUser>,
+    /// Files installed from the project, kept across upgrades when the operator edited them.
+    #[serde(default)]
+    pub config_files: Vec<ConfigFile>,
+    /// The user's own maintainer-script fragments, by phase.
+    #[serde(default)]
+    pub scripts: MaintainerScripts,
+    /// A long-running service to install, enable and start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<Service>,
+}
+
+/// One system package, named per packaging family: `{"deb": "libpq5", "rpm": "libpq"}`. A
+/// dependency written as a plain string has the same name in every family.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SystemPackage(pub BTreeMap<String, String>);
+
+impl SystemPackage {
+    /// The name for `family` (`deb`, `rpm`, …), if it has one there.
+    pub fn name_for(&self, family: &str) -> Option<&str> {
+        self.0.get(family).map(String::as_str)
+    }
+}
+
+/// A system account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct SystemUser {
+    /// The user name.
+    pub name: String,
+    /// Its primary group (default: the user name).
+    pub group: String,
+    /// Its home directory, created and owned by it when set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub home: Option<PathBuf>,
+    /// Its login shell.
+    pub shell: PathBuf,
+}
+
+/// A file of the project installed as configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct ConfigFile {
+    /// The file in the project.
+    pub source: PathBuf,
+    /// Where it is installed, e.g. `/etc/hello/hello.toml`.
+    pub target: PathBuf,
+    /// Its permission bits, e.g. `0o640` (420 = 0o644 by default).
+    pub mode: u32,
+}
+
+/// Paths of the user's maintainer-script fragments; each is optional.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct MaintainerScripts {
+    /// Runs before the files are unpacked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preinst: Option<PathBuf>,
+    /// Runs after the files are in place.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub postinst: Option<PathBuf>,
+    /// Runs before the files are removed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prerm: Option<PathBuf>,
+    /// Runs after the files are removed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub postrm: Option<PathBuf>,
+}
+
+/// A long-running service (a systemd unit on the target).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Service {
+    /// The unit's name without `.service`: the package name by default.
+    pub name: String,
+    /// The command and its arguments, absolute (`/opt/venvs/hello/bin/hello-serve`).
+    #[serde(default)]
+    pub exec_start: Vec<String>,
+    /// The account it runs as (default: the system user, else root).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// Its group.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    /// Its working directory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub working_directory: Option<PathBuf>,
+    /// Environment variables.
+    #[serde(default)]
+    pub environment: BTreeMap<String, String>,
+    /// systemd's `Restart=`: `on-failure` by default.
+    pub restart: String,
+    /// A unit file the user wrote, used instead of a generated one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit_file: Option<PathBuf>,
 }
 
 impl Manifest {
