@@ -1,4 +1,4 @@
-//! The pyship plugin protocol, version 1: the only crate a format plugin needs.
+//! The pyship plugin protocol, versions 1 and 2: the contract every format plugin speaks.
 //!
 //! pyship (the core) prepares a staged tree and hands it to an external executable
 //! `pyship-FORMAT`. Everything that crosses that process boundary is defined here:
@@ -8,8 +8,10 @@
 //!   which layout (a virtualenv or a vendors directory) the plugin wants.
 //! * [`Manifest`]: the JSON file pyship writes to `target/pyship/FORMAT/manifest.json` before it
 //!   runs `pyship-FORMAT package --manifest PATH`. It carries the project metadata, the target
-//!   interpreter, the staged tree, the locked packages, the user's options, the output directory
-//!   and the build's source facts.
+//!   interpreter, the staged tree, the locked packages, the output directory and the build's
+//!   source facts; from version 2, facts instead of raw settings: the version's parts, the
+//!   interpreter's package, the glibc bound and the deployment (service, user, config files,
+//!   scripts, system packages), while version 1 plugins still get the raw `options` table.
 //! * [`PackageResult`]: the one JSON document the plugin prints on stdout after `package`:
 //!   the artifacts it wrote, with sizes and sha256 digests.
 //!
