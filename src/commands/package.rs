@@ -64,7 +64,6 @@ pub(crate) fn package(context: &ProjectContext, format: &str) -> anyhow::Result<
         None
     };
     let interpreter = context.interpreter()?;
-    let project = &context.project;
     let output_dir = project.target_dir();
     // A plugin killed mid-write leaves `.NAME.PID.tmp`; nothing else would ever remove it.
     crate::process::remove_stale_temporaries(&output_dir);
@@ -78,6 +77,7 @@ pub(crate) fn package(context: &ProjectContext, format: &str) -> anyhow::Result<
                 _ => Ok(serde_json::Map::new()),
             }
         };
+    let git_commit = git(&project.root, &["rev-parse", "HEAD"]);
     let manifest = Manifest {
         protocol,
         pyship_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -137,13 +137,13 @@ pub(crate) fn package(context: &ProjectContext, format: &str) -> anyhow::Result<
         )?,
         output_dir: output_dir.clone(),
         source: pyship_plugin::Source {
-            git_commit: git(&project.root, &["rev-parse", "HEAD"]),
+            git_commit: git_commit.clone(),
             git_branch: git(&project.root, &["rev-parse", "--abbrev-ref", "HEAD"])
                 .filter(|branch| branch != "HEAD"),
             source_date_epoch: Some(context.source_date_epoch),
-            dirty: v2
-                .then(|| git(&project.root, &["status", "--porcelain"]).is_some())
-                .filter(|_| git(&project.root, &["rev-parse", "HEAD"]).is_some()),
+            // Only a checkout can be dirty; `status --porcelain` prints nothing when clean.
+            dirty: (v2 && git_commit.is_some())
+                .then(|| git(&project.root, &["status", "--porcelain"]).is_some()),
         },
         deployment,
     };

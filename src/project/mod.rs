@@ -397,7 +397,7 @@ impl Project {
             toml::from_str(text).map_err(|error| parse_error(error.to_string()))?;
         let (mut config, raw_options, format_options) = read_tool_table(path, text)?;
         if let Some(prefix) = &config.install_prefix {
-            let normalized = normalize_install_prefix(prefix).map_err(|message| {
+            let normalized = normalize_absolute_path(prefix).map_err(|message| {
                 ProjectError::InvalidSetting {
                     path: path.to_path_buf(),
                     line: line_and_column(text, key_offset(text, "install-prefix")).0,
@@ -543,15 +543,10 @@ impl Project {
     }
 }
 
-/// `install-prefix` made canonical (`//` and a trailing `/` dropped), or why it cannot be one.
-/// The prefix is joined under the staging root, so a `..` or relative part would stage, and
-/// package, somewhere else entirely.
-fn normalize_install_prefix(prefix: &str) -> Result<String, String> {
-    normalize_absolute_path(prefix)
-}
-
-/// An absolute path on the target made canonical, or why it cannot be one (relative, `.`
-/// or `..` parts, control characters, `/` itself).
+/// An absolute path on the target made canonical (`//` and a trailing `/` dropped), or why it
+/// cannot be one (relative, `.` or `..` parts, control characters, `/` itself). An
+/// `install-prefix` is joined under the staging root, so a `..` or relative part would stage,
+/// and package, somewhere else entirely; a config file's target likewise.
 pub fn normalize_absolute_path(prefix: &str) -> Result<String, String> {
     if !prefix.starts_with('/') {
         return Err("it must be an absolute path, such as `/opt/venvs/NAME`".into());
@@ -776,7 +771,7 @@ depends = ["libpq5"]
     #[test]
     fn install_prefixes_are_normalized_or_refused_with_their_line() {
         assert_eq!(
-            normalize_install_prefix("/opt//venvs/app/").as_deref(),
+            normalize_absolute_path("/opt//venvs/app/").as_deref(),
             Ok("/opt/venvs/app")
         );
         for bad in [
@@ -786,7 +781,7 @@ depends = ["libpq5"]
             "/opt/./app",
             "/opt/a\nb",
         ] {
-            assert!(normalize_install_prefix(bad).is_err(), "{bad}");
+            assert!(normalize_absolute_path(bad).is_err(), "{bad}");
         }
         let text = "[project]\nname = \"a\"\nversion = \"1\"\n\n[tool.pyship]\ninstall-prefix = \"/opt/../../elsewhere\"\n";
         let error = Project::parse(Path::new("/p"), Path::new("/p/pyproject.toml"), text)
