@@ -2,9 +2,10 @@
 //!
 //! `main` parses the command line, builds the [`printer::Printer`], dispatches to one function
 //! per command in [`commands`], and turns errors into the rendered report and exit code.
-//! Everything else lives in one module per concern: project loading, the target interpreter,
-//! the index client, the resolver, the lockfile, the cache and fetcher, the PEP 517 frontend,
-//! the venv and wheel installer, and the plugin protocol.
+//! Commands call the operations in `ops` (lock, fetch, stage, package), which return data.
+//! Everything else lives in one module per concern: settings, project loading, the target
+//! interpreter, the index client, the resolver, the lockfile, the cache and fetcher, the PEP
+//! 517 frontend, the venv and wheel installer, and the plugin protocol.
 
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
@@ -21,7 +22,9 @@ mod fuzz;
 mod index;
 mod limits;
 mod lockfile;
+mod ops;
 mod pep508;
+mod pep517;
 mod plugin;
 mod printer;
 mod process;
@@ -29,7 +32,6 @@ mod project;
 mod python;
 mod reporter;
 mod resolver;
-mod sdist;
 mod sdist_archive;
 mod settings;
 mod venv;
@@ -41,10 +43,10 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use crate::cli::{Cli, Command};
-use crate::commands::{ExitStatus, ProjectContext};
+use crate::commands::ExitStatus;
 use crate::diagnostics::exit_code;
 use crate::printer::Printer;
-use crate::settings::{GlobalSettings, LockSettings};
+use crate::settings::{GlobalSettings, IndexSettings, LockSettings};
 
 /// Runs pyship with `args` (the program name first) and returns the exit code.
 pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
@@ -134,12 +136,14 @@ fn run(cli: Cli, settings: &GlobalSettings, printer: Printer) -> anyhow::Result<
     let Some(command) = cli.command else {
         return commands::list(&printer);
     };
-    let project = || ProjectContext::load(settings, printer);
+    // fetch, build and package take no index flags: the project's settings and the
+    // environment decide.
+    let workspace = || commands::workspace(settings, &IndexSettings::default(), printer);
     match command {
         Command::Lock(args) => commands::lock(settings, LockSettings::resolve(*args)?, printer),
-        Command::Fetch => commands::fetch(&project()?),
-        Command::Build => commands::build(&project()?),
-        Command::Package(args) => commands::package(&project()?, &args.format),
+        Command::Fetch => commands::fetch(&workspace()?),
+        Command::Build => commands::build(&workspace()?, &printer),
+        Command::Package(args) => commands::package(&workspace()?, &args.format, &printer),
         Command::Export(args) => commands::export(settings, args.lockfile, args.output, &printer),
         Command::Tree(args) => commands::tree(settings, args.lockfile, &printer),
         Command::External(args) => commands::external(&args),

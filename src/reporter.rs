@@ -1,4 +1,5 @@
-//! Progress on stderr, drawn with indicatif: the only module that imports it.
+//! What operations tell the user while they work ([`Reporter`]), and progress on stderr drawn
+//! with indicatif: the only module that imports it.
 //!
 //! Bars appear only when stderr is a terminal at normal verbosity, and never with
 //! `PYSHIP_NO_PROGRESS` or `TERM=dumb` (uv's rules); otherwise every method does nothing, so
@@ -13,6 +14,46 @@ use crate::env_vars;
 use crate::fetch::FetchReporter;
 use crate::printer::{Printer, Verbosity};
 
+/// What an operation reports as it works: status lines, warnings, details for `-v`, and
+/// progress. The command line's [`Printer`] draws them; a library caller or a test may
+/// collect or drop them. Operations never print.
+pub trait Reporter: Send + Sync {
+    /// A step begins or ends: `Resolving for debian-12`.
+    fn status(&self, verb: &str, message: &str);
+    /// Something the user should know that does not stop the operation.
+    fn warning(&self, message: &str);
+    /// A detail shown with `-v`.
+    fn debug(&self, message: &str);
+    /// A bar counting to `total`; hidden unless this reporter draws progress.
+    fn bar(&self, total: u64, verb: &str) -> Progress {
+        let _ = (total, verb);
+        Progress::hidden()
+    }
+    /// A spinner with a message; hidden unless this reporter draws progress.
+    fn spinner(&self, verb: &str, message: &str) -> Progress {
+        let _ = (verb, message);
+        Progress::hidden()
+    }
+}
+
+impl Reporter for Printer {
+    fn status(&self, verb: &str, message: &str) {
+        Printer::status(self, verb, message);
+    }
+    fn warning(&self, message: &str) {
+        Printer::warning(self, message);
+    }
+    fn debug(&self, message: &str) {
+        Printer::debug(self, message);
+    }
+    fn bar(&self, total: u64, verb: &str) -> Progress {
+        Progress::bar(self, total, verb)
+    }
+    fn spinner(&self, verb: &str, message: &str) -> Progress {
+        Progress::spinner(self, verb, message)
+    }
+}
+
 /// A progress bar or spinner that may be hidden.
 pub struct Progress {
     bar: Option<ProgressBar>,
@@ -26,6 +67,11 @@ fn enabled(printer: &Printer) -> bool {
 }
 
 impl Progress {
+    /// Progress that draws nothing.
+    pub fn hidden() -> Progress {
+        Progress { bar: None }
+    }
+
     /// A bar counting to `total`.
     pub fn bar(printer: &Printer, total: u64, verb: &str) -> Progress {
         if !enabled(printer) || total == 0 {

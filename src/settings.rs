@@ -1,10 +1,111 @@
-//! Settings every command shares, merged from the command line and the environment.
+//! Settings, merged in one place: the command line, then the environment, then the project's
+//! `[tool.pyship]` (or a requirements file's own options), then the defaults below.
 
 use std::path::PathBuf;
 
 use crate::cli::{ColorChoice, GlobalArgs, LockArgs, PrereleaseArg};
+use crate::env_vars;
+use crate::index::{IndexError, PackageIndex, Source};
 use crate::printer::Verbosity;
+use crate::project::{Project, RequirementsIn};
 use crate::resolver::PrereleaseMode;
+
+/// The primary index when nothing names one.
+pub const DEFAULT_INDEX_URL: &str = "https://pypi.org/simple";
+
+/// The target interpreter when `[tool.pyship] interpreter` names none.
+pub const DEFAULT_INTERPRETER: &str = "/usr/bin/python3";
+
+/// Where packages come from: find-links directories first, then the primary index and the
+/// extra ones (none with `no_index`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IndexSettings {
+    /// Absolute directories.
+    pub find_links: Vec<PathBuf>,
+    pub no_index: bool,
+    /// `None`: [`DEFAULT_INDEX_URL`].
+    pub index_url: Option<String>,
+    pub extra_index_urls: Vec<String>,
+}
+
+/// `PYSHIP_INDEX_URL`, when set and not empty.
+fn index_url_from_env() -> Option<String> {
+    std::env::var(env_vars::PYSHIP_INDEX_URL)
+        .ok()
+        .filter(|url| !url.is_empty())
+}
+
+impl IndexSettings {
+    /// A project's: the command line (`cli`), then `PYSHIP_INDEX_URL`, then `[tool.pyship]`.
+    /// Directories and extra indexes add up, the project's first.
+    pub fn for_project(cli: &IndexSettings, project: &Project) -> IndexSettings {
+        let config = &project.config;
+        IndexSettings {
+            find_links: config
+                .find_links
+                .iter()
+                .map(|directory| project.root.join(directory))
+                .chain(cli.find_links.iter().cloned())
+                .collect(),
+            no_index: config.no_index || cli.no_index,
+            index_url: cli
+                .index_url
+                .clone()
+                .or_else(index_url_from_env)
+                .or_else(|| config.index_url.clone()),
+            extra_index_urls: config
+                .extra_index_url
+                .iter()
+                .chain(&cli.extra_index_urls)
+                .cloned()
+                .collect(),
+        }
+    }
+
+    /// pip-compile style: the command line, then the requirements files' own options (as
+    /// pip-compile reads them), then `PYSHIP_INDEX_URL`.
+    pub fn for_requirements(cli: &IndexSettings, files: &RequirementsIn) -> IndexSettings {
+        IndexSettings {
+            find_links: files
+                .find_links
+                .iter()
+                .chain(&cli.find_links)
+                .cloned()
+                .collect(),
+            no_index: files.no_index || cli.no_index,
+            index_url: cli
+                .index_url
+                .clone()
+                .or_else(|| files.index_url.clone())
+                .or_else(index_url_from_env),
+            extra_index_urls: files
+                .extra_index_urls
+                .iter()
+                .chain(&cli.extra_index_urls)
+                .cloned()
+                .collect(),
+        }
+    }
+
+    /// The sources in search order.
+    pub fn sources(&self) -> Result<Vec<Source>, IndexError> {
+        let mut sources: Vec<Source> = self
+            .find_links
+            .iter()
+            .cloned()
+            .map(Source::FindLinks)
+            .collect();
+        if !self.no_index {
+            let primary = self.index_url.as_deref().unwrap_or(DEFAULT_INDEX_URL);
+            for url in
+                std::iter::once(primary).chain(self.extra_index_urls.iter().map(String::as_str))
+            {
+                sources.push(Source::Simple(PackageIndex::parse_index_url(url)?));
+            }
+        }
+        Ok(sources)
+    }
+}
 
 /// Global settings after merging.
 #[derive(Debug, Clone)]
@@ -62,10 +163,9 @@ pub struct LockSettings {
     pub python: Option<String>,
     pub platform: Option<String>,
     pub targets: Vec<String>,
-    pub index_url: Option<String>,
-    pub extra_index_urls: Vec<String>,
-    pub find_links: Vec<PathBuf>,
-    pub no_index: bool,
+    /// `--index-url`, `--extra-index-url`, `--find-links` (relative to the current directory
+    /// as given), `--no-index`.
+    pub index: IndexSettings,
     pub prerelease: Option<PrereleaseMode>,
     pub exclude_newer: Option<String>,
     /// Packages that must come from wheels (`:all:` for every one).
@@ -130,10 +230,12 @@ impl LockSettings {
             python,
             platform,
             targets,
-            index_url,
-            extra_index_urls: extra_index_url,
-            find_links,
-            no_index,
+            index: IndexSettings {
+                find_links,
+                no_index,
+                index_url,
+                extra_index_urls: extra_index_url,
+            },
             prerelease: prerelease.map(|mode| match mode {
                 PrereleaseArg::Allow => PrereleaseMode::Allow,
                 PrereleaseArg::IfNecessary => PrereleaseMode::IfNecessary,

@@ -15,11 +15,12 @@ use pep508_rs::PackageName;
 
 use crate::cache::{self, Cache};
 use crate::index::{PackageIndex, Source};
-use crate::printer::Printer;
 use crate::project::{BuildSystem, read_build_system};
 use crate::python::Interpreter;
+use crate::reporter::Reporter;
 use crate::resolver::{self, MetadataBuilder, ResolveOptions};
 use crate::wheel::{self, Scheme};
+use std::sync::Arc;
 
 const BACKEND_RUNNER: &str = include_str!("backend.py");
 
@@ -70,15 +71,18 @@ pub struct BuildRequest<'a> {
 }
 
 /// Builds a wheel and returns its path (inside `work_dir`).
-pub fn build_wheel(request: &BuildRequest<'_>, printer: &Printer) -> anyhow::Result<PathBuf> {
-    let answer = run_backend(request, Hook::Wheel, printer)?;
+pub fn build_wheel(request: &BuildRequest<'_>, reporter: &dyn Reporter) -> anyhow::Result<PathBuf> {
+    let answer = run_backend(request, Hook::Wheel, reporter)?;
     Ok(answer)
 }
 
 /// The core metadata the backend reports, without building the wheel when the backend has
 /// `prepare_metadata_for_build_wheel`.
-pub fn prepare_metadata(request: &BuildRequest<'_>, printer: &Printer) -> anyhow::Result<String> {
-    let answer = run_backend(request, Hook::Metadata, printer)?;
+pub fn prepare_metadata(
+    request: &BuildRequest<'_>,
+    reporter: &dyn Reporter,
+) -> anyhow::Result<String> {
+    let answer = run_backend(request, Hook::Metadata, reporter)?;
     if answer.is_dir() {
         return Ok(std::fs::read_to_string(answer.join("METADATA"))?);
     }
@@ -101,7 +105,7 @@ pub fn prepare_metadata(request: &BuildRequest<'_>, printer: &Printer) -> anyhow
 fn run_backend(
     request: &BuildRequest<'_>,
     hook: Hook,
-    printer: &Printer,
+    reporter: &dyn Reporter,
 ) -> anyhow::Result<PathBuf> {
     let build_system = request.build_system;
     let requirements = build_system
@@ -198,7 +202,7 @@ fn run_backend(
         .into());
     }
     for line in combined.lines() {
-        printer.debug(format!("build backend: {line}"));
+        reporter.debug(&format!("build backend: {line}"));
     }
     let answer = std::fs::read_to_string(&result_file).unwrap_or_default();
     let name = answer
@@ -216,17 +220,17 @@ fn run_backend(
     Ok(path)
 }
 
-/// Builds locked sdists: metadata while resolving, wheels while staging, each once per sdist
+/// Builds wheels through PEP 517 (locked sdists and local source trees): metadata while resolving, wheels while staging, each once per sdist
 /// hash and interpreter (cached under `built-v1/`).
-pub struct SdistBuilder {
+pub struct WheelBuilder {
     interpreter: Interpreter,
     index: PackageIndex,
     cache: Cache,
     source_date_epoch: u64,
-    printer: Printer,
+    reporter: Arc<dyn Reporter>,
 }
 
-impl SdistBuilder {
+impl WheelBuilder {
     /// A builder using `interpreter`, with build requirements from `sources`.
     pub fn new(
         interpreter: Interpreter,
@@ -234,14 +238,14 @@ impl SdistBuilder {
         offline: bool,
         cache: Cache,
         source_date_epoch: u64,
-        printer: Printer,
-    ) -> anyhow::Result<SdistBuilder> {
-        Ok(SdistBuilder {
+        reporter: Arc<dyn Reporter>,
+    ) -> anyhow::Result<WheelBuilder> {
+        Ok(WheelBuilder {
             index: PackageIndex::new(sources, offline, cache.clone())?,
             interpreter,
             cache,
             source_date_epoch,
-            printer,
+            reporter,
         })
     }
 
@@ -279,7 +283,7 @@ impl SdistBuilder {
 
     /// Builds the request's wheel and moves it into `output`.
     fn build_into(&self, request: &BuildRequest<'_>, output: &Path) -> anyhow::Result<PathBuf> {
-        let built = build_wheel(request, &self.printer)?;
+        let built = build_wheel(request, self.reporter.as_ref())?;
         let name = built.file_name().ok_or_else(|| BuildError::NoOutput {
             directory: built.clone(),
         })?;
@@ -307,7 +311,7 @@ impl SdistBuilder {
     /// The metadata of the source tree in `directory` (a `name @ file:///dir` requirement).
     pub fn directory_metadata(&self, directory: &Path) -> anyhow::Result<String> {
         self.with_directory(directory, |request| {
-            prepare_metadata(request, &self.printer)
+            prepare_metadata(request, self.reporter.as_ref())
         })
     }
 
@@ -318,14 +322,16 @@ impl SdistBuilder {
     }
 }
 
-impl MetadataBuilder for SdistBuilder {
+impl MetadataBuilder for WheelBuilder {
     fn build_metadata(&self, sdist: &Path, sha256: &str) -> Result<String, String> {
         let cached = self.cache.metadata_path(&format!("built:{sha256}"));
         if let Ok(text) = std::fs::read_to_string(&cached) {
             return Ok(text);
         }
         let text = self
-            .with_source(sdist, |request| prepare_metadata(request, &self.printer))
+            .with_source(sdist, |request| {
+                prepare_metadata(request, self.reporter.as_ref())
+            })
             .map_err(|error| format!("{error:#}"))?;
         let _ = cache::write_atomically(&cached, text.as_bytes());
         Ok(text)

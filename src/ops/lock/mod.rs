@@ -1,0 +1,252 @@
+//! Locking: a [`LockPlan`] (from a project or from requirements files, see [`plan`]) resolved
+//! once per target and assembled into one lock.
+
+mod direct;
+pub(crate) mod plan;
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{Context as _, bail};
+use pep508_rs::pep440_rs::VersionSpecifiers;
+use pep508_rs::{PackageName, Requirement};
+
+use super::Workspace;
+use crate::cache::{self, Cache};
+use crate::index::PackageIndex;
+use crate::lockfile::{self, Lock, LockfileError, Resolution};
+use crate::pep517::WheelBuilder;
+use crate::printer::verb;
+use crate::python::Target;
+use crate::reporter::Reporter;
+use crate::resolver::{self, Builder};
+use crate::settings::LockSettings;
+
+pub(crate) use plan::LockPlan;
+
+/// Resolves the plan for every target and assembles the lock.
+pub(crate) fn resolve(
+    plan: &LockPlan,
+    offline: bool,
+    cache: &Cache,
+    reporter: &Arc<dyn Reporter>,
+) -> anyhow::Result<Lock> {
+    check_requires_python(plan)?;
+    let index = PackageIndex::new(plan.sources.clone(), offline, cache.clone())?;
+    let mut options = plan.options.clone();
+    let builder = match &plan.build_python {
+        Some(python) => Some(Arc::new(WheelBuilder::new(
+            python.clone(),
+            plan.sources.clone(),
+            offline,
+            cache.clone(),
+            0,
+            reporter.clone(),
+        )?)),
+        None => None,
+    };
+    if let Some(builder) = &builder {
+        options.metadata_builder = Some(Builder(builder.clone()));
+    }
+    options.constraints = plan.constraints.clone();
+    let all_requirements: Vec<Requirement> = plan
+        .requirements
+        .iter()
+        .chain(plan.groups.values().flatten())
+        .cloned()
+        .collect();
+    direct::allow_yanked_pins(&all_requirements, &mut options);
+    direct::add_direct_references(&all_requirements, builder.as_deref(), &mut options)?;
+    let started = Instant::now();
+    let mut resolutions = Vec::new();
+    for target in &plan.targets {
+        reporter.status(
+            verb::RESOLVING,
+            &format!(
+                "for {} (Python {}, {})",
+                target.name,
+                target.python_full_version,
+                target.platform()
+            ),
+        );
+        let spinner = reporter.spinner(verb::RESOLVING, &target.name);
+        let packages = spinner.while_waiting(
+            &target.name,
+            || index.longest_wait(),
+            || {
+                resolver::resolve(
+                    &plan.root_name,
+                    &plan.root_version,
+                    &all_requirements,
+                    &index,
+                    target,
+                    &options,
+                )
+            },
+        )?;
+        spinner.finish();
+        let main_roots = root_names(&plan.requirements, target);
+        let groups = plan
+            .groups
+            .iter()
+            .map(|(group, requirements)| (group.clone(), root_names(requirements, target)))
+            .collect();
+        resolutions.push(Resolution {
+            target,
+            packages,
+            main_roots,
+            groups,
+        });
+    }
+    let lock = lockfile::assemble(
+        &resolutions,
+        &index,
+        &plan.base_dir,
+        plan.requires_python.clone(),
+        plan.groups.keys().cloned().collect(),
+        plan.inputs(),
+    )?;
+    reporter.status(
+        verb::RESOLVED,
+        &format!(
+            "{} packages in {:.2}s",
+            lock.packages.len(),
+            started.elapsed().as_secs_f64()
+        ),
+    );
+    Ok(lock)
+}
+
+/// Every target must be a Python the project accepts.
+fn check_requires_python(plan: &LockPlan) -> anyhow::Result<()> {
+    let Some(requires_python) = &plan.requires_python else {
+        return Ok(());
+    };
+    let specifiers = VersionSpecifiers::from_str(requires_python).with_context(|| {
+        format!("invalid `requires-python = \"{requires_python}\"` in `[project]`")
+    })?;
+    for target in &plan.targets {
+        if !specifiers.contains(&target.python_full_version) {
+            bail!(
+                "the project requires Python {requires_python}, but the target `{}` is Python {}",
+                target.name,
+                target.python_full_version
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Names the requirements pull in directly on `target`.
+fn root_names(requirements: &[Requirement], target: &Target) -> BTreeSet<PackageName> {
+    requirements
+        .iter()
+        .filter(|requirement| requirement.marker.evaluate(&target.markers, &[]))
+        .map(|requirement| requirement.name.clone())
+        .collect()
+}
+
+/// The project's lock for its current inputs: the lockfile when fresh, else a new one,
+/// written.
+pub(crate) fn ensure_lock(workspace: &Workspace) -> anyhow::Result<Lock> {
+    let path = workspace.project.lockfile_path();
+    // A lock that exists but cannot be read is an error, never silently replaced: it may be
+    // another tool's, hand-edited, or hostile, and the user must see why.
+    let existing = match Lock::read(&path) {
+        Ok(lock) => Some(lock),
+        Err(LockfileError::Read { source, .. })
+            if source.kind() == std::io::ErrorKind::NotFound =>
+        {
+            None
+        }
+        Err(error) => {
+            return Err(anyhow::Error::new(error).context(format!(
+                "cannot use `{}`; fix it, or delete it and run `pyship lock`",
+                path.display()
+            )));
+        }
+    };
+    // Keep the groups the lock was made with: building must not drop a `--group test` lock.
+    let settings = LockSettings {
+        groups: existing
+            .as_ref()
+            .map(|lock| lock.dependency_groups.clone())
+            .unwrap_or_default(),
+        ..LockSettings::default()
+    };
+    let plan = plan::for_project(workspace, &settings)?;
+    let reporter = &workspace.reporter;
+    if let Some(lock) = existing {
+        if lock.inputs == plan.inputs() {
+            reporter.debug(&format!("`{}` is up to date", plan.output.display()));
+            return Ok(lock);
+        }
+        reporter.debug(&format!(
+            "`{}` is stale: the requirements or targets changed",
+            plan.output.display()
+        ));
+    }
+    let lock = resolve(&plan, workspace.offline, &workspace.cache, reporter)?;
+    let rendered = render(&plan, &lock);
+    let existing = std::fs::read_to_string(&plan.output).ok();
+    write(
+        &plan.output,
+        &rendered,
+        existing.as_deref(),
+        reporter.as_ref(),
+    )?;
+    Ok(lock)
+}
+
+/// The lock as written to the plan's output: pylock.toml, or requirements.txt for `.txt`.
+pub(crate) fn render(plan: &LockPlan, lock: &Lock) -> String {
+    if plan.output.extension().is_some_and(|ext| ext == "txt") {
+        lockfile::export_requirements_txt(lock)
+    } else {
+        lock.render()
+    }
+}
+
+/// Writes `rendered` to `path` atomically, unless it already holds exactly that.
+pub(crate) fn write(
+    path: &Path,
+    rendered: &str,
+    existing: Option<&str>,
+    reporter: &dyn Reporter,
+) -> anyhow::Result<()> {
+    let name = display_name(path);
+    if existing == Some(rendered) {
+        reporter.status(verb::FRESH, &name);
+        return Ok(());
+    }
+    cache::write_atomically(path, rendered.as_bytes())
+        .with_context(|| format!("failed to write `{}`", path.display()))?;
+    reporter.status(verb::LOCKED, &name);
+    Ok(())
+}
+
+/// The file name alone, for status lines.
+pub(crate) fn display_name(path: &Path) -> String {
+    path.file_name().map_or_else(
+        || path.display().to_string(),
+        |name| name.to_string_lossy().into_owned(),
+    )
+}
+
+/// A warning when a `.toml` output is not named as PEP 751 names lock files.
+pub(crate) fn file_name_warning(output: &Path) -> Option<String> {
+    let name = output.file_name()?.to_str()?;
+    let pep751_name = name == "pylock.toml"
+        || name
+            .strip_prefix("pylock.")
+            .and_then(|rest| rest.strip_suffix(".toml"))
+            .is_some_and(|middle| !middle.is_empty() && !middle.contains('.'));
+    (name.ends_with(".toml") && !pep751_name).then(|| {
+        format!(
+            "PEP 751 names lock files `pylock.toml` or `pylock.NAME.toml`; other tools may refuse `{name}`"
+        )
+    })
+}

@@ -1,0 +1,145 @@
+//! The operations, as a library: [`lock`], [`fetch`], [`stage`], [`package`].
+//!
+//! Each takes settings already merged (a [`Workspace`], or a [`lock::LockPlan`]) and returns
+//! data: a lock, fetched files, a staged tree, artifacts. They report through the workspace's
+//! [`Reporter`] and never print; the command line's `commands/` turn their results into output.
+//! Later steps call the earlier ones they need: packaging stages, staging fetches what the lock
+//! selects, fetching locks when the lockfile is missing or stale.
+
+pub(crate) mod fetch;
+pub(crate) mod lock;
+pub(crate) mod package;
+pub(crate) mod stage;
+
+use std::cell::OnceCell;
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+
+use crate::cache::Cache;
+use crate::env_vars;
+use crate::index::{PackageIndex, Source};
+use crate::pep517::WheelBuilder;
+use crate::project::Project;
+use crate::python::Interpreter;
+use crate::reporter::Reporter;
+use crate::settings::{DEFAULT_INTERPRETER, IndexSettings};
+
+/// A project and everything its operations share, resolved once.
+pub(crate) struct Workspace {
+    pub project: Project,
+    /// Probed on first use: locking for presets needs no interpreter on this machine.
+    interpreter: OnceCell<Interpreter>,
+    pub index_settings: IndexSettings,
+    pub cache: Cache,
+    pub offline: bool,
+    pub source_date_epoch: u64,
+    pub reporter: Arc<dyn Reporter>,
+}
+
+impl Workspace {
+    /// Loads the project in `directory`; `cli` holds the index flags given on the command line.
+    pub fn load(
+        directory: &Path,
+        cli: &IndexSettings,
+        offline: bool,
+        reporter: Arc<dyn Reporter>,
+    ) -> anyhow::Result<Workspace> {
+        let project = Project::load(directory)?;
+        Ok(Workspace {
+            index_settings: IndexSettings::for_project(cli, &project),
+            source_date_epoch: source_date_epoch(&project.root),
+            project,
+            interpreter: OnceCell::new(),
+            cache: Cache::from_env(),
+            offline,
+            reporter,
+        })
+    }
+
+    /// The target interpreter (`[tool.pyship] interpreter`, else [`DEFAULT_INTERPRETER`]).
+    pub fn interpreter(&self) -> anyhow::Result<&Interpreter> {
+        if let Some(interpreter) = self.interpreter.get() {
+            return Ok(interpreter);
+        }
+        let path = self
+            .project
+            .config
+            .interpreter
+            .as_deref()
+            .unwrap_or(DEFAULT_INTERPRETER);
+        let interpreter = Interpreter::probe(Path::new(path))?;
+        self.reporter.debug(&format!(
+            "target interpreter: {} ({}) Python {} on {}",
+            interpreter.configured.display(),
+            interpreter.resolved.display(),
+            interpreter.target.python_full_version,
+            interpreter.target.platform()
+        ));
+        Ok(self.interpreter.get_or_init(|| interpreter))
+    }
+
+    /// The project's find-links directories and indexes, in search order.
+    pub fn sources(&self) -> anyhow::Result<Vec<Source>> {
+        self.index_settings.sources().with_context(|| {
+            format!(
+                "in `[tool.pyship]` of `{}`",
+                self.project.pyproject_path().display()
+            )
+        })
+    }
+
+    /// The package index over [`Self::sources`].
+    pub fn index(&self) -> anyhow::Result<PackageIndex> {
+        PackageIndex::new(self.sources()?, self.offline, self.cache.clone()).with_context(|| {
+            format!(
+                "in `[tool.pyship]` of `{}`",
+                self.project.pyproject_path().display()
+            )
+        })
+    }
+
+    /// Builds wheels (of locked sdists and source trees) with the target interpreter.
+    pub fn wheel_builder(&self) -> anyhow::Result<WheelBuilder> {
+        WheelBuilder::new(
+            self.interpreter()?.clone(),
+            self.sources()?,
+            self.offline,
+            self.cache.clone(),
+            self.source_date_epoch,
+            self.reporter.clone(),
+        )
+    }
+}
+
+/// `SOURCE_DATE_EPOCH`, else the project's last commit time, else now.
+fn source_date_epoch(root: &Path) -> u64 {
+    if let Some(epoch) = std::env::var(env_vars::SOURCE_DATE_EPOCH)
+        .ok()
+        .and_then(|value| value.trim().parse().ok())
+    {
+        return epoch;
+    }
+    if let Some(epoch) = git(root, &["log", "-1", "--format=%ct"]).and_then(|out| out.parse().ok())
+    {
+        return epoch;
+    }
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |duration| duration.as_secs())
+}
+
+/// The trimmed output of a git command run in `root`, if it succeeds.
+pub(crate) fn git(root: &Path, args: &[&str]) -> Option<String> {
+    let output = Command::new("git")
+        .arg("-C")
+        .arg(root)
+        .args(args)
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    let text = String::from_utf8(output.stdout).ok()?.trim().to_string();
+    (output.status.success() && !text.is_empty()).then_some(text)
+}

@@ -1,0 +1,234 @@
+//! Packaging: the plugin `pyship-FORMAT` found and checked, the project staged, the manifest
+//! (protocol 1 or 2) written, the plugin run; its artifacts returned.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use pyship_plugin::{Artifact, Layout, LayoutKind, Manifest};
+
+use super::stage::{Staged, stage};
+use super::{Workspace, git};
+use crate::cache;
+use crate::env_vars;
+use crate::facts;
+use crate::plugin::{self, PluginError};
+use crate::printer::verb;
+
+/// How the plugin should print: what the user asked of pyship's own output.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct PluginOutput {
+    pub verbose: bool,
+    pub quiet: bool,
+    pub color: bool,
+}
+
+/// Packages the project in `format` and returns the plugin's artifacts.
+pub(crate) fn package(
+    workspace: &Workspace,
+    format: &str,
+    output: PluginOutput,
+) -> anyhow::Result<Vec<Artifact>> {
+    let (path, protocol) = checked_plugin(workspace, format)?;
+    let staged = stage(workspace)?;
+    let output_dir = workspace.project.target_dir();
+    // A plugin killed mid-write leaves `.NAME.PID.tmp`; nothing else would ever remove it.
+    crate::process::remove_stale_temporaries(&output_dir);
+    let manifest = manifest(workspace, format, protocol, staged)?;
+    let manifest_path = output_dir.join(format).join("manifest.json");
+    let text = serde_json::to_string_pretty(&manifest)?;
+    cache::write_atomically(&manifest_path, text.as_bytes())
+        .with_context(|| format!("failed to write `{}`", manifest_path.display()))?;
+    workspace.reporter.status(
+        verb::PACKAGING,
+        &format!("{format} with `{}`", path.display()),
+    );
+    let mut environment: Vec<(&str, OsString)> = vec![
+        (env_vars::PYSHIP_PROTOCOL, protocol.to_string().into()),
+        (
+            env_vars::PYSHIP_VERBOSE,
+            u8::from(output.verbose).to_string().into(),
+        ),
+        (
+            env_vars::SOURCE_DATE_EPOCH,
+            workspace.source_date_epoch.to_string().into(),
+        ),
+        (
+            if output.color {
+                env_vars::CLICOLOR_FORCE
+            } else {
+                env_vars::NO_COLOR
+            },
+            "1".into(),
+        ),
+    ];
+    if let Ok(exe) = std::env::current_exe() {
+        environment.push((env_vars::PYSHIP, exe.into_os_string()));
+    }
+    if output.quiet {
+        environment.push((env_vars::PYSHIP_QUIET, "1".into()));
+    }
+    let result = plugin::run_package(format, &path, &manifest_path, &environment)?;
+    Ok(result.artifacts)
+}
+
+/// The plugin for `format`, checked before anything is staged: it speaks a protocol pyship
+/// speaks (the version agreed is returned), makes `format`, wants a layout pyship stages, and
+/// accepts the project's `[tool.pyship.FORMAT]` options.
+fn checked_plugin(workspace: &Workspace, format: &str) -> anyhow::Result<(PathBuf, u32)> {
+    let path = plugin::find_plugin(format).ok_or_else(|| PluginError::NotFound {
+        name: format.to_string(),
+        available: plugin::list_plugins().into_keys().collect(),
+    })?;
+    let description = plugin::describe(format, &path)?;
+    let protocol = plugin::negotiate(format, &path, &description)?;
+    if !description.formats.is_empty() && !description.formats.iter().any(|f| f == format) {
+        return Err(PluginError::WrongFormat {
+            name: format.to_string(),
+            path,
+            format: format.to_string(),
+        }
+        .into());
+    }
+    // The staged layout must be one pyship makes (a virtualenv today).
+    if description.layout != LayoutKind::Venv {
+        return Err(PluginError::Layout {
+            name: format.to_string(),
+            path,
+            layout: serde_json::to_value(description.layout)
+                .ok()
+                .and_then(|value| value.as_str().map(str::to_string))
+                .unwrap_or_else(|| "unknown".into()),
+        }
+        .into());
+    }
+    let project = &workspace.project;
+    if let Some(table) = project.format_options.get(format) {
+        plugin::check_options(
+            format,
+            table,
+            &description.options,
+            &project.pyproject_path(),
+            |key| project.line_of(&["tool", "pyship", format, key]),
+        )?;
+    }
+    Ok((path, protocol))
+}
+
+/// The manifest handed to the plugin: protocol 2's facts only when the plugin speaks it.
+fn manifest(
+    workspace: &Workspace,
+    format: &str,
+    protocol: u32,
+    staged: Staged,
+) -> anyhow::Result<Manifest> {
+    let project = &workspace.project;
+    let v2 = protocol >= 2;
+    let deployment = if v2 {
+        Some(facts::deployment(
+            &workspace.project,
+            &staged.venv.install_prefix,
+            &staged.venv.staged_prefix().join("bin"),
+        )?)
+    } else {
+        None
+    };
+    let interpreter = workspace.interpreter()?;
+    let to_json =
+        |table: &toml::Table| -> anyhow::Result<serde_json::Map<String, serde_json::Value>> {
+            match serde_json::to_value(table)? {
+                serde_json::Value::Object(mut map) => {
+                    map.values_mut().for_each(without_credentials);
+                    Ok(map)
+                }
+                _ => Ok(serde_json::Map::new()),
+            }
+        };
+    let git_commit = git(&project.root, &["rev-parse", "HEAD"]);
+    Ok(Manifest {
+        protocol,
+        pyship_version: env!("CARGO_PKG_VERSION").to_string(),
+        format: format.to_string(),
+        project: pyship_plugin::Project {
+            name: project.name.to_string(),
+            version: project.version.clone(),
+            summary: project.summary.clone(),
+            license: project.license.clone(),
+            maintainer: project.maintainer.clone(),
+            homepage: project.homepage.clone(),
+            scripts: project.scripts.clone(),
+            version_parts: v2.then(|| facts::version_parts(&project.parsed_version)),
+        },
+        target: pyship_plugin::Target {
+            python_version: interpreter.target.python_version(),
+            python_full_version: interpreter.target.python_full_version.to_string(),
+            interpreter: interpreter.resolved.clone(),
+            arch: interpreter.target.arch.clone(),
+            platform_tags: interpreter.target.tags.platforms(),
+            name: v2.then(|| interpreter.target.name.clone()),
+            distro_package: v2
+                .then(|| {
+                    facts::distro_package(
+                        &interpreter.target.name,
+                        &interpreter.resolved,
+                        &interpreter.target.python_version(),
+                    )
+                })
+                .flatten(),
+            min_glibc: v2
+                .then(|| {
+                    facts::min_glibc(staged.packages.iter().filter_map(|package| {
+                        package.wheel.file_name().and_then(|name| name.to_str())
+                    }))
+                })
+                .flatten(),
+            arch_independent: v2.then(|| staged.packages.iter().all(|package| package.pure)),
+        },
+        layout: Layout {
+            kind: LayoutKind::Venv,
+            staging_root: staged.venv.staging_root.clone(),
+            install_prefix: staged.venv.install_prefix.clone(),
+        },
+        packages: staged.packages,
+        // Protocol 2 hands over facts instead; only version 1 plugins get the raw table.
+        options: if v2 {
+            serde_json::Map::new()
+        } else {
+            to_json(&project.raw_options)?
+        },
+        format_options: to_json(
+            project
+                .format_options
+                .get(format)
+                .unwrap_or(&toml::Table::new()),
+        )?,
+        output_dir: project.target_dir(),
+        source: pyship_plugin::Source {
+            git_commit: git_commit.clone(),
+            git_branch: git(&project.root, &["rev-parse", "--abbrev-ref", "HEAD"])
+                .filter(|branch| branch != "HEAD"),
+            source_date_epoch: Some(workspace.source_date_epoch),
+            // Only a checkout can be dirty; `status --porcelain` prints nothing when clean.
+            dirty: (v2 && git_commit.is_some())
+                .then(|| git(&project.root, &["status", "--porcelain"]).is_some()),
+        },
+        deployment,
+    })
+}
+
+/// Removes user names and passwords from every URL in a settings value: the manifest is
+/// written to disk and read by plugins, and an index URL may carry credentials.
+fn without_credentials(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::String(text) => {
+            if let Ok(url) = reqwest::Url::parse(text) {
+                if !url.username().is_empty() || url.password().is_some() {
+                    *text = crate::index::strip_credentials(&url).to_string();
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(without_credentials),
+        serde_json::Value::Object(map) => map.values_mut().for_each(without_credentials),
+        _ => {}
+    }
+}
