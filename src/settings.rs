@@ -272,3 +272,107 @@ fn normalize_instant(value: &str) -> Option<String> {
         && value[19..].trim_start_matches(|c: char| c == '.' || c.is_ascii_digit()) == "Z")
         .then(|| head.to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    fn project(tool: &str) -> Project {
+        let text = format!("[project]\nname = \"app\"\nversion = \"1\"\n\n[tool.pyship]\n{tool}\n");
+        Project::parse(Path::new("/p"), Path::new("/p/pyproject.toml"), &text).unwrap()
+    }
+
+    fn cli(index_url: Option<&str>, find_links: &[&str], extra: &[&str]) -> IndexSettings {
+        IndexSettings {
+            find_links: find_links.iter().map(PathBuf::from).collect(),
+            no_index: false,
+            index_url: index_url.map(str::to_string),
+            extra_index_urls: extra.iter().map(|url| url.to_string()).collect(),
+        }
+    }
+
+    // One test for every precedence rule, as environment variables are process-wide.
+    #[test]
+    fn project_index_settings_take_the_command_line_then_the_environment_then_the_project() {
+        let project = project(
+            "index-url = \"https://project.example/simple\"\nextra-index-url = [\"https://extra.example/simple\"]\nfind-links = [\"wheels\"]",
+        );
+        // The environment sits between the two; CI may set it, so check only when unset.
+        let unset = std::env::var_os(env_vars::PYSHIP_INDEX_URL).is_none();
+        if unset {
+            let merged = IndexSettings::for_project(&cli(None, &[], &[]), &project);
+            assert_eq!(
+                merged.index_url.as_deref(),
+                Some("https://project.example/simple")
+            );
+        }
+        let merged = IndexSettings::for_project(
+            &cli(
+                Some("https://cli.example/simple"),
+                &["/cli"],
+                &["https://x.example/s"],
+            ),
+            &project,
+        );
+        assert_eq!(
+            merged.index_url.as_deref(),
+            Some("https://cli.example/simple")
+        );
+        assert_eq!(
+            merged.find_links,
+            [PathBuf::from("/p/wheels"), PathBuf::from("/cli")]
+        );
+        assert_eq!(
+            merged.extra_index_urls,
+            ["https://extra.example/simple", "https://x.example/s"]
+        );
+        let sources = merged.sources().unwrap();
+        assert_eq!(sources.len(), 5, "{sources:?}");
+        assert!(
+            matches!(&sources[2], Source::Simple(url) if url.as_str() == "https://cli.example/simple/")
+        );
+    }
+
+    #[test]
+    fn no_index_leaves_only_find_links_and_the_default_is_pypi() {
+        let mut settings = cli(None, &["/w"], &["https://x.example/s"]);
+        let sources = settings.sources().unwrap();
+        assert!(
+            matches!(&sources[1], Source::Simple(url) if url.as_str() == "https://pypi.org/simple/")
+        );
+        settings.no_index = true;
+        let sources = settings.sources().unwrap();
+        assert!(
+            matches!(&sources[..], [Source::FindLinks(path)] if path == Path::new("/w")),
+            "{sources:?}"
+        );
+    }
+
+    #[test]
+    fn requirements_files_options_come_after_the_command_line() {
+        let files = RequirementsIn {
+            index_url: Some("https://file.example/simple".into()),
+            find_links: vec!["/files".into()],
+            ..RequirementsIn::default()
+        };
+        let merged = IndexSettings::for_requirements(&cli(None, &["/cli"], &[]), &files);
+        assert_eq!(
+            merged.index_url.as_deref(),
+            Some("https://file.example/simple")
+        );
+        assert_eq!(
+            merged.find_links,
+            [PathBuf::from("/files"), PathBuf::from("/cli")]
+        );
+        let merged = IndexSettings::for_requirements(
+            &cli(Some("https://cli.example/simple"), &[], &[]),
+            &files,
+        );
+        assert_eq!(
+            merged.index_url.as_deref(),
+            Some("https://cli.example/simple")
+        );
+    }
+}
