@@ -74,3 +74,50 @@ fn core_modules_have_no_import_cycles() {
         }
     }
 }
+
+/// The non-test code of every `.rs` file under `directory`, by path.
+fn sources_under(directory: &Path) -> Vec<(std::path::PathBuf, String)> {
+    let mut files = Vec::new();
+    let mut stack = vec![directory.to_path_buf()];
+    while let Some(directory) = stack.pop() {
+        for entry in std::fs::read_dir(&directory).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|ext| ext == "rs") {
+                let text = std::fs::read_to_string(&path).unwrap();
+                let code = text.split("#[cfg(test)]").next().unwrap_or("").to_string();
+                files.push((path, code));
+            }
+        }
+    }
+    files
+}
+
+#[test]
+fn operations_report_through_the_reporter_and_never_print() {
+    let files = sources_under(&repo_root().join("src/ops"));
+    assert!(files.len() >= 5, "{files:?}");
+    for (path, code) in files {
+        for printing in ["Printer", "println!", "eprintln!", "print!", "eprint!"] {
+            assert!(
+                !code.contains(printing),
+                "`{}` uses `{printing}`: operations return data and report through `Reporter`",
+                path.display()
+            );
+        }
+    }
+}
+
+#[test]
+fn commands_stay_thin() {
+    // Resolve settings, call one operation, print: the work lives in `ops/` and below.
+    for (path, code) in sources_under(&repo_root().join("src/commands")) {
+        let lines = code.lines().count();
+        assert!(
+            lines <= 110,
+            "`{}` has {lines} lines; move the work into `ops/`",
+            path.display()
+        );
+    }
+}
