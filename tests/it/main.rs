@@ -4,6 +4,7 @@
 mod architecture;
 mod build;
 mod cli;
+mod deb_lifecycle;
 mod hardening;
 mod index;
 mod lock;

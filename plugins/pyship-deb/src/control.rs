@@ -45,6 +45,10 @@ impl Control {
                 .iter()
                 .filter_map(|package| package.name_for("deb").map(str::to_string)),
         );
+        if deployment.user.is_some() {
+            // The postinst creates the account with adduser (Policy 9.2.2).
+            depends.push("adduser".to_string());
+        }
         depends.extend(options.strings("depends")?);
         let summary = project
             .summary
@@ -73,11 +77,16 @@ impl Control {
                 }
             ),
             architecture: architecture(manifest),
-            maintainer: options
-                .string("maintainer")?
-                .map(str::to_string)
-                .or_else(|| project.maintainer.clone())
-                .unwrap_or_else(|| format!("{} maintainers <root@localhost>", project.name)),
+            maintainer: match options.string("maintainer")? {
+                Some(maintainer) => maintainer.to_string(),
+                None => project
+                    .maintainer
+                    .clone()
+                    .or_else(maintainer_from_environment)
+                    .ok_or_else(|| {
+                        "the package needs a Maintainer: add `maintainers = [{ name = \"…\", email = \"…\" }]` to `[project]`, set DEBFULLNAME and DEBEMAIL, or set git's user.name and user.email".to_string()
+                    })?,
+            },
             installed_size_kib: 0,
             depends,
             section: options.string("section")?.unwrap_or("python").to_string(),
@@ -133,6 +142,33 @@ impl Control {
         };
         format!("{}_{}_{}.deb", self.package, version, self.architecture)
     }
+}
+
+/// The Debian convention (`DEBFULLNAME`, `DEBEMAIL`), else git's `user.name` and
+/// `user.email`: who builds the package maintains it, as dch assumes.
+fn maintainer_from_environment() -> Option<String> {
+    let from_env = |key: &str| {
+        std::env::var(key)
+            .ok()
+            .map(|value| value.trim().to_string())
+            .filter(|value| !value.is_empty())
+    };
+    let git = |key: &str| {
+        let output = std::process::Command::new("git")
+            .args(["config", key])
+            .stderr(std::process::Stdio::null())
+            .output()
+            .ok()?;
+        let value = String::from_utf8(output.stdout).ok()?.trim().to_string();
+        (output.status.success() && !value.is_empty()).then_some(value)
+    };
+    let (name, email) = match (from_env("DEBFULLNAME"), from_env("DEBEMAIL")) {
+        (Some(name), Some(email)) => (name, email),
+        _ => (git("user.name")?, git("user.email")?),
+    };
+    // Angle brackets or a comma in either part would break the field's syntax.
+    let clean = |text: &str| !text.contains(['<', '>', ',', '\n']);
+    (clean(&name) && clean(&email) && email.contains('@')).then(|| format!("{name} <{email}>"))
 }
 
 /// A Debian package name from a Python project name: lowercase, `_` and other

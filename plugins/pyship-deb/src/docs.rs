@@ -33,11 +33,21 @@ pub fn write_doc_files(root: &Path, control: &Control, manifest: &Manifest) -> R
         .map_err(failed)?,
     )
     .map_err(failed)?;
-    std::fs::write(
-        overrides.join(&control.package),
-        OVERRIDES.replace("#PACKAGE#", &control.package),
-    )
-    .map_err(failed)?;
+    let mut text = OVERRIDES.replace("#PACKAGE#", &control.package);
+    let config_files = manifest
+        .deployment
+        .iter()
+        .flat_map(|deployment| &deployment.config_files);
+    for file in config_files.filter(|file| file.mode != 0o644) {
+        let path = file.target.display().to_string();
+        text.push_str(&format!(
+            "# `config-files` asks for this mode (e.g. a file with secrets only the service's group reads).\n{}: non-standard-file-perm {:04o} != 0644 [{}]\n",
+            control.package,
+            file.mode,
+            path.trim_start_matches('/')
+        ));
+    }
+    std::fs::write(overrides.join(&control.package), text).map_err(failed)?;
     Ok(())
 }
 

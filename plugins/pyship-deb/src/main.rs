@@ -10,6 +10,7 @@
 mod ar;
 mod control;
 mod docs;
+mod lifecycle;
 
 use std::fs::File;
 use std::io::{BufWriter, Read};
@@ -27,8 +28,7 @@ use pyship_plugin_kit::tar::TarWriter;
 use pyship_plugin_kit::tree::{installed_size_kib, merged_tree};
 
 use crate::control::Control;
-
-const POSTRM: &str = include_str!("scripts/postrm");
+use crate::lifecycle::Scripts;
 
 struct DebPlugin;
 
@@ -66,7 +66,7 @@ impl Plugin for DebPlugin {
             option(
                 "compression",
                 "string",
-                "data.tar compression: `gzip` (default), `xz` or `zstd`",
+                "data.tar compression: `zstd`, `xz` or `gzip` (default: zstd for targets whose dpkg reads it, Debian 12 and Ubuntu 22.04 on; else xz)",
             ),
         ];
         describe
@@ -91,7 +91,7 @@ fn build_deb(manifest: &Manifest) -> Result<Artifact, String> {
     let mtime = manifest.source.source_date_epoch.unwrap_or(0);
     let options = FormatOptions::new(manifest);
     let compression = match options.string("compression")? {
-        None => Compression::Gzip(6),
+        None => default_compression(manifest),
         Some(name) => match Compression::from_name(name) {
             Some(Compression::None) | None => {
                 return Err(format!(
@@ -102,19 +102,37 @@ fn build_deb(manifest: &Manifest) -> Result<Artifact, String> {
         },
     };
     let mut control = Control::from_manifest(manifest)?;
-    // Debian's copyright, changelog and lintian overrides are written beside the staged tree
-    // (which belongs to pyship) and merged into the archive.
+    let deployment = manifest.deployment.clone().unwrap_or_default();
+    // Debian's copyright, changelog and lintian overrides, the configuration files and the
+    // service's unit are written beside the staged tree (which belongs to pyship) and merged
+    // into the archive.
     let work_dir = manifest.output_dir.join("deb");
     let docs_root = work_dir.join("docs");
     docs::write_doc_files(&docs_root, &control, manifest)?;
-    let entries = merged_tree(&manifest.layout.staging_root, &[&docs_root])?;
+    let files_root = work_dir.join("files");
+    let conffiles = write_deployment_files(&files_root, manifest, &deployment)?;
+    let mut entries = merged_tree(&manifest.layout.staging_root, &[&docs_root, &files_root])?;
+    for entry in &mut entries {
+        if let Some(file) = deployment
+            .config_files
+            .iter()
+            .find(|file| Path::new("/").join(&entry.path) == file.target)
+        {
+            entry.mode = file.mode;
+        }
+    }
     control.installed_size_kib = installed_size_kib(&entries);
+    let scripts = lifecycle::scripts(
+        &control.package,
+        &manifest.layout.install_prefix,
+        &deployment,
+    )?;
 
     let data_name = format!("data.tar{}", compression.extension());
     let scratch = Scratch(work_dir.join(format!("{data_name}.{}.tmp", std::process::id())));
     let md5sums = write_data_tar(&entries, mtime, compression, &scratch.0)?;
     let control_tar = compress::compress(
-        &control_tar(&control, &md5sums, manifest, mtime)?,
+        &control_tar(&control, &md5sums, &conffiles, &scripts, mtime)?,
         Compression::Gzip(6),
     )
     .map_err(|error| format!("failed to compress control.tar: {error}"))?;
@@ -209,23 +227,97 @@ impl<R: Read> Read for Md5Reader<R> {
     }
 }
 
+/// The compression a target's dpkg reads best: zstd from dpkg 1.21.18 (Debian 12, Ubuntu
+/// 22.04: glibc 2.35 and later), else xz, which every supported release reads.
+fn default_compression(manifest: &Manifest) -> Compression {
+    let glibc_minor = manifest
+        .target
+        .platform_tags
+        .iter()
+        .filter_map(|tag| tag.strip_prefix("manylinux_2_"))
+        .filter_map(|rest| rest.split('_').next()?.parse::<u32>().ok())
+        .max();
+    if glibc_minor.is_some_and(|minor| minor >= 35) {
+        Compression::from_name("zstd")
+    } else {
+        Compression::from_name("xz")
+    }
+    .unwrap_or(Compression::Gzip(6))
+}
+
+/// Writes the configuration files and the service's unit under `root` as they are installed,
+/// and returns the conffiles (configuration files under `/etc`, which dpkg keeps when the
+/// operator changed them).
+fn write_deployment_files(
+    root: &Path,
+    manifest: &Manifest,
+    deployment: &pyship_plugin::Deployment,
+) -> Result<Vec<String>, String> {
+    let failed = |path: &Path, error: std::io::Error| {
+        format!("failed to write `{}`: {error}", path.display())
+    };
+    if root.exists() {
+        std::fs::remove_dir_all(root).map_err(|error| failed(root, error))?;
+    }
+    std::fs::create_dir_all(root).map_err(|error| failed(root, error))?;
+    let place = |target: &Path, contents: &[u8]| -> Result<(), String> {
+        let relative = target.strip_prefix("/").unwrap_or(target);
+        let path = root.join(relative);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|error| failed(parent, error))?;
+        }
+        std::fs::write(&path, contents).map_err(|error| failed(&path, error))
+    };
+    let mut conffiles = Vec::new();
+    for file in &deployment.config_files {
+        let contents = std::fs::read(&file.source)
+            .map_err(|error| format!("failed to read `{}`: {error}", file.source.display()))?;
+        place(&file.target, &contents)?;
+        if file.target.starts_with("/etc") {
+            conffiles.push(file.target.display().to_string());
+        }
+    }
+    if let Some(service) = &deployment.service {
+        let (name, text) = lifecycle::unit_file(manifest, service)?;
+        place(
+            &Path::new("/lib/systemd/system").join(name),
+            text.as_bytes(),
+        )?;
+    }
+    conffiles.sort();
+    Ok(conffiles)
+}
+
 fn control_tar(
     control: &Control,
     md5sums: &str,
-    manifest: &Manifest,
+    conffiles: &[String],
+    scripts: &Scripts,
     mtime: u64,
 ) -> Result<Vec<u8>, String> {
-    let prefix = manifest.layout.install_prefix.display().to_string();
-    let postrm = POSTRM.replace("#PREFIX#", &prefix);
-
     let failed = |error: std::io::Error| format!("failed to write control.tar: {error}");
     let mut writer = TarWriter::in_memory(mtime);
     writer.directory("./", 0o755).map_err(failed)?;
-    let files: [(&str, u32, &str); 3] = [
-        ("./control", 0o644, &control.render()),
+    let conffiles: String = conffiles.iter().map(|path| format!("{path}\n")).collect();
+    let control = control.render();
+    let mut files: Vec<(&str, u32, &str)> = vec![
+        ("./control", 0o644, &control),
         ("./md5sums", 0o644, md5sums),
-        ("./postrm", 0o755, &postrm),
     ];
+    if !conffiles.is_empty() {
+        files.push(("./conffiles", 0o644, &conffiles));
+    }
+    for (name, script) in [
+        ("./preinst", &scripts.preinst),
+        ("./postinst", &scripts.postinst),
+        ("./prerm", &scripts.prerm),
+        ("./postrm", &scripts.postrm),
+    ] {
+        if let Some(script) = script {
+            files.push((name, 0o755, script));
+        }
+    }
+    files.sort_by_key(|(name, _, _)| *name);
     for (name, mode, contents) in files {
         writer
             .file(name, mode, contents.as_bytes())

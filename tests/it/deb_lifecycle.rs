@@ -1,0 +1,226 @@
+//! A service's .deb through its whole life in a minimal Debian 12 root of its own: install,
+//! run the console script and the service's command as its user, upgrade with a changed
+//! dependency keeping the operator's config edit, roll back, remove, purge.
+
+use std::io::{Read as _, Write as _};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use crate::support::TestContext;
+use crate::support::debian_root::DebianRoot;
+use crate::support::wheels::WheelSpec;
+
+/// The hello app as a service with its own user, a config file and a postinst fragment.
+pub(crate) fn service_project(port: u16) -> TestContext {
+    let context = TestContext::hello();
+    let pyproject = context.read("pyproject.toml").replace(
+        "[tool.pyship.deb]\n",
+        &format!(
+            r#"user = {{ name = "hello", home = "/var/lib/hello" }}
+config-files = [
+  {{ source = "deploy/hello.toml", target = "/etc/hello/hello.toml", mode = "0640" }},
+]
+scripts = "deploy/scripts"
+
+[tool.pyship.service]
+script = "hello-serve"
+args = ["--port", "{port}"]
+working-directory = "/var/lib/hello"
+environment = {{ HELLO_ENV = "production" }}
+
+[tool.pyship.deb]
+"#
+        ),
+    );
+    context.file("pyproject.toml", &pyproject);
+    context.file("deploy/hello.toml", "greeting = \"hello\"\n");
+    // The operator's own step, run after pyship's (it may rely on the user existing).
+    context.file(
+        "deploy/scripts/postinst",
+        "#!/bin/sh\nset -e\nif [ \"$1\" = configure ]; then\n    id hello > /var/lib/hello/postinst-saw-user\nfi\nexit 0\n",
+    );
+    context
+}
+
+fn package(context: &TestContext) -> PathBuf {
+    let run = context.pyship(&["package", "deb", "--offline"]).success();
+    PathBuf::from(run.stdout.trim())
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// GET / on the port until it answers, or `None` after 20 s.
+fn get(port: u16) -> Option<String> {
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(20) {
+        if let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) {
+            let _ = stream.write_all(b"GET /?name=root HTTP/1.0\r\nHost: localhost\r\n\r\n");
+            let mut answer = String::new();
+            if stream.read_to_string(&mut answer).is_ok() && !answer.is_empty() {
+                return Some(answer);
+            }
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    None
+}
+
+#[test]
+fn a_service_package_installs_runs_upgrades_rolls_back_and_purges_in_a_debian_root() {
+    let Some(root) = DebianRoot::new("bookworm") else {
+        return;
+    };
+    let port = free_port();
+    let context = service_project(port);
+    let first = package(&context);
+    assert!(
+        first.ends_with("hello_0.1.0-1_amd64.deb"),
+        "{}",
+        first.display()
+    );
+
+    // Install: the account, its home, the config file, the unit enabled, the app running.
+    root.install(&first);
+    let passwd = root.ok(&["getent", "passwd", "hello"]);
+    assert!(
+        passwd.contains(":/var/lib/hello:/usr/sbin/nologin"),
+        "{passwd}"
+    );
+    let owner = root.ok(&[
+        "stat",
+        "-c",
+        "%U:%G %a",
+        "/var/lib/hello",
+        "/etc/hello/hello.toml",
+    ]);
+    assert_eq!(owner, "hello:hello 750\nroot:hello 640\n");
+    let saw = std::fs::read_to_string(root.join("/var/lib/hello/postinst-saw-user")).unwrap();
+    assert!(
+        saw.contains("(hello)"),
+        "the user's fragment ran after the account existed: {saw}"
+    );
+    let unit = std::fs::read_to_string(root.join("/lib/systemd/system/hello.service")).unwrap();
+    assert!(
+        unit.contains(&format!(
+            "ExecStart=/opt/venvs/hello/bin/hello-serve --port {port}\n"
+        )) && unit.contains("User=hello\n")
+            && unit.contains("Environment=HELLO_ENV=production\n")
+            && unit.contains("WantedBy=multi-user.target\n"),
+        "{unit}"
+    );
+    assert!(
+        root.join("/etc/systemd/system/multi-user.target.wants/hello.service")
+            .is_symlink(),
+        "the unit is enabled"
+    );
+    let check = root.ok(&["/opt/venvs/hello/bin/hello-serve", "--check"]);
+    assert_eq!(check.trim(), "ok: /opt/venvs/hello");
+
+    // The service's own command, as its user, answering HTTP.
+    let exec_start: Vec<String> = unit
+        .lines()
+        .find_map(|line| line.strip_prefix("ExecStart="))
+        .unwrap()
+        .split(' ')
+        .map(str::to_string)
+        .collect();
+    let args: Vec<&str> = exec_start.iter().map(String::as_str).collect();
+    let mut server = root
+        .command_as("hello", &args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let answer = get(port);
+    let _ = server.kill();
+    let output = server.wait_with_output().unwrap();
+    let answer = answer.unwrap_or_else(|| {
+        panic!(
+            "the service did not answer on port {port}: {}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        )
+    });
+    assert!(answer.contains("Hello, root!"), "{answer}");
+
+    // The operator edits the config file.
+    std::fs::write(
+        root.join("/etc/hello/hello.toml"),
+        "greeting = \"edited\"\n",
+    )
+    .unwrap();
+
+    // Upgrade to 0.2.0, which gains a dependency.
+    WheelSpec::new("hello-extra", "1.0").write(&context.root.join("wheelhouse"));
+    let pyproject = context
+        .read("pyproject.toml")
+        .replace("version = \"0.1.0\"", "version = \"0.2.0\"")
+        .replace(
+            "    \"flask>=3.0,<4\",\n",
+            "    \"flask>=3.0,<4\",\n    \"hello-extra>=1\",\n",
+        );
+    context.file("pyproject.toml", &pyproject);
+    let second = package(&context);
+    assert!(
+        second.ends_with("hello_0.2.0-1_amd64.deb"),
+        "{}",
+        second.display()
+    );
+    root.install(&second);
+    let version = root.ok(&["dpkg-query", "-W", "-f=${Version}", "hello"]);
+    assert_eq!(version, "0.2.0-1");
+    let site = "/opt/venvs/hello/lib/python3.11/site-packages";
+    assert!(
+        root.join(&format!("{site}/hello_extra-1.0.dist-info"))
+            .is_dir()
+    );
+    assert_eq!(
+        std::fs::read_to_string(root.join("/etc/hello/hello.toml")).unwrap(),
+        "greeting = \"edited\"\n",
+        "the operator's edit survives the upgrade"
+    );
+    root.ok(&["/opt/venvs/hello/bin/hello-serve", "--check"]);
+
+    // Roll back: install the previous package.
+    root.install(&first);
+    assert_eq!(
+        root.ok(&["dpkg-query", "-W", "-f=${Version}", "hello"]),
+        "0.1.0-1"
+    );
+    assert!(
+        !root
+            .join(&format!("{site}/hello_extra-1.0.dist-info"))
+            .exists()
+    );
+    root.ok(&["/opt/venvs/hello/bin/hello-serve", "--check"]);
+
+    // Remove keeps the configuration; purge leaves nothing; the account stays (Policy 9.2.2).
+    root.ok(&["dpkg", "--remove", "hello"]);
+    assert!(
+        !root.join("/opt/venvs/hello").exists(),
+        "remove left the prefix"
+    );
+    assert!(
+        root.join("/etc/hello/hello.toml").exists(),
+        "remove keeps conffiles"
+    );
+    root.ok(&["dpkg", "--purge", "hello"]);
+    for gone in [
+        "/opt/venvs/hello",
+        "/etc/hello",
+        "/var/lib/hello",
+        "/lib/systemd/system/hello.service",
+        "/etc/systemd/system/multi-user.target.wants/hello.service",
+    ] {
+        assert!(!root.join(gone).exists(), "purge left {gone}");
+    }
+    root.ok(&["getent", "passwd", "hello"]);
+}
