@@ -300,7 +300,7 @@ fn run_depends_and_the_build_number_reach_the_control_file() {
     let context = TestContext::hello();
     let pyproject = context.read("pyproject.toml").replace(
         "[tool.pyship.deb]\n",
-        "build-number = 3\nrun-depends = [\"libpq5\", { rpm = \"libpq\" }]\n\n[tool.pyship.deb]\n",
+        "build-number = 3\nrun-depends = [\"libpq5\", { rpm = \"libpq\" }]\n\n[tool.pyship.deb]\nconflicts = [\"hello-legacy\"]\nprovides = [\"hello-app\"]\npre-depends = [\"dpkg (>= 1.21)\"]\n",
     );
     context.file("pyproject.toml", &pyproject);
     let run = context.pyship(&["package", "deb", "--offline"]).success();
@@ -310,9 +310,35 @@ fn run_depends_and_the_build_number_reach_the_control_file() {
     assert!(info.contains("Version: 0.1.0-3\n"), "{info}");
     // The rpm-only dependency has no Debian name, so it is not in Depends.
     assert!(
-        info.contains("Depends: python3.11, libc6 (>= 2.17), libpq5\n"),
+        info.contains("\nDepends: python3.11, libc6 (>= 2.17), libpq5\n"),
         "{info}"
     );
+    for line in [
+        "Pre-Depends: dpkg (>= 1.21)\n",
+        "Conflicts: hello-legacy\n",
+        "Provides: hello-app\n",
+        " Build number 3.\n",
+    ] {
+        assert!(info.contains(line), "missing {line:?} in\n{info}");
+    }
+}
+
+#[test]
+fn an_invalid_debian_package_name_is_refused_with_the_rule() {
+    let context = TestContext::hello();
+    let pyproject = context.read("pyproject.toml").replace(
+        "[tool.pyship.deb]\n",
+        "[tool.pyship.deb]\npackage = \"Hello_App\"\n",
+    );
+    context.file("pyproject.toml", &pyproject);
+    let run = context.pyship(&["package", "deb", "--offline"]);
+    assert_ne!(run.code, Some(0), "{run}");
+    assert!(
+        run.stderr
+            .contains("`tool.pyship.deb.package = \"Hello_App\"` is not a Debian package name"),
+        "{run}"
+    );
+    assert!(!run.stderr.contains("panicked"), "{run}");
 }
 
 /// A service with its user, a config file and the user's own maintainer-script fragment:

@@ -15,6 +15,8 @@ pub struct Control {
     pub maintainer: String,
     pub installed_size_kib: u64,
     pub depends: Vec<String>,
+    /// Pre-Depends, Conflicts, Breaks, Replaces, Provides, as configured (field, entries).
+    pub relations: Vec<(&'static str, Vec<String>)>,
     pub section: String,
     pub priority: String,
     pub homepage: Option<String>,
@@ -61,14 +63,43 @@ impl Control {
             project.version,
             manifest.layout.install_prefix.display()
         )];
-        if let Some(commit) = &manifest.source.git_commit {
-            extended.push(format!("Built from commit {commit}."));
+        // Where the package came from, so an operator can trace an installed build.
+        let source = &manifest.source;
+        if let Some(commit) = &source.git_commit {
+            let branch = source
+                .git_branch
+                .as_deref()
+                .map(|branch| format!(" on branch {branch}"))
+                .unwrap_or_default();
+            let dirty = if source.dirty == Some(true) {
+                " (with uncommitted changes)"
+            } else {
+                ""
+            };
+            extended.push(format!("Built from commit {commit}{branch}{dirty}."));
+        }
+        if let Some(number) = deployment.build_number {
+            extended.push(format!("Build number {number}."));
+        }
+        let package = match options.string("package")? {
+            Some(name) if !is_valid_package_name(name) => {
+                return Err(format!(
+                    "`tool.pyship.deb.package = \"{name}\"` is not a Debian package name: lowercase letters, digits, `+`, `-` and `.`, at least two, starting with a letter or digit (Policy 5.6.1)"
+                ));
+            }
+            Some(name) => name.to_string(),
+            None => package_name(&project.name),
+        };
+        let mut relations = Vec::new();
+        for (field, key) in RELATION_FIELDS {
+            let entries = options.strings(key)?;
+            if !entries.is_empty() {
+                relations.push((*field, entries));
+            }
         }
         Ok(Control {
-            package: options
-                .string("package")?
-                .map(str::to_string)
-                .unwrap_or_else(|| package_name(&project.name)),
+            package,
+            relations,
             version: format!(
                 "{}-{revision}",
                 match &project.version_parts {
@@ -114,8 +145,22 @@ impl Control {
         let _ = writeln!(out, "Architecture: {}", self.architecture);
         let _ = writeln!(out, "Maintainer: {}", self.maintainer);
         let _ = writeln!(out, "Installed-Size: {}", self.installed_size_kib);
+        if let Some((_, entries)) = self
+            .relations
+            .iter()
+            .find(|(field, _)| *field == "Pre-Depends")
+        {
+            let _ = writeln!(out, "Pre-Depends: {}", entries.join(", "));
+        }
         if !self.depends.is_empty() {
             let _ = writeln!(out, "Depends: {}", self.depends.join(", "));
+        }
+        for (field, entries) in self
+            .relations
+            .iter()
+            .filter(|(field, _)| *field != "Pre-Depends")
+        {
+            let _ = writeln!(out, "{field}: {}", entries.join(", "));
         }
         let _ = writeln!(out, "Section: {}", self.section);
         let _ = writeln!(out, "Priority: {}", self.priority);
@@ -142,6 +187,24 @@ impl Control {
         };
         format!("{}_{}_{}.deb", self.package, version, self.architecture)
     }
+}
+
+/// The relationship fields beside Depends, and their `[tool.pyship.deb]` keys.
+pub const RELATION_FIELDS: &[(&str, &str)] = &[
+    ("Pre-Depends", "pre-depends"),
+    ("Breaks", "breaks"),
+    ("Conflicts", "conflicts"),
+    ("Provides", "provides"),
+    ("Replaces", "replaces"),
+];
+
+/// Policy 5.6.1: `[a-z0-9][a-z0-9+.-]+`.
+fn is_valid_package_name(name: &str) -> bool {
+    name.len() >= 2
+        && name.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '+' | '-' | '.'))
 }
 
 /// The Debian convention (`DEBFULLNAME`, `DEBEMAIL`), else git's `user.name` and

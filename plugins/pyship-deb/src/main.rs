@@ -63,6 +63,19 @@ impl Plugin for DebPlugin {
             ),
             option("section", "string", "Section field (default: python)"),
             option("priority", "string", "Priority field (default: optional)"),
+            option("pre-depends", "array<string>", "Pre-Depends entries"),
+            option("breaks", "array<string>", "Breaks entries"),
+            option("conflicts", "array<string>", "Conflicts entries"),
+            option(
+                "provides",
+                "array<string>",
+                "Provides entries, e.g. a virtual package name",
+            ),
+            option(
+                "replaces",
+                "array<string>",
+                "Replaces entries, e.g. the package this one takes files over from",
+            ),
             option(
                 "compression",
                 "string",
