@@ -189,7 +189,19 @@ fn manifest(
             staging_root: staged.venv.staging_root.clone(),
             install_prefix: staged.venv.install_prefix.clone(),
         },
-        packages: staged.packages,
+        // Facts protocol 1 did not have stay out of its manifests.
+        packages: if v2 {
+            staged.packages
+        } else {
+            staged
+                .packages
+                .into_iter()
+                .map(|package| pyship_plugin::Package {
+                    license: None,
+                    ..package
+                })
+                .collect()
+        },
         // Protocol 2 hands over facts instead; only version 1 plugins get the raw table.
         options: if v2 {
             serde_json::Map::new()

@@ -166,6 +166,7 @@ fn install(
         sha256: installed.sha256,
         wheel,
         pure: installed.pure,
+        license: installed.license,
     })
 }
 

@@ -63,6 +63,8 @@ pub struct InstalledWheel {
     pub pure: bool,
     /// The sha256 of the wheel file, computed from the bytes that were installed.
     pub sha256: String,
+    /// The license its metadata declares, if any.
+    pub license: Option<String>,
 }
 
 /// Installs wheels into one environment, remembering who owns each file so that no wheel
@@ -289,9 +291,13 @@ impl WheelInstall<'_> {
         record.insert(installer, (record_hash(b"pyship\n"), 7));
         write_record(&dist_info_dir.join("RECORD"), &record, &self.scheme.purelib)?;
 
+        let license = read_text(&mut archive, &format!("{dist_info}/METADATA"))
+            .ok()
+            .and_then(|text| super::metadata::license_of(&text));
         Ok(InstalledWheel {
             pure: root_is_purelib && filename.is_pure(),
             sha256,
+            license,
         })
     }
 

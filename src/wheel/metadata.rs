@@ -84,6 +84,40 @@ impl Metadata {
 }
 
 /// The header fields, continuation lines joined.
+/// The license a distribution declares, as one short line: `License-Expression` (PEP 639),
+/// else a one-line `License`, else its `License ::` classifiers' names; `None` when it
+/// declares none (or only `UNKNOWN`).
+pub fn license_of(text: &str) -> Option<String> {
+    let fields = headers(text);
+    let field = |wanted: &str| {
+        fields
+            .iter()
+            .filter(|(key, _)| key.eq_ignore_ascii_case(wanted))
+            .map(|(_, value)| value.trim())
+            .filter(|value| !value.is_empty() && !value.eq_ignore_ascii_case("unknown"))
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    if let Some(expression) = field("License-Expression").into_iter().next() {
+        return Some(expression);
+    }
+    // A `License` field often holds the whole license text: only a short line names one.
+    if let Some(license) = field("License")
+        .into_iter()
+        .find(|license| !license.contains('\n') && license.len() <= 80)
+    {
+        return Some(license);
+    }
+    let classified: Vec<String> = field("Classifier")
+        .iter()
+        .filter_map(|classifier| classifier.strip_prefix("License ::"))
+        .filter_map(|rest| rest.rsplit("::").next())
+        .map(|name| name.trim().to_string())
+        .filter(|name| !name.is_empty() && name != "OSI Approved")
+        .collect();
+    (!classified.is_empty()).then(|| classified.join(" or "))
+}
+
 fn headers(text: &str) -> Vec<(String, String)> {
     let mut fields: Vec<(String, String)> = Vec::new();
     for line in text.lines() {
@@ -141,6 +175,32 @@ mod tests {
             Metadata::parse("Name: a\n")
                 .unwrap_err()
                 .contains("Version")
+        );
+    }
+}
+
+#[cfg(test)]
+mod license_tests {
+    use super::license_of;
+
+    #[test]
+    fn the_license_is_the_expression_then_a_short_license_then_the_classifiers() {
+        assert_eq!(
+            license_of("Name: a\nLicense-Expression: MIT OR Apache-2.0\nLicense: BSD\n").as_deref(),
+            Some("MIT OR Apache-2.0")
+        );
+        assert_eq!(
+            license_of("Name: a\nLicense: BSD-3-Clause\n").as_deref(),
+            Some("BSD-3-Clause")
+        );
+        assert_eq!(
+            license_of("Name: a\nLicense: UNKNOWN\nClassifier: License :: OSI Approved :: BSD License\nClassifier: Framework :: Flask\n").as_deref(),
+            Some("BSD License")
+        );
+        assert_eq!(
+            license_of("Name: a\n\nLicense: MIT\n"),
+            None,
+            "the body is not a header"
         );
     }
 }

@@ -87,6 +87,16 @@ fn deb_has_debian_metadata_and_root_owned_files() {
     };
     extract("-e", &control_dir);
     extract("-x", &data_dir);
+    // The copyright file names every bundled distribution and the license it declares.
+    let copyright =
+        std::fs::read_to_string(data_dir.join("usr/share/doc/hello/copyright")).unwrap();
+    for line in [
+        " flask 3.0.3: BSD License\n",
+        " click 8.5.1: BSD-3-Clause\n",
+        "\nFiles: *\nCopyright: 2023 Hello Team <hello@example.com>\nLicense: MIT\n",
+    ] {
+        assert!(copyright.contains(line), "missing {line:?} in\n{copyright}");
+    }
     let md5sums = std::fs::read_to_string(control_dir.join("md5sums")).unwrap();
     assert!(md5sums.lines().count() > 300, "{md5sums}");
     let output = Command::new("md5sum")

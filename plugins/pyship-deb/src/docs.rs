@@ -61,6 +61,30 @@ fn copyright(control: &Control, manifest: &Manifest) -> String {
     if let Some(homepage) = &project.homepage {
         text.push_str(&format!("Source: {homepage}\n"));
     }
+    // What else the package holds, and under which license each part is (DEP-5 allows a
+    // Comment in the header paragraph).
+    let bundled: Vec<&pyship_plugin::Package> = manifest
+        .packages
+        .iter()
+        .filter(|package| package.name != project.name)
+        .collect();
+    if !bundled.is_empty() {
+        text.push_str(&format!(
+            "Comment: The virtualenv at {} bundles these Python distributions, each\n under its own license (texts in their .dist-info directories):\n .\n",
+            manifest.layout.install_prefix.display()
+        ));
+        for package in bundled {
+            text.push_str(&format!(
+                " {} {}: {}\n",
+                package.name,
+                package.version,
+                package.license.as_deref().map_or_else(
+                    || "not declared".to_string(),
+                    |license| license.replace('\n', " ")
+                )
+            ));
+        }
+    }
     let license = project
         .license
         .as_deref()
@@ -73,7 +97,7 @@ fn copyright(control: &Control, manifest: &Manifest) -> String {
         .unwrap_or("1970")
         .to_string();
     text.push_str(&format!(
-        "\nFiles: *\nCopyright: {year} {}\nLicense: {license}\n Bundled Python packages keep their own licenses, in their\n .dist-info directories under the install prefix.\n",
+        "\nFiles: *\nCopyright: {year} {}\nLicense: {license}\n",
         control.maintainer
     ));
     text

@@ -445,6 +445,10 @@ pub struct Package {
     pub sha256: String,
     /// Whether the wheel is pure Python (`Root-Is-Purelib` and a `none-any` tag).
     pub pure: bool,
+    /// v2: the license its metadata declares (`License-Expression`, else a one-line
+    /// `License`, else its license classifiers), for copyright files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub license: Option<String>,
 }
 
 /// Facts about the source the artifact is built from.
@@ -680,6 +684,10 @@ mod tests {
             Some("python3.11")
         );
         assert_eq!(manifest.source.dirty, Some(false));
+        assert_eq!(
+            manifest.packages[0].license.as_deref(),
+            Some("BSD-3-Clause")
+        );
         assert!(manifest.options.is_empty());
         // It round-trips without gaining an `options` key.
         let text = serde_json::to_string(&manifest).unwrap();
@@ -690,6 +698,7 @@ mod tests {
         // A version 1 manifest still parses, with no facts.
         let v1: Manifest = serde_json::from_str(&example("manifest.json")).unwrap();
         assert!(v1.project.version_parts.is_none() && v1.target.min_glibc.is_none());
+        assert!(v1.packages.iter().all(|package| package.license.is_none()));
     }
 
     #[test]
