@@ -6,6 +6,7 @@
 //!   `manylinux_2_17_x86_64.manylinux2014_x86_64` wheel runs on 2.17), across wheels the
 //!   highest;
 //! - whether the tree is architecture-independent (every wheel pure);
+//! - the shared libraries the tree's ELF files need from the system (not bundled, not glibc);
 //! - the distribution package that provides the target interpreter;
 //! - the deployment intent of `[tool.pyship]` (service, user, config files, scripts, system
 //!   packages, build number), checked and resolved.
@@ -46,6 +47,56 @@ pub fn version_parts(version: &Version) -> VersionParts {
                 .join(".")
         }),
     }
+}
+
+/// Sonames glibc itself provides: the `libc6 (>= 2.N)` bound covers them.
+const GLIBC_SONAMES: &[&str] = &[
+    "libc.so.6",
+    "libm.so.6",
+    "libpthread.so.0",
+    "libdl.so.2",
+    "librt.so.1",
+    "libutil.so.1",
+    "libresolv.so.2",
+    "libanl.so.1",
+    "ld-linux-x86-64.so.2",
+    "ld-linux-aarch64.so.1",
+    "ld-linux-armhf.so.3",
+    "ld64.so.2",
+    "ld-linux.so.2",
+];
+
+/// The shared libraries the ELF files under `tree` need from the system, sorted: every
+/// `DT_NEEDED` name that no file in the tree provides (wheels bundle theirs, as auditwheel's
+/// `NAME.libs/` directories do) and that glibc does not. A file that is not readable ELF is
+/// skipped: what cannot be loaded needs nothing.
+pub fn needed_libraries(tree: &Path) -> Vec<String> {
+    let mut provided = std::collections::BTreeSet::new();
+    let mut needed = std::collections::BTreeSet::new();
+    let mut stack = vec![tree.to_path_buf()];
+    while let Some(directory) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&directory) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let Ok(kind) = entry.file_type() else {
+                continue;
+            };
+            let path = entry.path();
+            if kind.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            provided.insert(entry.file_name().to_string_lossy().into_owned());
+            if kind.is_file() && crate::elf::is_elf(&path) {
+                needed.extend(crate::elf::needed_libraries(&path).unwrap_or_default());
+            }
+        }
+    }
+    needed
+        .into_iter()
+        .filter(|name| !provided.contains(name) && !GLIBC_SONAMES.contains(&name.as_str()))
+        .collect()
 }
 
 /// The glibc the installed wheels need, as `2.17`: per wheel the lowest of its alternative
@@ -324,6 +375,31 @@ mod tests {
     use std::str::FromStr;
 
     use super::*;
+
+    #[test]
+    fn needed_libraries_leave_out_bundled_ones_and_glibc() {
+        let tree = tempfile::tempdir().unwrap();
+        let site = tree.path().join("lib/python3.11/site-packages");
+        std::fs::create_dir_all(site.join("pkg")).unwrap();
+        std::fs::create_dir_all(site.join("pkg.libs")).unwrap();
+        std::fs::write(
+            site.join("pkg/_ext.so"),
+            crate::elf::tests::tiny_elf(&[
+                "libz.so.1",
+                "libfoo-1a2b3c.so.2",
+                "libc.so.6",
+                "libm.so.6",
+            ]),
+        )
+        .unwrap();
+        std::fs::write(
+            site.join("pkg.libs/libfoo-1a2b3c.so.2"),
+            crate::elf::tests::tiny_elf(&["libpq.so.5", "libc.so.6"]),
+        )
+        .unwrap();
+        std::fs::write(site.join("pkg/module.py"), "x = 1\n").unwrap();
+        assert_eq!(needed_libraries(tree.path()), ["libpq.so.5", "libz.so.1"]);
+    }
 
     #[test]
     fn versions_split_into_their_parts() {

@@ -14,6 +14,7 @@ mod cli;
 mod commands;
 mod credentials;
 pub mod diagnostics;
+mod elf;
 mod env_vars;
 mod facts;
 mod fetch;

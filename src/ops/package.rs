@@ -183,6 +183,7 @@ fn manifest(
                 })
                 .flatten(),
             arch_independent: v2.then(|| staged.packages.iter().all(|package| package.pure)),
+            needed_libraries: v2.then(|| facts::needed_libraries(&staged.venv.staged_prefix())),
         },
         layout: Layout {
             kind: LayoutKind::Venv,

@@ -385,3 +385,44 @@ fn lintian_accepts_a_service_package() {
         );
     }
 }
+
+/// A compiled wheel linking a system library: the package depends on the Debian package that
+/// provides it (read from dpkg's shlibs), and the manifest carries the soname as a fact.
+#[test]
+fn system_libraries_the_wheels_link_become_depends() {
+    if !requires_tool("dpkg-deb") {
+        return;
+    }
+    let context = TestContext::hello();
+    // A real ELF library of this machine, shipped as an extension module: it needs libz.so.1,
+    // libm.so.6 and libc.so.6 (the last two are glibc's, covered by the libc6 bound).
+    let library = std::fs::read("/usr/lib/x86_64-linux-gnu/libpng16.so.16").unwrap();
+    crate::support::wheels::WheelSpec::new("pngext", "1.0")
+        .tag("cp311-cp311-manylinux_2_17_x86_64")
+        .file(
+            "pngext/_png.cpython-311-x86_64-linux-gnu.so",
+            &library,
+            0o100755,
+        )
+        .write(&context.root.join("wheelhouse"));
+    let pyproject = context.read("pyproject.toml").replace(
+        "    \"flask>=3.0,<4\",\n",
+        "    \"flask>=3.0,<4\",\n    \"pngext\",\n",
+    );
+    context.file("pyproject.toml", &pyproject);
+    let deb = package_hello(&context);
+    let manifest = context.read("target/pyship/deb/manifest.json");
+    assert!(
+        manifest.contains("\"needed-libraries\": [\n      \"libz.so.1\"\n    ]"),
+        "{manifest}"
+    );
+    let depends = run_tool("dpkg-deb", &["--field"], &deb);
+    let depends = depends
+        .lines()
+        .find(|line| line.starts_with("Depends: "))
+        .unwrap();
+    assert!(
+        depends.starts_with("Depends: python3.11, libc6 (>= 2.17), zlib1g (>= "),
+        "{depends}"
+    );
+}

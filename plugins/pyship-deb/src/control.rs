@@ -41,6 +41,16 @@ impl Control {
         if let Some(glibc) = &manifest.target.min_glibc {
             depends.push(format!("libc6 (>= {glibc})"));
         }
+        // The system libraries the wheels' compiled files link (dpkg-shlibdeps' job).
+        let shlibs = crate::shlibs::Shlibs::from_dpkg_database();
+        for soname in manifest.target.needed_libraries.iter().flatten() {
+            match shlibs.dependency(soname) {
+                Some(dependency) => depends.push(dependency.to_string()),
+                None => pyship_plugin::log(format_args!(
+                    "pyship-deb: warning: no package on this machine provides `{soname}`, which the installed wheels need; add its Debian package to `run-depends`"
+                )),
+            }
+        }
         depends.extend(
             deployment
                 .run_depends
@@ -52,6 +62,12 @@ impl Control {
             depends.push("adduser".to_string());
         }
         depends.extend(options.strings("depends")?);
+        // One entry per package: the first (the derived one, with its bound) stays.
+        let mut seen = std::collections::BTreeSet::new();
+        depends.retain(|entry| {
+            let name = entry.split([' ', '(', ',', '|']).next().unwrap_or(entry);
+            seen.insert(name.to_string())
+        });
         let summary = project
             .summary
             .clone()

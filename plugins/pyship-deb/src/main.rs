@@ -11,6 +11,7 @@ mod ar;
 mod control;
 mod docs;
 mod lifecycle;
+mod shlibs;
 
 use std::fs::File;
 use std::io::{BufWriter, Read};

@@ -416,6 +416,11 @@ pub struct Target {
     /// (protocol 2).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub arch_independent: Option<bool>,
+    /// The shared libraries (sonames, e.g. `libpq.so.5`) the installed ELF files need from the
+    /// system: not bundled in the tree, not glibc's (protocol 2). A deb plugin maps them to
+    /// packages, an rpm plugin to `libpq.so.5()(64bit)` capabilities.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub needed_libraries: Option<Vec<String>>,
 }
 
 /// Where the staged tree is and what shape it has.
