@@ -224,3 +224,53 @@ fn a_service_package_installs_runs_upgrades_rolls_back_and_purges_in_a_debian_ro
     }
     root.ok(&["getent", "passwd", "hello"]);
 }
+
+/// apt resolves the package's Depends against Debian's archive: installed from a local file
+/// repository, it pulls in its run dependency (simulated: the check needs Debian's package
+/// lists, which the root has, not the network).
+#[test]
+fn apt_resolves_the_depends_from_a_local_repository() {
+    if !crate::support::requires_tool("dpkg-scanpackages") {
+        return;
+    }
+    let Some(root) = DebianRoot::new("bookworm") else {
+        return;
+    };
+    let context = TestContext::hello();
+    let pyproject = context.read("pyproject.toml").replace(
+        "[tool.pyship.deb]\n",
+        "run-depends = [\"libpq5\"]\n\n[tool.pyship.deb]\n",
+    );
+    context.file("pyproject.toml", &pyproject);
+    let deb = package(&context);
+    let repository = root.join("/srv/repo");
+    std::fs::create_dir_all(&repository).unwrap();
+    std::fs::copy(&deb, repository.join(deb.file_name().unwrap())).unwrap();
+    let scanned = std::process::Command::new("dpkg-scanpackages")
+        .args(["--multiversion", "."])
+        .current_dir(&repository)
+        .output()
+        .unwrap();
+    assert!(scanned.status.success());
+    std::fs::write(repository.join("Packages"), &scanned.stdout).unwrap();
+    std::fs::write(
+        root.join("/etc/apt/sources.list.d/local.list"),
+        "deb [trusted=yes] file:/srv/repo ./\n",
+    )
+    .unwrap();
+    // Only the local source is read again; Debian's lists stay as debootstrap left them.
+    root.ok(&[
+        "apt-get",
+        "update",
+        "-o",
+        "Dir::Etc::sourcelist=sources.list.d/local.list",
+        "-o",
+        "Dir::Etc::sourceparts=-",
+        "-o",
+        "APT::Get::List-Cleanup=0",
+    ]);
+    // Debian has a `hello` too (GNU hello 2.10): ask for this one.
+    let plan = root.ok(&["apt-get", "install", "--simulate", "--yes", "hello=0.1.0-1"]);
+    assert!(plan.contains("Inst libpq5 "), "{plan}");
+    assert!(plan.contains("Inst hello (0.1.0-1 "), "{plan}");
+}
