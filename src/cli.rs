@@ -73,8 +73,9 @@ pub enum Command {
     Lock(Box<LockArgs>),
     /// Download every locked wheel into the cache, checking its sha256.
     Fetch,
-    /// Stage the virtualenv at its install prefix under target/pyship/stage; prints its path.
-    Build,
+    /// Stage the virtualenv at its install prefix under target/pyship/stage, for each target
+    /// of the lock (stage/TARGET when there are several); prints the staged prefixes.
+    Build(BuildArgs),
     /// Build an artifact with the plugin `pyship-FORMAT`; prints the artifact paths.
     Package(PackageArgs),
     /// Write the lock in another format, e.g. requirements.txt with hashes for pip.
@@ -220,9 +221,26 @@ pub struct TreeArgs {
     pub lockfile: Option<PathBuf>,
 }
 
+/// `pyship build`.
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    /// Stage only this target of the lock (a preset name such as `debian-11`).
+    #[arg(long, value_name = "TARGET")]
+    pub target: Option<String>,
+}
+
 /// `pyship package`.
 #[derive(Debug, Args)]
+#[command(after_help = "\
+One artifact per target of the lock: with `targets = [\"debian-11\", \"debian-12\"]` in
+`[tool.pyship]`, `pyship package deb` writes a .deb for each, told apart by name. The
+virtualenv of each is made for its target's interpreter; this machine needs that Python only
+to byte-compile at build time (else the package compiles on the server at install time) or
+to build sdists.")]
 pub struct PackageArgs {
     /// The format, e.g. `deb`: runs the plugin `pyship-FORMAT`.
     pub format: String,
+    /// Package only this target of the lock (a preset name such as `debian-11`).
+    #[arg(long, value_name = "TARGET")]
+    pub target: Option<String>,
 }

@@ -143,8 +143,13 @@ fn run(cli: Cli, settings: &GlobalSettings, printer: Printer) -> anyhow::Result<
     match command {
         Command::Lock(args) => commands::lock(settings, LockSettings::resolve(*args)?, printer),
         Command::Fetch => commands::fetch(&workspace()?),
-        Command::Build => commands::build(&workspace()?, &printer),
-        Command::Package(args) => commands::package(&workspace()?, &args.format, &printer),
+        Command::Build(args) => commands::build(&workspace()?, args.target.as_deref(), &printer),
+        Command::Package(args) => commands::package(
+            &workspace()?,
+            &args.format,
+            args.target.as_deref(),
+            &printer,
+        ),
         Command::Export(args) => commands::export(settings, args.lockfile, args.output, &printer),
         Command::Tree(args) => commands::tree(settings, args.lockfile, &printer),
         Command::External(args) => commands::external(&args),

@@ -38,6 +38,7 @@ pub mod verb {
     pub const BUILDING: &str = "Building";
     pub const STAGING: &str = "Staging";
     pub const INSTALLED: &str = "Installed";
+    pub const COMPILED: &str = "Compiled";
     pub const PACKAGING: &str = "Packaging";
     pub const FINISHED: &str = "Finished";
     pub const WARNING: &str = "warning";

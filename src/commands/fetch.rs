@@ -6,7 +6,7 @@ use crate::ops::{self, Workspace};
 /// Locks if needed, then fetches every locked wheel (all targets), and the sdists of packages
 /// that have no wheel.
 pub(crate) fn fetch(workspace: &Workspace) -> anyhow::Result<ExitStatus> {
-    let lock = ops::lock::ensure_lock(workspace)?;
-    ops::fetch::fetch(workspace, &lock.all_files())?;
+    let locked = ops::lock::ensure_lock(workspace)?;
+    ops::fetch::fetch(workspace, &locked.lock.all_files())?;
     Ok(ExitStatus::Success)
 }

@@ -9,6 +9,7 @@ use crate::printer::{Printer, Verbosity, verb};
 pub(crate) fn package(
     workspace: &Workspace,
     format: &str,
+    target: Option<&str>,
     printer: &Printer,
 ) -> anyhow::Result<ExitStatus> {
     let output = PluginOutput {
@@ -16,7 +17,7 @@ pub(crate) fn package(
         quiet: printer.verbosity() <= Verbosity::Quiet,
         color: printer.color(),
     };
-    let artifacts = ops::package::package(workspace, format, output)?;
+    let artifacts = ops::package::package(workspace, format, target, output)?;
     let root = &workspace.project.root;
     for artifact in &artifacts {
         let relative = artifact.path.strip_prefix(root).unwrap_or(&artifact.path);

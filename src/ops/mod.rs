@@ -101,10 +101,10 @@ impl Workspace {
         })
     }
 
-    /// Builds wheels (of locked sdists and source trees) with the target interpreter.
-    pub fn wheel_builder(&self) -> anyhow::Result<WheelBuilder> {
+    /// Builds wheels (of locked sdists and source trees) with `python`.
+    pub fn wheel_builder(&self, python: &Interpreter) -> anyhow::Result<WheelBuilder> {
         WheelBuilder::new(
-            self.interpreter()?.clone(),
+            python.clone(),
             self.sources()?,
             self.offline,
             self.cache.clone(),

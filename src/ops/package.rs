@@ -2,18 +2,19 @@
 //! (protocol 1 or 2) written, the plugin run; its artifacts returned.
 
 use std::ffi::OsString;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use pyship_plugin::{Artifact, Layout, LayoutKind, Manifest};
 
-use super::stage::{Staged, stage};
+use super::stage::{self, Staged};
 use super::{Workspace, git};
 use crate::cache;
 use crate::env_vars;
 use crate::facts;
 use crate::plugin::{self, PluginError};
 use crate::printer::verb;
+use crate::project::BytecodeMode;
 
 /// How the plugin should print: what the user asked of pyship's own output.
 #[derive(Debug, Clone, Copy, Default)]
@@ -27,10 +28,32 @@ pub(crate) struct PluginOutput {
 pub(crate) fn package(
     workspace: &Workspace,
     format: &str,
+    requested_target: Option<&str>,
     output: PluginOutput,
 ) -> anyhow::Result<Vec<Artifact>> {
     let (path, protocol) = checked_plugin(workspace, format)?;
-    let staged = stage(workspace)?;
+    let (lock, targets) = stage::targets(workspace, requested_target)?;
+    let several = lock.inputs.targets.len() > 1;
+    let mut artifacts = Vec::new();
+    for target in &targets {
+        let root = stage::staging_root(workspace, target, several);
+        let staged = stage::stage(workspace, &lock, target, &root)?;
+        artifacts.extend(run_plugin(
+            workspace, format, &path, protocol, staged, output,
+        )?);
+    }
+    Ok(artifacts)
+}
+
+/// Writes the manifest of `staged` and runs the plugin on it.
+fn run_plugin(
+    workspace: &Workspace,
+    format: &str,
+    path: &Path,
+    protocol: u32,
+    staged: Staged,
+    output: PluginOutput,
+) -> anyhow::Result<Vec<Artifact>> {
     let output_dir = workspace.project.target_dir();
     // A plugin killed mid-write leaves `.NAME.PID.tmp`; nothing else would ever remove it.
     crate::process::remove_stale_temporaries(&output_dir);
@@ -68,7 +91,7 @@ pub(crate) fn package(
     if output.quiet {
         environment.push((env_vars::PYSHIP_QUIET, "1".into()));
     }
-    let result = plugin::run_package(format, &path, &manifest_path, &environment)?;
+    let result = plugin::run_package(format, path, &manifest_path, &environment)?;
     Ok(result.artifacts)
 }
 
@@ -133,7 +156,7 @@ fn manifest(
     } else {
         None
     };
-    let interpreter = workspace.interpreter()?;
+    let target = &staged.target;
     let to_json =
         |table: &toml::Table| -> anyhow::Result<serde_json::Map<String, serde_json::Value>> {
             match serde_json::to_value(table)? {
@@ -160,18 +183,18 @@ fn manifest(
             version_parts: v2.then(|| facts::version_parts(&project.parsed_version)),
         },
         target: pyship_plugin::Target {
-            python_version: interpreter.target.python_version(),
-            python_full_version: interpreter.target.python_full_version.to_string(),
-            interpreter: interpreter.resolved.clone(),
-            arch: interpreter.target.arch.clone(),
-            platform_tags: interpreter.target.tags.platforms(),
-            name: v2.then(|| interpreter.target.name.clone()),
+            python_version: target.python_version(),
+            python_full_version: target.python_full_version.to_string(),
+            interpreter: staged.base_interpreter.clone(),
+            arch: target.arch.clone(),
+            platform_tags: target.tags.platforms(),
+            name: v2.then(|| target.name.clone()),
             distro_package: v2
                 .then(|| {
                     facts::distro_package(
-                        &interpreter.target.name,
-                        &interpreter.resolved,
-                        &interpreter.target.python_version(),
+                        &target.name,
+                        &staged.base_interpreter,
+                        &target.python_version(),
                     )
                 })
                 .flatten(),
@@ -184,6 +207,14 @@ fn manifest(
                 .flatten(),
             arch_independent: v2.then(|| staged.packages.iter().all(|package| package.pure)),
             needed_libraries: v2.then(|| facts::needed_libraries(&staged.venv.staged_prefix())),
+            bytecode: v2.then(|| {
+                match staged.bytecode {
+                    BytecodeMode::Build => "build",
+                    BytecodeMode::Install => "install",
+                    BytecodeMode::None => "none",
+                }
+                .to_string()
+            }),
         },
         layout: Layout {
             kind: LayoutKind::Venv,

@@ -2,16 +2,20 @@
 //! locked package and the application installed and byte-compiled. (`pyship build` runs this;
 //! "building" a wheel is PEP 517's, see `pep517`.)
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
 
 use super::Workspace;
 use super::fetch::fetch;
-use super::lock::ensure_lock;
+use super::lock::{Locked, ensure_lock};
+use crate::lockfile::Lock;
 use crate::pep517;
 use crate::printer::verb;
 use crate::process;
+use crate::project::BytecodeMode;
+use crate::python::{Interpreter, Target};
+use crate::settings::DEFAULT_INTERPRETER;
 use crate::venv::{self, StagedVenv};
 use crate::wheel;
 
@@ -20,18 +24,119 @@ pub(crate) struct Staged {
     pub venv: StagedVenv,
     /// Every installed distribution, the application last.
     pub packages: Vec<pyship_plugin::Package>,
+    /// What it was staged for; its `interpreter` is the virtualenv's base on the server.
+    pub target: Target,
+    /// The interpreter on the server.
+    pub base_interpreter: PathBuf,
+    /// When the modules are byte-compiled (never `None`: what happened is decided here).
+    pub bytecode: BytecodeMode,
 }
 
-/// Locks, fetches, then creates the venv and installs the dependencies and the application.
-pub(crate) fn stage(workspace: &Workspace) -> anyhow::Result<Staged> {
-    let lock = ensure_lock(workspace)?;
-    let interpreter = workspace.interpreter()?;
-    let items = lock.select(&interpreter.target)?;
-    let wheels = fetch(workspace, &items)?;
+/// The lock and the targets to stage: every target of the lock, or the one `requested`.
+pub(crate) fn targets(
+    workspace: &Workspace,
+    requested: Option<&str>,
+) -> anyhow::Result<(Lock, Vec<Target>)> {
+    let Locked { lock, targets } = ensure_lock(workspace)?;
+    let Some(requested) = requested else {
+        return Ok((lock, targets));
+    };
+    let chosen: Vec<Target> = targets
+        .iter()
+        .filter(|target| target.name == requested)
+        .cloned()
+        .collect();
+    if chosen.is_empty() {
+        let names: Vec<&str> = targets.iter().map(|target| target.name.as_str()).collect();
+        bail!(
+            "the lock has no target `{requested}` (it has {}); add `\"{requested}\"` to `[tool.pyship] targets` and run `pyship lock`",
+            names.join(", ")
+        );
+    }
+    Ok((lock, chosen))
+}
+
+/// Stages every target of the lock (or the one `requested`), one after the other.
+pub(crate) fn stage_targets(
+    workspace: &Workspace,
+    requested: Option<&str>,
+) -> anyhow::Result<Vec<Staged>> {
+    let (lock, targets) = self::targets(workspace, requested)?;
+    let several = lock.inputs.targets.len() > 1;
+    targets
+        .iter()
+        .map(|target| {
+            stage(
+                workspace,
+                &lock,
+                target,
+                &staging_root(workspace, target, several),
+            )
+        })
+        .collect()
+}
+
+/// Where `target` is staged: `target/pyship/stage`, or `stage/NAME` when the lock has
+/// several targets.
+pub(crate) fn staging_root(workspace: &Workspace, target: &Target, several: bool) -> PathBuf {
+    let root = workspace.project.target_dir().join("stage");
+    if several {
+        root.join(&target.name)
+    } else {
+        root
+    }
+}
+
+/// A Python on this machine that can build and byte-compile for `target` (same X.Y): the
+/// `build-interpreter` setting, the target's own interpreter path, then the project's
+/// interpreter. `None` when there is none.
+fn build_python(workspace: &Workspace, target: &Target) -> Option<Interpreter> {
+    let config = &workspace.project.config;
+    let mut candidates: Vec<PathBuf> = Vec::new();
+    candidates.extend(config.build_interpreter.iter().map(PathBuf::from));
+    candidates.extend(target.interpreter.iter().cloned());
+    candidates.push(PathBuf::from(
+        config.interpreter.as_deref().unwrap_or(DEFAULT_INTERPRETER),
+    ));
+    candidates.dedup();
+    candidates
+        .iter()
+        .filter(|path| path.exists())
+        .filter_map(|path| Interpreter::probe(path).ok())
+        .find(|interpreter| interpreter.target.python_minor == target.python_minor)
+}
+
+/// Fetches what the lock selects for `target`, then creates the venv at its install prefix
+/// under `staging_root` and installs the dependencies and the application.
+pub(crate) fn stage(
+    workspace: &Workspace,
+    lock: &Lock,
+    target: &Target,
+    staging_root: &Path,
+) -> anyhow::Result<Staged> {
     let project = &workspace.project;
     let reporter = workspace.reporter.as_ref();
+    let base_interpreter = target.interpreter.clone().ok_or_else(|| {
+        anyhow::anyhow!(
+            "the target `{}` names no interpreter: add `interpreter = \"/usr/bin/python{}\"` (its path on the server) to its `[tool.pyship] targets` entry",
+            target.name,
+            target.python_version()
+        )
+    })?;
+    let items = lock.select(target)?;
+    let wheels = fetch(workspace, &items)?;
+    let build_python = build_python(workspace, target);
+    let bytecode = match (project.config.bytecode, &build_python) {
+        (Some(BytecodeMode::Build) | None, Some(_)) => BytecodeMode::Build,
+        (Some(BytecodeMode::Build), None) => bail!(
+            "`bytecode = \"build\"` needs Python {} on this machine for the target `{}`: set `build-interpreter` in `[tool.pyship]`, or use `bytecode = \"install\"`",
+            target.python_version(),
+            target.name
+        ),
+        (None | Some(BytecodeMode::Install), _) => BytecodeMode::Install,
+        (Some(BytecodeMode::None), _) => BytecodeMode::None,
+    };
     let target_dir = project.target_dir();
-    let staging_root = target_dir.join("stage");
     if staging_root.to_str().is_none() {
         bail!(
             "the staging directory `{}` is not UTF-8; packages need UTF-8 paths",
@@ -45,16 +150,25 @@ pub(crate) fn stage(workspace: &Workspace) -> anyhow::Result<Staged> {
             install_prefix.display()
         );
     }
-    reporter.status(verb::STAGING, &install_prefix.display().to_string());
+    reporter.status(
+        verb::STAGING,
+        &format!(
+            "{} for {} (Python {})",
+            install_prefix.display(),
+            target.name,
+            target.python_full_version
+        ),
+    );
     if staging_root.exists() {
-        std::fs::remove_dir_all(&staging_root)
+        std::fs::remove_dir_all(staging_root)
             .with_context(|| format!("failed to clear `{}`", staging_root.display()))?;
     }
     let venv = venv::create_venv(
-        &staging_root,
+        staging_root,
         &install_prefix,
         project.name.as_ref(),
-        interpreter,
+        &base_interpreter,
+        target,
     )
     .with_context(|| {
         format!(
@@ -62,7 +176,7 @@ pub(crate) fn stage(workspace: &Workspace) -> anyhow::Result<Staged> {
             staging_root.display()
         )
     })?;
-    let scheme = venv.scheme(&interpreter.target.python_version());
+    let scheme = venv.scheme(&target.python_version());
     let mut installation = wheel::Installation::new(crate::limits::max_unpacked_size());
     for own in &venv.own_files {
         installation.reserve(own.clone(), "the virtualenv");
@@ -75,27 +189,35 @@ pub(crate) fn stage(workspace: &Workspace) -> anyhow::Result<Staged> {
         // A wheel from the lock is hashed again as it is installed; a built one has no
         // locked hash.
         let mut locked_sha256 = None;
+        let needs_build = fetched.item.is_source_tree() || fetched.item.is_sdist();
+        if needs_build && builder.is_none() {
+            let python = build_python.as_ref().ok_or_else(|| {
+                anyhow::anyhow!(
+                    "`{} {}` has no wheel for the target `{}`, and building one needs Python {} on this machine; put a wheel for the target in a find-links directory, lock with `--only-binary {}`, or set `build-interpreter` in `[tool.pyship]`",
+                    package.name,
+                    package.version,
+                    target.name,
+                    target.python_version(),
+                    package.name
+                )
+            })?;
+            builder = Some(workspace.wheel_builder(python)?);
+        }
         let wheel_path = if fetched.item.is_source_tree() {
             reporter.status(
                 verb::BUILDING,
                 &format!("{} from `{}`", package.name, fetched.path.display()),
             );
-            if builder.is_none() {
-                builder = Some(workspace.wheel_builder()?);
-            }
             let builder = builder.as_ref().expect("set just above");
             builder
                 .directory_wheel(&fetched.path, &target_dir.join("source-trees"))
                 .with_context(|| format!("failed to build `{}`", fetched.path.display()))?
         } else if fetched.item.is_sdist() {
-            // No locked wheel fits this interpreter: build the locked sdist (once; cached).
+            // No locked wheel fits this target: build the locked sdist (once; cached).
             reporter.status(
                 verb::BUILDING,
                 &format!("{} {} from its sdist", package.name, package.version),
             );
-            if builder.is_none() {
-                builder = Some(workspace.wheel_builder()?);
-            }
             let builder = builder.as_ref().expect("set just above");
             builder
                 .wheel(&fetched.path, &fetched.item.file.sha256)
@@ -114,21 +236,40 @@ pub(crate) fn stage(workspace: &Workspace) -> anyhow::Result<Staged> {
         )?);
     }
 
+    // The application's own wheel: built by a matching Python when there is one; a pure
+    // Python application builds the same on any Python 3 of this machine.
     reporter.status(
         verb::BUILDING,
         &format!("{} {} (PEP 517)", project.name, project.version),
     );
+    let app_python = match &build_python {
+        Some(python) => python,
+        None => workspace.interpreter()?,
+    };
     let index = workspace.index()?;
     let request = pep517::BuildRequest {
         source_dir: &project.root,
         build_system: &project.build_system,
-        interpreter,
+        interpreter: app_python,
         index: &index,
         work_dir: &target_dir.join("build"),
         source_date_epoch: workspace.source_date_epoch,
     };
     let app_wheel = pep517::build_wheel(&request, reporter)
         .with_context(|| format!("failed to build `{}`", project.name))?;
+    let pure = app_wheel
+        .file_name()
+        .and_then(|name| name.to_str())
+        .and_then(wheel::WheelFilename::parse)
+        .is_some_and(|name| name.is_pure());
+    if build_python.is_none() && !pure {
+        bail!(
+            "`{}` has compiled extensions, and building them for the target `{}` needs Python {} on this machine: set `build-interpreter` in `[tool.pyship]`",
+            project.name,
+            target.name,
+            target.python_version()
+        );
+    }
     packages.push(install(
         &mut installation,
         app_wheel,
@@ -138,7 +279,23 @@ pub(crate) fn stage(workspace: &Workspace) -> anyhow::Result<Staged> {
         &scheme,
     )?);
 
-    compile_bytecode(workspace, &venv)?;
+    match (&build_python, bytecode) {
+        (Some(python), BytecodeMode::Build) => {
+            compile_bytecode(workspace, &venv, python)?;
+            reporter.status(
+                verb::COMPILED,
+                &format!("bytecode with `{}`", python.resolved.display()),
+            );
+        }
+        (_, BytecodeMode::Install) => reporter.status(
+            verb::COMPILED,
+            &format!(
+                "bytecode: left to the server at install time (no Python {} here)",
+                target.python_version()
+            ),
+        ),
+        _ => reporter.status(verb::COMPILED, "no bytecode (`bytecode = \"none\"`)"),
+    }
     reporter.status(
         verb::INSTALLED,
         &format!(
@@ -147,7 +304,13 @@ pub(crate) fn stage(workspace: &Workspace) -> anyhow::Result<Staged> {
             install_prefix.display()
         ),
     );
-    Ok(Staged { venv, packages })
+    Ok(Staged {
+        venv,
+        packages,
+        target: target.clone(),
+        base_interpreter,
+        bytecode,
+    })
 }
 
 /// Installs a wheel into the staged venv and describes it for the plugin manifest.
@@ -173,10 +336,13 @@ fn install(
 /// Byte-compiles site-packages with the target interpreter, as the installed tree will be
 /// imported, so that nothing is written under the prefix at run time. Checked-hash pycs
 /// (PEP 552) stay valid whatever mtimes the package manager sets, and are reproducible.
-fn compile_bytecode(workspace: &Workspace, venv: &StagedVenv) -> anyhow::Result<()> {
+fn compile_bytecode(
+    workspace: &Workspace,
+    venv: &StagedVenv,
+    python: &Interpreter,
+) -> anyhow::Result<()> {
     let site_packages: PathBuf = venv.staged_prefix().join(&venv.site_packages);
-    let mut command =
-        process::python_module(&workspace.interpreter()?.resolved, &["-I"], "compileall");
+    let mut command = process::python_module(&python.resolved, &["-I"], "compileall");
     command
         .args([
             "-q",

@@ -25,6 +25,8 @@ pub const PYPROJECT: &str = "pyproject.toml";
 const KNOWN_KEYS: &[&str] = &[
     "install-prefix",
     "interpreter",
+    "build-interpreter",
+    "bytecode",
     "find-links",
     "index-url",
     "extra-index-url",
@@ -182,6 +184,11 @@ pub struct PyshipConfig {
     pub install_prefix: Option<String>,
     /// The target interpreter; default `/usr/bin/python3`.
     pub interpreter: Option<String>,
+    /// A Python on this machine that builds and byte-compiles for targets whose own
+    /// interpreter is not here (same X.Y as the target).
+    pub build_interpreter: Option<String>,
+    /// When modules are byte-compiled: at build time, on the server at install time, or not.
+    pub bytecode: Option<BytecodeMode>,
     /// Directories of wheels, relative to the project.
     #[serde(default)]
     pub find_links: Vec<String>,
@@ -283,6 +290,18 @@ pub struct ServiceSpec {
     pub unit_file: Option<String>,
 }
 
+/// `[tool.pyship] bytecode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BytecodeMode {
+    /// Compiled at build time with a matching interpreter on this machine.
+    Build,
+    /// Compiled on the server by the package's scripts, removed before removal.
+    Install,
+    /// Not compiled (Python writes caches at run time where it may).
+    None,
+}
+
 /// One entry of `[tool.pyship] targets`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(untagged)]
@@ -295,6 +314,8 @@ pub enum TargetSpec {
         python: Option<String>,
         platform: Option<String>,
         arch: Option<String>,
+        /// The interpreter on the server (default: the preset's).
+        interpreter: Option<String>,
     },
 }
 

@@ -134,9 +134,10 @@ impl Interpreter {
         } else {
             "pp"
         };
-        let target = Target::from_markers(markers, implementation, glibc)?;
+        let mut target = Target::from_markers(markers, implementation, glibc)?;
         let resolved = std::fs::canonicalize(&probe.executable)
             .unwrap_or_else(|_| PathBuf::from(&probe.executable));
+        target.interpreter = Some(resolved.clone());
         Ok(Interpreter {
             configured: path.to_path_buf(),
             resolved,

@@ -5,6 +5,7 @@
 //! The full Python version matters: a lock made for 3.11.7 leaves out `async-timeout`, which
 //! `redis` needs below 3.11.3, so it breaks on Debian 12's 3.11.2.
 
+use std::path::PathBuf;
 use std::str::FromStr;
 
 use pep508_rs::pep440_rs::Version;
@@ -12,14 +13,15 @@ use pep508_rs::{MarkerEnvironment, MarkerEnvironmentBuilder};
 
 use super::TagPriorities;
 
-/// A server distribution pyship knows: its system Python, glibc, and the package that
-/// provides the interpreter.
+/// A server distribution pyship knows: its system Python (version and path), glibc, and the
+/// package that provides the interpreter.
 #[derive(Debug, Clone, Copy)]
 pub struct Preset {
     pub name: &'static str,
     pub python: &'static str,
     pub glibc: (u32, u32),
     pub interpreter_package: &'static str,
+    pub interpreter: &'static str,
 }
 
 const fn preset(
@@ -27,24 +29,56 @@ const fn preset(
     python: &'static str,
     glibc: (u32, u32),
     interpreter_package: &'static str,
+    interpreter: &'static str,
 ) -> Preset {
     Preset {
         name,
         python,
         glibc,
         interpreter_package,
+        interpreter,
     }
 }
 
 /// The presets. RHEL 8's system Python 3.6 is the `python36` module package.
 pub const PRESETS: &[Preset] = &[
-    preset("debian-11", "3.9.2", (2, 31), "python3.9"),
-    preset("debian-12", "3.11.2", (2, 36), "python3.11"),
-    preset("debian-13", "3.13.5", (2, 41), "python3.13"),
-    preset("ubuntu-22.04", "3.10.12", (2, 35), "python3.10"),
-    preset("ubuntu-24.04", "3.12.3", (2, 39), "python3.12"),
-    preset("rhel-8", "3.6.8", (2, 28), "python36"),
-    preset("rhel-9", "3.9.18", (2, 34), "python3"),
+    preset(
+        "debian-11",
+        "3.9.2",
+        (2, 31),
+        "python3.9",
+        "/usr/bin/python3.9",
+    ),
+    preset(
+        "debian-12",
+        "3.11.2",
+        (2, 36),
+        "python3.11",
+        "/usr/bin/python3.11",
+    ),
+    preset(
+        "debian-13",
+        "3.13.5",
+        (2, 41),
+        "python3.13",
+        "/usr/bin/python3.13",
+    ),
+    preset(
+        "ubuntu-22.04",
+        "3.10.12",
+        (2, 35),
+        "python3.10",
+        "/usr/bin/python3.10",
+    ),
+    preset(
+        "ubuntu-24.04",
+        "3.12.3",
+        (2, 39),
+        "python3.12",
+        "/usr/bin/python3.12",
+    ),
+    preset("rhel-8", "3.6.8", (2, 28), "python36", "/usr/bin/python3.6"),
+    preset("rhel-9", "3.9.18", (2, 34), "python3", "/usr/bin/python3.9"),
 ];
 
 /// Why a target description is not usable.
@@ -93,6 +127,9 @@ pub struct Target {
     pub glibc: Option<(u32, u32)>,
     /// Wheel tags the target accepts, best first.
     pub tags: TagPriorities,
+    /// The interpreter on the server (the virtualenv's base), when known: a preset's system
+    /// Python, a probed interpreter's real path, or a target entry's `interpreter`.
+    pub interpreter: Option<PathBuf>,
 }
 
 impl Target {
@@ -123,6 +160,7 @@ impl Target {
             arch,
             glibc,
             tags,
+            interpreter: None,
         })
     }
 
@@ -151,7 +189,9 @@ impl Target {
         } else {
             format!("{}-{arch}", preset.name)
         };
-        Self::synthesize(Some(label), &version, arch, Some(preset.glibc))
+        let mut target = Self::synthesize(Some(label), &version, arch, Some(preset.glibc))?;
+        target.interpreter = Some(PathBuf::from(preset.interpreter));
+        Ok(target)
     }
 
     fn synthesize(

@@ -8,7 +8,7 @@
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
 
-use crate::python::Interpreter;
+use crate::python::Target;
 use crate::wheel::Scheme;
 
 const ACTIVATE: &str = include_str!("activate");
@@ -55,14 +55,16 @@ pub fn stage_path(root: &Path, path: &Path) -> PathBuf {
     root.join(path.strip_prefix("/").unwrap_or(path))
 }
 
-/// Creates a fresh venv for `interpreter` at `install_prefix` under `staging_root`.
+/// Creates a fresh venv for `target` at `install_prefix` under `staging_root`, based on the
+/// interpreter `base` (its path on the target, which need not exist on this machine).
 pub fn create_venv(
     staging_root: &Path,
     install_prefix: &Path,
     name: &str,
-    interpreter: &Interpreter,
+    base: &Path,
+    target: &Target,
 ) -> std::io::Result<StagedVenv> {
-    let python_version = interpreter.target.python_version();
+    let python_version = target.python_version();
     let mut venv = StagedVenv {
         staging_root: staging_root.to_path_buf(),
         install_prefix: install_prefix.to_path_buf(),
@@ -73,17 +75,16 @@ pub fn create_venv(
     let bin = prefix.join("bin");
     std::fs::create_dir_all(&bin)?;
     std::fs::create_dir_all(prefix.join(&venv.site_packages))?;
-    if interpreter.target.arch.ends_with("64") {
+    if target.arch.ends_with("64") {
         symlink("lib", prefix.join("lib64"))?;
     }
-    let base = &interpreter.resolved;
     let home = base.parent().unwrap_or(Path::new("/usr/bin"));
     std::fs::write(
         prefix.join("pyvenv.cfg"),
         format!(
             "home = {}\ninclude-system-site-packages = false\nversion = {}\nexecutable = {}\ncommand = pyship build (venv at {})\n",
             home.display(),
-            interpreter.target.python_full_version,
+            target.python_full_version,
             base.display(),
             install_prefix.display()
         ),

@@ -274,3 +274,103 @@ fn apt_resolves_the_depends_from_a_local_repository() {
     assert!(plan.contains("Inst libpq5 "), "{plan}");
     assert!(plan.contains("Inst hello (0.1.0-1 "), "{plan}");
 }
+
+/// Built here on Debian 12 for Debian 11 (older Python 3.9) and Debian 13 (newer Python
+/// 3.13): each package names its release's interpreter, holds that Python's wheels, compiles
+/// its bytecode on the server, runs there with no network, and purges clean.
+#[test]
+fn packages_built_here_for_debian_11_and_13_install_and_run_there() {
+    let context = TestContext::hello();
+    let pyproject = context.read("pyproject.toml").replace(
+        "interpreter = \"/usr/bin/python3\"\n",
+        "targets = [\"debian-11\", \"debian-12\", \"debian-13\"]\n",
+    );
+    context.file("pyproject.toml", &pyproject);
+    let run = context.pyship(&["package", "deb", "--offline"]).success();
+    let debs: Vec<PathBuf> = run.stdout.lines().map(PathBuf::from).collect();
+    let names: Vec<String> = debs
+        .iter()
+        .map(|deb| deb.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "hello_0.1.0-1~deb11_amd64.deb",
+            "hello_0.1.0-1~deb12_amd64.deb",
+            "hello_0.1.0-1~deb13_amd64.deb"
+        ],
+        "{run}"
+    );
+    for (deb, python) in debs.iter().zip(["3.9", "3.11", "3.13"]) {
+        let fields = std::process::Command::new("dpkg-deb")
+            .arg("--field")
+            .arg(deb)
+            .output()
+            .unwrap();
+        let fields = String::from_utf8_lossy(&fields.stdout);
+        assert!(
+            fields.contains(&format!("\nDepends: python{python}, libc6 (>= 2.17)\n")),
+            "{fields}"
+        );
+        let contents = std::process::Command::new("dpkg-deb")
+            .arg("--contents")
+            .arg(deb)
+            .output()
+            .unwrap();
+        let contents = String::from_utf8_lossy(&contents.stdout);
+        let tag = python.replace('.', "");
+        assert!(
+            contents.contains(&format!(
+                "/opt/venvs/hello/lib/python{python}/site-packages/markupsafe/_speedups.cpython-{tag}-x86_64-linux-gnu.so"
+            )),
+            "{contents}"
+        );
+        assert!(
+            contents.contains(&format!(
+                "/opt/venvs/hello/bin/python -> /usr/bin/python{python}"
+            )),
+            "{contents}"
+        );
+        // Only the build machine's own Python compiles at build time.
+        assert_eq!(
+            contents.contains(".pyc"),
+            python == "3.11",
+            "bytecode for {python}"
+        );
+    }
+    for (release, deb, python) in [("bullseye", &debs[0], "3.9"), ("trixie", &debs[2], "3.13")] {
+        let Some(root) = DebianRoot::new(release) else {
+            return;
+        };
+        root.install(deb);
+        // No network on the server: everything it runs is in the package.
+        let output = std::process::Command::new("unshare")
+            .arg("-n")
+            .arg("chroot")
+            .arg(&root.path)
+            .args(["/opt/venvs/hello/bin/hello-serve", "--check"])
+            .env_clear()
+            .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{release}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&output.stdout).trim(),
+            "ok: /opt/venvs/hello"
+        );
+        let tag = python.replace('.', "");
+        let pyc = root.join(&format!(
+            "/opt/venvs/hello/lib/python{python}/site-packages/flask/__pycache__/app.cpython-{tag}.pyc"
+        ));
+        assert!(pyc.is_file(), "{release}: compiled at install time");
+        root.ok(&["dpkg", "--purge", "hello"]);
+        assert!(
+            !root.join("/opt/venvs/hello").exists(),
+            "{release}: purge left files under the prefix"
+        );
+    }
+}

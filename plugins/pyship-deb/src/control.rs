@@ -117,11 +117,12 @@ impl Control {
             package,
             relations,
             version: format!(
-                "{}-{revision}",
+                "{}-{revision}{}",
                 match &project.version_parts {
                     Some(parts) => debian_version_from_parts(parts),
                     None => debian_version(&project.version),
-                }
+                },
+                release_suffix(manifest.target.name.as_deref())
             ),
             architecture: architecture(manifest),
             maintainer: match options.string("maintainer")? {
@@ -203,6 +204,27 @@ impl Control {
         };
         format!("{}_{}_{}.deb", self.package, version, self.architecture)
     }
+}
+
+/// The Debian convention for builds of one version for several releases, so that one APT
+/// repository can hold them all: `~deb11` for Debian 11, `~ubuntu24.04` for Ubuntu 24.04 (a
+/// `~` sorts before the plain version, so a release's own build wins an upgrade). Only
+/// preset targets get one; a target named after this machine's interpreter gets none.
+fn release_suffix(target: Option<&str>) -> String {
+    let Some(target) = target else {
+        return String::new();
+    };
+    if let Some(number) = target.strip_prefix("debian-") {
+        if !number.is_empty() && number.chars().all(|c| c.is_ascii_digit()) {
+            return format!("~deb{number}");
+        }
+    }
+    if let Some(release) = target.strip_prefix("ubuntu-") {
+        if !release.is_empty() && release.chars().all(|c| c.is_ascii_digit() || c == '.') {
+            return format!("~ubuntu{release}");
+        }
+    }
+    String::new()
 }
 
 /// The relationship fields beside Depends, and their `[tool.pyship.deb]` keys.

@@ -114,9 +114,12 @@ fn sh_quote(word: &str) -> String {
 
 /// The scripts for `deployment`: generated parts, the bytecode cleanup of `postrm`, and the
 /// user's fragments.
+/// `site_packages` (absolute, on the server) is set when the modules are compiled at install
+/// time, with the virtualenv's own interpreter.
 pub fn scripts(
     package: &str,
     install_prefix: &Path,
+    site_packages: Option<&Path>,
     deployment: &Deployment,
 ) -> Result<Scripts, String> {
     let mut postinst = String::new();
@@ -124,6 +127,16 @@ pub fn scripts(
     let mut postrm = String::new();
     if let Some(user) = &deployment.user {
         postinst.push_str(&create_user(package, user));
+    }
+    if let Some(site_packages) = site_packages {
+        let python = sh_quote(&install_prefix.join("bin/python").display().to_string());
+        let prefix = sh_quote(&install_prefix.display().to_string());
+        postinst.push_str(
+            &INSTALL_BYTECODE
+                .replace("#PYTHON#", &python)
+                .replace("#SITE#", &sh_quote(&site_packages.display().to_string())),
+        );
+        prerm.push_str(&REMOVE_BYTECODE.replace("#PREFIX#", &prefix));
     }
     for file in &deployment.config_files {
         // A configuration file only root can read is made readable to the service's group.
@@ -243,6 +256,23 @@ fn create_user(package: &str, user: &SystemUser) -> String {
     let _ = writeln!(text, "fi");
     text
 }
+
+/// Bytecode compiled on the server, by the interpreter that will import it (checked-hash
+/// pycs, valid whatever mtimes dpkg sets); a module that does not compile is the package's
+/// bug, as with pip, and does not fail the installation.
+const INSTALL_BYTECODE: &str = r#"if [ "$1" = configure ]; then
+    #PYTHON# -I -m compileall -q -f -j0 --invalidation-mode checked-hash #SITE# >/dev/null || true
+fi
+"#;
+
+/// The pycs compiled at install time belong to no package: removed before dpkg removes the
+/// files, so that the directories empty.
+const REMOVE_BYTECODE: &str = r#"if [ "$1" = remove ] || [ "$1" = deconfigure ]; then
+    if [ -d #PREFIX# ]; then
+        find #PREFIX# -depth -type d -name __pycache__ -exec rm -rf {} + 2>/dev/null || true
+    fi
+fi
+"#;
 
 const SERVICE_POSTINST: &str = r#"if [ "$1" = configure ] || [ "$1" = abort-upgrade ] || [ "$1" = abort-deconfigure ] || [ "$1" = abort-remove ]; then
     # Enable on first install; on upgrade keep the administrator's choice.

@@ -136,9 +136,17 @@ fn build_deb(manifest: &Manifest) -> Result<Artifact, String> {
         }
     }
     control.installed_size_kib = installed_size_kib(&entries);
+    let install_time_bytecode =
+        (manifest.target.bytecode.as_deref() == Some("install")).then(|| {
+            manifest.layout.install_prefix.join(format!(
+                "lib/python{}/site-packages",
+                manifest.target.python_version
+            ))
+        });
     let scripts = lifecycle::scripts(
         &control.package,
         &manifest.layout.install_prefix,
+        install_time_bytecode.as_deref(),
         &deployment,
     )?;
 

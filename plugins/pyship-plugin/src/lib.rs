@@ -421,6 +421,11 @@ pub struct Target {
     /// packages, an rpm plugin to `libpq.so.5()(64bit)` capabilities.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub needed_libraries: Option<Vec<String>>,
+    /// When the modules are byte-compiled (protocol 2): `build` (the pycs are in the staged
+    /// tree), `install` (the package compiles them on the server with the target's
+    /// interpreter, and removes them before removal), or `none`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytecode: Option<String>,
 }
 
 /// Where the staged tree is and what shape it has.

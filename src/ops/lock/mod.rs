@@ -149,9 +149,15 @@ fn root_names(requirements: &[Requirement], target: &Target) -> BTreeSet<Package
         .collect()
 }
 
+/// A project's lock and the targets it was made for.
+pub(crate) struct Locked {
+    pub lock: Lock,
+    pub targets: Vec<Target>,
+}
+
 /// The project's lock for its current inputs: the lockfile when fresh, else a new one,
 /// written.
-pub(crate) fn ensure_lock(workspace: &Workspace) -> anyhow::Result<Lock> {
+pub(crate) fn ensure_lock(workspace: &Workspace) -> anyhow::Result<Locked> {
     let path = workspace.project.lockfile_path();
     // A lock that exists but cannot be read is an error, never silently replaced: it may be
     // another tool's, hand-edited, or hostile, and the user must see why.
@@ -170,11 +176,32 @@ pub(crate) fn ensure_lock(workspace: &Workspace) -> anyhow::Result<Lock> {
         }
     };
     // Keep the groups the lock was made with: building must not drop a `--group test` lock.
+    // Keep its targets too when the project names none and the lock was made for presets
+    // (`pyship lock --target debian-11`): never re-lock for this machine behind the user's back.
+    let preset_targets = existing
+        .as_ref()
+        .filter(|_| workspace.project.config.targets.is_empty())
+        .map(|lock| {
+            lock.inputs
+                .targets
+                .iter()
+                .filter_map(|description| description.split(':').next())
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
+        .filter(|names| {
+            !names.is_empty()
+                && names
+                    .iter()
+                    .all(|name| crate::python::PRESETS.iter().any(|p| p.name == name))
+        })
+        .unwrap_or_default();
     let settings = LockSettings {
         groups: existing
             .as_ref()
             .map(|lock| lock.dependency_groups.clone())
             .unwrap_or_default(),
+        targets: preset_targets,
         ..LockSettings::default()
     };
     let plan = plan::for_project(workspace, &settings)?;
@@ -182,7 +209,10 @@ pub(crate) fn ensure_lock(workspace: &Workspace) -> anyhow::Result<Lock> {
     if let Some(lock) = existing {
         if lock.inputs == plan.inputs() {
             reporter.debug(&format!("`{}` is up to date", plan.output.display()));
-            return Ok(lock);
+            return Ok(Locked {
+                lock,
+                targets: plan.targets,
+            });
         }
         reporter.debug(&format!(
             "`{}` is stale: the requirements or targets changed",
@@ -198,7 +228,10 @@ pub(crate) fn ensure_lock(workspace: &Workspace) -> anyhow::Result<Lock> {
         existing.as_deref(),
         reporter.as_ref(),
     )?;
-    Ok(lock)
+    Ok(Locked {
+        lock,
+        targets: plan.targets,
+    })
 }
 
 /// The lock as written to the plan's output: pylock.toml, or requirements.txt for `.txt`.

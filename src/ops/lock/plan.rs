@@ -238,21 +238,31 @@ fn select_targets(
     if !configured.is_empty() {
         return configured
             .iter()
-            .map(|spec| match spec {
-                TargetSpec::Preset(preset) => Ok(Target::preset(preset, None)?),
-                TargetSpec::Explicit {
-                    preset: Some(preset),
-                    arch,
+            .map(|spec| {
+                let mut target = match spec {
+                    TargetSpec::Preset(preset) => Target::preset(preset, None)?,
+                    TargetSpec::Explicit {
+                        preset: Some(preset),
+                        arch,
+                        ..
+                    } => Target::preset(preset, arch.as_deref())?,
+                    TargetSpec::Explicit {
+                        python: Some(python),
+                        platform: Some(platform),
+                        ..
+                    } => Target::from_spec(python, platform)?,
+                    TargetSpec::Explicit { .. } => bail!(
+                        "a `[tool.pyship] targets` entry needs `preset`, or `python` and `platform`"
+                    ),
+                };
+                if let TargetSpec::Explicit {
+                    interpreter: Some(interpreter),
                     ..
-                } => Ok(Target::preset(preset, arch.as_deref())?),
-                TargetSpec::Explicit {
-                    python: Some(python),
-                    platform: Some(platform),
-                    ..
-                } => Ok(Target::from_spec(python, platform)?),
-                TargetSpec::Explicit { .. } => bail!(
-                    "a `[tool.pyship] targets` entry needs `preset`, or `python` and `platform`"
-                ),
+                } = spec
+                {
+                    target.interpreter = Some(PathBuf::from(interpreter));
+                }
+                Ok(target)
             })
             .collect();
     }
