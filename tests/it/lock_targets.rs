@@ -593,6 +593,48 @@ fn a_target_whose_python_is_not_here_is_staged_for_its_own_interpreter() {
     );
 }
 
+/// A custom target names its interpreter on the server; without one, the error says what to
+/// add.
+#[test]
+fn a_custom_target_is_staged_for_the_interpreter_it_names() {
+    let context = TestContext::new();
+    let wheels = context.root.join("wheels");
+    copy_flit(&context);
+    WheelSpec::new("core", "1.0").write(&wheels);
+    context.file("app/__init__.py", "\"\"\"The app.\"\"\"\n");
+    let pyproject = |target: &str| {
+        format!(
+            "[project]\nname = \"app\"\nversion = \"1.0\"\ndescription = \"x\"\ndependencies = [\"core\"]\n\
+             [build-system]\nrequires = [\"flit_core>=3.4\"]\nbuild-backend = \"flit_core.buildapi\"\n\
+             [tool.pyship]\nfind-links = [\"wheels\"]\nno-index = true\ntargets = [{target}]\n"
+        )
+    };
+    context.file(
+        "pyproject.toml",
+        &pyproject(
+            "{ python = \"3.12.4\", platform = \"x86_64-manylinux_2_28\", interpreter = \"/opt/python/bin/python3.12\" }",
+        ),
+    );
+    let run = context.pyship(&["build", "--offline"]).success();
+    let prefix = std::path::PathBuf::from(run.stdout.trim());
+    assert_eq!(
+        std::fs::read_link(prefix.join("bin/python")).unwrap(),
+        Path::new("/opt/python/bin/python3.12")
+    );
+    assert!(prefix.join("lib/python3.12/site-packages/core").is_dir());
+
+    context.file(
+        "pyproject.toml",
+        &pyproject("{ python = \"3.12.4\", platform = \"x86_64-manylinux_2_28\" }"),
+    );
+    let run = context.pyship(&["build", "--offline"]).code(1);
+    assert!(
+        run.stderr
+            .contains("names no interpreter: add `interpreter = \"/usr/bin/python3.12\"`"),
+        "{run}"
+    );
+}
+
 /// `mylib @ file:///…/mylib` names a source tree: built to learn its version and
 /// dependencies, locked as a PEP 751 `directory`, built again when staging.
 #[test]
