@@ -14,7 +14,8 @@ Any other `pyship NAME ...` runs the plugin `pyship-NAME NAME ...`, found next t
 
 Exit status:
   0  success
-  1  failure: bad project files, failed download, failed plugin, `lock --check` on a stale lock
+  1  failure: bad project files, failed download, failed plugin, `lock --check` on a stale lock,
+     a missing or stale lock with `--locked`/`--frozen`
   2  bad arguments or unknown command
   3  the requirements cannot be satisfied together
   a plugin run as `pyship NAME` exits with the plugin's own status";
@@ -44,6 +45,14 @@ pub struct GlobalArgs {
     /// Use no network: only find-links directories and the cache.
     #[arg(long, global = true)]
     pub offline: bool,
+
+    /// Use pylock.toml as it is: fail instead of writing it when it is missing or stale (for CI).
+    #[arg(long, global = true)]
+    pub locked: bool,
+
+    /// `--locked` and `--offline`: the lock as it is, and no network.
+    #[arg(long, global = true)]
+    pub frozen: bool,
 
     /// Say less: -q hides status lines, -qq hides errors' details too.
     #[arg(short, long, action = clap::ArgAction::Count, global = true, conflicts_with = "verbose")]

@@ -125,6 +125,7 @@ fn diagnostic_of<'e>(
         index::IndexError,
         python::TargetError,
         lockfile::SelectError,
+        ops::lock::LockedError,
         fetch::FetchError,
     );
     None

@@ -113,6 +113,8 @@ pub struct GlobalSettings {
     /// The project directory.
     pub directory: PathBuf,
     pub offline: bool,
+    /// Never write the lockfile: a missing or stale one is an error.
+    pub locked: bool,
     pub verbosity: Verbosity,
     /// `None`: decide from the terminal.
     pub color: Option<bool>,
@@ -124,6 +126,8 @@ impl GlobalSettings {
         let GlobalArgs {
             directory,
             offline,
+            locked,
+            frozen,
             quiet,
             verbose,
             color,
@@ -146,7 +150,8 @@ impl GlobalSettings {
         };
         Ok(GlobalSettings {
             directory,
-            offline: *offline,
+            offline: *offline || *frozen,
+            locked: *locked || *frozen,
             verbosity,
             color,
         })

@@ -37,6 +37,16 @@ pub(crate) fn lock(
     let existing = std::fs::read_to_string(&plan.output).ok();
     let locked = lock::resolve(&plan, global.offline, &Cache::from_env(), &reporter)?;
     let rendered = lock::render(&plan, &locked);
+    if global.locked && existing.as_deref() != Some(rendered.as_str()) {
+        return Err(match existing {
+            None => lock::LockedError::Missing { path: plan.output },
+            Some(_) => lock::LockedError::Stale {
+                path: plan.output,
+                reason: "locking again gives a different result".into(),
+            },
+        }
+        .into());
+    }
     if !settings.check {
         lock::write(&plan.output, &rendered, existing.as_deref(), &printer)?;
         return Ok(ExitStatus::Success);

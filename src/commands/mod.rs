@@ -43,7 +43,13 @@ pub(crate) fn workspace(
     index: &IndexSettings,
     printer: Printer,
 ) -> anyhow::Result<Workspace> {
-    Workspace::load(&global.directory, index, global.offline, Arc::new(printer))
+    Workspace::load(
+        &global.directory,
+        index,
+        global.offline,
+        global.locked,
+        Arc::new(printer),
+    )
 }
 
 /// The lock `export` and `tree` read: `--lockfile FILE`, else the project's pylock.toml.

@@ -35,6 +35,8 @@ pub(crate) struct Workspace {
     pub index_settings: IndexSettings,
     pub cache: Cache,
     pub offline: bool,
+    /// The lockfile is used as it is; a missing or stale one is an error (`--locked`).
+    pub locked: bool,
     pub source_date_epoch: u64,
     pub reporter: Arc<dyn Reporter>,
 }
@@ -45,6 +47,7 @@ impl Workspace {
         directory: &Path,
         cli: &IndexSettings,
         offline: bool,
+        locked: bool,
         reporter: Arc<dyn Reporter>,
     ) -> anyhow::Result<Workspace> {
         let project = Project::load(directory)?;
@@ -55,6 +58,7 @@ impl Workspace {
             interpreter: OnceCell::new(),
             cache: Cache::from_env(),
             offline,
+            locked,
             reporter,
         })
     }

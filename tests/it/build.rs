@@ -247,3 +247,58 @@ fn executable_bits_come_only_from_the_wheel() {
     assert_eq!(mode("data.txt"), 0o644);
     assert_eq!(mode("__init__.py"), 0o644);
 }
+
+/// `--locked` and `--frozen` (CI): the lock is used as it is; missing or stale is an error that
+/// says what to run, and pylock.toml is never written.
+#[test]
+fn locked_and_frozen_never_write_the_lock() {
+    let context = TestContext::hello();
+    let run = context.pyship(&["build", "--locked"]).code(1);
+    assert!(
+        run.stderr
+            .contains("/pylock.toml` is missing, and `--locked` forbids writing it"),
+        "{run}"
+    );
+    assert!(
+        run.stderr
+            .contains("hint: run `pyship lock` without `--locked` and commit pylock.toml"),
+        "{run}"
+    );
+    assert!(!context.root.join("pylock.toml").exists());
+
+    context.pyship(&["lock", "--offline"]).success();
+    context.pyship(&["lock", "--locked", "--offline"]).success();
+    let locked = context.read("pylock.toml");
+    context.pyship(&["build", "--frozen"]).success();
+
+    // A new requirement makes the lock stale: every command refuses to update it.
+    let pyproject = context.read("pyproject.toml").replace(
+        "\"markupsafe>=2.1\",",
+        "\"markupsafe>=2.1\",\n    \"click>=8\",",
+    );
+    context.file("pyproject.toml", &pyproject);
+    for args in [
+        &["build", "--frozen"][..],
+        &["package", "deb", "--frozen"][..],
+        &["fetch", "--locked", "--offline"][..],
+    ] {
+        let run = context.pyship(args).code(1);
+        assert!(
+            run.stderr.contains(
+                "/pylock.toml` is out of date (the requirements or targets changed), and `--locked` forbids updating it"
+            ),
+            "{args:?}: {run}"
+        );
+    }
+    let run = context.pyship(&["lock", "--locked", "--offline"]).code(1);
+    assert!(
+        run.stderr
+            .contains("is out of date (locking again gives a different result)"),
+        "{run}"
+    );
+    assert_eq!(
+        context.read("pylock.toml"),
+        locked,
+        "the lock was not touched"
+    );
+}

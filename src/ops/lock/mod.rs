@@ -149,6 +149,24 @@ fn root_names(requirements: &[Requirement], target: &Target) -> BTreeSet<Package
         .collect()
 }
 
+/// Why `--locked` stopped a run.
+#[derive(Debug, thiserror::Error)]
+pub enum LockedError {
+    #[error("`{}` is missing, and `--locked` forbids writing it", path.display())]
+    Missing { path: std::path::PathBuf },
+    #[error("`{}` is out of date ({reason}), and `--locked` forbids updating it", path.display())]
+    Stale {
+        path: std::path::PathBuf,
+        reason: String,
+    },
+}
+
+impl crate::diagnostics::Diagnostic for LockedError {
+    fn hint(&self) -> Option<String> {
+        Some("run `pyship lock` without `--locked` and commit pylock.toml".into())
+    }
+}
+
 /// A project's lock and the targets it was made for.
 pub(crate) struct Locked {
     pub lock: Lock,
@@ -214,10 +232,22 @@ pub(crate) fn ensure_lock(workspace: &Workspace) -> anyhow::Result<Locked> {
                 targets: plan.targets,
             });
         }
+        if workspace.locked {
+            return Err(LockedError::Stale {
+                path: plan.output.clone(),
+                reason: "the requirements or targets changed".into(),
+            }
+            .into());
+        }
         reporter.debug(&format!(
             "`{}` is stale: the requirements or targets changed",
             plan.output.display()
         ));
+    } else if workspace.locked {
+        return Err(LockedError::Missing {
+            path: plan.output.clone(),
+        }
+        .into());
     }
     let lock = resolve(&plan, workspace.offline, &workspace.cache, reporter)?;
     let rendered = render(&plan, &lock);
