@@ -80,6 +80,16 @@ RULES = """#!/usr/bin/make -f
 
 override_dh_virtualenv:
 \tdh_virtualenv --builtin-venv --python /usr/bin/python3 --install-suffix {app}
+
+# What dh-virtualenv users add for wheels that bundle compiled libraries (auditwheel's
+# NAME.libs/): dwz and strip fail on or damage them, and dpkg-shlibdeps finds no package for
+# the bundled ones. pyship neither strips nor needs these.
+override_dh_dwz:
+
+override_dh_strip:
+
+override_dh_shlibdeps:
+\tdh_shlibdeps -- --ignore-missing-info
 """
 
 

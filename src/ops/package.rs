@@ -31,13 +31,13 @@ pub(crate) fn package(
     requested_target: Option<&str>,
     output: PluginOutput,
 ) -> anyhow::Result<Vec<Artifact>> {
-    let (path, protocol) = checked_plugin(workspace, format)?;
+    let (path, protocol, install_prefix) = checked_plugin(workspace, format)?;
     let (lock, targets) = stage::targets(workspace, requested_target)?;
     let several = lock.inputs.targets.len() > 1;
     let mut artifacts = Vec::new();
     for target in &targets {
         let root = stage::staging_root(workspace, target, several);
-        let staged = stage::stage(workspace, &lock, target, &root)?;
+        let staged = stage::stage(workspace, &lock, target, &root, &install_prefix)?;
         artifacts.extend(run_plugin(
             workspace, format, &path, protocol, staged, output,
         )?);
@@ -98,7 +98,7 @@ fn run_plugin(
 /// The plugin for `format`, checked before anything is staged: it speaks a protocol pyship
 /// speaks (the version agreed is returned), makes `format`, wants a layout pyship stages, and
 /// accepts the project's `[tool.pyship.FORMAT]` options.
-fn checked_plugin(workspace: &Workspace, format: &str) -> anyhow::Result<(PathBuf, u32)> {
+fn checked_plugin(workspace: &Workspace, format: &str) -> anyhow::Result<(PathBuf, u32, PathBuf)> {
     let path = plugin::find_plugin(format).ok_or_else(|| PluginError::NotFound {
         name: format.to_string(),
         available: plugin::list_plugins().into_keys().collect(),
@@ -135,7 +135,41 @@ fn checked_plugin(workspace: &Workspace, format: &str) -> anyhow::Result<(PathBu
             |key| project.line_of(&["tool", "pyship", format, key]),
         )?;
     }
-    Ok((path, protocol))
+    let install_prefix = install_prefix(workspace, format, description.install_prefix.as_deref())?;
+    Ok((path, protocol, install_prefix))
+}
+
+/// The install prefix the plugin asks for: its template of `{prefix}` and `{version}`, filled
+/// in and checked like `install-prefix` itself.
+fn install_prefix(
+    workspace: &Workspace,
+    format: &str,
+    template: Option<&str>,
+) -> anyhow::Result<PathBuf> {
+    let project = &workspace.project;
+    let prefix = project.install_prefix();
+    let Some(template) = template else {
+        return Ok(prefix);
+    };
+    let release = match project.config.build_number {
+        Some(number) => format!("{}-{number}", project.version),
+        None => project.version.clone(),
+    };
+    let filled = template
+        .replace("{prefix}", &prefix.display().to_string())
+        .replace("{version}", &release);
+    if !template.starts_with("{prefix}") || filled.contains(['{', '}']) {
+        anyhow::bail!(
+            "the plugin `pyship-{format}` asks for the install prefix `{template}`, which is not `{{prefix}}` followed by a path of `{{version}}` and names"
+        );
+    }
+    crate::project::normalize_absolute_path(&filled)
+        .map(PathBuf::from)
+        .map_err(|message| {
+            anyhow::anyhow!(
+                "the install prefix `{filled}` the plugin `pyship-{format}` asks for: {message}"
+            )
+        })
 }
 
 /// The manifest handed to the plugin: protocol 2's facts only when the plugin speaks it.

@@ -71,6 +71,7 @@ pub(crate) fn stage_targets(
                 &lock,
                 target,
                 &staging_root(workspace, target, several),
+                &workspace.project.install_prefix(),
             )
         })
         .collect()
@@ -106,13 +107,14 @@ fn build_python(workspace: &Workspace, target: &Target) -> Option<Interpreter> {
         .find(|interpreter| interpreter.target.python_minor == target.python_minor)
 }
 
-/// Fetches what the lock selects for `target`, then creates the venv at its install prefix
+/// Fetches what the lock selects for `target`, then creates the venv at `install_prefix`
 /// under `staging_root` and installs the dependencies and the application.
 pub(crate) fn stage(
     workspace: &Workspace,
     lock: &Lock,
     target: &Target,
     staging_root: &Path,
+    install_prefix: &Path,
 ) -> anyhow::Result<Staged> {
     let project = &workspace.project;
     let reporter = workspace.reporter.as_ref();
@@ -143,7 +145,6 @@ pub(crate) fn stage(
             staging_root.display()
         );
     }
-    let install_prefix = project.install_prefix();
     if !install_prefix.is_absolute() {
         bail!(
             "`install-prefix` in `[tool.pyship]` must be an absolute path, not `{}`",
@@ -165,7 +166,7 @@ pub(crate) fn stage(
     }
     let venv = venv::create_venv(
         staging_root,
-        &install_prefix,
+        install_prefix,
         project.name.as_ref(),
         &base_interpreter,
         target,

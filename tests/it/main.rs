@@ -10,5 +10,6 @@ mod index;
 mod lock;
 mod lock_targets;
 mod package_deb;
+mod package_tarball;
 mod plugins;
 mod support;

@@ -65,4 +65,13 @@ impl<'m> FormatOptions<'m> {
             Some(other) => Err(self.wrong_type(key, "a boolean", other)),
         }
     }
+
+    /// A non-negative integer, if set.
+    pub fn integer(&self, key: &str) -> Result<Option<u64>, String> {
+        match self.manifest.format_options.get(key) {
+            None => Ok(None),
+            Some(Value::Number(number)) if number.as_u64().is_some() => Ok(number.as_u64()),
+            Some(other) => Err(self.wrong_type(key, "a non-negative integer", other)),
+        }
+    }
 }

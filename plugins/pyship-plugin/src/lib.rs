@@ -97,6 +97,12 @@ pub struct Describe {
     /// The options the plugin reads from `[tool.pyship.FORMAT]`, for documentation.
     #[serde(default)]
     pub options: Vec<OptionDoc>,
+    /// Where the virtualenv is installed, as a template of `{prefix}` (the project's
+    /// `install-prefix`) and `{version}` (the release: the project version, `-N` added for a
+    /// build number): `{prefix}/releases/{version}` keeps releases side by side. Default:
+    /// `{prefix}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub install_prefix: Option<String>,
 }
 
 impl Describe {
@@ -109,6 +115,7 @@ impl Describe {
             formats: formats.iter().map(|format| format.to_string()).collect(),
             layout: LayoutKind::Venv,
             options: Vec::new(),
+            install_prefix: None,
         }
     }
 }

@@ -1,0 +1,271 @@
+//! `pyship-tarball`: a release archive for servers without a package manager's help.
+//!
+//! The virtualenv is staged at `PREFIX/releases/RELEASE` (the plugin asks pyship for that
+//! install prefix), so releases sit side by side and `PREFIX/current` only points at one. The
+//! archive holds that tree, paths relative to `/`, and `pyship-activate`, a POSIX-sh script
+//! that creates the service account and compiles the bytecode where the facts ask for it,
+//! switches `current` atomically, keeps the last releases and rolls back. Its last member is a
+//! marker without which `pyship-activate` refuses the release: a half-extracted release never
+//! becomes current.
+
+use std::fs::File;
+use std::io::BufWriter;
+use std::path::Path;
+use std::process::ExitCode;
+
+use pyship_plugin::{
+    Artifact, Describe, Entry, EntryKind, Manifest, OptionDoc, PackageResult, Plugin,
+};
+use pyship_plugin_kit::artifact::ArtifactFile;
+use pyship_plugin_kit::compress::{Compression, Encoder};
+use pyship_plugin_kit::options::FormatOptions;
+use pyship_plugin_kit::tar::TarWriter;
+use pyship_plugin_kit::tree::merged_tree;
+
+const ACTIVATE: &str = include_str!("activate.sh");
+/// The last member of every archive.
+const COMPLETE: &str = ".pyship-release-complete";
+
+struct TarballPlugin;
+
+impl Plugin for TarballPlugin {
+    fn describe(&self) -> Describe {
+        let mut describe = Describe::new(
+            "tarball",
+            "release tarballs with atomic activation and rollback",
+            &["tarball"],
+        );
+        describe.install_prefix = Some("{prefix}/releases/{version}".into());
+        let option = |name: &str, value_type: &str, doc: &str| OptionDoc {
+            name: name.into(),
+            value_type: value_type.into(),
+            doc: doc.into(),
+        };
+        describe.options = vec![
+            option(
+                "compression",
+                "string",
+                "`zstd` (default, `.tar.zst`), `gzip` (`.tar.gz`) or `xz` (`.tar.xz`)",
+            ),
+            option(
+                "keep",
+                "integer",
+                "how many activated releases pyship-activate keeps (default 5)",
+            ),
+        ];
+        describe
+    }
+
+    fn package(&self, manifest: &Manifest) -> Result<PackageResult, String> {
+        let artifact = write_tarball(manifest)?;
+        pyship_plugin::log(format_args!(
+            "pyship-tarball: wrote {}; install with `tar -C / -xf {}` and run {}/pyship-activate",
+            artifact.path.display(),
+            artifact
+                .path
+                .file_name()
+                .map_or_else(String::new, |name| name.to_string_lossy().into_owned()),
+            manifest.layout.install_prefix.display()
+        ));
+        Ok(PackageResult::new(vec![artifact]))
+    }
+}
+
+fn main() -> ExitCode {
+    pyship_plugin::main(TarballPlugin)
+}
+
+/// `PREFIX` and `RELEASE` of an install prefix `PREFIX/releases/RELEASE`.
+fn release_parts(install_prefix: &Path) -> Result<(String, String), String> {
+    let release = install_prefix
+        .file_name()
+        .and_then(|name| name.to_str())
+        .map(str::to_string);
+    let releases = install_prefix.parent();
+    match (release, releases) {
+        (Some(release), Some(releases)) if releases.ends_with("releases") => Ok((
+            releases
+                .parent()
+                .map(|prefix| prefix.display().to_string())
+                .unwrap_or_default(),
+            release,
+        )),
+        _ => Err(format!(
+            "the install prefix `{}` is not PREFIX/releases/RELEASE; this pyship did not stage what pyship-tarball asked for",
+            install_prefix.display()
+        )),
+    }
+}
+
+fn write_tarball(manifest: &Manifest) -> Result<Artifact, String> {
+    let options = FormatOptions::new(manifest);
+    let compression = match options.string("compression")?.unwrap_or("zstd") {
+        name @ ("zstd" | "gzip" | "xz") => {
+            Compression::from_name(name).unwrap_or(Compression::Gzip(6))
+        }
+        other => {
+            return Err(format!(
+                "`tool.pyship.tarball.compression` must be `zstd`, `gzip` or `xz`, not `{other}`"
+            ));
+        }
+    };
+    let keep = options.integer("keep")?.unwrap_or(5);
+    if keep == 0 {
+        return Err("`tool.pyship.tarball.keep` must be at least 1 (the current release)".into());
+    }
+    let (prefix, release) = release_parts(&manifest.layout.install_prefix)?;
+    let mtime = manifest.source.source_date_epoch.unwrap_or(0);
+    let release_dir = manifest
+        .layout
+        .install_prefix
+        .strip_prefix("/")
+        .unwrap_or(&manifest.layout.install_prefix)
+        .display()
+        .to_string();
+    let entries = merged_tree(&manifest.layout.staging_root, &[])?;
+    let target = manifest
+        .target
+        .name
+        .as_deref()
+        .unwrap_or(&manifest.target.arch);
+    let name = format!(
+        "{}-{release}-{target}.tar{}",
+        manifest.project.name,
+        compression.extension()
+    );
+    let path = manifest.output_dir.join(name);
+    let failed = |error: std::io::Error| format!("failed to write `{}`: {error}", path.display());
+    let file = ArtifactFile::create(&path).map_err(failed)?;
+    let mut writer = TarWriter::new(
+        Encoder::new(BufWriter::with_capacity(1 << 20, file), compression).map_err(failed)?,
+        mtime,
+    );
+    // The script first, the completion marker last: from a copy cut short anywhere, the
+    // script that refuses it is there.
+    let activate = activate_script(manifest, &prefix, &release, keep);
+    writer
+        .file(
+            &format!("{release_dir}/pyship-activate"),
+            0o755,
+            activate.as_bytes(),
+        )
+        .map_err(failed)?;
+    for entry in &entries {
+        write_entry(&mut writer, entry).map_err(failed)?;
+    }
+    writer
+        .file(&format!("{release_dir}/{COMPLETE}"), 0o644, b"")
+        .map_err(failed)?;
+    let encoder = writer.finish().map_err(failed)?;
+    let file = encoder
+        .finish()
+        .map_err(failed)?
+        .into_inner()
+        .map_err(|error| failed(error.into_error()))?;
+    file.commit("tarball").map_err(failed)
+}
+
+fn write_entry<W: std::io::Write>(writer: &mut TarWriter<W>, entry: &Entry) -> std::io::Result<()> {
+    match &entry.kind {
+        EntryKind::Directory => writer.directory(&format!("{}/", entry.path), entry.mode),
+        EntryKind::File { size } => {
+            let file = File::open(&entry.source)?;
+            writer.file_from(&entry.path, entry.mode, *size, file)
+        }
+        EntryKind::Symlink { target } => writer.symlink(&entry.path, target),
+    }
+}
+
+/// A single-quoted shell word.
+fn sh_quote(word: &str) -> String {
+    format!("'{}'", word.replace('\'', r"'\''"))
+}
+
+/// The activation script for this release, with the deployment steps that apply outside a
+/// package manager: the service account and install-time bytecode.
+fn activate_script(manifest: &Manifest, prefix: &str, release: &str, keep: u64) -> String {
+    let deployment = manifest.deployment.clone().unwrap_or_default();
+    let user = match &deployment.user {
+        None => String::new(),
+        Some(user) => {
+            let name = sh_quote(&user.name);
+            let group = sh_quote(&user.group);
+            let home = sh_quote(&user.home.as_ref().map_or_else(
+                || "/nonexistent".to_string(),
+                |home| home.display().to_string(),
+            ));
+            let shell = sh_quote(&user.shell.display().to_string());
+            let mut text = format!(
+                "# The service account, created once (adduser where it is, else useradd).\n\
+                 if ! getent group {group} >/dev/null; then\n    \
+                 if command -v addgroup >/dev/null; then addgroup --quiet --system {group}; else groupadd --system {group}; fi\n    \
+                 say \"created the group {}\"\nfi\n\
+                 if ! getent passwd {name} >/dev/null; then\n    \
+                 if command -v adduser >/dev/null; then adduser --quiet --system --ingroup {group} --home {home} --no-create-home --shell {shell} {name}; \
+                 else useradd --system --gid {group} --home-dir {home} --no-create-home --shell {shell} {name}; fi\n    \
+                 say \"created the user {}\"\nfi\n",
+                user.group, user.name
+            );
+            if user.home.is_some() {
+                text.push_str(&format!(
+                    "if [ ! -d {home} ]; then\n    mkdir -p {home}\n    chown {name}:{group} {home}\n    chmod 0750 {home}\nfi\n"
+                ));
+            }
+            text
+        }
+    };
+    let bytecode = if manifest.target.bytecode.as_deref() == Some("install") {
+        format!(
+            "# Bytecode, compiled once per release by the interpreter that will import it.\n\
+             if [ ! -f \"$dir/.pyship-bytecode\" ]; then\n    \
+             \"$dir/bin/python\" -I -m compileall -q -f -j0 --invalidation-mode checked-hash \"$dir/lib/python{}/site-packages\" >/dev/null || true\n    \
+             touch \"$dir/.pyship-bytecode\"\n    say \"compiled the bytecode of $target\"\nfi\n",
+            manifest.target.python_version
+        )
+    } else {
+        String::new()
+    };
+    ACTIVATE
+        .replace("#NAME#", &manifest.project.name)
+        .replace("'#PREFIX#'", &sh_quote(prefix))
+        .replace("#PREFIX#", prefix)
+        .replace("'#RELEASE#'", &sh_quote(release))
+        .replace("#KEEP#", &keep.to_string())
+        .replace("#USER#\n", &user)
+        .replace("#BYTECODE#\n", &bytecode)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_release_and_its_prefix_come_from_the_install_prefix() {
+        assert_eq!(
+            release_parts(Path::new("/opt/venvs/hello/releases/0.1.0")).unwrap(),
+            ("/opt/venvs/hello".to_string(), "0.1.0".to_string())
+        );
+        assert!(release_parts(Path::new("/opt/venvs/hello")).is_err());
+    }
+
+    #[test]
+    fn the_activation_script_is_filled_in_and_valid_sh() {
+        let manifest: Manifest =
+            serde_json::from_str(include_str!("../../../testdata/protocol/v2/manifest.json"))
+                .unwrap();
+        let script = activate_script(&manifest, "/opt/venvs/my app", "1.0", 3);
+        assert!(script.contains("prefix='/opt/venvs/my app'\n"), "{script}");
+        assert!(script.contains("release='1.0'\nkeep=3\n"), "{script}");
+        assert!(!script.contains("#USER#") && !script.contains("#BYTECODE#"));
+        let directory =
+            std::env::temp_dir().join(format!("pyship-activate-{}", std::process::id()));
+        std::fs::write(&directory, &script).unwrap();
+        let checked = std::process::Command::new("sh")
+            .arg("-n")
+            .arg(&directory)
+            .status()
+            .unwrap();
+        let _ = std::fs::remove_file(&directory);
+        assert!(checked.success(), "sh -n refused:\n{script}");
+    }
+}
