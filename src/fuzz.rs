@@ -271,6 +271,8 @@ proptest! {
             data: prefix.clone(),
             headers: prefix.join("include"),
             python: "/venv/bin/python".into(),
+            python_flags: String::new(),
+            launcher_prelude: String::new(),
         };
         let mut installation = crate::wheel::Installation::new(1 << 20);
         installation.reserve(prefix.join("pyvenv.cfg"), "the virtualenv");

@@ -31,13 +31,13 @@ pub(crate) fn package(
     requested_target: Option<&str>,
     output: PluginOutput,
 ) -> anyhow::Result<Vec<Artifact>> {
-    let (path, protocol, install_prefix) = checked_plugin(workspace, format)?;
+    let (path, protocol, install_prefix, layout) = checked_plugin(workspace, format)?;
     let (lock, targets) = stage::targets(workspace, requested_target)?;
     let several = lock.inputs.targets.len() > 1;
     let mut artifacts = Vec::new();
     for target in &targets {
         let root = stage::staging_root(workspace, target, several);
-        let staged = stage::stage(workspace, &lock, target, &root, &install_prefix)?;
+        let staged = stage::stage(workspace, &lock, target, &root, &install_prefix, layout)?;
         artifacts.extend(run_plugin(
             workspace, format, &path, protocol, staged, output,
         )?);
@@ -98,7 +98,10 @@ fn run_plugin(
 /// The plugin for `format`, checked before anything is staged: it speaks a protocol pyship
 /// speaks (the version agreed is returned), makes `format`, wants a layout pyship stages, and
 /// accepts the project's `[tool.pyship.FORMAT]` options.
-fn checked_plugin(workspace: &Workspace, format: &str) -> anyhow::Result<(PathBuf, u32, PathBuf)> {
+fn checked_plugin(
+    workspace: &Workspace,
+    format: &str,
+) -> anyhow::Result<(PathBuf, u32, PathBuf, LayoutKind)> {
     let path = plugin::find_plugin(format).ok_or_else(|| PluginError::NotFound {
         name: format.to_string(),
         available: plugin::list_plugins().into_keys().collect(),
@@ -113,8 +116,8 @@ fn checked_plugin(workspace: &Workspace, format: &str) -> anyhow::Result<(PathBu
         }
         .into());
     }
-    // The staged layout must be one pyship makes (a virtualenv today).
-    if description.layout != LayoutKind::Venv {
+    // The staged layout must be one pyship makes.
+    if !matches!(description.layout, LayoutKind::Venv | LayoutKind::Vendors) {
         return Err(PluginError::Layout {
             name: format.to_string(),
             path,
@@ -136,7 +139,7 @@ fn checked_plugin(workspace: &Workspace, format: &str) -> anyhow::Result<(PathBu
         )?;
     }
     let install_prefix = install_prefix(workspace, format, description.install_prefix.as_deref())?;
-    Ok((path, protocol, install_prefix))
+    Ok((path, protocol, install_prefix, description.layout))
 }
 
 /// The install prefix the plugin asks for: its template of `{prefix}` and `{version}`, filled
@@ -251,7 +254,7 @@ fn manifest(
             }),
         },
         layout: Layout {
-            kind: LayoutKind::Venv,
+            kind: staged.layout,
             staging_root: staged.venv.staging_root.clone(),
             install_prefix: staged.venv.install_prefix.clone(),
         },

@@ -18,6 +18,7 @@ use crate::python::{Interpreter, Target};
 use crate::settings::DEFAULT_INTERPRETER;
 use crate::venv::{self, StagedVenv};
 use crate::wheel;
+use pyship_plugin::LayoutKind;
 
 /// A staged build, ready for a plugin.
 pub(crate) struct Staged {
@@ -30,6 +31,8 @@ pub(crate) struct Staged {
     pub base_interpreter: PathBuf,
     /// When the modules are byte-compiled (never `None`: what happened is decided here).
     pub bytecode: BytecodeMode,
+    /// The layout staged.
+    pub layout: LayoutKind,
 }
 
 /// The lock and the targets to stage: every target of the lock, or the one `requested`.
@@ -72,6 +75,7 @@ pub(crate) fn stage_targets(
                 target,
                 &staging_root(workspace, target, several),
                 &workspace.project.install_prefix(),
+                LayoutKind::Venv,
             )
         })
         .collect()
@@ -107,14 +111,16 @@ fn build_python(workspace: &Workspace, target: &Target) -> Option<Interpreter> {
         .find(|interpreter| interpreter.target.python_minor == target.python_minor)
 }
 
-/// Fetches what the lock selects for `target`, then creates the venv at `install_prefix`
-/// under `staging_root` and installs the dependencies and the application.
+/// Fetches what the lock selects for `target`, then creates the `layout` (a virtualenv, or
+/// the vendors layout) at `install_prefix` under `staging_root` and installs the
+/// dependencies and the application.
 pub(crate) fn stage(
     workspace: &Workspace,
     lock: &Lock,
     target: &Target,
     staging_root: &Path,
     install_prefix: &Path,
+    layout: LayoutKind,
 ) -> anyhow::Result<Staged> {
     let project = &workspace.project;
     let reporter = workspace.reporter.as_ref();
@@ -164,20 +170,33 @@ pub(crate) fn stage(
         std::fs::remove_dir_all(staging_root)
             .with_context(|| format!("failed to clear `{}`", staging_root.display()))?;
     }
-    let venv = venv::create_venv(
-        staging_root,
-        install_prefix,
-        project.name.as_ref(),
-        &base_interpreter,
-        target,
-    )
+    let vendors = layout == LayoutKind::Vendors;
+    let venv = if vendors {
+        venv::create_vendors(staging_root, install_prefix)
+    } else {
+        venv::create_venv(
+            staging_root,
+            install_prefix,
+            project.name.as_ref(),
+            &base_interpreter,
+            target,
+        )
+    }
     .with_context(|| {
         format!(
-            "failed to create the virtualenv in `{}`",
+            "failed to create the layout in `{}`",
             staging_root.display()
         )
     })?;
-    let scheme = venv.scheme(&target.python_version());
+    let (scheme, app_scheme) = if vendors {
+        (
+            venv.vendors_scheme(&base_interpreter, false),
+            venv.vendors_scheme(&base_interpreter, true),
+        )
+    } else {
+        let scheme = venv.scheme(&target.python_version());
+        (scheme.clone(), scheme)
+    };
     let mut installation = wheel::Installation::new(crate::limits::max_unpacked_size());
     for own in &venv.own_files {
         installation.reserve(own.clone(), "the virtualenv");
@@ -277,12 +296,18 @@ pub(crate) fn stage(
         None,
         project.name.as_ref(),
         &project.version,
-        &scheme,
+        &app_scheme,
     )?);
 
     match (&build_python, bytecode) {
         (Some(python), BytecodeMode::Build) => {
-            compile_bytecode(workspace, &venv, python)?;
+            // The vendors layout compiles the application too, at the top of the prefix.
+            let tree = if vendors {
+                venv.staged_prefix()
+            } else {
+                venv.staged_prefix().join(&venv.site_packages)
+            };
+            compile_bytecode(workspace, &venv, &tree, python)?;
             reporter.status(
                 verb::COMPILED,
                 &format!("bytecode with `{}`", python.resolved.display()),
@@ -311,6 +336,7 @@ pub(crate) fn stage(
         target: target.clone(),
         base_interpreter,
         bytecode,
+        layout,
     })
 }
 
@@ -340,9 +366,9 @@ fn install(
 fn compile_bytecode(
     workspace: &Workspace,
     venv: &StagedVenv,
+    site_packages: &Path,
     python: &Interpreter,
 ) -> anyhow::Result<()> {
-    let site_packages: PathBuf = venv.staged_prefix().join(&venv.site_packages);
     let mut command = process::python_module(&python.resolved, &["-I"], "compileall");
     command
         .args([
@@ -356,7 +382,7 @@ fn compile_bytecode(
         .arg("-s")
         .arg(&venv.staging_root)
         .args(["-p", "/"])
-        .arg(&site_packages)
+        .arg(site_packages)
         .env("SOURCE_DATE_EPOCH", workspace.source_date_epoch.to_string());
     let output =
         process::output(command).context("failed to run compileall with the target interpreter")?;

@@ -151,6 +151,8 @@ fn run_backend(
         data: environment.join("data"),
         headers: environment.join("include"),
         python: request.interpreter.resolved.display().to_string(),
+        python_flags: String::new(),
+        launcher_prelude: String::new(),
     };
     let mut installation = wheel::Installation::new(crate::limits::max_unpacked_size());
     for package in &packages {

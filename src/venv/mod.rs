@@ -12,6 +12,7 @@ use crate::python::Target;
 use crate::wheel::Scheme;
 
 const ACTIVATE: &str = include_str!("activate");
+const VENDORS_PRELUDE: &str = include_str!("vendors_prelude.py");
 
 /// A staged virtualenv.
 #[derive(Debug, Clone)]
@@ -46,8 +47,49 @@ impl StagedVenv {
                 .join("include/site")
                 .join(format!("python{python_version}")),
             python: self.install_prefix.join("bin/python").display().to_string(),
+            python_flags: String::new(),
+            launcher_prelude: String::new(),
         }
     }
+}
+
+impl StagedVenv {
+    /// The vendors layout's scheme: the application (`app`) at the prefix, dependencies in
+    /// `vendors/`, launchers in `bin/` run by `base` in isolated mode without its
+    /// site-packages (`-IS`), finding both directories from their own location.
+    pub fn vendors_scheme(&self, base: &Path, app: bool) -> Scheme {
+        let prefix = self.staged_prefix();
+        let library = if app {
+            prefix.clone()
+        } else {
+            prefix.join(&self.site_packages)
+        };
+        Scheme {
+            purelib: library.clone(),
+            platlib: library.clone(),
+            scripts: prefix.join("bin"),
+            data: library.clone(),
+            headers: library.join("include"),
+            python: base.display().to_string(),
+            python_flags: "-IS".into(),
+            launcher_prelude: VENDORS_PRELUDE.into(),
+        }
+    }
+}
+
+/// Creates the vendors layout (`pip --target` style, no virtualenv) at `install_prefix` under
+/// `staging_root`: `bin/` and `vendors/`, the application installed at the top.
+pub fn create_vendors(staging_root: &Path, install_prefix: &Path) -> std::io::Result<StagedVenv> {
+    let venv = StagedVenv {
+        staging_root: staging_root.to_path_buf(),
+        install_prefix: install_prefix.to_path_buf(),
+        site_packages: PathBuf::from("vendors"),
+        own_files: Vec::new(),
+    };
+    let prefix = venv.staged_prefix();
+    std::fs::create_dir_all(prefix.join("bin"))?;
+    std::fs::create_dir_all(prefix.join("vendors"))?;
+    Ok(venv)
 }
 
 /// `root` + absolute `path`.

@@ -54,6 +54,11 @@ pub struct Scheme {
     pub headers: PathBuf,
     /// The interpreter's path on the target, written into script shebangs.
     pub python: String,
+    /// Flags for that interpreter in shebangs (one word, e.g. `-IS`), or empty.
+    pub python_flags: String,
+    /// Python lines every console-script launcher runs before its import (the vendors
+    /// layout puts its directories on `sys.path` there), or empty.
+    pub launcher_prelude: String,
 }
 
 /// What an installed wheel turned out to be.
@@ -272,10 +277,14 @@ impl WheelInstall<'_> {
             })?;
             let import_name = attribute.split('.').next().unwrap_or(attribute);
             let launcher = LAUNCHER
+                .replace("#PRELUDE#\n", &self.scheme.launcher_prelude)
                 .replace("#MODULE#", module.trim())
                 .replace("#IMPORT#", import_name.trim())
                 .replace("#CALL#", attribute.trim());
-            let contents = format!("{}\n{launcher}", shebang(&self.scheme.python));
+            let contents = format!(
+                "{}\n{launcher}",
+                shebang(&self.scheme.python, &self.scheme.python_flags)
+            );
             let destination = self.scheme.scripts.join(&script);
             self.claim(&destination, &filename.name)?;
             write_file(&destination, contents.as_bytes(), true)?;
@@ -349,7 +358,11 @@ impl WheelInstall<'_> {
             if is_script && reader.fill_buf()?.starts_with(b"#!python") {
                 let mut first_line = Vec::new();
                 reader.read_until(b'\n', &mut first_line)?;
-                writeln!(out, "{}", shebang(&self.scheme.python))?;
+                writeln!(
+                    out,
+                    "{}",
+                    shebang(&self.scheme.python, &self.scheme.python_flags)
+                )?;
             }
             std::io::copy(&mut reader, &mut out)?;
             out.flush()
@@ -593,13 +606,19 @@ fn record_hash(contents: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(contents))
 }
 
-/// A shebang line for `python`. Linux reads at most 127 bytes of it and no spaces, so a
-/// longer path goes through `/bin/sh` (pip's trick, valid as both sh and Python).
-fn shebang(python: &str) -> String {
-    if python.len() + 2 <= 127 && !python.contains(' ') {
-        format!("#!{python}")
+/// A shebang line for `python` (with `flags`, one word, when not empty). Linux reads at most
+/// 127 bytes of it and no spaces in the path, so a longer path goes through `/bin/sh` (pip's
+/// trick, valid as both sh and Python).
+fn shebang(python: &str, flags: &str) -> String {
+    let flags_word = if flags.is_empty() {
+        String::new()
     } else {
-        format!("#!/bin/sh\n'''exec' \"{python}\" \"$0\" \"$@\"\n' '''")
+        format!(" {flags}")
+    };
+    if python.len() + flags_word.len() + 2 <= 127 && !python.contains(' ') {
+        format!("#!{python}{flags_word}")
+    } else {
+        format!("#!/bin/sh\n'''exec' \"{python}\"{flags_word} \"$0\" \"$@\"\n' '''")
     }
 }
 
@@ -747,9 +766,9 @@ mod tests {
     #[test]
     fn long_shebangs_go_through_sh() {
         let long = "/x".repeat(80);
-        assert!(shebang(&long).starts_with("#!/bin/sh\n"));
+        assert!(shebang(&long, "").starts_with("#!/bin/sh\n"));
         assert_eq!(
-            shebang("/opt/venvs/a/bin/python"),
+            shebang("/opt/venvs/a/bin/python", ""),
             "#!/opt/venvs/a/bin/python"
         );
     }

@@ -11,5 +11,6 @@ mod lock;
 mod lock_targets;
 mod package_deb;
 mod package_tarball;
+mod package_vendors;
 mod plugins;
 mod support;
