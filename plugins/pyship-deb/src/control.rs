@@ -296,25 +296,12 @@ pub fn package_name(name: &str) -> String {
 /// `1:2.0~rc1.post2~dev3+l`. Pre- and dev-releases sort before their release (`~`), an epoch
 /// becomes Debian's epoch, the local label stays after `+`.
 pub fn debian_version_from_parts(parts: &VersionParts) -> String {
-    let mut out = String::new();
+    let upstream = pyship_plugin_kit::version::tilde_version(parts);
     if parts.epoch > 0 {
-        out.push_str(&format!("{}:", parts.epoch));
+        format!("{}:{upstream}", parts.epoch)
+    } else {
+        upstream
     }
-    let release: Vec<String> = parts.release.iter().map(u64::to_string).collect();
-    out.push_str(&release.join("."));
-    if let Some(pre) = &parts.pre {
-        out.push_str(&format!("~{}{}", pre.kind, pre.number));
-    }
-    if let Some(post) = parts.post {
-        out.push_str(&format!(".post{post}"));
-    }
-    if let Some(dev) = parts.dev {
-        out.push_str(&format!("~dev{dev}"));
-    }
-    if let Some(local) = &parts.local {
-        out.push_str(&format!("+{local}"));
-    }
-    out
 }
 
 /// The Debian version of a PEP 440 version string (protocol 1 manifests, which carry no

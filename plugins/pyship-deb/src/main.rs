@@ -300,7 +300,7 @@ fn write_deployment_files(
         }
     }
     if let Some(service) = &deployment.service {
-        let (name, text) = lifecycle::unit_file(manifest, service)?;
+        let (name, text) = pyship_plugin_kit::service::unit_file(manifest, service)?;
         place(
             &Path::new("/lib/systemd/system").join(name),
             text.as_bytes(),

@@ -4,7 +4,9 @@
 //! - [`compress`]: streaming gzip, xz and zstd (multi-threaded, thread-count independent);
 //! - [`artifact`]: an artifact written atomically, with its size and sha256 for the result;
 //! - [`tree`]: the staged tree plus the plugin's generated files, in one archive order;
-//! - [`options`]: `[tool.pyship.FORMAT]` values read with their types.
+//! - [`options`]: `[tool.pyship.FORMAT]` values read with their types;
+//! - [`version`]: a PEP 440 version as dpkg and rpm sort it;
+//! - [`service`]: the systemd unit of a service, and shell quoting for scripts.
 //!
 //! It sits beside the protocol crate, `pyship-plugin`, which stays a small serde-only
 //! contract that plugins in any language can read.
@@ -12,7 +14,9 @@
 pub mod artifact;
 pub mod compress;
 pub mod options;
+pub mod service;
 pub mod tar;
 pub mod tree;
+pub mod version;
 
 pub use pyship_plugin;

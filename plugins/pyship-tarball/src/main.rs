@@ -19,6 +19,7 @@ use pyship_plugin::{
 use pyship_plugin_kit::artifact::ArtifactFile;
 use pyship_plugin_kit::compress::{Compression, Encoder};
 use pyship_plugin_kit::options::FormatOptions;
+use pyship_plugin_kit::service::sh_quote;
 use pyship_plugin_kit::tar::TarWriter;
 use pyship_plugin_kit::tree::merged_tree;
 
@@ -176,10 +177,6 @@ fn write_entry<W: std::io::Write>(writer: &mut TarWriter<W>, entry: &Entry) -> s
     }
 }
 
-/// A single-quoted shell word.
-fn sh_quote(word: &str) -> String {
-    format!("'{}'", word.replace('\'', r"'\''"))
-}
 
 /// The activation script for this release, with the deployment steps that apply outside a
 /// package manager: the service account and install-time bytecode.
