@@ -10,6 +10,7 @@ mod index;
 mod lock;
 mod lock_targets;
 mod package_deb;
+mod package_rpm;
 mod package_tarball;
 mod package_vendors;
 mod plugins;

@@ -177,7 +177,6 @@ fn write_entry<W: std::io::Write>(writer: &mut TarWriter<W>, entry: &Entry) -> s
     }
 }
 
-
 /// The activation script for this release, with the deployment steps that apply outside a
 /// package manager: the service account and install-time bytecode.
 fn activate_script(manifest: &Manifest, prefix: &str, release: &str, keep: u64) -> String {

@@ -1,0 +1,140 @@
+//! `pyship package rpm`: checked with Debian's rpm tools, installed, upgraded and erased with
+//! `rpm --root` in a Debian root of its own (its own rpm database; the scriptlets run there).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::support::debian_root::DebianRoot;
+use crate::support::{TestContext, requires_tool};
+
+fn package(context: &TestContext) -> PathBuf {
+    let run = context.pyship(&["package", "rpm", "--offline"]).success();
+    PathBuf::from(run.stdout.trim())
+}
+
+fn rpm(args: &[&str], path: &Path) -> String {
+    let output = Command::new("rpm").args(args).arg(path).output().unwrap();
+    assert!(
+        output.status.success(),
+        "rpm {args:?} {}: {}",
+        path.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn rpm_tools_accept_the_package_and_it_is_reproducible() {
+    if !requires_tool("rpm") {
+        return;
+    }
+    let context = TestContext::hello();
+    let path = package(&context);
+    assert!(
+        path.ends_with("hello-0.1.0-1.x86_64.rpm"),
+        "{}",
+        path.display()
+    );
+    let info = rpm(&["-qip"], &path);
+    for line in [
+        "Name        : hello\n",
+        "Version     : 0.1.0\n",
+        "Release     : 1\n",
+        "Architecture: x86_64\n",
+        "License     : MIT\n",
+        "Build Host  : pyship\n",
+        "URL         : https://example.com/hello\n",
+    ] {
+        assert!(info.contains(line), "missing {line:?} in\n{info}");
+    }
+    let requires = rpm(&["-qp", "--requires"], &path);
+    assert!(
+        requires.lines().any(|line| line == "python3.11"),
+        "{requires}"
+    );
+    let files = rpm(&["-qlp"], &path);
+    assert!(
+        files
+            .lines()
+            .any(|line| line == "/opt/venvs/hello/bin/hello-serve"),
+        "{files}"
+    );
+    assert!(
+        !files.lines().any(|line| line == "/opt"),
+        "shared directories are not owned"
+    );
+    assert!(rpm(&["-K"], &path).contains("digests OK"));
+    let again = TestContext::hello();
+    assert!(
+        std::fs::read(&path).unwrap() == std::fs::read(package(&again)).unwrap(),
+        "two builds of the same inputs differ"
+    );
+}
+
+#[test]
+fn a_service_rpm_installs_upgrades_keeping_config_and_erases_clean() {
+    if !requires_tool("rpm") {
+        return;
+    }
+    let Some(root) = DebianRoot::new("bookworm") else {
+        return;
+    };
+    let context = crate::deb_lifecycle::service_project(8000);
+    let first = package(&context);
+    let root_arg = format!("--root={}", root.path.display());
+    let rpm_in_root = |args: &[&str]| {
+        let output = Command::new("rpm")
+            .arg(&root_arg)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "rpm {args:?}: {}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    };
+    rpm_in_root(&["--initdb"]);
+    rpm_in_root(&["-i", "--nodeps", first.to_str().unwrap()]);
+    let passwd = root.ok(&["getent", "passwd", "hello"]);
+    assert!(
+        passwd.contains(":/var/lib/hello:/usr/sbin/nologin"),
+        "{passwd}"
+    );
+    assert_eq!(
+        root.ok(&["stat", "-c", "%U:%G %a", "/etc/hello/hello.toml"]),
+        "root:hello 640\n"
+    );
+    assert!(root.join("/usr/lib/systemd/system/hello.service").is_file());
+    assert_eq!(
+        root.ok(&["/opt/venvs/hello/bin/hello-serve", "--check"])
+            .trim(),
+        "ok: /opt/venvs/hello"
+    );
+
+    std::fs::write(
+        root.join("/etc/hello/hello.toml"),
+        "greeting = \"edited\"\n",
+    )
+    .unwrap();
+    let pyproject = context
+        .read("pyproject.toml")
+        .replace("version = \"0.1.0\"", "version = \"0.2.0\"");
+    context.file("pyproject.toml", &pyproject);
+    let second = package(&context);
+    rpm_in_root(&["-U", "--nodeps", second.to_str().unwrap()]);
+    assert_eq!(
+        std::fs::read_to_string(root.join("/etc/hello/hello.toml")).unwrap(),
+        "greeting = \"edited\"\n",
+        "%config(noreplace) keeps the operator's edit"
+    );
+    root.ok(&["/opt/venvs/hello/bin/hello-serve", "--check"]);
+
+    rpm_in_root(&["-e", "hello"]);
+    assert!(
+        !root.join("/opt/venvs/hello").exists(),
+        "erase left the prefix"
+    );
+    assert!(!root.join("/usr/lib/systemd/system/hello.service").exists());
+}
