@@ -36,11 +36,7 @@ struct DebPlugin;
 impl Plugin for DebPlugin {
     fn describe(&self) -> Describe {
         let mut describe = Describe::new("deb", "Debian .deb packages (dpkg, apt)", &["deb"]);
-        let option = |name: &str, value_type: &str, doc: &str| OptionDoc {
-            name: name.into(),
-            value_type: value_type.into(),
-            doc: doc.into(),
-        };
+        let option = OptionDoc::new;
         describe.options = vec![
             option(
                 "package",
@@ -104,17 +100,11 @@ fn main() -> ExitCode {
 fn build_deb(manifest: &Manifest) -> Result<Artifact, String> {
     let mtime = manifest.source.source_date_epoch.unwrap_or(0);
     let options = FormatOptions::new(manifest);
-    let compression = match options.string("compression")? {
-        None => default_compression(manifest),
-        Some(name) => match Compression::from_name(name) {
-            Some(Compression::None) | None => {
-                return Err(format!(
-                    "`tool.pyship.deb.compression` must be `gzip`, `xz` or `zstd`, not `{name}`"
-                ));
-            }
-            Some(compression) => compression,
-        },
-    };
+    let compression = options.compression(
+        "compression",
+        default_compression(manifest),
+        &["gzip", "xz", "zstd"],
+    )?;
     let mut control = Control::from_manifest(manifest)?;
     let deployment = manifest.deployment.clone().unwrap_or_default();
     // Debian's copyright, changelog and lintian overrides, the configuration files and the

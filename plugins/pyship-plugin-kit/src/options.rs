@@ -5,6 +5,8 @@
 //! a plugin run by hand on an edited manifest fails the same way instead of guessing.
 
 use pyship_plugin::Manifest;
+
+use crate::compress::Compression;
 use pyship_plugin::serde_json::Value;
 
 /// The format's options of one manifest.
@@ -72,6 +74,30 @@ impl<'m> FormatOptions<'m> {
             None => Ok(None),
             Some(Value::Number(number)) if number.as_u64().is_some() => Ok(number.as_u64()),
             Some(other) => Err(self.wrong_type(key, "a non-negative integer", other)),
+        }
+    }
+
+    /// A compression named by `key` (`gzip`, `xz` or `zstd`, among `allowed`), else `default`.
+    pub fn compression(
+        &self,
+        key: &str,
+        default: Compression,
+        allowed: &[&str],
+    ) -> Result<Compression, String> {
+        let Some(name) = self.string(key)? else {
+            return Ok(default);
+        };
+        match Compression::from_name(name) {
+            Some(compression) if allowed.contains(&name) => Ok(compression),
+            _ => Err(format!(
+                "`tool.pyship.{}.{key}` must be {}, not `{name}`",
+                self.manifest.format,
+                allowed
+                    .iter()
+                    .map(|name| format!("`{name}`"))
+                    .collect::<Vec<_>>()
+                    .join(" or ")
+            )),
         }
     }
 }

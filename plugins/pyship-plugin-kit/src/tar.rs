@@ -68,6 +68,19 @@ impl<W: Write> TarWriter<W> {
     }
 
     /// A symbolic link.
+    /// One entry of a staged-tree walk, archived as `name` (its contents streamed from its
+    /// source file).
+    pub fn entry(&mut self, name: &str, entry: &pyship_plugin::Entry) -> io::Result<()> {
+        match &entry.kind {
+            pyship_plugin::EntryKind::Directory => self.directory(&format!("{name}/"), entry.mode),
+            pyship_plugin::EntryKind::File { size } => {
+                let file = std::fs::File::open(&entry.source)?;
+                self.file_from(name, entry.mode, *size, file)
+            }
+            pyship_plugin::EntryKind::Symlink { target } => self.symlink(name, target),
+        }
+    }
+
     pub fn symlink(&mut self, path: &str, target: &str) -> io::Result<()> {
         self.append(path, tar::EntryType::Symlink, 0o777, Some(target), &[])
     }

@@ -134,6 +134,18 @@ pub struct OptionDoc {
     pub doc: String,
 }
 
+impl OptionDoc {
+    /// An option named `name` of type `value_type` (`string`, `integer`, `boolean`,
+    /// `array<string>`), documented by `doc`.
+    pub fn new(name: &str, value_type: &str, doc: &str) -> OptionDoc {
+        OptionDoc {
+            name: name.into(),
+            value_type: value_type.into(),
+            doc: doc.into(),
+        }
+    }
+}
+
 /// Which staged layout a plugin packages.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]

@@ -25,11 +25,7 @@ struct RpmPlugin;
 impl Plugin for RpmPlugin {
     fn describe(&self) -> Describe {
         let mut describe = Describe::new("rpm", "RPM packages (rpm, dnf, yum)", &["rpm"]);
-        let option = |name: &str, value_type: &str, doc: &str| OptionDoc {
-            name: name.into(),
-            value_type: value_type.into(),
-            doc: doc.into(),
-        };
+        let option = OptionDoc::new;
         describe.options = vec![
             option(
                 "package",

@@ -8,14 +8,11 @@
 //! marker without which `pyship-activate` refuses the release: a half-extracted release never
 //! becomes current.
 
-use std::fs::File;
 use std::io::BufWriter;
 use std::path::Path;
 use std::process::ExitCode;
 
-use pyship_plugin::{
-    Artifact, Describe, Entry, EntryKind, Manifest, OptionDoc, PackageResult, Plugin,
-};
+use pyship_plugin::{Artifact, Describe, Manifest, OptionDoc, PackageResult, Plugin};
 use pyship_plugin_kit::artifact::ArtifactFile;
 use pyship_plugin_kit::compress::{Compression, Encoder};
 use pyship_plugin_kit::options::FormatOptions;
@@ -37,11 +34,7 @@ impl Plugin for TarballPlugin {
             &["tarball"],
         );
         describe.install_prefix = Some("{prefix}/releases/{version}".into());
-        let option = |name: &str, value_type: &str, doc: &str| OptionDoc {
-            name: name.into(),
-            value_type: value_type.into(),
-            doc: doc.into(),
-        };
+        let option = OptionDoc::new;
         describe.options = vec![
             option(
                 "compression",
@@ -100,16 +93,11 @@ fn release_parts(install_prefix: &Path) -> Result<(String, String), String> {
 
 fn write_tarball(manifest: &Manifest) -> Result<Artifact, String> {
     let options = FormatOptions::new(manifest);
-    let compression = match options.string("compression")?.unwrap_or("zstd") {
-        name @ ("zstd" | "gzip" | "xz") => {
-            Compression::from_name(name).unwrap_or(Compression::Gzip(6))
-        }
-        other => {
-            return Err(format!(
-                "`tool.pyship.tarball.compression` must be `zstd`, `gzip` or `xz`, not `{other}`"
-            ));
-        }
-    };
+    let compression = options.compression(
+        "compression",
+        Compression::Zstd(10),
+        &["zstd", "gzip", "xz"],
+    )?;
     let keep = options.integer("keep")?.unwrap_or(5);
     if keep == 0 {
         return Err("`tool.pyship.tarball.keep` must be at least 1 (the current release)".into());
@@ -152,7 +140,7 @@ fn write_tarball(manifest: &Manifest) -> Result<Artifact, String> {
         )
         .map_err(failed)?;
     for entry in &entries {
-        write_entry(&mut writer, entry).map_err(failed)?;
+        writer.entry(&entry.path, entry).map_err(failed)?;
     }
     writer
         .file(&format!("{release_dir}/{COMPLETE}"), 0o644, b"")
@@ -164,17 +152,6 @@ fn write_tarball(manifest: &Manifest) -> Result<Artifact, String> {
         .into_inner()
         .map_err(|error| failed(error.into_error()))?;
     file.commit("tarball").map_err(failed)
-}
-
-fn write_entry<W: std::io::Write>(writer: &mut TarWriter<W>, entry: &Entry) -> std::io::Result<()> {
-    match &entry.kind {
-        EntryKind::Directory => writer.directory(&format!("{}/", entry.path), entry.mode),
-        EntryKind::File { size } => {
-            let file = File::open(&entry.source)?;
-            writer.file_from(&entry.path, entry.mode, *size, file)
-        }
-        EntryKind::Symlink { target } => writer.symlink(&entry.path, target),
-    }
 }
 
 /// The activation script for this release, with the deployment steps that apply outside a

@@ -7,13 +7,10 @@
 //! The plugin asks pyship for the vendors layout; pyship stages it. The artifact is an archive
 //! of that directory, named and rooted `NAME-RELEASE/`.
 
-use std::fs::File;
 use std::io::BufWriter;
 use std::process::ExitCode;
 
-use pyship_plugin::{
-    Artifact, Describe, EntryKind, LayoutKind, Manifest, OptionDoc, PackageResult, Plugin,
-};
+use pyship_plugin::{Artifact, Describe, LayoutKind, Manifest, OptionDoc, PackageResult, Plugin};
 use pyship_plugin_kit::artifact::ArtifactFile;
 use pyship_plugin_kit::compress::{Compression, Encoder};
 use pyship_plugin_kit::options::FormatOptions;
@@ -30,11 +27,11 @@ impl Plugin for VendorsPlugin {
             &["vendors"],
         );
         describe.layout = LayoutKind::Vendors;
-        describe.options = vec![OptionDoc {
-            name: "compression".into(),
-            value_type: "string".into(),
-            doc: "`zstd` (default, `.tar.zst`), `gzip` (`.tar.gz`) or `xz` (`.tar.xz`)".into(),
-        }];
+        describe.options = vec![OptionDoc::new(
+            "compression",
+            "string",
+            "`zstd` (default, `.tar.zst`), `gzip` (`.tar.gz`) or `xz` (`.tar.xz`)",
+        )];
         describe
     }
 
@@ -60,16 +57,11 @@ fn main() -> ExitCode {
 
 fn write_archive(manifest: &Manifest) -> Result<Artifact, String> {
     let options = FormatOptions::new(manifest);
-    let compression = match options.string("compression")?.unwrap_or("zstd") {
-        name @ ("zstd" | "gzip" | "xz") => {
-            Compression::from_name(name).unwrap_or(Compression::Gzip(6))
-        }
-        other => {
-            return Err(format!(
-                "`tool.pyship.vendors.compression` must be `zstd`, `gzip` or `xz`, not `{other}`"
-            ));
-        }
-    };
+    let compression = options.compression(
+        "compression",
+        Compression::Zstd(10),
+        &["zstd", "gzip", "xz"],
+    )?;
     let prefix = &manifest.layout.install_prefix;
     let staged = manifest
         .layout
@@ -101,14 +93,9 @@ fn write_archive(manifest: &Manifest) -> Result<Artifact, String> {
         .directory(&format!("{top}/"), 0o755)
         .map_err(failed)?;
     for entry in &entries {
-        let name = format!("{top}/{}", entry.path);
-        match &entry.kind {
-            EntryKind::Directory => writer.directory(&format!("{name}/"), entry.mode),
-            EntryKind::File { size } => File::open(&entry.source)
-                .and_then(|file| writer.file_from(&name, entry.mode, *size, file)),
-            EntryKind::Symlink { target } => writer.symlink(&name, target),
-        }
-        .map_err(failed)?;
+        writer
+            .entry(&format!("{top}/{}", entry.path), entry)
+            .map_err(failed)?;
     }
     let file = writer
         .finish()
