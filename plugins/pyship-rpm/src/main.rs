@@ -51,7 +51,7 @@ impl Plugin for RpmPlugin {
             option(
                 "compression",
                 "string",
-                "payload compression: `zstd` (default) or `gzip`",
+                "payload compression: `zstd` (default; `gzip` for rhel-8) or `gzip`",
             ),
         ];
         describe
@@ -84,7 +84,13 @@ fn build_rpm(manifest: &Manifest) -> Result<Artifact, String> {
     let options = FormatOptions::new(manifest);
     let project = &manifest.project;
     let deployment = manifest.deployment.clone().unwrap_or_default();
-    let compression = match options.string("compression")?.unwrap_or("zstd") {
+    // RHEL 8's rpm predates zstd payloads: gzip there, zstd elsewhere.
+    let default = if manifest.target.name.as_deref() == Some("rhel-8") {
+        "gzip"
+    } else {
+        "zstd"
+    };
+    let compression = match options.string("compression")?.unwrap_or(default) {
         "zstd" => CompressionWithLevel::Zstd(10),
         "gzip" => CompressionWithLevel::Gzip(6),
         other => {
