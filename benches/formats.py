@@ -39,15 +39,19 @@ def main():
             cache = Path(work) / name / "cache"
             env = {"PYSHIP_CACHE_DIR": str(cache), "SOURCE_DATE_EPOCH": "1700000000"}
             deb.run([pyship, "fetch", "-q"], app, env)
-            for format in formats:
-                times, size = [], 0
-                for _ in range(args.runs):
+            # Formats take turns within each round, so that a machine that slows down over
+            # consecutive runs (disk writeback) does not favour the first format.
+            times = {format: [] for format in formats}
+            sizes = {}
+            for _ in range(args.runs):
+                for format in formats:
                     elapsed, result = deb.run([pyship, "package", format, "-q"], app, env)
-                    times.append(elapsed)
-                    size = Path(result.stdout.strip().splitlines()[-1]).stat().st_size
-                median = statistics.median(times)
-                rows.append((name, format, median, size))
-                print(f"{name:7} {format:8} {median:6.2f}s  {size / 1e6:7.1f} MB", file=sys.stderr)
+                    times[format].append(elapsed)
+                    sizes[format] = Path(result.stdout.strip().splitlines()[-1]).stat().st_size
+            for format in formats:
+                median = statistics.median(times[format])
+                rows.append((name, format, median, sizes[format]))
+                print(f"{name:7} {format:8} {median:6.2f}s  {sizes[format] / 1e6:7.1f} MB", file=sys.stderr)
     print(f"\nmedians of {args.runs} warm runs; ratio = format time / deb time\n")
     print("| set | format | warm (s) | ratio | artifact (MB) |")
     print("| --- | --- | --- | --- | --- |")
