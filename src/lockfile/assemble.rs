@@ -15,14 +15,15 @@ use pep508_rs::pep440_rs::Version;
 use super::{Lock, LockInputs, LockedPackage, LockedWheel};
 use crate::index::{DistFile, FileLocation, IndexError, PackageIndex, strip_credentials};
 use crate::python::Target;
-use crate::resolver::ResolvedPackage;
+use crate::resolver::{Edge, ResolvedPackage};
 
-/// One target's resolution, with the names its main requirements and each group pull in.
+/// One target's resolution, with what its main requirements and each group ask for directly
+/// (a package, and an extra of it when one is named).
 pub struct Resolution<'a> {
     pub target: &'a Target,
     pub packages: Vec<ResolvedPackage>,
-    pub main_roots: BTreeSet<PackageName>,
-    pub groups: BTreeMap<String, BTreeSet<PackageName>>,
+    pub main_roots: BTreeSet<Edge>,
+    pub groups: BTreeMap<String, BTreeSet<Edge>>,
 }
 
 #[derive(Default)]
@@ -160,22 +161,28 @@ fn locked_file(
 }
 
 /// The packages reachable from `roots` through the resolved dependency edges.
-fn reachable(packages: &[ResolvedPackage], roots: &BTreeSet<PackageName>) -> BTreeSet<PackageName> {
+fn reachable(packages: &[ResolvedPackage], roots: &BTreeSet<Edge>) -> BTreeSet<PackageName> {
     let by_name: BTreeMap<&PackageName, &ResolvedPackage> = packages
         .iter()
         .map(|package| (&package.name, package))
         .collect();
-    let mut seen = BTreeSet::new();
-    let mut stack: Vec<PackageName> = roots.iter().cloned().collect();
-    while let Some(name) = stack.pop() {
-        if !seen.insert(name.clone()) {
+    // Walk (package, extra) pairs: an extra's edges count only where something asks for it.
+    let mut seen: BTreeSet<Edge> = BTreeSet::new();
+    let mut stack: Vec<Edge> = roots.iter().cloned().collect();
+    while let Some((name, extra)) = stack.pop() {
+        if !seen.insert((name.clone(), extra.clone())) {
             continue;
         }
+        if extra.is_some() {
+            stack.push((name.clone(), None));
+        }
         if let Some(package) = by_name.get(&name) {
-            stack.extend(package.dependencies.iter().cloned());
+            if let Some(edges) = package.edges.get(&extra) {
+                stack.extend(edges.iter().cloned());
+            }
         }
     }
-    seen
+    seen.into_iter().map(|(name, _)| name).collect()
 }
 
 /// A local path as the lock records it: relative to `base` when inside it, `/`-separated.

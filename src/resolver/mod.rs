@@ -132,9 +132,17 @@ pub struct ResolvedPackage {
     pub file: DistFile,
     /// The version's sdist, if the index has one.
     pub sdist: Option<DistFile>,
-    /// Names of the packages it depends on for this target, sorted.
+    /// Names of the packages it depends on for this target (with every extra the graph
+    /// turned on), sorted.
     pub dependencies: Vec<PackageName>,
+    /// Its edges by part: `None` the distribution itself, `Some(extra)` what that extra
+    /// needs; each edge names a package and the extra of it that is asked for, if any. Kept
+    /// apart so that what only a dependency group's extras need stays out of the shipped tree.
+    pub edges: BTreeMap<Option<ExtraName>, BTreeSet<Edge>>,
 }
+
+/// A dependency: a package, and the extra of it that is asked for.
+pub type Edge = (PackageName, Option<ExtraName>);
 
 struct Provider<'a> {
     index: &'a PackageIndex,
@@ -147,7 +155,7 @@ struct Provider<'a> {
     explicit_prereleases: RefCell<HashSet<PackageName>>,
     candidates: RefCell<HashMap<PackageName, Rc<Vec<Candidate>>>>,
     metadata: RefCell<HashMap<(PackageName, Version), Arc<Metadata>>>,
-    edges: RefCell<HashMap<(PackageName, Version), BTreeSet<PackageName>>>,
+    edges: RefCell<HashMap<(PackageName, Version), BTreeMap<Option<ExtraName>, BTreeSet<Edge>>>>,
     /// Packages with no installable version at all, and why: for the no-solution hint.
     unavailable: RefCell<BTreeMap<PackageName, String>>,
 }
@@ -415,9 +423,12 @@ impl DependencyProvider for Provider<'_> {
             .borrow_mut()
             .entry((name.clone(), version.clone()))
             .or_default()
+            .entry(extras.first().cloned())
+            .or_default()
             .extend(constraints.keys().filter_map(|node| match node {
-                Node::Package(dependency) => Some(dependency.clone()),
-                _ => None,
+                Node::Package(dependency) => Some((dependency.clone(), None)),
+                Node::Extra(dependency, extra) => Some((dependency.clone(), Some(extra.clone()))),
+                Node::Root(_) => None,
             }));
         if let Node::Extra(..) = package {
             constraints.insert(
@@ -514,16 +525,22 @@ fn solve(
         else {
             continue;
         };
-        let dependencies = edges
+        let package_edges = edges
             .get(&(name.clone(), version.clone()))
-            .map(|names| names.iter().cloned().collect())
+            .cloned()
             .unwrap_or_default();
+        let dependencies: BTreeSet<PackageName> = package_edges
+            .values()
+            .flatten()
+            .map(|(dependency, _)| dependency.clone())
+            .collect();
         resolved.push(ResolvedPackage {
             name,
             version,
             file: candidate.file.clone(),
             sdist: candidate.sdist.clone(),
-            dependencies,
+            dependencies: dependencies.into_iter().collect(),
+            edges: package_edges,
         });
     }
     resolved.sort_by(|a, b| a.name.cmp(&b.name));

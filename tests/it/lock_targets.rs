@@ -405,6 +405,42 @@ fn dependency_groups_are_locked_but_not_shipped_and_extras_are() {
     assert!(!site("checker").exists());
 }
 
+/// An extra that only a dependency group asks for (`test = ["core[t]"]`) does not bring its
+/// packages into the shipped tree, though `core` itself ships.
+#[test]
+fn extras_asked_for_by_a_group_stay_out_of_the_shipped_tree() {
+    let context = TestContext::new();
+    let wheels = context.root.join("wheels");
+    copy_flit(&context);
+    WheelSpec::new("core", "1.0")
+        .requires(&["tdep ; extra == 't'"])
+        .write(&wheels);
+    WheelSpec::new("tdep", "1.0").write(&wheels);
+    context.file("app/__init__.py", "\"\"\"The app.\"\"\"\n");
+    context.file(
+        "pyproject.toml",
+        "[project]\nname = \"app\"\nversion = \"1.0\"\ndescription = \"x\"\ndependencies = [\"core\"]\n\
+         [dependency-groups]\ntest = [\"core[t]\"]\n\
+         [build-system]\nrequires = [\"flit_core>=3.4\"]\nbuild-backend = \"flit_core.buildapi\"\n\
+         [tool.pyship]\nfind-links = [\"wheels\"]\nno-index = true\n",
+    );
+    context.pyship(&["lock", "--group", "test"]).success();
+    let packages = context.locked_packages("pylock.toml");
+    assert!(find(&packages, "core").unwrap().get("marker").is_none());
+    assert_eq!(
+        find(&packages, "tdep").unwrap()["marker"].as_str(),
+        Some("'test' in dependency_groups"),
+        "{packages:?}"
+    );
+    let run = context.pyship(&["build"]).success();
+    let site = Path::new(run.stdout.trim()).join("lib/python3.11/site-packages");
+    assert!(site.join("core").is_dir());
+    assert!(
+        !site.join("tdep").exists(),
+        "a group's extra leaked into the tree"
+    );
+}
+
 #[test]
 fn direct_references_to_wheels_are_locked_from_where_they_point() {
     let context = TestContext::new();

@@ -11,8 +11,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context as _, bail};
+use pep508_rs::Requirement;
 use pep508_rs::pep440_rs::VersionSpecifiers;
-use pep508_rs::{PackageName, Requirement};
 
 use super::Workspace;
 use crate::cache::{self, Cache};
@@ -22,7 +22,7 @@ use crate::pep517::WheelBuilder;
 use crate::printer::verb;
 use crate::python::Target;
 use crate::reporter::Reporter;
-use crate::resolver::{self, Builder};
+use crate::resolver::{self, Builder, Edge};
 use crate::settings::LockSettings;
 
 pub(crate) use plan::LockPlan;
@@ -140,12 +140,20 @@ fn check_requires_python(plan: &LockPlan) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Names the requirements pull in directly on `target`.
-fn root_names(requirements: &[Requirement], target: &Target) -> BTreeSet<PackageName> {
+/// What the requirements ask for directly on `target`: each package, and each extra of it
+/// they name.
+fn root_names(requirements: &[Requirement], target: &Target) -> BTreeSet<Edge> {
     requirements
         .iter()
         .filter(|requirement| requirement.marker.evaluate(&target.markers, &[]))
-        .map(|requirement| requirement.name.clone())
+        .flat_map(|requirement| {
+            std::iter::once((requirement.name.clone(), None)).chain(
+                requirement
+                    .extras
+                    .iter()
+                    .map(|extra| (requirement.name.clone(), Some(extra.clone()))),
+            )
+        })
         .collect()
 }
 
