@@ -138,11 +138,14 @@ pub struct ResolvedPackage {
     /// Its edges by part: `None` the distribution itself, `Some(extra)` what that extra
     /// needs; each edge names a package and the extra of it that is asked for, if any. Kept
     /// apart so that what only a dependency group's extras need stays out of the shipped tree.
-    pub edges: BTreeMap<Option<ExtraName>, BTreeSet<Edge>>,
+    pub edges: EdgesByPart,
 }
 
 /// A dependency: a package, and the extra of it that is asked for.
 pub type Edge = (PackageName, Option<ExtraName>);
+
+/// A package's edges by part: `None` the distribution itself, `Some(extra)` that extra.
+pub type EdgesByPart = BTreeMap<Option<ExtraName>, BTreeSet<Edge>>;
 
 struct Provider<'a> {
     index: &'a PackageIndex,
@@ -155,7 +158,7 @@ struct Provider<'a> {
     explicit_prereleases: RefCell<HashSet<PackageName>>,
     candidates: RefCell<HashMap<PackageName, Rc<Vec<Candidate>>>>,
     metadata: RefCell<HashMap<(PackageName, Version), Arc<Metadata>>>,
-    edges: RefCell<HashMap<(PackageName, Version), BTreeMap<Option<ExtraName>, BTreeSet<Edge>>>>,
+    edges: RefCell<HashMap<(PackageName, Version), EdgesByPart>>,
     /// Packages with no installable version at all, and why: for the no-solution hint.
     unavailable: RefCell<BTreeMap<PackageName, String>>,
 }
