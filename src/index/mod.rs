@@ -71,6 +71,8 @@ pub enum IndexError {
     },
     #[error("`{file}` is not a valid wheel: {message}")]
     BadWheel { file: String, message: String },
+    #[error("the metadata of `{file}` cannot be read: {message}")]
+    BadMetadata { file: String, message: String },
     #[error("hash mismatch for `{file}`: expected sha256 {expected}, got {actual}")]
     HashMismatch {
         file: String,
@@ -440,7 +442,7 @@ impl PackageIndex {
             };
             Metadata::parse(&text)
                 .map(Arc::new)
-                .map_err(|message| IndexError::BadWheel {
+                .map_err(|message| IndexError::BadMetadata {
                     file: file.file_name.clone(),
                     message,
                 })

@@ -406,7 +406,29 @@ impl DependencyProvider for Provider<'_> {
             Node::Package(name) => (name, Vec::new()),
             Node::Extra(name, extra) => (name, vec![extra.clone()]),
         };
-        let metadata = self.metadata(name, version)?;
+        let metadata = match self.metadata(name, version) {
+            // One release with broken metadata is skipped, as pip and uv do, not the end of
+            // the lock; the reason shows when nothing else fits.
+            Err(ProviderError::Index(IndexError::BadMetadata { message, .. })) => {
+                return Ok(Dependencies::Unavailable(format!(
+                    "because its metadata cannot be read ({message})"
+                )));
+            }
+            result => result?,
+        };
+        // A broken line of an extra counts only when that extra is asked for.
+        if let Some(broken) = metadata.broken_extra_requirements.iter().find(|line| {
+            extras.iter().any(|extra| {
+                line.replace(' ', "").contains(&format!("extra=='{extra}'"))
+                    || line
+                        .replace(' ', "")
+                        .contains(&format!("extra==\"{extra}\""))
+            })
+        }) {
+            return Ok(Dependencies::Unavailable(format!(
+                "because its metadata cannot be read (`Requires-Dist: {broken}`)"
+            )));
+        }
         if let Some(requires_python) = &metadata.requires_python {
             if !requires_python.contains(&self.target.python_full_version) {
                 return Ok(Dependencies::Unavailable(format!(

@@ -15,6 +15,9 @@ pub struct Metadata {
     pub version: Version,
     pub requires_python: Option<VersionSpecifiers>,
     pub requires_dist: Vec<Requirement>,
+    /// `Requires-Dist` lines of an extra that do not parse: harmless unless that extra is
+    /// asked for (then the resolver refuses the version).
+    pub broken_extra_requirements: Vec<String>,
 }
 
 impl Metadata {
@@ -24,6 +27,7 @@ impl Metadata {
         let mut version = None;
         let mut requires_python = None;
         let mut requires_dist = Vec::new();
+        let mut broken_extra_requirements = Vec::new();
         for (key, value) in headers(text) {
             match key.to_ascii_lowercase().as_str() {
                 "name" => {
@@ -44,10 +48,15 @@ impl Metadata {
                             format!("invalid `Requires-Python: {value}`: {error}")
                         })?)
                 }
-                "requires-dist" => requires_dist.push(
-                    crate::pep508::parse_requirement(&value)
-                        .map_err(|error| format!("invalid `Requires-Dist: {value}`: {error}"))?,
-                ),
+                "requires-dist" => match crate::pep508::parse_requirement(&value) {
+                    Ok(requirement) => requires_dist.push(requirement),
+                    // A broken line of an optional extra cannot matter unless the extra is
+                    // asked for; pip and uv go on without it.
+                    Err(_) if is_extra_only(&value) => broken_extra_requirements.push(value),
+                    Err(error) => {
+                        return Err(format!("invalid `Requires-Dist: {value}`: {error}"));
+                    }
+                },
                 _ => {}
             }
         }
@@ -55,6 +64,7 @@ impl Metadata {
             name: name.ok_or("no `Name` field")?,
             version: version.ok_or("no `Version` field")?,
             requires_python,
+            broken_extra_requirements,
             requires_dist,
         })
     }
@@ -84,6 +94,14 @@ impl Metadata {
 }
 
 /// The header fields, continuation lines joined.
+/// Whether a `Requires-Dist` value's marker limits it to an extra (`… ; extra == "x"`).
+fn is_extra_only(value: &str) -> bool {
+    value.split_once(';').is_some_and(|(_, marker)| {
+        let marker: String = marker.chars().filter(|c| !c.is_whitespace()).collect();
+        marker.contains("extra==")
+    })
+}
+
 /// The license a distribution declares, as one short line: `License-Expression` (PEP 639),
 /// else a one-line `License`, else its `License ::` classifiers' names; `None` when it
 /// declares none (or only `UNKNOWN`).
@@ -167,6 +185,20 @@ mod tests {
         assert!(Metadata::is_static(
             "Metadata-Version: 2.3\nName: a\nVersion: 1\nDynamic: License\n"
         ));
+    }
+
+    #[test]
+    fn a_broken_line_of_an_extra_is_set_aside_any_other_is_an_error() {
+        let metadata = Metadata::parse(
+            "Name: a\nVersion: 1\nRequires-Dist: b (>=1.0.*) ; extra == 'docs'\nRequires-Dist: c\n",
+        )
+        .unwrap();
+        assert_eq!(metadata.requires_dist.len(), 1);
+        assert_eq!(
+            metadata.broken_extra_requirements,
+            ["b (>=1.0.*) ; extra == 'docs'"]
+        );
+        assert!(Metadata::parse("Name: a\nVersion: 1\nRequires-Dist: b (>=1.0.*)\n").is_err());
     }
 
     #[test]

@@ -405,6 +405,42 @@ fn dependency_groups_are_locked_but_not_shipped_and_extras_are() {
     assert!(!site("checker").exists());
 }
 
+/// A release whose metadata does not parse is skipped, not the end of the lock (pip and uv
+/// agree); a broken line of an extra nobody asks for is ignored.
+#[test]
+fn a_release_with_broken_metadata_is_skipped() {
+    let context = TestContext::new();
+    let wheels = context.root.join("wheels");
+    WheelSpec::new("a", "1.0").write(&wheels);
+    WheelSpec::new("a", "2.0")
+        .requires(&["b (>=1.0.*)"])
+        .write(&wheels);
+    WheelSpec::new("a", "3.0")
+        .requires(&["b (>=1.0.*) ; extra == 'docs'"])
+        .write(&wheels);
+    let locked = |requirement: &str| {
+        project(&context, &format!("\"{requirement}\""), "");
+        let run = context.pyship(&["lock"]);
+        assert_eq!(run.code, Some(0), "{requirement}: {run}");
+        context.locked_version("a")
+    };
+    assert_eq!(
+        locked("a"),
+        "3.0",
+        "the broken line is in an extra nobody asked for"
+    );
+    assert_eq!(
+        locked("a<3"),
+        "1.0",
+        "2.0's metadata cannot be read: skipped"
+    );
+    assert_eq!(
+        locked("a[docs]"),
+        "1.0",
+        "3.0 with its docs extra cannot be read"
+    );
+}
+
 /// An extra that only a dependency group asks for (`test = ["core[t]"]`) does not bring its
 /// packages into the shipped tree, though `core` itself ships.
 #[test]
