@@ -503,8 +503,26 @@ fn solve(
             // "no version of c in <1.0 | >1.0" facts only add noise to the explanation;
             // packages with no installable version at all are named in the hint instead.
             tree.collapse_no_versions();
+            let mut report = DefaultStringReporter::report(&tree);
+            // Requirements files have no project: their root is "your requirements", never
+            // "requirements 0".
+            if *root_version == Version::new([0]) {
+                for (from, to) in [
+                    (
+                        format!("{root} 0 depends"),
+                        "your requirements depend".to_string(),
+                    ),
+                    (
+                        format!("{root} 0 is forbidden"),
+                        "your requirements are forbidden".to_string(),
+                    ),
+                    (format!("{root} 0"), "your requirements".to_string()),
+                ] {
+                    report = report.replace(&from, &to);
+                }
+            }
             return Err(ResolveError::NoSolution {
-                report: DefaultStringReporter::report(&tree),
+                report,
                 unavailable: provider.unavailable.borrow().values().cloned().collect(),
             });
         }

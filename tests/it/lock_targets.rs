@@ -758,3 +758,28 @@ fn local_source_trees_are_locked_as_directories_and_built() {
         "{run}"
     );
 }
+
+/// A requirements file's conflict names "your requirements", not a made-up project.
+#[test]
+fn conflicts_in_requirements_files_name_your_requirements() {
+    let context = TestContext::new();
+    let wheels = context.root.join("wheels");
+    WheelSpec::new("a", "1.0")
+        .requires(&["b>=2"])
+        .write(&wheels);
+    WheelSpec::new("b", "1.0").write(&wheels);
+    context.file("requirements.in", "--find-links wheels\n--no-index\na\n");
+    let run = context
+        .pyship(&[
+            "lock",
+            "-r",
+            "requirements.in",
+            "--python",
+            "3.11",
+            "--platform",
+            "x86_64-manylinux_2_36",
+        ])
+        .code(3);
+    assert!(run.stderr.contains("your requirements"), "{run}");
+    assert!(!run.stderr.contains("requirements 0"), "{run}");
+}
