@@ -10,6 +10,7 @@
 
 mod candidates;
 mod prefetch;
+mod ranges;
 
 pub use candidates::{Builder, MetadataBuilder, OnlyBinary, PrereleaseMode, ResolveOptions};
 
@@ -275,7 +276,7 @@ impl Provider<'_> {
                             .borrow_mut()
                             .insert(requirement.name.clone());
                     }
-                    Range::from(specifiers.clone())
+                    ranges::specifiers_range(specifiers)
                 }
                 Some(VersionOrUrl::Url(_))
                     if self.options.direct.contains_key(&requirement.name) =>
@@ -306,7 +307,7 @@ impl Provider<'_> {
             }
             match &constraint.version_or_url {
                 Some(VersionOrUrl::VersionSpecifier(specifiers)) => {
-                    let narrowed = range.intersection(&Range::from(specifiers.clone()));
+                    let narrowed = range.intersection(&ranges::specifiers_range(specifiers));
                     if narrowed.is_empty() && !range.is_empty() {
                         return Err(ProviderError::Conflict(format!(
                             "because it requires `{name} {range}`, which the constraint `{constraint}` excludes"

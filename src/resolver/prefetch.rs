@@ -100,7 +100,7 @@ impl Prefetcher<'_> {
             }
             let range = match &requirement.version_or_url {
                 Some(VersionOrUrl::VersionSpecifier(specifiers)) => {
-                    Ranges::from(specifiers.clone())
+                    super::ranges::specifiers_range(specifiers)
                 }
                 _ => Ranges::full(),
             };

@@ -783,3 +783,24 @@ fn conflicts_in_requirements_files_name_your_requirements() {
     assert!(run.stderr.contains("your requirements"), "{run}");
     assert!(!run.stderr.contains("requirements 0"), "{run}");
 }
+
+/// PEP 440 local versions: `==1.2.3` and `<=1.2.3` match `1.2.3+foo`, `!=1.2.3` refuses it.
+#[test]
+fn local_versions_match_as_pep_440_says() {
+    let context = TestContext::new();
+    WheelSpec::new("a", "1.2.3+foo").write(&context.root.join("wheels"));
+    for requirement in ["a==1.2.3", "a<=1.2.3", "a==1.2.3+foo", "a>=1.2"] {
+        project(&context, &format!("\"{requirement}\""), "");
+        let run = context.pyship(&["lock"]);
+        assert_eq!(run.code, Some(0), "{requirement}: {run}");
+        assert_eq!(context.locked_version("a"), "1.2.3+foo", "{requirement}");
+    }
+    for requirement in ["a!=1.2.3", "a>1.2.3", "a==1.2.3+bar"] {
+        project(&context, &format!("\"{requirement}\""), "");
+        let run = context.pyship(&["lock"]).code(3);
+        assert!(
+            run.stderr.contains("cannot be satisfied"),
+            "{requirement}: {run}"
+        );
+    }
+}
