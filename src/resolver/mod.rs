@@ -344,7 +344,13 @@ impl DependencyProvider for Provider<'_> {
     type V = Version;
     type VS = Range;
     type M = String;
-    type Priority = (u32, std::cmp::Reverse<usize>);
+    type Priority = (
+        u32,
+        bool,
+        bool,
+        std::cmp::Reverse<usize>,
+        std::cmp::Reverse<String>,
+    );
     type Err = ProviderError;
 
     fn prioritize(
@@ -353,8 +359,15 @@ impl DependencyProvider for Provider<'_> {
         range: &Range,
         statistics: &PackageResolutionStatistics,
     ) -> Self::Priority {
-        // Packages that conflicted before are decided first (they are the likely culprits),
-        // then those with few versions left (cheap to decide, prune early).
+        // The decision order, highest first, and independent of the order requirements are
+        // written in (as pip's preferences and uv's results are):
+        // 1. packages that conflicted before (the likely culprits);
+        // 2. pinned ones (one version allowed);
+        // 3. upper-bounded ones (`sphinx<7`): deciding them first lets their newest fitting
+        //    version bound their dependencies (`docutils<0.20`), instead of an unbounded
+        //    dependency taking its newest version and forcing them down to an old release;
+        // 4. those with few versions left (cheap to decide, prune early);
+        // 5. the name, so that nothing is left to the input order.
         let count = match package {
             Node::Root(_) => 0,
             Node::Package(name) | Node::Extra(name, _) => self
@@ -368,7 +381,17 @@ impl DependencyProvider for Provider<'_> {
                         .count()
                 }),
         };
-        (statistics.conflict_count(), std::cmp::Reverse(count))
+        let pinned = range.as_singleton().is_some();
+        let upper_bounded = range
+            .bounding_range()
+            .is_some_and(|(_, end)| !matches!(end, std::ops::Bound::Unbounded));
+        (
+            statistics.conflict_count(),
+            pinned,
+            upper_bounded,
+            std::cmp::Reverse(count),
+            std::cmp::Reverse(package.to_string()),
+        )
     }
 
     fn choose_version(

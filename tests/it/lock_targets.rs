@@ -804,3 +804,29 @@ fn local_versions_match_as_pep_440_says() {
         );
     }
 }
+
+/// `sphinx<7` with `docutils`, in either order, locks the newest sphinx below 7 and the
+/// docutils it allows (what uv picks), not an old sphinx under the newest docutils.
+#[test]
+fn versions_do_not_depend_on_the_order_of_the_requirements() {
+    let context = TestContext::new();
+    let wheels = context.root.join("wheels");
+    WheelSpec::new("sphinx", "3.5.3")
+        .requires(&["docutils>=0.12"])
+        .write(&wheels);
+    WheelSpec::new("sphinx", "6.2.1")
+        .requires(&["docutils>=0.18.1,<0.20"])
+        .write(&wheels);
+    WheelSpec::new("sphinx", "7.0.0")
+        .requires(&["docutils>=0.18.1,<0.21"])
+        .write(&wheels);
+    for version in ["0.18.1", "0.19", "0.20", "0.23"] {
+        WheelSpec::new("docutils", version).write(&wheels);
+    }
+    for dependencies in ["\"sphinx<7\", \"docutils\"", "\"docutils\", \"sphinx<7\""] {
+        project(&context, dependencies, "");
+        context.pyship(&["lock", "--upgrade"]).success();
+        assert_eq!(context.locked_version("sphinx"), "6.2.1", "{dependencies}");
+        assert_eq!(context.locked_version("docutils"), "0.19", "{dependencies}");
+    }
+}
