@@ -87,6 +87,9 @@ pub enum Command {
     Build(BuildArgs),
     /// Build an artifact with the plugin `pyship-FORMAT`; prints the artifact paths.
     Package(PackageArgs),
+    /// Run a command against the staged tree as it will run on the server: in a private mount
+    /// namespace with the staged tree bound at its install prefix.
+    Run(RunArgs),
     /// Write the lock in another format, e.g. requirements.txt with hashes for pip.
     Export(ExportArgs),
     /// Show the locked dependency tree.
@@ -236,6 +239,27 @@ pub struct BuildArgs {
     /// Stage only this target of the lock (a preset name such as `debian-11`).
     #[arg(long, value_name = "TARGET")]
     pub target: Option<String>,
+}
+
+/// `pyship run`.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Example, testing the artifact before it ships:
+  pyship run -- /opt/venvs/hello/bin/hello-serve --check
+  pyship run -- /opt/venvs/hello/bin/python -m pytest tests/
+
+The tree is staged first (as `pyship build` does), then bound over the install prefix in a
+mount namespace only the command sees, so paths, shebangs and the virtualenv work as they will
+on the server. Needs root (or unprivileged user namespaces and an existing install prefix);
+a missing install prefix is created empty for the run and removed after it. pyship exits with
+the command's status.")]
+pub struct RunArgs {
+    /// The target to stage, when the lock has several.
+    #[arg(long, value_name = "TARGET")]
+    pub target: Option<String>,
+    /// The command and its arguments.
+    #[arg(trailing_var_arg = true, required = true, value_name = "COMMAND")]
+    pub command: Vec<OsString>,
 }
 
 /// `pyship package`.

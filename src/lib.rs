@@ -75,6 +75,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     match run(cli, &settings, printer) {
         Ok(ExitStatus::Success) => ExitCode::from(exit_code::SUCCESS),
         Ok(ExitStatus::Failure) => ExitCode::from(exit_code::FAILURE),
+        Ok(ExitStatus::Code(code)) => ExitCode::from(code),
         Err(error) => {
             // Credentials in a URL that reached a message are scrubbed on the way out.
             let report = diagnostics::render(&error, diagnostic_of);
@@ -151,6 +152,7 @@ fn run(cli: Cli, settings: &GlobalSettings, printer: Printer) -> anyhow::Result<
             args.target.as_deref(),
             &printer,
         ),
+        Command::Run(args) => commands::run(&workspace()?, args.target.as_deref(), &args.command),
         Command::Export(args) => commands::export(settings, args.lockfile, args.output, &printer),
         Command::Tree(args) => commands::tree(settings, args.lockfile, &printer),
         Command::External(args) => commands::external(&args),

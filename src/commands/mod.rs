@@ -8,6 +8,7 @@ mod fetch;
 mod list;
 mod lock;
 mod package;
+mod run;
 mod tree;
 
 pub(crate) use build::build;
@@ -17,6 +18,7 @@ pub(crate) use fetch::fetch;
 pub(crate) use list::list;
 pub(crate) use lock::lock;
 pub(crate) use package::package;
+pub(crate) use run::run;
 pub(crate) use tree::tree;
 
 use std::sync::Arc;
@@ -34,6 +36,8 @@ pub enum ExitStatus {
     Success,
     /// The command ran, and its answer is "no" (e.g. `lock --check` on a stale lock).
     Failure,
+    /// The exit status of a program pyship ran for the user (`pyship run`).
+    Code(u8),
 }
 
 /// The project in the settings' directory, with the index flags given on the command line,

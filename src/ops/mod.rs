@@ -9,6 +9,7 @@
 pub(crate) mod fetch;
 pub(crate) mod lock;
 pub(crate) mod package;
+pub(crate) mod run;
 pub(crate) mod stage;
 
 use std::cell::OnceCell;
