@@ -64,6 +64,20 @@ fn rpm_tools_accept_the_package_and_it_is_reproducible() {
         "shared directories are not owned"
     );
     assert!(rpm(&["-K"], &path).contains("digests OK"));
+    // The other payloads rpm reads.
+    for (compression, payload) in [("xz", "xz"), ("gzip", "gzip")] {
+        let other = TestContext::hello();
+        let pyproject = other.read("pyproject.toml").replace(
+            "[tool.pyship.deb]\n",
+            &format!("[tool.pyship.rpm]\ncompression = \"{compression}\"\n\n[tool.pyship.deb]\n"),
+        );
+        other.file("pyproject.toml", &pyproject);
+        let built = package(&other);
+        let format = rpm(&["-qp", "--queryformat", "%{PAYLOADCOMPRESSOR}"], &built);
+        assert_eq!(format, payload);
+        assert!(rpm(&["-K"], &built).contains("digests OK"));
+        assert!(rpm(&["-qlp"], &built).contains("/opt/venvs/hello/bin/hello-serve"));
+    }
     let again = TestContext::hello();
     assert!(
         std::fs::read(&path).unwrap() == std::fs::read(package(&again)).unwrap(),

@@ -56,7 +56,7 @@ pub enum Encoder<W: Write> {
     /// gzip.
     Gzip(flate2::write::GzEncoder<W>),
     /// xz.
-    Xz(xz2::write::XzEncoder<W>),
+    Xz(liblzma::write::XzEncoder<W>),
     /// zstd.
     Zstd(zstd::Encoder<'static, W>),
 }
@@ -76,16 +76,16 @@ impl<W: Write> Encoder<W> {
                     .write(inner, flate2::Compression::new(level)),
             ),
             Compression::Xz(preset) => {
-                let stream = xz2::stream::MtStreamBuilder::new()
+                let stream = liblzma::stream::MtStreamBuilder::new()
                     .preset(preset)
                     .threads(threads)
                     // A fixed block size: blocks are the unit of parallel work, and the
                     // output depends on it, not on the thread count.
                     .block_size(8 << 20)
-                    .check(xz2::stream::Check::Crc64)
+                    .check(liblzma::stream::Check::Crc64)
                     .encoder()
                     .map_err(io::Error::other)?;
-                Encoder::Xz(xz2::write::XzEncoder::new_stream(inner, stream))
+                Encoder::Xz(liblzma::write::XzEncoder::new_stream(inner, stream))
             }
             Compression::Zstd(level) => {
                 let mut encoder = zstd::Encoder::new(inner, level)?;
@@ -157,7 +157,7 @@ mod tests {
                     .unwrap();
             }
             Compression::Xz(_) => {
-                xz2::read::XzDecoder::new_multi_decoder(data)
+                liblzma::read::XzDecoder::new_multi_decoder(data)
                     .read_to_end(&mut out)
                     .unwrap();
             }

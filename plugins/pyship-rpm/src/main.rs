@@ -51,7 +51,7 @@ impl Plugin for RpmPlugin {
             option(
                 "compression",
                 "string",
-                "payload compression: `zstd` (default; `gzip` for rhel-8) or `gzip`",
+                "payload compression: `zstd` (default; `gzip` for rhel-8), `xz` or `gzip`",
             ),
         ];
         describe
@@ -93,9 +93,10 @@ fn build_rpm(manifest: &Manifest) -> Result<Artifact, String> {
     let compression = match options.string("compression")?.unwrap_or(default) {
         "zstd" => CompressionWithLevel::Zstd(10),
         "gzip" => CompressionWithLevel::Gzip(6),
+        "xz" => CompressionWithLevel::Xz(6),
         other => {
             return Err(format!(
-                "`tool.pyship.rpm.compression` must be `zstd` or `gzip`, not `{other}`"
+                "`tool.pyship.rpm.compression` must be `zstd`, `xz` or `gzip`, not `{other}`"
             ));
         }
     };
