@@ -80,8 +80,9 @@ pub enum ColorChoice {
 pub enum Command {
     /// Resolve the project's dependencies for the target into pylock.toml (PEP 751).
     Lock(Box<LockArgs>),
-    /// Download every locked wheel into the cache, checking its sha256.
-    Fetch,
+    /// Download every locked wheel into the cache, checking its sha256; with `--wheelhouse`,
+    /// also into a directory with a static PEP 503 index.
+    Fetch(FetchArgs),
     /// Stage the virtualenv at its install prefix under target/pyship/stage, for each target
     /// of the lock (stage/TARGET when there are several); prints the staged prefixes.
     Build(BuildArgs),
@@ -231,6 +232,24 @@ pub struct TreeArgs {
     /// The lockfile to show (default: the project's pylock.toml).
     #[arg(long, value_name = "FILE")]
     pub lockfile: Option<PathBuf>,
+}
+
+/// `pyship fetch`.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+A wheelhouse holds exactly the locked files (every target's) and a static `simple/` index:
+  pyship fetch --wheelhouse wheelhouse
+  pip install --no-index --find-links wheelhouse NAME
+  python3 -m http.server -d wheelhouse   # then --index-url http://HOST:8000/simple
+  pyship --offline lock                  # with find-links = [\"wheelhouse\"]")]
+pub struct FetchArgs {
+    /// Also copy every locked file into DIR and write DIR/simple/ (default: `[tool.pyship]
+    /// wheelhouse`, if set).
+    #[arg(long, value_name = "DIR")]
+    pub wheelhouse: Option<PathBuf>,
+    /// Remove files in the wheelhouse that the lock no longer holds (else they are listed).
+    #[arg(long)]
+    pub prune: bool,
 }
 
 /// `pyship build`.

@@ -144,7 +144,13 @@ fn run(cli: Cli, settings: &GlobalSettings, printer: Printer) -> anyhow::Result<
     let workspace = || commands::workspace(settings, &IndexSettings::default(), printer);
     match command {
         Command::Lock(args) => commands::lock(settings, LockSettings::resolve(*args)?, printer),
-        Command::Fetch => commands::fetch(&workspace()?),
+        Command::Fetch(args) => commands::fetch(
+            &workspace()?,
+            args.wheelhouse
+                .map(|directory| settings.directory.join(directory)),
+            args.prune,
+            &printer,
+        ),
         Command::Build(args) => commands::build(&workspace()?, args.target.as_deref(), &printer),
         Command::Package(args) => commands::package(
             &workspace()?,

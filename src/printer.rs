@@ -39,6 +39,7 @@ pub mod verb {
     pub const STAGING: &str = "Staging";
     pub const INSTALLED: &str = "Installed";
     pub const COMPILED: &str = "Compiled";
+    pub const PRUNED: &str = "Pruned";
     pub const PACKAGING: &str = "Packaging";
     pub const FINISHED: &str = "Finished";
     pub const WARNING: &str = "warning";

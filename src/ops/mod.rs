@@ -11,6 +11,7 @@ pub(crate) mod lock;
 pub(crate) mod package;
 pub(crate) mod run;
 pub(crate) mod stage;
+pub(crate) mod wheelhouse;
 
 use std::cell::OnceCell;
 use std::path::Path;

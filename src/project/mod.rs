@@ -28,6 +28,7 @@ const KNOWN_KEYS: &[&str] = &[
     "build-interpreter",
     "bytecode",
     "find-links",
+    "wheelhouse",
     "index-url",
     "extra-index-url",
     "no-index",
@@ -192,6 +193,8 @@ pub struct PyshipConfig {
     /// Directories of wheels, relative to the project.
     #[serde(default)]
     pub find_links: Vec<String>,
+    /// Where `pyship fetch` keeps a copy of every locked file, relative to the project.
+    pub wheelhouse: Option<String>,
     /// The primary simple index.
     pub index_url: Option<String>,
     /// Further simple indexes.

@@ -342,3 +342,90 @@ fn run_executes_the_staged_tree_at_its_install_prefix() {
     let run = context.pyship(&["run", "--offline", "--", "sh", "-c", "exit 7"]);
     assert_eq!(run.code, Some(7), "{run}");
 }
+
+/// `pyship fetch --wheelhouse DIR`: exactly the locked files and a static PEP 503 index, which
+/// pip installs from (as find-links and as an index) and pyship locks from offline.
+#[test]
+fn a_wheelhouse_serves_pip_and_pyship_offline() {
+    let context = TestContext::hello();
+    let run = context
+        .pyship(&["fetch", "--offline", "--wheelhouse", "wh"])
+        .success();
+    let wheelhouse = context.root.join("wh");
+    assert_eq!(run.stdout.trim(), wheelhouse.display().to_string(), "{run}");
+    let lock = context.read("pylock.toml");
+    let mut files: Vec<String> = std::fs::read_dir(&wheelhouse)
+        .unwrap()
+        .flatten()
+        .filter(|entry| entry.path().is_file())
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    assert!(!files.is_empty());
+    for file in &files {
+        assert!(lock.contains(file.as_str()), "{file} is not locked");
+    }
+    let page = std::fs::read_to_string(wheelhouse.join("simple/flask/index.html")).unwrap();
+    assert!(
+        page.contains("<a href=\"../../flask-3.0.3-py3-none-any.whl#sha256="),
+        "{page}"
+    );
+
+    // pip, from a fresh venv, by find-links and by the static index.
+    let venv = context.temp.path().join("venv");
+    assert!(
+        Command::new("/usr/bin/python3")
+            .args(["-m", "venv"])
+            .arg(&venv)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let index_url = format!("file://{}/simple", wheelhouse.display());
+    for args in [
+        vec!["--no-index", "--find-links", wheelhouse.to_str().unwrap()],
+        vec!["--index-url", index_url.as_str()],
+    ] {
+        let output = Command::new(venv.join("bin/pip"))
+            .args([
+                "install",
+                "-q",
+                "--disable-pip-version-check",
+                "--force-reinstall",
+            ])
+            .args(&args)
+            .args(["flask", "markupsafe"])
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "pip {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+
+    // Without the original wheelhouse, pyship locks from this one offline.
+    std::fs::remove_dir_all(context.root.join("wheelhouse")).unwrap();
+    std::fs::remove_file(context.root.join("pylock.toml")).unwrap();
+    let pyproject = context
+        .read("pyproject.toml")
+        .replace("find-links = [\"wheelhouse\"]", "find-links = [\"wh\"]");
+    context.file("pyproject.toml", &pyproject);
+    context.pyship(&["lock", "--offline"]).success();
+
+    // A file the lock does not hold is reported, then pruned.
+    std::fs::write(wheelhouse.join("old-1.0-py3-none-any.whl"), b"x").unwrap();
+    let run = context
+        .pyship(&["fetch", "--offline", "--wheelhouse", "wh"])
+        .success();
+    assert!(
+        run.stderr
+            .contains("holds files the lock does not: old-1.0-py3-none-any.whl"),
+        "{run}"
+    );
+    let run = context
+        .pyship(&["fetch", "--offline", "--wheelhouse", "wh", "--prune"])
+        .success();
+    assert!(run.stderr.contains("Pruned 1 files"), "{run}");
+    assert!(!wheelhouse.join("old-1.0-py3-none-any.whl").exists());
+}

@@ -1,0 +1,148 @@
+//! A wheelhouse: exactly the locked files in one directory, with a static PEP 503 `simple/`
+//! index over them, so that the directory can be committed, used with `--offline` as
+//! find-links, or served to many build machines by any static file server (pip's
+//! `--index-url URL/simple`, `--find-links DIR`).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+
+use crate::cache::write_atomically;
+use crate::fetch::FetchedWheel;
+
+/// What writing a wheelhouse did.
+#[derive(Debug, Default)]
+pub(crate) struct WheelhouseReport {
+    /// Files copied in this run (the others were there with the right hash).
+    pub copied: usize,
+    /// Files in the directory that the lock does not hold.
+    pub stale: Vec<String>,
+    /// Whether the stale files were removed.
+    pub pruned: bool,
+}
+
+/// PEP 503's normalized project name.
+fn normalized(name: &str) -> String {
+    let mut out = String::new();
+    let mut separator = false;
+    for c in name.chars() {
+        if matches!(c, '-' | '_' | '.') {
+            separator = true;
+        } else {
+            if separator && !out.is_empty() {
+                out.push('-');
+            }
+            separator = false;
+            out.push(c.to_ascii_lowercase());
+        }
+    }
+    out
+}
+
+/// Whether `path` holds a file with this sha256.
+fn has_sha256(path: &Path, sha256: &str) -> bool {
+    use sha2::{Digest as _, Sha256};
+    let Ok(mut file) = std::fs::File::open(path) else {
+        return false;
+    };
+    let mut hasher = Sha256::new();
+    std::io::copy(&mut file, &mut hasher).is_ok() && format!("{:x}", hasher.finalize()) == sha256
+}
+
+/// Copies every fetched file (source trees aside) into `directory`, writes `simple/`, and
+/// reports (or, with `prune`, removes) the files that the lock no longer holds.
+pub(crate) fn write(
+    directory: &Path,
+    fetched: &[FetchedWheel],
+    prune: bool,
+) -> anyhow::Result<WheelhouseReport> {
+    std::fs::create_dir_all(directory)
+        .with_context(|| format!("failed to create `{}`", directory.display()))?;
+    let mut report = WheelhouseReport::default();
+    let mut projects: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+    for wheel in fetched.iter().filter(|wheel| !wheel.item.is_source_tree()) {
+        let file = &wheel.item.file;
+        let destination = directory.join(&file.name);
+        if !has_sha256(&destination, &file.sha256) {
+            let bytes = std::fs::read(&wheel.path)
+                .with_context(|| format!("failed to read `{}`", wheel.path.display()))?;
+            write_atomically(&destination, &bytes)
+                .with_context(|| format!("failed to write `{}`", destination.display()))?;
+            report.copied += 1;
+        }
+        projects
+            .entry(normalized(&wheel.item.package.name))
+            .or_default()
+            .insert(file.name.clone(), file.sha256.clone());
+    }
+    let locked: BTreeSet<&String> = projects.values().flat_map(BTreeMap::keys).collect();
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(directory)
+        .with_context(|| format!("failed to read `{}`", directory.display()))?
+        .flatten()
+        .map(|entry| entry.path())
+        .filter(|path| path.is_file())
+        .collect();
+    entries.sort();
+    for path in entries {
+        let name = path
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let distribution =
+            name.ends_with(".whl") || name.ends_with(".tar.gz") || name.ends_with(".zip");
+        if distribution && !locked.contains(&name) {
+            if prune {
+                std::fs::remove_file(&path)
+                    .with_context(|| format!("failed to remove `{}`", path.display()))?;
+            }
+            report.stale.push(name);
+        }
+    }
+    report.pruned = prune;
+    write_index(directory, &projects)?;
+    Ok(report)
+}
+
+/// `simple/index.html` and `simple/PROJECT/index.html`, links relative to the wheelhouse.
+fn write_index(
+    directory: &Path,
+    projects: &BTreeMap<String, BTreeMap<String, String>>,
+) -> anyhow::Result<()> {
+    let simple = directory.join("simple");
+    let page = |title: &str, links: String| {
+        format!(
+            "<!DOCTYPE html>\n<html>\n<head><meta name=\"pypi:repository-version\" content=\"1.0\"><title>{title}</title></head>\n<body>\n{links}</body>\n</html>\n"
+        )
+    };
+    let mut root_links = String::new();
+    for (project, files) in projects {
+        root_links.push_str(&format!("<a href=\"{project}/\">{project}</a>\n"));
+        let links: String = files
+            .iter()
+            .map(|(name, sha256)| format!("<a href=\"../../{name}#sha256={sha256}\">{name}</a>\n"))
+            .collect();
+        let path = simple.join(project).join("index.html");
+        write_atomically(
+            &path,
+            page(&format!("Links for {project}"), links).as_bytes(),
+        )
+        .with_context(|| format!("failed to write `{}`", path.display()))?;
+    }
+    let path = simple.join("index.html");
+    write_atomically(&path, page("Simple index", root_links).as_bytes())
+        .with_context(|| format!("failed to write `{}`", path.display()))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normalized;
+
+    #[test]
+    fn names_are_normalized_as_pep_503_says() {
+        assert_eq!(normalized("Flask_SQLAlchemy"), "flask-sqlalchemy");
+        assert_eq!(normalized("zope.interface"), "zope-interface");
+        assert_eq!(normalized("a--b__c"), "a-b-c");
+    }
+}
