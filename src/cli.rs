@@ -127,8 +127,9 @@ pub struct LockArgs {
     #[arg(short = 'o', long = "output-file", value_name = "FILE")]
     pub output: Option<PathBuf>,
 
-    /// Lock for this Python version (e.g. `3.12` or `3.11.2`) instead of the target interpreter's.
-    #[arg(long, value_name = "VERSION")]
+    /// Lock for this Python version (e.g. `3.12` or `3.11.2`), or for the interpreter at this
+    /// path (e.g. `/usr/bin/python3.11`), instead of the target interpreter.
+    #[arg(long, value_name = "VERSION|PATH")]
     pub python: Option<String>,
 
     /// Lock for this platform: ARCH-manylinux_2_N (e.g. `x86_64-manylinux_2_28`) or ARCH-linux.

@@ -830,3 +830,20 @@ fn versions_do_not_depend_on_the_order_of_the_requirements() {
         assert_eq!(context.locked_version("docutils"), "0.19", "{dependencies}");
     }
 }
+
+/// `--python PATH` locks for that interpreter, as probed (uv takes a path too).
+#[test]
+fn python_takes_an_interpreter_path() {
+    let context = TestContext::new();
+    WheelSpec::new("core", "1.0").write(&context.root.join("wheels"));
+    project(&context, "\"core\"", "");
+    context
+        .pyship(&["lock", "--python", "/usr/bin/python3.11"])
+        .success();
+    let lock = context.read("pylock.toml");
+    assert!(lock.contains("python_full_version == '3.11."), "{lock}");
+    let run = context
+        .pyship(&["lock", "--python", "/nonexistent/python3"])
+        .code(1);
+    assert!(run.stderr.contains("must be a Python interpreter"), "{run}");
+}

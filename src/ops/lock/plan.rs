@@ -207,6 +207,21 @@ fn select_targets(
     configured: &[TargetSpec],
     interpreter: impl Fn() -> anyhow::Result<Target>,
 ) -> anyhow::Result<Vec<Target>> {
+    // `--python PATH` (as uv takes it): that interpreter's own target, exactly as probed.
+    if let Some(path) = settings
+        .python
+        .as_deref()
+        .filter(|python| python.contains('/'))
+    {
+        if settings.platform.is_some() {
+            bail!(
+                "`--python {path}` names an interpreter, which knows its platform: drop `--platform`"
+            );
+        }
+        let interpreter = Interpreter::probe(Path::new(path))
+            .with_context(|| format!("`--python {path}` must be a Python interpreter"))?;
+        return Ok(vec![interpreter.target]);
+    }
     if settings.python.is_some() || settings.platform.is_some() {
         let (python, platform) = match (&settings.python, &settings.platform) {
             (Some(python), Some(platform)) => (python.clone(), platform.clone()),
