@@ -5,10 +5,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+use std::str::FromStr;
 
 use anyhow::Context as _;
 
-use crate::cache::write_atomically;
+use pep508_rs::PackageName;
+
+use crate::cache::{sha256_file, write_atomically};
 use crate::fetch::FetchedWheel;
 
 /// What writing a wheelhouse did.
@@ -22,32 +25,9 @@ pub(crate) struct WheelhouseReport {
     pub pruned: bool,
 }
 
-/// PEP 503's normalized project name.
+/// PEP 503's normalized project name (what `PackageName` keeps).
 fn normalized(name: &str) -> String {
-    let mut out = String::new();
-    let mut separator = false;
-    for c in name.chars() {
-        if matches!(c, '-' | '_' | '.') {
-            separator = true;
-        } else {
-            if separator && !out.is_empty() {
-                out.push('-');
-            }
-            separator = false;
-            out.push(c.to_ascii_lowercase());
-        }
-    }
-    out
-}
-
-/// Whether `path` holds a file with this sha256.
-fn has_sha256(path: &Path, sha256: &str) -> bool {
-    use sha2::{Digest as _, Sha256};
-    let Ok(mut file) = std::fs::File::open(path) else {
-        return false;
-    };
-    let mut hasher = Sha256::new();
-    std::io::copy(&mut file, &mut hasher).is_ok() && format!("{:x}", hasher.finalize()) == sha256
+    PackageName::from_str(name).map_or_else(|_| name.to_ascii_lowercase(), |name| name.to_string())
 }
 
 /// Copies every fetched file (source trees aside) into `directory`, writes `simple/`, and
@@ -64,7 +44,7 @@ pub(crate) fn write(
     for wheel in fetched.iter().filter(|wheel| !wheel.item.is_source_tree()) {
         let file = &wheel.item.file;
         let destination = directory.join(&file.name);
-        if !has_sha256(&destination, &file.sha256) {
+        if sha256_file(&destination).ok().as_deref() != Some(file.sha256.as_str()) {
             let bytes = std::fs::read(&wheel.path)
                 .with_context(|| format!("failed to read `{}`", wheel.path.display()))?;
             write_atomically(&destination, &bytes)
