@@ -32,17 +32,14 @@ pub(crate) fn package(
     output: PluginOutput,
 ) -> anyhow::Result<Vec<Artifact>> {
     let (path, protocol, install_prefix, layout) = checked_plugin(workspace, format)?;
-    let (lock, targets) = stage::targets(workspace, requested_target)?;
-    let several = lock.inputs.targets.len() > 1;
-    let mut artifacts = Vec::new();
-    for target in &targets {
-        let root = stage::staging_root(workspace, target, several);
-        let staged = stage::stage(workspace, &lock, target, &root, &install_prefix, layout)?;
-        artifacts.extend(run_plugin(
-            workspace, format, &path, protocol, staged, output,
-        )?);
-    }
-    Ok(artifacts)
+    let artifacts = stage::stage_each(
+        workspace,
+        requested_target,
+        &install_prefix,
+        layout,
+        |staged| run_plugin(workspace, format, &path, protocol, staged, output),
+    )?;
+    Ok(artifacts.into_iter().flatten().collect())
 }
 
 /// Writes the manifest of `staged` and runs the plugin on it.

@@ -36,10 +36,7 @@ pub(crate) struct Staged {
 }
 
 /// The lock and the targets to stage: every target of the lock, or the one `requested`.
-pub(crate) fn targets(
-    workspace: &Workspace,
-    requested: Option<&str>,
-) -> anyhow::Result<(Lock, Vec<Target>)> {
+fn targets(workspace: &Workspace, requested: Option<&str>) -> anyhow::Result<(Lock, Vec<Target>)> {
     let Locked { lock, targets } = ensure_lock(workspace)?;
     let Some(requested) = requested else {
         return Ok((lock, targets));
@@ -59,31 +56,50 @@ pub(crate) fn targets(
     Ok((lock, chosen))
 }
 
-/// Stages every target of the lock (or the one `requested`), one after the other.
+/// Stages every target of the lock (or the one `requested`) as `pyship build` does.
 pub(crate) fn stage_targets(
     workspace: &Workspace,
     requested: Option<&str>,
 ) -> anyhow::Result<Vec<Staged>> {
+    stage_each(
+        workspace,
+        requested,
+        &workspace.project.install_prefix(),
+        LayoutKind::Venv,
+        Ok,
+    )
+}
+
+/// Stages every target of the lock (or the one `requested`) at `install_prefix` in `layout`,
+/// one after the other, handing each staged tree to `then` before the next is staged.
+pub(crate) fn stage_each<T>(
+    workspace: &Workspace,
+    requested: Option<&str>,
+    install_prefix: &Path,
+    layout: LayoutKind,
+    mut then: impl FnMut(Staged) -> anyhow::Result<T>,
+) -> anyhow::Result<Vec<T>> {
     let (lock, targets) = self::targets(workspace, requested)?;
     let several = lock.inputs.targets.len() > 1;
     targets
         .iter()
         .map(|target| {
-            stage(
+            let root = staging_root(workspace, target, several);
+            then(stage(
                 workspace,
                 &lock,
                 target,
-                &staging_root(workspace, target, several),
-                &workspace.project.install_prefix(),
-                LayoutKind::Venv,
-            )
+                &root,
+                install_prefix,
+                layout,
+            )?)
         })
         .collect()
 }
 
 /// Where `target` is staged: `target/pyship/stage`, or `stage/NAME` when the lock has
 /// several targets.
-pub(crate) fn staging_root(workspace: &Workspace, target: &Target, several: bool) -> PathBuf {
+fn staging_root(workspace: &Workspace, target: &Target, several: bool) -> PathBuf {
     let root = workspace.project.target_dir().join("stage");
     if several {
         root.join(&target.name)
@@ -114,7 +130,7 @@ fn build_python(workspace: &Workspace, target: &Target) -> Option<Interpreter> {
 /// Fetches what the lock selects for `target`, then creates the `layout` (a virtualenv, or
 /// the vendors layout) at `install_prefix` under `staging_root` and installs the
 /// dependencies and the application.
-pub(crate) fn stage(
+fn stage(
     workspace: &Workspace,
     lock: &Lock,
     target: &Target,

@@ -670,15 +670,7 @@ fn kills_at_any_point_leave_lock_and_package_complete_or_absent() {
     for delay in [0, 30, 100, 250, 500, 800, 1200, 1800] {
         let _ = std::fs::remove_file(context.root.join("pylock.toml"));
         let _ = std::fs::remove_dir_all(context.root.join("target"));
-        let mut child = context
-            .command(&["package", "deb", "--offline"])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(Duration::from_millis(delay));
-        let _ = child.kill();
-        child.wait().unwrap();
+        kill_after(&context, &["package", "deb", "--offline"], delay);
         if let Ok(lock) = std::fs::read_to_string(context.root.join("pylock.toml")) {
             assert_eq!(lock, reference_lock, "a partial lock after {delay} ms");
         }
@@ -724,15 +716,7 @@ fn kills_during_downloads_leave_nothing_a_later_run_trusts() {
     for delay in [20, 60, 120, 250, 400] {
         let _ = std::fs::remove_dir_all(context.cache.join("wheels-v1"));
         let _ = std::fs::remove_dir_all(context.cache.join("downloads-v1"));
-        let mut child = context
-            .command(&["fetch"])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(Duration::from_millis(delay));
-        let _ = child.kill();
-        child.wait().unwrap();
+        kill_after(&context, &["fetch"], delay);
         // What is in the cache is whole: offline, every file is either there and right, or
         // missing (never a hash mismatch).
         let run = context.pyship(&["fetch", "--offline"]);
@@ -777,4 +761,17 @@ fn concurrent_runs_share_one_cache() {
     command.current_dir(&projects[0]);
     assert!(command.status().unwrap().success());
     assert!(files_named(&first.cache, ".tmp").is_empty());
+}
+
+/// Starts `pyship ARGS` and kills it after `delay` milliseconds.
+fn kill_after(context: &TestContext, args: &[&str], delay: u64) {
+    let mut child = context
+        .command(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(delay));
+    let _ = child.kill();
+    child.wait().unwrap();
 }
