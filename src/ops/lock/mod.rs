@@ -207,14 +207,7 @@ pub(crate) fn ensure_lock(workspace: &Workspace) -> anyhow::Result<Locked> {
     let preset_targets = existing
         .as_ref()
         .filter(|_| workspace.project.config.targets.is_empty())
-        .map(|lock| {
-            lock.inputs
-                .targets
-                .iter()
-                .filter_map(|description| description.split(':').next())
-                .map(str::to_string)
-                .collect::<Vec<_>>()
-        })
+        .map(|lock| plan::target_names(&lock.inputs))
         .filter(|names| {
             !names.is_empty()
                 && names

@@ -58,6 +58,17 @@ impl LockPlan {
     }
 }
 
+/// The target names a lock's inputs record (the part of [`describe_target`] before `:`).
+pub(crate) fn target_names(inputs: &LockInputs) -> Vec<String> {
+    inputs
+        .targets
+        .iter()
+        .filter_map(|description| description.split(':').next())
+        .map(str::to_string)
+        .collect()
+}
+
+/// How a lock records a target among its inputs: `NAME: Python X.Y.Z on PLATFORM`.
 fn describe_target(target: &Target) -> String {
     format!(
         "{}: Python {} on {}",
