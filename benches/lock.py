@@ -6,9 +6,11 @@ Each tool locks each set (with hashes, for CPython 3.11 on this machine) with a 
 RUNS times each; the script prints the medians and the ratios to pyship. It needs the network
 (the real index) and installs uv and pip-tools into benches/.venv on first use.
 
-    python3 benches/lock.py                 # all sets, 3 runs each
+    python3 benches/lock.py                 # the common sets (small, medium, large), 3 runs each
+    python3 benches/lock.py hard            # the "hard" group: sets that need backtracking,
+                                            # sdist metadata builds and bounded old releases
     python3 benches/lock.py --runs 5 small  # one set
-    python3 benches/lock.py --tools pyship,uv
+    python3 benches/lock.py --tools pyship,uv all
 
 This is a benchmark, not a test: run it by hand on an otherwise idle machine.
 """
@@ -25,7 +27,10 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 VENV = HERE / ".venv"
-SETS = ["small", "medium", "large"]
+COMMON = ["small", "medium", "large"]
+HARD = ["hard-airflow", "hard-beam", "hard-dagster", "hard-sphinx", "hard-requests"]
+SETS = COMMON + HARD
+GROUPS = {"common": COMMON, "hard": HARD, "all": SETS}
 
 
 def ensure_tools():
@@ -83,14 +88,22 @@ def measure(tool, pyship, name, runs, work):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("sets", nargs="*", help=f"any of {', '.join(SETS)} (default: all)")
+    parser.add_argument(
+        "sets", nargs="*",
+        help=f"sets ({', '.join(SETS)}) or groups ({', '.join(GROUPS)}); default: common",
+    )
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--tools", default="pyship,uv,pip-compile")
     args = parser.parse_args()
-    unknown = set(args.sets) - set(SETS)
+    unknown = set(args.sets) - set(SETS) - set(GROUPS)
     if unknown:
         parser.error(f"unknown sets: {', '.join(sorted(unknown))}")
-    args.sets = args.sets or SETS
+    chosen = []
+    for name in args.sets or ["common"]:
+        for member in GROUPS.get(name, [name]):
+            if member not in chosen:
+                chosen.append(member)
+    args.sets = chosen
     tools = args.tools.split(",")
     pyship = ensure_tools()
     rows = []
@@ -99,7 +112,7 @@ def main():
             results = {tool: measure(tool, pyship, name, args.runs, Path(work)) for tool in tools}
             rows.append((name, results))
             for tool, (cold, warm, packages) in results.items():
-                print(f"{name:7} {tool:12} cold {cold:7.2f}s  warm {warm:7.2f}s  ({packages} pins)", file=sys.stderr)
+                print(f"{name:13} {tool:12} cold {cold:7.2f}s  warm {warm:7.2f}s  ({packages} pins)", file=sys.stderr)
     print(f"\nmedians of {args.runs} runs; ratio = tool time / pyship time\n")
     print(f"| set | tool | pins | cold (s) | warm (s) | cold ratio | warm ratio |")
     print(f"| --- | --- | --- | --- | --- | --- | --- |")

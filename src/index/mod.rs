@@ -152,6 +152,8 @@ pub struct DistFile {
     pub size: Option<u64>,
     /// RFC 3339, when the index says (PEP 700).
     pub upload_time: Option<String>,
+    /// The index says `FILE.metadata` exists (PEP 658/714).
+    pub metadata_advertised: bool,
 }
 
 impl DistFile {
@@ -206,6 +208,7 @@ impl DistFile {
             index: None,
             size: None,
             upload_time: None,
+            metadata_advertised: false,
         }
     }
 
@@ -493,6 +496,16 @@ impl PackageIndex {
         wheel: &WheelFilename,
     ) -> Result<String, IndexError> {
         let parses = |text: &str| Metadata::parse(text).is_ok();
+        let by_range =
+            || range::metadata_by_range(&self.http, url, wheel).filter(|text| parses(text));
+        // An advertised `.metadata` is one small request. Unadvertised, it usually is not
+        // there (a wasted round trip), so byte ranges of the wheel go first; some indexes serve
+        // `.metadata` without saying so, which still beats downloading the whole wheel.
+        if !file.metadata_advertised {
+            if let Some(text) = by_range() {
+                return Ok(text);
+            }
+        }
         let metadata_url =
             Url::parse(&format!("{url}.metadata")).map_err(|error| IndexError::BadUrl {
                 url: redact(url),
@@ -509,8 +522,8 @@ impl PackageIndex {
             Ok(None) | Err(IndexError::Status { .. }) => {}
             Err(error) => return Err(error),
         }
-        if let Some(text) = range::metadata_by_range(&self.http, url, wheel) {
-            if parses(&text) {
+        if file.metadata_advertised {
+            if let Some(text) = by_range() {
                 return Ok(text);
             }
         }

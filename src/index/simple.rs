@@ -44,6 +44,27 @@ struct JsonFile<'a> {
     size: Option<u64>,
     #[serde(borrow)]
     upload_time: Option<Cow<'a, str>>,
+    /// PEP 714's name, then PEP 691's first one: `true`, `false` or the file's hashes.
+    #[serde(default)]
+    core_metadata: Advertised,
+    #[serde(default)]
+    dist_info_metadata: Advertised,
+}
+
+/// Whether a `.metadata` file is advertised: `true` or a hashes object say yes.
+#[derive(Deserialize, Default)]
+#[serde(untagged)]
+enum Advertised {
+    #[default]
+    No,
+    Flag(bool),
+    Hashes(serde::de::IgnoredAny),
+}
+
+impl Advertised {
+    fn is_yes(&self) -> bool {
+        matches!(self, Advertised::Flag(true) | Advertised::Hashes(_))
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -99,6 +120,8 @@ pub fn parse_page(
                 yanked,
                 size: file.size,
                 upload_time: file.upload_time,
+                metadata_advertised: file.core_metadata.is_yes()
+                    || file.dist_info_metadata.is_yes(),
             });
         }
     } else {
@@ -121,6 +144,7 @@ pub fn parse_page(
                 yanked: anchor.yanked,
                 size: None,
                 upload_time: None,
+                metadata_advertised: anchor.has_metadata,
             });
         }
     }
@@ -173,6 +197,7 @@ pub fn parse_page(
             // TOML integers are signed 64-bit: a larger size would make an unreadable lock.
             size: file.size.filter(|size| i64::try_from(*size).is_ok()),
             upload_time: file.upload_time.map(Cow::into_owned),
+            metadata_advertised: file.metadata_advertised,
             ..parsed
         });
     }
@@ -187,6 +212,7 @@ struct RawFile<'a> {
     yanked: bool,
     size: Option<u64>,
     upload_time: Option<Cow<'a, str>>,
+    metadata_advertised: bool,
 }
 
 /// `%2B` → `+` in a path segment.
@@ -244,6 +270,23 @@ mod tests {
                 Url::parse("https://example.com/files/a-1.0-py3-none-any.whl").unwrap()
             )
         );
+    }
+
+    #[test]
+    fn advertised_metadata_is_read_from_either_key_and_either_form() {
+        let page = Page {
+            content_type: "application/vnd.pypi.simple.v1+json".into(),
+            body: br#"{"files":[
+                {"filename":"a-1.0-py3-none-any.whl","url":"a-1.0-py3-none-any.whl","core-metadata":{"sha256":"ab"}},
+                {"filename":"a-1.1-py3-none-any.whl","url":"a-1.1-py3-none-any.whl","dist-info-metadata":true},
+                {"filename":"a-1.2-py3-none-any.whl","url":"a-1.2-py3-none-any.whl","core-metadata":false},
+                {"filename":"a-1.3-py3-none-any.whl","url":"a-1.3-py3-none-any.whl"}]}"#
+                .to_vec(),
+        };
+        let url = Url::parse("https://example.com/simple/a/").unwrap();
+        let files = parse_page(&url, &page, "x", &PackageName::from_str("a").unwrap()).unwrap();
+        let advertised: Vec<bool> = files.iter().map(|f| f.metadata_advertised).collect();
+        assert_eq!(advertised, [true, true, false, false]);
     }
 
     #[test]

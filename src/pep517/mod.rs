@@ -20,7 +20,8 @@ use crate::python::Interpreter;
 use crate::reporter::Reporter;
 use crate::resolver::{self, MetadataBuilder, ResolveOptions};
 use crate::wheel::{self, Scheme};
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 const BACKEND_RUNNER: &str = include_str!("backend.py");
 
@@ -230,6 +231,9 @@ pub struct WheelBuilder {
     cache: Cache,
     source_date_epoch: u64,
     reporter: Arc<dyn Reporter>,
+    /// One lock per sdist whose metadata is being built: the solver and the prefetcher may
+    /// ask for the same one at once, and the second should wait for the first's result.
+    building: Mutex<HashMap<String, Arc<Mutex<()>>>>,
 }
 
 impl WheelBuilder {
@@ -248,6 +252,7 @@ impl WheelBuilder {
             cache,
             source_date_epoch,
             reporter,
+            building: Mutex::default(),
         })
     }
 
@@ -327,6 +332,14 @@ impl WheelBuilder {
 impl MetadataBuilder for WheelBuilder {
     fn build_metadata(&self, sdist: &Path, sha256: &str) -> Result<String, String> {
         let cached = self.cache.metadata_path(&format!("built:{sha256}"));
+        let lock = self
+            .building
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(sha256.to_string())
+            .or_default()
+            .clone();
+        let _building = lock.lock().unwrap_or_else(|p| p.into_inner());
         if let Ok(text) = std::fs::read_to_string(&cached) {
             return Ok(text);
         }

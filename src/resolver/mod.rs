@@ -162,7 +162,14 @@ struct Provider<'a> {
     edges: RefCell<HashMap<(PackageName, Version), EdgesByPart>>,
     /// Packages with no installable version at all, and why: for the no-solution hint.
     unavailable: RefCell<BTreeMap<PackageName, String>>,
+    /// How many versions of each package the solver has tried.
+    tried: RefCell<HashMap<PackageName, usize>>,
 }
+
+/// After this many versions of one package were tried, backtracking is walking down its
+/// releases: the metadata of the next [`BATCH`] fitting versions is fetched in parallel.
+const WALKING: usize = 3;
+const BATCH: usize = 48;
 
 impl Provider<'_> {
     fn candidates(&self, name: &PackageName) -> Result<Rc<Vec<Candidate>>, ProviderError> {
@@ -405,10 +412,28 @@ impl DependencyProvider for Provider<'_> {
         };
         let candidates = self.candidates(name)?;
         let explicit = self.explicit_prereleases.borrow().contains(name);
-        Ok(
-            candidates::choose(name, &candidates, range, self.options, explicit)
-                .map(|candidate| candidate.version.clone()),
-        )
+        let Some(chosen) = candidates::choose(name, &candidates, range, self.options, explicit)
+        else {
+            return Ok(None);
+        };
+        let tried = {
+            let mut tried = self.tried.borrow_mut();
+            let count = tried.entry(name.clone()).or_default();
+            *count += 1;
+            *count
+        };
+        if tried >= WALKING {
+            self.prefetcher.request_metadata(
+                candidates
+                    .iter()
+                    .filter(|c| c.version < chosen.version && range.contains(&c.version))
+                    // Pre-releases are tried only when no final release fits.
+                    .filter(|c| chosen.version.any_prerelease() || !c.version.any_prerelease())
+                    .take(BATCH)
+                    .map(|c| &c.file),
+            );
+        }
+        Ok(Some(chosen.version.clone()))
     }
 
     fn get_dependencies(
@@ -510,6 +535,7 @@ pub fn resolve(
             metadata: RefCell::default(),
             edges: RefCell::default(),
             unavailable: RefCell::default(),
+            tried: RefCell::default(),
         };
         solve(&provider, root, root_version)
     })

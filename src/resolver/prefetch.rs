@@ -8,7 +8,7 @@
 //! and errors are left for it to meet and report.
 
 use std::collections::HashSet;
-use std::sync::{Mutex, mpsc};
+use std::sync::{Arc, Mutex, mpsc};
 
 use pep508_rs::pep440_rs::Version;
 use pep508_rs::{ExtraName, PackageName, VersionOrUrl};
@@ -16,11 +16,12 @@ use pubgrub::Ranges;
 
 use super::ResolveOptions;
 use super::candidates::{choose, installable_versions};
-use crate::index::PackageIndex;
+use crate::index::{DistFile, IndexError, PackageIndex};
 use crate::python::Target;
+use crate::wheel::Metadata;
 
 /// Threads fetching ahead of the solver.
-const WORKERS: usize = 16;
+const WORKERS: usize = 32;
 
 enum Job {
     Fetch {
@@ -28,6 +29,8 @@ enum Job {
         range: Ranges<Version>,
         extras: Vec<ExtraName>,
     },
+    /// Only the metadata of one file: a version backtracking will likely try next.
+    Metadata(Box<DistFile>),
     Stop,
 }
 
@@ -38,6 +41,7 @@ pub struct Prefetcher<'a> {
     options: &'a ResolveOptions,
     sender: mpsc::Sender<Job>,
     seen: Mutex<HashSet<(PackageName, Vec<ExtraName>)>>,
+    seen_files: Mutex<HashSet<String>>,
 }
 
 impl Prefetcher<'_> {
@@ -60,6 +64,18 @@ impl Prefetcher<'_> {
         });
     }
 
+    /// Queues the metadata of `files` (older versions of a package the solver is walking down
+    /// one by one), so that the walk costs one round trip per batch instead of one per version.
+    pub fn request_metadata<'f>(&self, files: impl IntoIterator<Item = &'f DistFile>) {
+        let mut seen = self.seen_files.lock().unwrap_or_else(|p| p.into_inner());
+        for file in files {
+            // An sdist's metadata means downloading it, maybe building it: only on demand.
+            if file.wheel.is_some() && seen.insert(file.file_name.clone()) {
+                let _ = self.sender.send(Job::Metadata(Box::new(file.clone())));
+            }
+        }
+    }
+
     fn work(&self, receiver: &Mutex<mpsc::Receiver<Job>>) {
         loop {
             let job = receiver.lock().unwrap_or_else(|p| p.into_inner()).recv();
@@ -69,6 +85,10 @@ impl Prefetcher<'_> {
                     range,
                     extras,
                 }) => self.fetch(&name, &range, &extras),
+                Ok(Job::Metadata(file)) => {
+                    // Errors are the solver's to meet, if it ever asks.
+                    let _ = self.index.metadata(&file);
+                }
                 Ok(Job::Stop) | Err(_) => break,
             }
         }
@@ -79,7 +99,7 @@ impl Prefetcher<'_> {
             return;
         }
         let files = match self.options.direct.get(name) {
-            Some(file) => std::sync::Arc::new(vec![file.clone()]),
+            Some(file) => Arc::new(vec![file.clone()]),
             None => match self.index.files(name) {
                 Ok(files) => files,
                 Err(_) => return,
@@ -91,8 +111,15 @@ impl Prefetcher<'_> {
         let Some(candidate) = choose(name, &candidates, range, self.options, false) else {
             return;
         };
-        let Ok(metadata) = self.index.metadata(&candidate.file) else {
-            return;
+        let metadata = match self.index.metadata(&candidate.file) {
+            Ok(metadata) => metadata,
+            // Building an sdist's metadata runs Python for a while: start it now, beside the
+            // network work, so that the solver finds it done (the builder caches it).
+            Err(IndexError::DynamicMetadata { .. }) => match self.build_metadata(&candidate.file) {
+                Some(metadata) => Arc::new(metadata),
+                None => return,
+            },
+            Err(_) => return,
         };
         for requirement in &metadata.requires_dist {
             if !requirement.marker.evaluate(&self.target.markers, extras) {
@@ -106,6 +133,16 @@ impl Prefetcher<'_> {
             };
             self.request(&requirement.name, &range, &requirement.extras);
         }
+    }
+}
+
+impl Prefetcher<'_> {
+    fn build_metadata(&self, file: &DistFile) -> Option<Metadata> {
+        let builder = self.options.metadata_builder.as_ref()?;
+        let path = self.index.download(file).ok()?;
+        let sha256 = self.index.sha256(file).ok()?;
+        let text = builder.0.build_metadata(&path, &sha256).ok()?;
+        Metadata::parse(&text).ok()
     }
 }
 
@@ -135,6 +172,7 @@ pub fn with_prefetcher<R>(
         options,
         sender,
         seen: Mutex::new(HashSet::new()),
+        seen_files: Mutex::new(HashSet::new()),
     };
     std::thread::scope(|scope| {
         for _ in 0..WORKERS {

@@ -33,6 +33,16 @@ fn json_pages_give_sizes_and_upload_times_and_exclude_newer_applies() {
         "{lock}"
     );
     assert!(lock.contains("size = "), "{lock}");
+    // The JSON pages advertise `core-metadata`: one small request per version, no ranges.
+    let requests = server.requests();
+    assert!(
+        requests.iter().any(|path| path.ends_with(".whl.metadata")),
+        "{requests:?}"
+    );
+    assert!(
+        !requests.iter().any(|path| path.contains("range=")),
+        "{requests:?}"
+    );
 
     let run = context
         .pyship(&["lock", "--exclude-newer", "2024-01-01", "--upgrade"])

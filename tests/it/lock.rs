@@ -143,10 +143,16 @@ fn simple_index_lock_evaluates_extras_markers_and_requires_python() {
         "{lock}"
     );
     assert!(lock.contains("url = \"http://127.0.0.1:"), "{lock}");
-    // Metadata came from the unadvertised `.metadata` files, not whole wheels.
+    // The HTML pages advertise no `.metadata` (PEP 658): metadata came from byte ranges of
+    // the wheels, without a round trip for a `.metadata` that is usually not there, and
+    // never from whole wheels.
     let requests = server.requests();
     assert!(
-        requests.iter().any(|path| path.ends_with(".whl.metadata")),
+        requests.iter().any(|path| path.contains(".whl range=")),
+        "{requests:?}"
+    );
+    assert!(
+        !requests.iter().any(|path| path.ends_with(".whl.metadata")),
         "{requests:?}"
     );
     assert!(

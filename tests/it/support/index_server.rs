@@ -2,7 +2,8 @@
 //!
 //! Like the index these machines reach, it serves PEP 503 HTML pages with `#sha256=`
 //! fragments and `WHEEL.metadata` files without advertising them (PEP 658), and answers byte
-//! ranges. It can also speak PEP 691 JSON (with sizes and upload times), mark files yanked,
+//! ranges. It can also speak PEP 691 JSON (with sizes, upload times and, as PyPI does there,
+//! `core-metadata` advertised), mark files yanked,
 //! and give wrong answers on purpose. It records every request.
 
 use std::collections::HashMap;
@@ -290,7 +291,7 @@ fn respond(path: &str, directory: &Path, options: &PageOptions) -> (u16, &'stati
                 .map(|time| format!(",\"upload-time\":\"{time}\""))
                 .unwrap_or_default();
             files.push(format!(
-                "{{\"filename\":\"{file_name}\",\"url\":\"../../files/{file_name}\",\"hashes\":{{\"sha256\":\"{sha256}\"}},\"yanked\":{yanked},\"size\":{size}{upload_time}}}"
+                "{{\"filename\":\"{file_name}\",\"url\":\"../../files/{file_name}\",\"hashes\":{{\"sha256\":\"{sha256}\"}},\"yanked\":{yanked},\"size\":{size},\"core-metadata\":true{upload_time}}}"
             ));
         }
         html.push_str("</body></html>\n");
