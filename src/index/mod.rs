@@ -16,6 +16,7 @@
 
 mod html;
 mod http;
+mod names;
 mod range;
 mod simple;
 
@@ -406,6 +407,28 @@ impl PackageIndex {
                 source: std::io::Error::other(message.clone()),
             }),
         }
+    }
+
+    /// The known project name closest to `name` (a likely misspelling), from the
+    /// find-links directories and the indexes' root pages; `None` when nothing is close or
+    /// the names cannot be had (offline with nothing cached, say). For error messages only.
+    pub fn closest_name(&self, name: &PackageName) -> Option<PackageName> {
+        let mut known: Vec<String> = match self.find_links.get() {
+            Some(Ok(by_name)) => by_name.keys().map(ToString::to_string).collect(),
+            _ => Vec::new(),
+        };
+        for source in &self.sources {
+            let Source::Simple(index) = source else {
+                continue;
+            };
+            if let Ok(Some(Ok(names))) =
+                self.http
+                    .get_page(index, simple::ACCEPT, names::parse_root_page)
+            {
+                known.extend(names);
+            }
+        }
+        names::closest(name, known.iter().map(String::as_str))
     }
 
     /// The index's files for `name`, or `None` when it has no page for it.

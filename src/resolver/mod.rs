@@ -9,6 +9,7 @@
 //! PubGrub asks for one package at a time; [`prefetch`] fetches ahead of it in parallel.
 
 mod candidates;
+mod hints;
 mod prefetch;
 mod ranges;
 
@@ -42,8 +43,9 @@ pub enum ResolveError {
     #[error("the requirements cannot be satisfied:\n{report}")]
     NoSolution {
         report: String,
-        /// Packages the target cannot install at all, with the reason.
-        unavailable: Vec<String>,
+        /// Packages the target cannot install at all, with the reason; requirements no
+        /// version matches, with the nearest that exist.
+        hints: Vec<String>,
     },
     #[error("failed to get the metadata of `{package}` {version}")]
     Metadata {
@@ -63,8 +65,8 @@ pub enum ResolveError {
 impl Diagnostic for ResolveError {
     fn hint(&self) -> Option<String> {
         match self {
-            ResolveError::NoSolution { unavailable, .. } if !unavailable.is_empty() => {
-                Some(unavailable.join("\nhint: "))
+            ResolveError::NoSolution { hints, .. } if !hints.is_empty() => {
+                Some(hints.join("\nhint: "))
             }
             ResolveError::NoSolution { .. } => Some(
                 "loosen the conflicting requirements named above, or make a fitting version available in the index or wheelhouse"
@@ -331,6 +333,33 @@ impl Provider<'_> {
         Ok(range)
     }
 
+    /// What to tell the user when no solution exists, beyond the derivation.
+    fn hints(&self) -> Vec<String> {
+        let mut hints: Vec<String> = self
+            .unavailable
+            .borrow()
+            .iter()
+            .map(|(name, reason)| {
+                // Not found anywhere: maybe misspelled.
+                let missing = self.index.files(name).is_ok_and(|files| files.is_empty());
+                match missing.then(|| self.index.closest_name(name)).flatten() {
+                    Some(similar) => format!("{reason}; did you mean `{similar}`?"),
+                    None => reason.clone(),
+                }
+            })
+            .collect();
+        let applicable: Vec<Requirement> = self
+            .root_requirements
+            .iter()
+            .filter(|r| r.marker.evaluate(&self.target.markers, &[]))
+            .cloned()
+            .collect();
+        hints.extend(hints::nearest_versions(&applicable, |name| {
+            self.candidates.borrow().get(name).cloned()
+        }));
+        hints
+    }
+
     /// Queues the packages of `constraints` for fetching ahead.
     fn prefetch(&self, constraints: &DependencyConstraints<Node, Range>) {
         for (node, range) in constraints {
@@ -553,7 +582,7 @@ fn solve(
             // "no version of c in <1.0 | >1.0" facts only add noise to the explanation;
             // packages with no installable version at all are named in the hint instead.
             tree.collapse_no_versions();
-            let mut report = DefaultStringReporter::report(&tree);
+            let mut report = hints::readable(&DefaultStringReporter::report(&tree));
             // Requirements files have no project: their root is "your requirements", never
             // "requirements 0".
             if *root_version == Version::new([0]) {
@@ -573,7 +602,7 @@ fn solve(
             }
             return Err(ResolveError::NoSolution {
                 report,
-                unavailable: provider.unavailable.borrow().values().cloned().collect(),
+                hints: provider.hints(),
             });
         }
         Err(PubGrubError::ErrorRetrievingDependencies {

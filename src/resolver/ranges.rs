@@ -11,7 +11,7 @@ use pep508_rs::pep440_rs::{Operator, Version, VersionSpecifier, VersionSpecifier
 use pubgrub::Ranges;
 
 /// The first version after `version` and all its local versions.
-fn after_locals(version: &Version) -> Version {
+pub(super) fn after_locals(version: &Version) -> Version {
     if let Some(dev) = version.dev() {
         version.clone().with_dev(Some(dev + 1))
     } else if let Some(post) = version.post() {

@@ -234,3 +234,34 @@ fn netrc_credentials_are_sent_to_their_host() {
         server.requests()
     );
 }
+
+#[test]
+fn a_pin_no_version_matches_names_the_nearest_and_a_misspelled_name_the_likely_one() {
+    let mut context = TestContext::new();
+    let _server = served(&mut context, &["1.0", "1.1", "2.0", "2.1", "3.0"]);
+    context.file(
+        "pyproject.toml",
+        "[project]\nname = \"app\"\nversion = \"1.0\"\ndependencies = [\"dep==2.05\"]\n",
+    );
+    let run = context.pyship(&["lock"]).code(3);
+    // The requirement reads as written, not as the range that takes in local versions.
+    assert!(run.stderr.contains("app 1.0 depends on dep ==2.5"), "{run}");
+    assert!(!run.stderr.contains("post0.dev0"), "{run}");
+    assert!(
+        run.stderr.contains(
+            "hint: no version of `dep` matches `==2.5`; the nearest that exist are 2.0, 2.1, 3.0 (newest: 3.0)"
+        ),
+        "{run}"
+    );
+
+    context.file(
+        "pyproject.toml",
+        "[project]\nname = \"app\"\nversion = \"1.0\"\ndependencies = [\"dpe>=1\"]\n",
+    );
+    let run = context.pyship(&["lock"]).code(3);
+    assert!(
+        run.stderr
+            .contains("no files of `dpe` were found in the find-links directories or indexes; did you mean `dep`?"),
+        "{run}"
+    );
+}

@@ -264,6 +264,9 @@ fn normalize(name: &str) -> String {
 
 fn respond(path: &str, directory: &Path, options: &PageOptions) -> (u16, &'static str, Vec<u8>) {
     let not_found = (404, "text/plain", b"not found\n".to_vec());
+    if path == "/simple/" {
+        return root_page(directory, options);
+    }
     if let Some(project) = path.strip_prefix("/simple/") {
         let project = project.trim_end_matches('/');
         let mut html = String::from("<!DOCTYPE html>\n<html><body>\n");
@@ -324,6 +327,43 @@ fn respond(path: &str, directory: &Path, options: &PageOptions) -> (u16, &'stati
         };
     }
     not_found
+}
+
+/// The root page: every project with a wheel here (PEP 503 anchors or PEP 691 `projects`).
+fn root_page(directory: &Path, options: &PageOptions) -> (u16, &'static str, Vec<u8>) {
+    let mut projects: Vec<String> = wheels(directory)
+        .iter()
+        .filter_map(|wheel| {
+            wheel
+                .file_name()?
+                .to_str()?
+                .split('-')
+                .next()
+                .map(normalize)
+        })
+        .collect();
+    projects.dedup();
+    if options.json {
+        let listed: Vec<String> = projects
+            .iter()
+            .map(|name| format!("{{\"name\":\"{name}\"}}"))
+            .collect();
+        let json = format!(
+            "{{\"meta\":{{\"api-version\":\"1.0\"}},\"projects\":[{}]}}",
+            listed.join(",")
+        );
+        return (
+            200,
+            "application/vnd.pypi.simple.v1+json",
+            json.into_bytes(),
+        );
+    }
+    let anchors: String = projects
+        .iter()
+        .map(|name| format!("<a href=\"{name}/\">{name}</a>\n"))
+        .collect();
+    let html = format!("<!DOCTYPE html>\n<html><body>\n{anchors}</body></html>\n");
+    (200, "text/html", html.into_bytes())
 }
 
 fn read_metadata(wheel: &Path) -> Option<String> {

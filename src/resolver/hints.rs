@@ -1,0 +1,146 @@
+//! What a failed resolution tells the user beyond PubGrub's derivation: ranges written the way
+//! they were required (`==1.2.3`, not the range with its local versions), the nearest versions
+//! that do exist when a requirement matches none, and the likely intended name when a project
+//! is not found at all.
+
+use std::str::FromStr;
+
+use pep508_rs::pep440_rs::Version;
+use pep508_rs::{PackageName, Requirement, VersionOrUrl};
+
+use super::candidates::Candidate;
+use super::ranges::{after_locals, specifiers_range};
+
+/// `report` with the ranges that `==`, `!=` and `<=` became (they take in local versions:
+/// `>=1.2, <1.2.post0.dev0`) written back as those operators.
+pub fn readable(report: &str) -> String {
+    let mut out = String::with_capacity(report.len());
+    let mut rest = report;
+    while !rest.is_empty() {
+        if let Some((written, used)) = equal(rest)
+            .or_else(|| not_equal(rest))
+            .or_else(|| at_most(rest))
+        {
+            out.push_str(&written);
+            rest = &rest[used..];
+            continue;
+        }
+        let next = rest.chars().next().map_or(1, char::len_utf8);
+        out.push_str(&rest[..next]);
+        rest = &rest[next..];
+    }
+    out
+}
+
+/// The version at the start of `text`, and its length.
+fn version_at(text: &str) -> Option<(Version, usize)> {
+    let end = text
+        .find(|c: char| c.is_whitespace() || matches!(c, ',' | '|' | ')' | '('))
+        .unwrap_or(text.len());
+    let word = text[..end].trim_end_matches(['.', ':', ';']);
+    Version::from_str(word)
+        .ok()
+        .map(|version| (version, word.len()))
+}
+
+/// `>=A, <B` where B is the first version after A's locals: `==A`.
+fn equal(text: &str) -> Option<(String, usize)> {
+    let after = text.strip_prefix(">=")?;
+    let (low, low_len) = version_at(after)?;
+    let tail = after[low_len..].strip_prefix(", <")?;
+    let (high, high_len) = version_at(tail)?;
+    (high == after_locals(&low)).then(|| (format!("=={low}"), 2 + low_len + 3 + high_len))
+}
+
+/// `<A | >=B` where B is the first version after A's locals: `!=A`.
+fn not_equal(text: &str) -> Option<(String, usize)> {
+    let after = text.strip_prefix('<')?;
+    let (low, low_len) = version_at(after)?;
+    let tail = after[low_len..].strip_prefix(" | >=")?;
+    let (high, high_len) = version_at(tail)?;
+    (high == after_locals(&low)).then(|| (format!("!={low}"), 1 + low_len + 5 + high_len))
+}
+
+/// `<B` where B is the first version after some A's locals: `<=A`.
+fn at_most(text: &str) -> Option<(String, usize)> {
+    let after = text.strip_prefix('<').filter(|a| !a.starts_with('='))?;
+    let (high, high_len) = version_at(after)?;
+    let low = before_locals(&high)?;
+    Some((format!("<={low}"), 1 + high_len))
+}
+
+/// The A for which `high` is [`after_locals`]`(A)`, when there is one.
+fn before_locals(high: &Version) -> Option<Version> {
+    if high.dev() != Some(0) {
+        return None;
+    }
+    let low = match high.post() {
+        Some(0) => high.clone().with_post(None).with_dev(None),
+        Some(post) => high.clone().with_post(Some(post - 1)).with_dev(None),
+        None => return None,
+    };
+    (after_locals(&low) == *high).then_some(low)
+}
+
+/// For each of `requirements` whose specifiers no installable version meets (while some
+/// versions exist): which versions come nearest, so that a typo in a pin is obvious.
+pub fn nearest_versions(
+    requirements: &[Requirement],
+    candidates_of: impl Fn(&PackageName) -> Option<std::rc::Rc<Vec<Candidate>>>,
+) -> Vec<String> {
+    let mut hints = Vec::new();
+    for requirement in requirements {
+        let Some(VersionOrUrl::VersionSpecifier(specifiers)) = &requirement.version_or_url else {
+            continue;
+        };
+        let Some(candidates) = candidates_of(&requirement.name) else {
+            continue;
+        };
+        let range = specifiers_range(specifiers);
+        if candidates.is_empty() || candidates.iter().any(|c| range.contains(&c.version)) {
+            continue;
+        }
+        let Some(anchor) = specifiers.iter().next().map(|s| s.version().clone()) else {
+            continue;
+        };
+        // Candidates are newest first: up to two newer and two older than the anchor.
+        let split = candidates.partition_point(|c| c.version > anchor);
+        let mut nearest: Vec<&Version> = candidates[split.saturating_sub(2)..split]
+            .iter()
+            .chain(candidates[split..].iter().take(2))
+            .map(|c| &c.version)
+            .collect();
+        nearest.sort();
+        let nearest: Vec<String> = nearest.iter().map(ToString::to_string).collect();
+        hints.push(format!(
+            "no version of `{}` matches `{specifiers}`; the nearest that exist are {} (newest: {})",
+            requirement.name,
+            nearest.join(", "),
+            candidates[0].version
+        ));
+    }
+    hints
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_read_as_they_were_written() {
+        assert_eq!(
+            readable("your requirements depend on requests >=9.9.9, <9.9.9.post0.dev0\n"),
+            "your requirements depend on requests ==9.9.9\n"
+        );
+        assert_eq!(
+            readable("a <1.2.3 | >=1.2.3.post0.dev0 and b <2.0.post0.dev0, c >=1, <2"),
+            "a !=1.2.3 and b <=2.0, c >=1, <2"
+        );
+        assert_eq!(
+            readable("x >=1.0.post1, <1.0.post2.dev0 and y >=1.0.dev3, <1.0.dev4"),
+            "x ==1.0.post1 and y ==1.0.dev3"
+        );
+        // Ordinary ranges stay as they are.
+        assert_eq!(readable("z >=1.0, <2.0.dev0"), "z >=1.0, <2.0.dev0");
+    }
+}
