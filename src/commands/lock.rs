@@ -34,9 +34,16 @@ pub(crate) fn lock(
     if let Some(warning) = lock::file_name_warning(&plan.output) {
         printer.warning(warning);
     }
-    let existing = std::fs::read_to_string(&plan.output).ok();
+    let locked_to_stdout = plan.stdout;
+    let existing = (!locked_to_stdout)
+        .then(|| std::fs::read_to_string(&plan.output).ok())
+        .flatten();
     let locked = lock::resolve(&plan, global.offline, &Cache::from_env(), &reporter)?;
     let rendered = lock::render(&plan, &locked);
+    if locked_to_stdout {
+        printer.data(rendered.trim_end());
+        return Ok(ExitStatus::Success);
+    }
     if global.locked && existing.as_deref() != Some(rendered.as_str()) {
         return Err(match existing {
             None => lock::LockedError::Missing { path: plan.output },

@@ -11,7 +11,7 @@ mod export;
 mod select;
 
 pub use assemble::{Resolution, assemble};
-pub use export::{diff_pins, export_requirements_txt};
+pub use export::{TxtAnnotations, diff_pins, export_requirements_txt, pinned_in_requirements_txt};
 pub use select::{InstallItem, SelectError};
 
 use std::fmt::Write;

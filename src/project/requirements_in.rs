@@ -33,6 +33,8 @@ pub enum RequirementsError {
 #[derive(Debug, Clone, Default)]
 pub struct RequirementsIn {
     pub requirements: Vec<Requirement>,
+    /// The file each of `requirements` was read from, in the same order.
+    pub origins: Vec<PathBuf>,
     pub constraints: Vec<Requirement>,
     pub index_url: Option<String>,
     pub extra_index_urls: Vec<String>,
@@ -116,6 +118,7 @@ impl RequirementsIn {
                 self.constraints.push(requirement);
             } else {
                 self.requirements.push(requirement);
+                self.origins.push(path.to_path_buf());
             }
         }
         stack.pop();

@@ -3,6 +3,7 @@
 
 mod direct;
 pub(crate) mod plan;
+mod txt;
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -267,8 +268,8 @@ pub(crate) fn ensure_lock(workspace: &Workspace) -> anyhow::Result<Locked> {
 
 /// The lock as written to the plan's output: pylock.toml, or requirements.txt for `.txt`.
 pub(crate) fn render(plan: &LockPlan, lock: &Lock) -> String {
-    if plan.output.extension().is_some_and(|ext| ext == "txt") {
-        lockfile::export_requirements_txt(lock)
+    if plan.stdout || plan.output.extension().is_some_and(|ext| ext == "txt") {
+        lockfile::export_requirements_txt(lock, &plan.annotations)
     } else {
         lock.render()
     }

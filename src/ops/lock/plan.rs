@@ -11,7 +11,7 @@ use pep508_rs::{PackageName, Requirement};
 
 use super::super::Workspace;
 use crate::index::Source;
-use crate::lockfile::{Lock, LockInputs};
+use crate::lockfile::{Lock, LockInputs, TxtAnnotations};
 use crate::project::{RequirementsIn, TargetSpec};
 use crate::python::{Interpreter, Target};
 use crate::reporter::Reporter;
@@ -32,6 +32,10 @@ pub(crate) struct LockPlan {
     pub options: ResolveOptions,
     /// Where the lock goes; `.txt` means requirements.txt.
     pub output: PathBuf,
+    /// `-o -`: requirements.txt on stdout, no file written.
+    pub stdout: bool,
+    /// The header and `# via` lines of a requirements.txt output.
+    pub annotations: TxtAnnotations,
     /// Local wheel paths are recorded relative to this directory.
     pub base_dir: PathBuf,
     /// The interpreter that builds sdists' metadata when PKG-INFO does not declare it.
@@ -124,6 +128,8 @@ pub(crate) fn for_project(
     Ok(LockPlan {
         root_name: project.name.clone(),
         root_version: project.parsed_version.clone(),
+        annotations: super::txt::for_project(&project.name, &requirements, settings),
+        stdout: is_stdout(settings),
         requirements,
         groups,
         constraints: read_constraints(&settings.constraints)?,
@@ -187,6 +193,14 @@ pub(crate) fn for_requirements(
     Ok(LockPlan {
         root_name,
         root_version: Version::new([0]),
+        annotations: super::txt::for_requirements(
+            &files.requirements,
+            &files.origins,
+            directory,
+            &base_dir,
+            settings,
+        ),
+        stdout: is_stdout(settings),
         requirements: files.requirements,
         groups: BTreeMap::new(),
         constraints,
@@ -198,6 +212,11 @@ pub(crate) fn for_requirements(
         base_dir,
         build_python: default_interpreter().ok(),
     })
+}
+
+/// `-o -`: write requirements.txt to stdout.
+fn is_stdout(settings: &LockSettings) -> bool {
+    settings.output.as_deref() == Some(Path::new("-"))
 }
 
 fn read_constraints(paths: &[PathBuf]) -> anyhow::Result<Vec<Requirement>> {
@@ -301,24 +320,37 @@ fn resolve_options(
     pre: bool,
 ) -> anyhow::Result<ResolveOptions> {
     let mut preferences = HashMap::new();
-    // Keep what is locked unless told to upgrade: re-locking is then a no-op.
-    if !settings.upgrade && output.extension().is_some_and(|ext| ext == "toml") {
-        if let Ok(existing) = Lock::read(output) {
-            let upgrade: Vec<String> = settings
-                .upgrade_packages
-                .iter()
-                .map(|n| normalize(n))
-                .collect();
-            for package in existing.packages {
-                if upgrade.contains(&normalize(&package.name)) {
-                    continue;
-                }
-                if let (Ok(name), Ok(version)) = (
-                    PackageName::from_str(&package.name),
-                    Version::from_str(&package.version),
-                ) {
-                    preferences.insert(name, version);
-                }
+    // Keep what is locked unless told to upgrade: re-locking is then a no-op. In a
+    // requirements.txt output, pins edited by hand are kept the same way (as pip-compile does)
+    // when they still fit.
+    if !settings.upgrade {
+        let pinned: Vec<(String, String)> = match output.extension().and_then(|e| e.to_str()) {
+            Some("toml") => Lock::read(output)
+                .map(|lock| {
+                    lock.packages
+                        .into_iter()
+                        .map(|package| (package.name, package.version))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            Some("txt") => std::fs::read_to_string(output)
+                .map(|text| crate::lockfile::pinned_in_requirements_txt(&text))
+                .unwrap_or_default(),
+            _ => Vec::new(),
+        };
+        let upgrade: Vec<String> = settings
+            .upgrade_packages
+            .iter()
+            .map(|n| normalize(n))
+            .collect();
+        for (name, version) in pinned {
+            if upgrade.contains(&normalize(&name)) {
+                continue;
+            }
+            if let (Ok(name), Ok(version)) =
+                (PackageName::from_str(&name), Version::from_str(&version))
+            {
+                preferences.insert(name, version);
             }
         }
     }
