@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::Command;
 
 use crate::support::wheels::{SdistSpec, WheelSpec};
-use crate::support::{TestContext, repo_root, requires_tool};
+use crate::support::{TestContext, copy_flit, repo_root, requires_tool};
 
 fn find<'a>(packages: &'a [toml::Table], name: &str) -> Option<&'a toml::Table> {
     packages.iter().find(|p| p["name"].as_str() == Some(name))
@@ -394,16 +394,6 @@ fn a_pylock_written_by_uv_is_read() {
         .pyship(&["tree", "--lockfile", uv_lock.to_str().unwrap()])
         .success();
     assert!(run.stdout.contains("redis v8.1.0"), "{run}");
-}
-
-fn copy_flit(context: &TestContext) {
-    let wheelhouse = repo_root().join("testdata/apps/hello/wheelhouse");
-    std::fs::create_dir_all(context.root.join("wheels")).unwrap();
-    std::fs::copy(
-        wheelhouse.join("flit_core-3.9.0-py3-none-any.whl"),
-        context.root.join("wheels/flit_core-3.9.0-py3-none-any.whl"),
-    )
-    .unwrap();
 }
 
 #[test]

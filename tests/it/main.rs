@@ -14,4 +14,5 @@ mod package_rpm;
 mod package_tarball;
 mod package_vendors;
 mod plugins;
+mod resolver;
 mod support;

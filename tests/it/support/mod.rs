@@ -15,6 +15,18 @@ use std::sync::OnceLock;
 pub const SOURCE_DATE_EPOCH: &str = "1700000000";
 
 /// The repository root.
+/// Puts flit_core (from the hello app's wheelhouse) into the project's `wheels/`, for projects
+/// whose own wheel flit builds offline.
+pub fn copy_flit(context: &TestContext) {
+    let wheelhouse = repo_root().join("testdata/apps/hello/wheelhouse");
+    std::fs::create_dir_all(context.root.join("wheels")).unwrap();
+    std::fs::copy(
+        wheelhouse.join("flit_core-3.9.0-py3-none-any.whl"),
+        context.root.join("wheels/flit_core-3.9.0-py3-none-any.whl"),
+    )
+    .unwrap();
+}
+
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
