@@ -144,7 +144,8 @@ fn run_backend(
         request.index,
         &request.interpreter.target,
         &ResolveOptions::default(),
-    )?;
+    )?
+    .packages;
     let scheme = Scheme {
         purelib: environment.clone(),
         platlib: environment.clone(),

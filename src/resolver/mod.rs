@@ -166,6 +166,16 @@ struct Provider<'a> {
     unavailable: RefCell<BTreeMap<PackageName, String>>,
     /// How many versions of each package the solver has tried.
     tried: RefCell<HashMap<PackageName, usize>>,
+    /// Releases passed over because their metadata cannot be read, and why.
+    skipped: RefCell<Vec<String>>,
+}
+
+/// What a resolution chose, and what it passed over on the way.
+#[derive(Debug)]
+pub struct Solution {
+    pub packages: Vec<ResolvedPackage>,
+    /// Releases skipped because their metadata cannot be read (shown with `-v`).
+    pub skipped: Vec<String>,
 }
 
 /// After this many versions of one package were tried, backtracking is walking down its
@@ -488,6 +498,9 @@ impl DependencyProvider for Provider<'_> {
             // One release with broken metadata is skipped, as pip and uv do, not the end of
             // the lock; the reason shows when nothing else fits.
             Err(ProviderError::Index(IndexError::BadMetadata { message, .. })) => {
+                self.skipped.borrow_mut().push(format!(
+                    "skipped {name} {version}: its metadata cannot be read ({message})"
+                ));
                 return Ok(Dependencies::Unavailable(format!(
                     "because its metadata cannot be read ({message})"
                 )));
@@ -503,6 +516,9 @@ impl DependencyProvider for Provider<'_> {
                         .contains(&format!("extra==\"{extra}\""))
             })
         }) {
+            self.skipped.borrow_mut().push(format!(
+                "skipped {package} {version}: its metadata has the unreadable `Requires-Dist: {broken}`"
+            ));
             return Ok(Dependencies::Unavailable(format!(
                 "because its metadata cannot be read (`Requires-Dist: {broken}`)"
             )));
@@ -551,7 +567,7 @@ pub fn resolve(
     index: &PackageIndex,
     target: &Target,
     options: &ResolveOptions,
-) -> Result<Vec<ResolvedPackage>, ResolveError> {
+) -> Result<Solution, ResolveError> {
     with_prefetcher(index, target, options, |prefetcher| {
         let provider = Provider {
             index,
@@ -565,6 +581,7 @@ pub fn resolve(
             edges: RefCell::default(),
             unavailable: RefCell::default(),
             tried: RefCell::default(),
+            skipped: RefCell::default(),
         };
         solve(&provider, root, root_version)
     })
@@ -574,7 +591,7 @@ fn solve(
     provider: &Provider<'_>,
     root: &PackageName,
     root_version: &Version,
-) -> Result<Vec<ResolvedPackage>, ResolveError> {
+) -> Result<Solution, ResolveError> {
     let selection = match pubgrub::resolve(provider, Node::Root(root.clone()), root_version.clone())
     {
         Ok(selection) => selection,
@@ -666,5 +683,11 @@ fn solve(
         });
     }
     resolved.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok(resolved)
+    let mut skipped = provider.skipped.take();
+    skipped.sort();
+    skipped.dedup();
+    Ok(Solution {
+        packages: resolved,
+        skipped,
+    })
 }

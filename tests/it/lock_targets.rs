@@ -484,6 +484,16 @@ fn a_release_with_broken_metadata_is_skipped() {
         "1.0",
         "3.0 with its docs extra cannot be read"
     );
+    // `-v` says what was passed over and why.
+    let run = context.pyship(&["-v", "lock", "--upgrade"]).success();
+    assert!(
+        run.stderr.contains(
+            "skipped a[docs] 3.0: its metadata has the unreadable `Requires-Dist: b (>=1.0.*)"
+        ),
+        "{run}"
+    );
+    let run = context.pyship(&["lock", "--upgrade"]).success();
+    assert!(!run.stderr.contains("skipped"), "{run}");
 }
 
 /// An extra that only a dependency group asks for (`test = ["core[t]"]`) does not bring its

@@ -74,7 +74,7 @@ pub(crate) fn resolve(
             ),
         );
         let spinner = reporter.spinner(verb::RESOLVING, &target.name);
-        let packages = spinner.while_waiting(
+        let solution = spinner.while_waiting(
             &target.name,
             || index.longest_wait(),
             || {
@@ -89,6 +89,10 @@ pub(crate) fn resolve(
             },
         )?;
         spinner.finish();
+        for skipped in &solution.skipped {
+            reporter.debug(skipped);
+        }
+        let packages = solution.packages;
         let main_roots = root_names(&plan.requirements, target);
         let groups = plan
             .groups
