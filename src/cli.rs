@@ -95,6 +95,8 @@ pub enum Command {
     Export(ExportArgs),
     /// Show the locked dependency tree.
     Tree(TreeArgs),
+    /// Show where the cache is and what it holds, or clear it.
+    Cache(CacheArgs),
     /// Run the plugin `pyship-NAME` with the remaining arguments.
     #[command(external_subcommand)]
     External(Vec<OsString>),
@@ -193,6 +195,31 @@ pub struct LockArgs {
     /// Allow this package to move to its newest fitting version (repeatable).
     #[arg(short = 'P', long, value_name = "NAME")]
     pub upgrade_package: Vec<String>,
+}
+
+/// `pyship cache`.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+The cache holds index pages, metadata, downloaded and built wheels, shared by every project
+and by concurrent runs. It lives in PYSHIP_CACHE_DIR, else $XDG_CACHE_HOME/pyship, else
+~/.cache/pyship. Only pyship's own directories in it are ever removed.")]
+pub struct CacheArgs {
+    #[command(subcommand)]
+    pub command: CacheCommand,
+}
+
+/// `pyship cache` subcommands.
+#[derive(Debug, Clone, Copy, Subcommand)]
+pub enum CacheCommand {
+    /// Print the cache directory.
+    Dir,
+    /// Print the size of each part of the cache and the total.
+    Size,
+    /// Remove what no later run reads: older cache layouts, build scratch and the files of
+    /// interrupted writes.
+    Prune,
+    /// Remove everything pyship cached.
+    Clean,
 }
 
 /// `--prerelease`.

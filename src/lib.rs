@@ -161,6 +161,7 @@ fn run(cli: Cli, settings: &GlobalSettings, printer: Printer) -> anyhow::Result<
         Command::Run(args) => commands::run(&workspace()?, args.target.as_deref(), &args.command),
         Command::Export(args) => commands::export(settings, args.lockfile, args.output, &printer),
         Command::Tree(args) => commands::tree(settings, args.lockfile, &printer),
+        Command::Cache(args) => commands::cache(args.command, &printer),
         Command::External(args) => commands::external(&args),
     }
 }

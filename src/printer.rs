@@ -40,6 +40,7 @@ pub mod verb {
     pub const INSTALLED: &str = "Installed";
     pub const COMPILED: &str = "Compiled";
     pub const PRUNED: &str = "Pruned";
+    pub const REMOVED: &str = "Removed";
     pub const PACKAGING: &str = "Packaging";
     pub const FINISHED: &str = "Finished";
     pub const WARNING: &str = "warning";

@@ -4,6 +4,8 @@
 //! Every write goes to a temporary file in the destination directory and is renamed into
 //! place, so concurrent or interrupted runs leave each entry complete or absent.
 
+pub mod manage;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -30,6 +32,11 @@ impl Cache {
             })
             .unwrap_or_else(|| std::env::temp_dir().join("pyship-cache"));
         Cache { root }
+    }
+
+    /// The cache's root directory.
+    pub fn root(&self) -> &Path {
+        &self.root
     }
 
     /// Where a wheel with this sha256 is kept.

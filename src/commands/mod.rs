@@ -2,6 +2,7 @@
 //! result (data on stdout; status went to stderr through the reporter).
 
 mod build;
+mod cache;
 mod export;
 mod external;
 mod fetch;
@@ -12,6 +13,7 @@ mod run;
 mod tree;
 
 pub(crate) use build::build;
+pub(crate) use cache::cache;
 pub(crate) use export::export;
 pub(crate) use external::{UnknownCommand, external};
 pub(crate) use fetch::fetch;

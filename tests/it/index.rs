@@ -265,3 +265,47 @@ fn a_pin_no_version_matches_names_the_nearest_and_a_misspelled_name_the_likely_o
         "{run}"
     );
 }
+
+/// `pyship cache`: where it is, what it holds, and clearing only what pyship put there.
+#[test]
+fn cache_commands_show_and_clear_only_pyships_own_directories() {
+    let mut context = TestContext::new();
+    let _server = served(&mut context, &["1.0"]);
+    context.file("pyproject.toml", PROJECT);
+    context.pyship(&["lock"]).success();
+    let run = context.pyship(&["cache", "dir"]).success();
+    assert_eq!(run.stdout.trim(), context.cache.display().to_string());
+    let run = context.pyship(&["cache", "size"]).success();
+    assert!(run.stdout.contains("http-v1"), "{run}");
+    assert!(
+        run.stdout.lines().last().unwrap().starts_with("total"),
+        "{run}"
+    );
+
+    // A stale temporary file of an interrupted write, an older layout, and a file that is
+    // not pyship's.
+    std::fs::create_dir_all(context.cache.join("wheels-v0")).unwrap();
+    std::fs::write(context.cache.join("wheels-v0/old.whl"), b"old").unwrap();
+    std::fs::write(context.cache.join("notes.txt"), b"mine").unwrap();
+    let run = context.pyship(&["cache", "prune"]).success();
+    assert!(
+        run.stderr
+            .contains("Removed unused cache entries: 1 files, 3 B"),
+        "{run}"
+    );
+    assert!(!context.cache.join("wheels-v0").exists());
+    assert!(
+        context.cache.join("http-v1").is_dir(),
+        "prune keeps what is used"
+    );
+
+    let run = context.pyship(&["cache", "clean"]).success();
+    assert!(run.stderr.contains("Removed the cache: "), "{run}");
+    assert!(!context.cache.join("http-v1").exists());
+    assert_eq!(
+        std::fs::read(context.cache.join("notes.txt")).unwrap(),
+        b"mine"
+    );
+    // The lock still works from an empty cache.
+    context.pyship(&["lock", "--upgrade"]).success();
+}
