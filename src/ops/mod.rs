@@ -7,6 +7,7 @@
 //! selects, fetching locks when the lockfile is missing or stale.
 
 pub(crate) mod fetch;
+mod fresh;
 pub(crate) mod lock;
 pub(crate) mod package;
 pub(crate) mod run;

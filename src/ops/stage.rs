@@ -8,6 +8,7 @@ use anyhow::{Context as _, bail};
 
 use super::Workspace;
 use super::fetch::fetch;
+use super::fresh;
 use super::lock::{Locked, ensure_lock};
 use crate::lockfile::Lock;
 use crate::pep517;
@@ -111,7 +112,8 @@ fn staging_root(workspace: &Workspace, target: &Target, several: bool) -> PathBu
 /// A Python on this machine that can build and byte-compile for `target` (same X.Y): the
 /// `build-interpreter` setting, the target's own interpreter path, then the project's
 /// interpreter. `None` when there is none.
-fn build_python(workspace: &Workspace, target: &Target) -> Option<Interpreter> {
+/// The interpreters that may build for `target`, best first.
+fn build_python_candidates(workspace: &Workspace, target: &Target) -> Vec<PathBuf> {
     let config = &workspace.project.config;
     let mut candidates: Vec<PathBuf> = Vec::new();
     candidates.extend(config.build_interpreter.iter().map(PathBuf::from));
@@ -121,6 +123,10 @@ fn build_python(workspace: &Workspace, target: &Target) -> Option<Interpreter> {
     ));
     candidates.dedup();
     candidates
+}
+
+fn build_python(workspace: &Workspace, target: &Target) -> Option<Interpreter> {
+    build_python_candidates(workspace, target)
         .iter()
         .filter(|path| path.exists())
         .filter_map(|path| Interpreter::probe(path).ok())
@@ -148,6 +154,25 @@ fn stage(
         )
     })?;
     let items = lock.select(target)?;
+    let inputs = inputs(workspace, target, &items, install_prefix, layout);
+    if let Some(stamp) = fresh::fresh(staging_root, &inputs) {
+        reporter.status(
+            verb::FRESH,
+            &format!(
+                "{} for {} (nothing changed)",
+                install_prefix.display(),
+                target.name
+            ),
+        );
+        return Ok(Staged {
+            venv: stamp.venv,
+            packages: stamp.packages,
+            target: target.clone(),
+            base_interpreter,
+            bytecode: stamp.bytecode.into(),
+            layout,
+        });
+    }
     let wheels = fetch(workspace, &items)?;
     let build_python = build_python(workspace, target);
     let bytecode = match (project.config.bytecode, &build_python) {
@@ -182,6 +207,8 @@ fn stage(
             target.python_full_version
         ),
     );
+    fresh::forget(staging_root)
+        .with_context(|| format!("failed to clear `{}`'s stamp", staging_root.display()))?;
     if staging_root.exists() {
         std::fs::remove_dir_all(staging_root)
             .with_context(|| format!("failed to clear `{}`", staging_root.display()))?;
@@ -346,6 +373,8 @@ fn stage(
             install_prefix.display()
         ),
     );
+    fresh::remember(staging_root, &inputs, bytecode, &venv, &packages)
+        .with_context(|| format!("failed to stamp `{}`", staging_root.display()))?;
     Ok(Staged {
         venv,
         packages,
@@ -354,6 +383,43 @@ fn stage(
         bytecode,
         layout,
     })
+}
+
+/// What staging for `target` depends on, for [`fresh`].
+fn inputs(
+    workspace: &Workspace,
+    target: &Target,
+    items: &[crate::lockfile::InstallItem],
+    install_prefix: &Path,
+    layout: LayoutKind,
+) -> fresh::Inputs {
+    let project = &workspace.project;
+    let mut inputs = fresh::Inputs::new();
+    inputs
+        .fact(&target.name)
+        .fact(&target.python_full_version)
+        .fact(target.platform())
+        .fact(format!("{:?}", target.interpreter))
+        .fact(install_prefix.display())
+        .fact(format!("{layout:?}"))
+        // Not SOURCE_DATE_EPOCH: the staged files do not depend on it (checked-hash pycs;
+        // the artifacts' times are set when packaging).
+        .fact(format!("{:?}", project.config.bytecode));
+    for item in items {
+        inputs.fact(format!(
+            "{} {} {} {}",
+            item.package.name, item.package.version, item.file.name, item.file.sha256
+        ));
+        if let Some(directory) = &item.package.directory {
+            let tree = project.root.join(directory);
+            inputs.tree(&tree, &tree.join("target"));
+        }
+    }
+    for interpreter in build_python_candidates(workspace, target) {
+        inputs.file(&interpreter);
+    }
+    inputs.tree(&project.root, &project.root.join("target"));
+    inputs
 }
 
 /// Installs a wheel into the staged venv and describes it for the plugin manifest.

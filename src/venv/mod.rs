@@ -15,7 +15,7 @@ const ACTIVATE: &str = include_str!("activate");
 const VENDORS_PRELUDE: &str = include_str!("vendors_prelude.py");
 
 /// A staged virtualenv.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct StagedVenv {
     /// Stands for `/` on the target.
     pub staging_root: PathBuf,

@@ -77,6 +77,50 @@ fn build_prints_the_staged_prefix_of_a_working_venv() {
     assert!(!text.contains("target/pyship/stage"));
 }
 
+/// A second build with nothing changed reuses the staged tree; a changed source file, a
+/// touched staged tree or another layout stage again.
+#[test]
+fn a_build_with_nothing_changed_does_nothing() {
+    let context = TestContext::hello();
+    let first = context.pyship(&["build", "--offline"]).success();
+    assert!(first.stderr.contains("Staging /opt/venvs/hello"), "{first}");
+    let started = std::time::Instant::now();
+    let again = context.pyship(&["build", "--offline"]).success();
+    let elapsed = started.elapsed();
+    assert!(
+        again.stderr.contains(
+            "Fresh /opt/venvs/hello for cpython-3.11.2-x86_64-manylinux_2_36 (nothing changed)"
+        ),
+        "{again}"
+    );
+    assert!(!again.stderr.contains("Staging"), "{again}");
+    assert_eq!(again.stdout, first.stdout);
+    // Not a timed test: a bound no real staging meets, to catch a silent restage.
+    assert!(elapsed.as_secs_f64() < 5.0, "{elapsed:?}");
+
+    // A source file of the app changed: staged again, with the change.
+    let app = context.root.join("src/hello/app.py");
+    let source = std::fs::read_to_string(&app).unwrap();
+    context.file("src/hello/app.py", &format!("{source}\nCHANGED = True\n"));
+    let run = context.pyship(&["build", "--offline"]).success();
+    assert!(run.stderr.contains("Staging"), "{run}");
+    let prefix = PathBuf::from(run.stdout.trim());
+    let staged = prefix.join("lib/python3.11/site-packages/hello/app.py");
+    assert!(
+        std::fs::read_to_string(&staged)
+            .unwrap()
+            .contains("CHANGED = True")
+    );
+
+    // Someone wrote into the staged tree: it is not trusted as fresh.
+    std::fs::write(prefix.join("stray.txt"), "x").unwrap();
+    let run = context.pyship(&["build", "--offline"]).success();
+    assert!(run.stderr.contains("Staging"), "{run}");
+    assert!(!prefix.join("stray.txt").exists());
+    let run = context.pyship(&["build", "--offline"]).success();
+    assert!(run.stderr.contains("nothing changed"), "{run}");
+}
+
 #[test]
 fn installed_files_match_what_pip_installs_from_the_same_wheels() {
     if !requires_tool("/usr/bin/python3.11") {

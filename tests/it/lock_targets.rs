@@ -193,17 +193,16 @@ fn requirements_in_locks_to_a_requirements_txt_pip_installs_with_hashes() {
     );
     context.file("more.in", "base\n");
     context.file("constraints.txt", "base<1.5\n");
-    let run = context
-        .pyship(&[
-            "lock",
-            "-r",
-            "requirements.in",
-            "-c",
-            "constraints.txt",
-            "-o",
-            "requirements.txt",
-        ])
-        .success();
+    let lock_args = [
+        "lock",
+        "-r",
+        "requirements.in",
+        "-c",
+        "constraints.txt",
+        "-o",
+        "requirements.txt",
+    ];
+    let run = context.pyship(&lock_args).success();
     let text = context.read("requirements.txt");
     assert!(
         text.contains("base==1.0 \\\n    --hash=sha256:"),
@@ -212,17 +211,7 @@ fn requirements_in_locks_to_a_requirements_txt_pip_installs_with_hashes() {
     assert!(text.contains("dep==2.0 \\\n    --hash=sha256:"), "{text}");
     assert!(!context.root.join("pylock.toml").exists());
     // Locking again changes nothing.
-    let run = context
-        .pyship(&[
-            "lock",
-            "-r",
-            "requirements.in",
-            "-c",
-            "constraints.txt",
-            "-o",
-            "requirements.txt",
-        ])
-        .success();
+    let run = context.pyship(&lock_args).success();
     assert!(run.stderr.contains("Fresh requirements.txt"), "{run}");
     // As pip-compile writes it: the command that regenerates it, and what pulled in each pin.
     assert!(
@@ -242,19 +231,10 @@ fn requirements_in_locks_to_a_requirements_txt_pip_installs_with_hashes() {
         "requirements.txt",
         &text.replace("dep==2.0 \\", "dep==1.0 \\"),
     );
-    let lock_again = [
-        "lock",
-        "-r",
-        "requirements.in",
-        "-c",
-        "constraints.txt",
-        "-o",
-        "requirements.txt",
-    ];
-    context.pyship(&lock_again).success();
+    context.pyship(&lock_args).success();
     let edited = context.read("requirements.txt");
     assert!(edited.contains("dep==1.0 \\\n"), "{edited}");
-    let mut upgrade = lock_again.to_vec();
+    let mut upgrade = lock_args.to_vec();
     upgrade.extend(["--upgrade-package", "dep"]);
     context.pyship(&upgrade).success();
     assert_eq!(context.read("requirements.txt"), text);
