@@ -6,7 +6,7 @@ use anyhow::Context as _;
 
 use super::{ExitStatus, read_lock};
 use crate::cache;
-use crate::lockfile::{TxtAnnotations, export_requirements_txt};
+use crate::lockfile::export_requirements_txt;
 use crate::printer::{Printer, verb};
 use crate::settings::GlobalSettings;
 
@@ -18,17 +18,7 @@ pub(crate) fn export(
     printer: &Printer,
 ) -> anyhow::Result<ExitStatus> {
     let lock = read_lock(global, lockfile)?;
-    // `# via pylock.toml` marks what the lock's own inputs asked for.
-    let mut annotations = TxtAnnotations::default();
-    for requirement in &lock.inputs.requirements {
-        if let Ok(parsed) = crate::pep508::parse_requirement(requirement) {
-            annotations
-                .roots
-                .entry(parsed.name.to_string())
-                .or_default()
-                .insert("pylock.toml".into());
-        }
-    }
+    let annotations = crate::ops::lock::txt::for_lock(&lock);
     let text = export_requirements_txt(&lock, &annotations);
     match output {
         Some(output) => {

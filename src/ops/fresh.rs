@@ -23,37 +23,9 @@ use crate::venv::StagedVenv;
 pub(crate) struct Stamp {
     inputs: String,
     tree: String,
-    pub bytecode: StampedBytecode,
+    pub bytecode: BytecodeMode,
     pub venv: StagedVenv,
     pub packages: Vec<pyship_plugin::Package>,
-}
-
-/// [`BytecodeMode`] as the stamp writes it.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
-pub(crate) enum StampedBytecode {
-    Build,
-    Install,
-    None,
-}
-
-impl From<BytecodeMode> for StampedBytecode {
-    fn from(mode: BytecodeMode) -> Self {
-        match mode {
-            BytecodeMode::Build => StampedBytecode::Build,
-            BytecodeMode::Install => StampedBytecode::Install,
-            BytecodeMode::None => StampedBytecode::None,
-        }
-    }
-}
-
-impl From<StampedBytecode> for BytecodeMode {
-    fn from(mode: StampedBytecode) -> Self {
-        match mode {
-            StampedBytecode::Build => BytecodeMode::Build,
-            StampedBytecode::Install => BytecodeMode::Install,
-            StampedBytecode::None => BytecodeMode::None,
-        }
-    }
 }
 
 /// The stamp's path for the tree staged at `staging_root`.
@@ -139,7 +111,7 @@ pub(crate) fn remember(
     let stamp = Stamp {
         inputs: inputs.finish(),
         tree: staged_tree(staging_root),
-        bytecode: bytecode.into(),
+        bytecode,
         venv: venv.clone(),
         packages: packages.to_vec(),
     };

@@ -169,7 +169,7 @@ fn stage(
             packages: stamp.packages,
             target: target.clone(),
             base_interpreter,
-            bytecode: stamp.bytecode.into(),
+            bytecode: stamp.bytecode,
             layout,
         });
     }

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use pep508_rs::{PackageName, Requirement};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::diagnostics::{Diagnostic, edit_distance};
 
@@ -294,7 +294,7 @@ pub struct ServiceSpec {
 }
 
 /// `[tool.pyship] bytecode`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum BytecodeMode {
     /// Compiled at build time with a matching interpreter on this machine.

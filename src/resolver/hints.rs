@@ -84,8 +84,8 @@ fn before_locals(high: &Version) -> Option<Version> {
 
 /// For each of `requirements` whose specifiers no installable version meets (while some
 /// versions exist): which versions come nearest, so that a typo in a pin is obvious.
-pub fn nearest_versions(
-    requirements: &[Requirement],
+pub fn nearest_versions<'r>(
+    requirements: impl IntoIterator<Item = &'r Requirement>,
     candidates_of: impl Fn(&PackageName) -> Option<std::rc::Rc<Vec<Candidate>>>,
 ) -> Vec<String> {
     let mut hints = Vec::new();

@@ -234,27 +234,11 @@ impl Provider<'_> {
                     message: "the version disappeared from the index".into(),
                 })
             })?;
-        let metadata = match self.index.metadata(&candidate.file) {
-            Err(IndexError::DynamicMetadata { file }) => {
-                let Some(builder) = &self.options.metadata_builder else {
-                    return Err(ProviderError::Index(IndexError::DynamicMetadata { file }));
-                };
-                let path = self.index.download(&candidate.file)?;
-                let sha256 = self.index.sha256(&candidate.file)?;
-                let text = builder
-                    .0
-                    .build_metadata(&path, &sha256)
-                    .map_err(|message| ProviderError::Build {
-                        file: file.clone(),
-                        message,
-                    })?;
-                Arc::new(
-                    Metadata::parse(&text)
-                        .map_err(|message| ProviderError::Build { file, message })?,
-                )
-            }
-            result => result?,
-        };
+        let metadata = metadata_of(
+            self.index,
+            &candidate.file,
+            self.options.metadata_builder.as_ref(),
+        )?;
         // A wheel whose metadata names another distribution or version is broken or hostile.
         if &metadata.name != name || &metadata.version != version {
             return Err(ProviderError::Index(IndexError::BadWheel {
@@ -358,13 +342,11 @@ impl Provider<'_> {
                 }
             })
             .collect();
-        let applicable: Vec<Requirement> = self
+        let applicable = self
             .root_requirements
             .iter()
-            .filter(|r| r.marker.evaluate(&self.target.markers, &[]))
-            .cloned()
-            .collect();
-        hints.extend(hints::nearest_versions(&applicable, |name| {
+            .filter(|r| r.marker.evaluate(&self.target.markers, &[]));
+        hints.extend(hints::nearest_versions(applicable, |name| {
             self.candidates.borrow().get(name).cloned()
         }));
         hints
@@ -556,6 +538,39 @@ impl DependencyProvider for Provider<'_> {
             );
         }
         Ok(Dependencies::Available(constraints))
+    }
+}
+
+/// A file's metadata from the index; for an sdist whose PKG-INFO is not static, built by
+/// `builder` (PEP 517), when there is one.
+fn metadata_of(
+    index: &PackageIndex,
+    file: &DistFile,
+    builder: Option<&Builder>,
+) -> Result<Arc<Metadata>, ProviderError> {
+    match index.metadata(file) {
+        Err(IndexError::DynamicMetadata { file: name }) => {
+            let Some(builder) = builder else {
+                return Err(ProviderError::Index(IndexError::DynamicMetadata {
+                    file: name,
+                }));
+            };
+            let path = index.download(file)?;
+            let sha256 = index.sha256(file)?;
+            let text = builder
+                .0
+                .build_metadata(&path, &sha256)
+                .map_err(|message| ProviderError::Build {
+                    file: name.clone(),
+                    message,
+                })?;
+            let metadata = Metadata::parse(&text).map_err(|message| ProviderError::Build {
+                file: name,
+                message,
+            })?;
+            Ok(Arc::new(metadata))
+        }
+        result => Ok(result?),
     }
 }
 

@@ -16,9 +16,8 @@ use pubgrub::Ranges;
 
 use super::ResolveOptions;
 use super::candidates::{choose, installable_versions};
-use crate::index::{DistFile, IndexError, PackageIndex};
+use crate::index::{DistFile, PackageIndex};
 use crate::python::Target;
-use crate::wheel::Metadata;
 
 /// Threads fetching ahead of the solver.
 const WORKERS: usize = 32;
@@ -111,15 +110,14 @@ impl Prefetcher<'_> {
         let Some(candidate) = choose(name, &candidates, range, self.options, false) else {
             return;
         };
-        let metadata = match self.index.metadata(&candidate.file) {
-            Ok(metadata) => metadata,
-            // Building an sdist's metadata runs Python for a while: start it now, beside the
-            // network work, so that the solver finds it done (the builder caches it).
-            Err(IndexError::DynamicMetadata { .. }) => match self.build_metadata(&candidate.file) {
-                Some(metadata) => Arc::new(metadata),
-                None => return,
-            },
-            Err(_) => return,
+        // An sdist's metadata may need a build, which runs Python for a while: it starts now,
+        // beside the network work, so that the solver finds it done (the builder caches it).
+        let Ok(metadata) = super::metadata_of(
+            self.index,
+            &candidate.file,
+            self.options.metadata_builder.as_ref(),
+        ) else {
+            return;
         };
         for requirement in &metadata.requires_dist {
             if !requirement.marker.evaluate(&self.target.markers, extras) {
@@ -133,16 +131,6 @@ impl Prefetcher<'_> {
             };
             self.request(&requirement.name, &range, &requirement.extras);
         }
-    }
-}
-
-impl Prefetcher<'_> {
-    fn build_metadata(&self, file: &DistFile) -> Option<Metadata> {
-        let builder = self.options.metadata_builder.as_ref()?;
-        let path = self.index.download(file).ok()?;
-        let sha256 = self.index.sha256(file).ok()?;
-        let text = builder.0.build_metadata(&path, &sha256).ok()?;
-        Metadata::parse(&text).ok()
     }
 }
 

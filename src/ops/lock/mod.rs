@@ -3,7 +3,7 @@
 
 mod direct;
 pub(crate) mod plan;
-mod txt;
+pub(crate) mod txt;
 
 use std::collections::BTreeSet;
 use std::path::Path;

@@ -58,6 +58,20 @@ pub(super) fn for_requirements(
     }
 }
 
+/// For `pyship export`: what the lock's own inputs asked for comes from `pylock.toml`.
+pub(crate) fn for_lock(lock: &crate::lockfile::Lock) -> TxtAnnotations {
+    let requirements: Vec<Requirement> = lock
+        .inputs
+        .requirements
+        .iter()
+        .filter_map(|requirement| crate::pep508::parse_requirement(requirement).ok())
+        .collect();
+    TxtAnnotations {
+        command: None,
+        roots: roots(requirements.iter().map(|r| (r, "pylock.toml".to_string()))),
+    }
+}
+
 fn roots<'r>(
     labelled: impl Iterator<Item = (&'r Requirement, String)>,
 ) -> BTreeMap<String, std::collections::BTreeSet<String>> {
