@@ -259,6 +259,24 @@ fn requirements_in_locks_to_a_requirements_txt_pip_installs_with_hashes() {
         "{run}"
     );
     assert!(!context.root.join("-").exists());
+    // A `--find-links` given on the command line shows as given, not as an absolute path.
+    let run = context
+        .pyship(&[
+            "lock",
+            "-q",
+            "-r",
+            "requirements.in",
+            "-o",
+            "-",
+            "-f",
+            "wheels",
+        ])
+        .success();
+    assert!(
+        run.stdout
+            .contains("#    pyship lock -r requirements.in -o - --find-links wheels\n"),
+        "{run}"
+    );
 
     if !requires_tool("/usr/bin/python3.11") {
         return;

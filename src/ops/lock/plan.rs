@@ -128,7 +128,7 @@ pub(crate) fn for_project(
     Ok(LockPlan {
         root_name: project.name.clone(),
         root_version: project.parsed_version.clone(),
-        annotations: super::txt::for_project(&project.name, &requirements, settings),
+        annotations: super::txt::for_project(&project.name, &requirements, &project.root, settings),
         stdout: is_stdout(settings),
         requirements,
         groups,

@@ -14,11 +14,12 @@ use crate::settings::LockSettings;
 pub(super) fn for_project(
     name: &PackageName,
     requirements: &[Requirement],
+    project_dir: &Path,
     settings: &LockSettings,
 ) -> TxtAnnotations {
     let label = format!("{name} (pyproject.toml)");
     TxtAnnotations {
-        command: Some(command(settings)),
+        command: Some(command(settings, project_dir)),
         roots: roots(requirements.iter().map(|r| (r, label.clone()))),
     }
 }
@@ -48,7 +49,7 @@ pub(super) fn for_requirements(
         format!("-r {shown}")
     };
     TxtAnnotations {
-        command: Some(command(settings)),
+        command: Some(command(settings, directory)),
         roots: roots(
             requirements
                 .iter()
@@ -88,7 +89,9 @@ fn roots<'r>(
 /// The `pyship lock` command line that gives this output again: the inputs and the options
 /// that change the result, never an index URL (it may carry credentials; a `-r` file's own
 /// `--index-url` line is read again anyway).
-fn command(settings: &LockSettings) -> String {
+///
+/// Paths are shown as given: relative to `directory` (where `-C` pointed), not made absolute.
+fn command(settings: &LockSettings, directory: &Path) -> String {
     let mut words = vec!["pyship".to_string(), "lock".to_string()];
     let mut add = |flag: &str, value: &str| {
         words.push(flag.to_string());
@@ -135,8 +138,9 @@ fn command(settings: &LockSettings) -> String {
         };
         add("--prerelease", mode);
     }
-    for directory in &settings.index.find_links {
-        add("--find-links", &directory.display().to_string());
+    for links in &settings.index.find_links {
+        let shown = links.strip_prefix(directory).unwrap_or(links);
+        add("--find-links", &shown.display().to_string());
     }
     if settings.index.no_index {
         words.push("--no-index".into());
