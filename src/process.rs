@@ -37,18 +37,6 @@ pub fn python_script(python: &Path, flags: &[&str], script: &str) -> Command {
     command
 }
 
-/// `python [FLAGS] -m MODULE`, guarded; add the module's arguments and run it with
-/// [`output`].
-pub fn python_module(python: &Path, flags: &[&str], module: &str) -> Command {
-    python_script(
-        python,
-        flags,
-        &format!(
-            "import runpy\nrunpy.run_module({module:?}, run_name='__main__', alter_sys=True)\n"
-        ),
-    )
-}
-
 /// Runs a guarded command to completion, capturing its output, and holds its stdin open
 /// until then.
 pub fn output(mut command: Command) -> io::Result<Output> {

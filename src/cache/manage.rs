@@ -17,6 +17,7 @@ pub const BUCKETS: &[&str] = &[
     "downloads-v1",
     "built-v1",
     "builds-v1",
+    "installed-v1",
 ];
 
 /// Scratch whose writer may still be running is left alone for this long.
@@ -162,11 +163,13 @@ fn remove_stale_temporaries(path: &Path, removed: &mut Usage) -> std::io::Result
             let Ok(kind) = entry.file_type() else {
                 continue;
             };
-            if kind.is_dir() {
+            let temporary = entry.file_name().to_string_lossy().starts_with(".tmp");
+            if kind.is_dir() && temporary && untouched_for(&path, IN_USE) {
+                // An installed-tree entry whose writer was interrupted.
+                removed.add(&remove(&path)?);
+            } else if kind.is_dir() {
                 pending.push(path);
-            } else if entry.file_name().to_string_lossy().starts_with(".tmp")
-                && untouched_for(&path, IN_USE)
-            {
+            } else if temporary && untouched_for(&path, IN_USE) {
                 removed.add(&remove(&path)?);
             }
         }

@@ -72,6 +72,11 @@ impl Cache {
             .join(component(target))
     }
 
+    /// Wheels installed (and byte-compiled) for one layout each, linked into staged trees.
+    pub fn installed_dir(&self) -> PathBuf {
+        self.root.join("installed-v1")
+    }
+
     /// Where whole wheels downloaded only to be hashed or read are kept, by URL.
     pub fn download_path(&self, url: &str, file_name: &str) -> PathBuf {
         self.root

@@ -13,7 +13,6 @@ use super::lock::{Locked, ensure_lock};
 use crate::lockfile::Lock;
 use crate::pep517;
 use crate::printer::verb;
-use crate::process;
 use crate::project::BytecodeMode;
 use crate::python::{Interpreter, Target};
 use crate::settings::DEFAULT_INTERPRETER;
@@ -231,27 +230,20 @@ fn stage(
             staging_root.display()
         )
     })?;
-    let (scheme, app_scheme) = if vendors {
-        (
-            venv.vendors_scheme(&base_interpreter, false),
-            venv.vendors_scheme(&base_interpreter, true),
-        )
+    let venv_layout = if vendors {
+        venv::Layout::Vendors {
+            base: base_interpreter.clone(),
+        }
     } else {
-        let scheme = venv.scheme(&target.python_version());
-        (scheme.clone(), scheme)
+        venv::Layout::Venv {
+            python_version: target.python_version(),
+        }
     };
-    let mut installation = wheel::Installation::new(crate::limits::max_unpacked_size());
-    for own in &venv.own_files {
-        installation.reserve(own.clone(), "the virtualenv");
-    }
 
-    let mut packages = Vec::new();
+    let mut to_install: Vec<(venv::Wheel, String)> = Vec::new();
     let mut builder = None;
     for fetched in &wheels {
         let package = &fetched.item.package;
-        // A wheel from the lock is hashed again as it is installed; a built one has no
-        // locked hash.
-        let mut locked_sha256 = None;
         let needs_build = fetched.item.is_source_tree() || fetched.item.is_sdist();
         if needs_build && builder.is_none() {
             let python = build_python.as_ref().ok_or_else(|| {
@@ -266,6 +258,10 @@ fn stage(
             })?;
             builder = Some(workspace.wheel_builder(python)?);
         }
+        // A wheel from the lock is hashed again as it is installed; a built one has no
+        // locked hash.
+        let mut locked_sha256 = None;
+        let mut extras = wheel::DistInfoExtras::default();
         let wheel_path = if fetched.item.is_source_tree() {
             reporter.status(
                 verb::BUILDING,
@@ -286,18 +282,37 @@ fn stage(
                 .wheel(&fetched.path, &fetched.item.file.sha256)
                 .with_context(|| format!("failed to build `{}` from its sdist", package.name))?
         } else {
-            locked_sha256 = Some(fetched.item.file.sha256.as_str());
+            locked_sha256 = Some(fetched.item.file.sha256.clone());
+            extras.direct_url = direct_archive_url(&fetched.item);
             fetched.path.clone()
         };
-        packages.push(install(
-            &mut installation,
-            wheel_path,
+        let wheel = venv::Wheel {
+            path: wheel_path,
             locked_sha256,
-            &package.name,
-            &package.version,
-            &scheme,
-        )?);
+            name: package.name.clone(),
+            app: false,
+            extras,
+        };
+        to_install.push((wheel, package.version.clone()));
     }
+    let compiler = match (&build_python, bytecode) {
+        (Some(python), BytecodeMode::Build) => Some(python),
+        _ => None,
+    };
+    let cache_dir = workspace.cache.installed_dir();
+    let max_unpacked = crate::limits::max_unpacked_size();
+    let dependencies: Vec<venv::Wheel> =
+        to_install.iter().map(|(wheel, _)| wheel.clone()).collect();
+    let prepared = venv::prepare(
+        &cache_dir,
+        &venv,
+        &venv_layout,
+        &dependencies,
+        compiler,
+        max_unpacked,
+    )?;
+    let mut owners = venv::Owners::of(&venv);
+    let mut installed = venv::link(&venv, &prepared, &mut owners)?;
 
     // The application's own wheel: built by a matching Python when there is one; a pure
     // Python application builds the same on any Python 3 of this machine.
@@ -333,30 +348,64 @@ fn stage(
             target.python_version()
         );
     }
-    packages.push(install(
-        &mut installation,
-        app_wheel,
-        None,
-        project.name.as_ref(),
-        &project.version,
-        &app_scheme,
-    )?);
-
-    match (&build_python, bytecode) {
-        (Some(python), BytecodeMode::Build) => {
-            // The vendors layout compiles the application too, at the top of the prefix.
-            let tree = if vendors {
-                venv.staged_prefix()
-            } else {
-                venv.staged_prefix().join(&venv.site_packages)
-            };
-            compile_bytecode(workspace, &venv, &tree, python)?;
-            reporter.status(
-                verb::COMPILED,
-                &format!("bytecode with `{}`", python.resolved.display()),
-            );
-        }
-        (_, BytecodeMode::Install) => reporter.status(
+    // The application is the distribution asked for (pip writes `REQUESTED` for it too). Not
+    // pip's `direct_url.json` naming the project directory: that is a path on this machine,
+    // meaningless on the server, and it would make artifacts differ by checkout location.
+    let app = venv::Wheel {
+        path: app_wheel,
+        locked_sha256: None,
+        name: project.name.to_string(),
+        app: true,
+        extras: wheel::DistInfoExtras {
+            requested: true,
+            direct_url: None,
+        },
+    };
+    let prepared_app = venv::prepare(
+        &cache_dir,
+        &venv,
+        &venv_layout,
+        std::slice::from_ref(&app),
+        compiler,
+        max_unpacked,
+    )?;
+    to_install.push((app, project.version.clone()));
+    installed.extend(venv::link(&venv, &prepared_app, &mut owners)?);
+    let packages: Vec<pyship_plugin::Package> = to_install
+        .into_iter()
+        .zip(installed)
+        .map(|((wheel, version), installed)| pyship_plugin::Package {
+            name: wheel.name,
+            version,
+            sha256: installed.sha256,
+            wheel: wheel.path,
+            pure: installed.pure,
+            license: installed.license,
+        })
+        .collect();
+    let failures: Vec<&str> = [&prepared, &prepared_app]
+        .iter()
+        .filter_map(|part| part.compile_failures.as_deref())
+        .collect();
+    if !failures.is_empty() {
+        // A module that does not compile for the target is the package's bug, as with pip:
+        // warn and go on, the rest of the tree is compiled.
+        reporter.warning(&format!(
+            "some modules did not byte-compile:\n{}",
+            failures.join("\n")
+        ));
+    }
+    let installed_now = prepared.fresh_installs + prepared_app.fresh_installs;
+    let linked = packages.len() - installed_now;
+    match (compiler, bytecode) {
+        (Some(python), _) => reporter.status(
+            verb::COMPILED,
+            &format!(
+                "bytecode with `{}` ({installed_now} packages; {linked} from the cache)",
+                python.resolved.display(),
+            ),
+        ),
+        (None, BytecodeMode::Install) => reporter.status(
             verb::COMPILED,
             &format!(
                 "bytecode: left to the server at install time (no Python {} here)",
@@ -422,59 +471,22 @@ fn inputs(
     inputs
 }
 
-/// Installs a wheel into the staged venv and describes it for the plugin manifest.
-fn install(
-    installation: &mut wheel::Installation,
-    wheel: PathBuf,
-    locked_sha256: Option<&str>,
-    name: &str,
-    version: &str,
-    scheme: &wheel::Scheme,
-) -> anyhow::Result<pyship_plugin::Package> {
-    let installed = installation.install(&wheel, locked_sha256, scheme)?;
-    Ok(pyship_plugin::Package {
-        name: name.to_string(),
-        version: version.to_string(),
-        sha256: installed.sha256,
-        wheel,
-        pure: installed.pure,
-        license: installed.license,
-    })
-}
-
-/// Byte-compiles site-packages with the target interpreter, as the installed tree will be
-/// imported, so that nothing is written under the prefix at run time. Checked-hash pycs
-/// (PEP 552) stay valid whatever mtimes the package manager sets, and are reproducible.
-fn compile_bytecode(
-    workspace: &Workspace,
-    venv: &StagedVenv,
-    site_packages: &Path,
-    python: &Interpreter,
-) -> anyhow::Result<()> {
-    let mut command = process::python_module(&python.resolved, &["-I"], "compileall");
-    command
-        .args([
-            "-q",
-            "-f",
-            // One worker per core; the pycs do not depend on the order.
-            "-j0",
-            "--invalidation-mode",
-            "checked-hash",
-        ])
-        .arg("-s")
-        .arg(&venv.staging_root)
-        .args(["-p", "/"])
-        .arg(site_packages)
-        .env("SOURCE_DATE_EPOCH", workspace.source_date_epoch.to_string());
-    let output =
-        process::output(command).context("failed to run compileall with the target interpreter")?;
-    if !output.status.success() {
-        // A module that does not compile for the target is the package's bug, as with pip:
-        // warn and go on, the rest of the tree is compiled.
-        workspace.reporter.warning(&format!(
-            "some modules did not byte-compile:\n{}",
-            String::from_utf8_lossy(&output.stdout).trim()
-        ));
+/// PEP 610's `direct_url.json` for a wheel locked from a URL of its own (a `NAME @ URL`
+/// requirement) rather than from an index or a find-links directory, as pip writes it.
+fn direct_archive_url(item: &crate::lockfile::InstallItem) -> Option<String> {
+    let url = item.file.url.as_deref()?;
+    if item.package.index.is_some() || item.file.path.is_some() {
+        return None;
     }
-    Ok(())
+    let sha256 = &item.file.sha256;
+    Some(
+        serde_json::json!({
+            "url": url,
+            "archive_info": {
+                "hash": format!("sha256={sha256}"),
+                "hashes": { "sha256": sha256 },
+            },
+        })
+        .to_string(),
+    )
 }

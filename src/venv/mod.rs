@@ -5,6 +5,10 @@
 //! The layout matches what CPython's `venv` makes on POSIX: `pyvenv.cfg`, `bin/python*` links
 //! to the base interpreter, `lib/pythonX.Y/site-packages`, and `lib64 -> lib` on 64-bit Linux.
 
+mod populate;
+
+pub use populate::{Layout, Owners, Wheel, link, prepare};
+
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
 

@@ -70,6 +70,18 @@ pub struct InstalledWheel {
     pub sha256: String,
     /// The license its metadata declares, if any.
     pub license: Option<String>,
+    /// The RECORD written for it.
+    pub record: PathBuf,
+}
+
+/// Files an installer adds to a distribution's `.dist-info` for the install at hand (pip
+/// writes the same): `REQUESTED` when the user asked for it by name (PEP 376), and PEP 610's
+/// `direct_url.json` when it came from a URL or a directory rather than an index.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct DistInfoExtras {
+    pub requested: bool,
+    /// The `direct_url.json` document.
+    pub direct_url: Option<String>,
 }
 
 /// Installs wheels into one environment, remembering who owns each file so that no wheel
@@ -89,11 +101,6 @@ impl Installation {
         }
     }
 
-    /// Marks `path` as `owner`'s (e.g. the virtualenv's `bin/python`): no wheel may write it.
-    pub fn reserve(&mut self, path: PathBuf, owner: &str) {
-        self.owners.insert(path, owner.to_string());
-    }
-
     /// Installs `wheel_path` into `scheme`. With `expected_sha256`, the file is hashed as it is
     /// opened and refused when it differs: the bytes installed are the bytes checked.
     pub fn install(
@@ -102,6 +109,22 @@ impl Installation {
         expected_sha256: Option<&str>,
         scheme: &Scheme,
     ) -> Result<InstalledWheel, InstallError> {
+        self.install_with(
+            wheel_path,
+            expected_sha256,
+            scheme,
+            &DistInfoExtras::default(),
+        )
+    }
+
+    /// [`Installation::install`], adding `extras` to the `.dist-info`.
+    pub fn install_with(
+        &mut self,
+        wheel_path: &Path,
+        expected_sha256: Option<&str>,
+        scheme: &Scheme,
+        extras: &DistInfoExtras,
+    ) -> Result<InstalledWheel, InstallError> {
         WheelInstall {
             wheel_path,
             scheme,
@@ -109,7 +132,7 @@ impl Installation {
             budget: self.max_unpacked,
             limit: self.max_unpacked,
         }
-        .run(expected_sha256)
+        .run(expected_sha256, extras)
     }
 }
 
@@ -138,7 +161,11 @@ impl WheelInstall<'_> {
         }
     }
 
-    fn run(mut self, expected_sha256: Option<&str>) -> Result<InstalledWheel, InstallError> {
+    fn run(
+        mut self,
+        expected_sha256: Option<&str>,
+        extras: &DistInfoExtras,
+    ) -> Result<InstalledWheel, InstallError> {
         let file_name = self
             .wheel_path
             .file_name()
@@ -295,10 +322,21 @@ impl WheelInstall<'_> {
         }
 
         let dist_info_dir = root.join(&dist_info);
-        let installer = dist_info_dir.join("INSTALLER");
-        write_file(&installer, b"pyship\n", false)?;
-        record.insert(installer, (record_hash(b"pyship\n"), 7));
-        write_record(&dist_info_dir.join("RECORD"), &record, &self.scheme.purelib)?;
+        let mut own_files: Vec<(&str, &[u8])> = vec![("INSTALLER", b"pyship\n")];
+        if extras.requested {
+            own_files.push(("REQUESTED", b""));
+        }
+        if let Some(direct_url) = &extras.direct_url {
+            own_files.push(("direct_url.json", direct_url.as_bytes()));
+        }
+        for (name, contents) in own_files {
+            let path = dist_info_dir.join(name);
+            self.claim(&path, &filename.name)?;
+            write_file(&path, contents, false)?;
+            record.insert(path, (record_hash(contents), contents.len() as u64));
+        }
+        let record_path = dist_info_dir.join("RECORD");
+        write_record(&record_path, &record, &self.scheme.purelib)?;
 
         let license = read_text(&mut archive, &format!("{dist_info}/METADATA"))
             .ok()
@@ -307,6 +345,7 @@ impl WheelInstall<'_> {
             pure: root_is_purelib && filename.is_pure(),
             sha256,
             license,
+            record: record_path,
         })
     }
 
@@ -723,6 +762,37 @@ fn write_record(
     let own = relative_path(site_packages, path);
     text.push_str(&format!("{},,\n", csv_field(&own)));
     write_file(path, text.as_bytes(), false)
+}
+
+/// Adds rows for `files` (installed after the wheel, such as its bytecode) to the RECORD at
+/// `record`, whose paths are relative to `site_packages`; RECORD's own row stays last.
+pub fn add_to_record(
+    record: &Path,
+    site_packages: &Path,
+    files: &[PathBuf],
+) -> Result<(), InstallError> {
+    let error = |source| InstallError::Write {
+        path: record.to_path_buf(),
+        source,
+    };
+    let text = std::fs::read_to_string(record).map_err(error)?;
+    let own = format!("{},,", csv_field(&relative_path(site_packages, record)));
+    let mut rows: Vec<String> = text
+        .lines()
+        .filter(|line| !line.is_empty() && *line != own)
+        .map(str::to_string)
+        .collect();
+    for file in files {
+        let (hash, size) = file_digest(file)?;
+        let relative = relative_path(site_packages, file);
+        rows.push(format!("{},sha256={hash},{size}", csv_field(&relative)));
+    }
+    rows.sort();
+    rows.push(own);
+    let mut text = rows.join("\n");
+    text.push('\n');
+    // Replaced, never written through: the file may be linked elsewhere.
+    write_file(record, text.as_bytes(), false)
 }
 
 fn csv_field(value: &str) -> String {

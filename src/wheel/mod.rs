@@ -5,5 +5,5 @@ mod install;
 mod metadata;
 
 pub use filename::{WheelFilename, is_plain_file_name, is_sha256_hex, parse_sdist_filename};
-pub use install::{Installation, Scheme};
+pub use install::{DistInfoExtras, InstallError, Installation, Scheme, add_to_record};
 pub use metadata::Metadata;

@@ -98,12 +98,17 @@ fn a_build_with_nothing_changed_does_nothing() {
     // Not a timed test: a bound no real staging meets, to catch a silent restage.
     assert!(elapsed.as_secs_f64() < 5.0, "{elapsed:?}");
 
-    // A source file of the app changed: staged again, with the change.
+    // A source file of the app changed: staged again, with the change; the dependencies come
+    // installed and compiled from the cache, only the application is installed again.
     let app = context.root.join("src/hello/app.py");
     let source = std::fs::read_to_string(&app).unwrap();
     context.file("src/hello/app.py", &format!("{source}\nCHANGED = True\n"));
     let run = context.pyship(&["build", "--offline"]).success();
     assert!(run.stderr.contains("Staging"), "{run}");
+    assert!(
+        run.stderr.contains("(1 packages; 7 from the cache)"),
+        "{run}"
+    );
     let prefix = PathBuf::from(run.stdout.trim());
     let staged = prefix.join("lib/python3.11/site-packages/hello/app.py");
     assert!(
@@ -119,6 +124,55 @@ fn a_build_with_nothing_changed_does_nothing() {
     assert!(!prefix.join("stray.txt").exists());
     let run = context.pyship(&["build", "--offline"]).success();
     assert!(run.stderr.contains("nothing changed"), "{run}");
+}
+
+/// Staged files are linked from installed trees in the cache, which are checked before use:
+/// a cache file changed behind pyship's back is never linked, the wheel is installed again.
+#[test]
+fn staged_files_come_from_checked_installed_trees_in_the_cache() {
+    use std::os::unix::fs::MetadataExt;
+    let context = TestContext::hello();
+    let run = context.pyship(&["build", "--offline"]).success();
+    let prefix = PathBuf::from(run.stdout.trim());
+    let module = prefix.join("lib/python3.11/site-packages/flask/app.py");
+    let pyc = prefix.join("lib/python3.11/site-packages/flask/__pycache__/app.cpython-311.pyc");
+    // The test's cache and project share a file system: hard links, not copies.
+    assert!(std::fs::metadata(&module).unwrap().nlink() >= 2);
+    let record = std::fs::read_to_string(
+        prefix.join("lib/python3.11/site-packages/flask-3.0.3.dist-info/RECORD"),
+    )
+    .unwrap();
+    assert!(
+        record.contains("flask/__pycache__/app.cpython-311.pyc,sha256="),
+        "the bytecode is in RECORD"
+    );
+    let original = std::fs::read(&module).unwrap();
+    let original_pyc = std::fs::read(&pyc).unwrap();
+
+    // Tamper with the cached copy (the staged file is the same inode): the next staging finds
+    // the entry's hash wrong and installs flask from its wheel again.
+    std::fs::remove_file(&module).unwrap();
+    let cached = files_under(&context.cache.join("installed-v1"))
+        .into_iter()
+        .find(|path| path.ends_with("site-packages/flask/app.py"))
+        .unwrap();
+    std::fs::write(
+        context.cache.join("installed-v1").join(&cached),
+        b"import os; os.system('echo pwned')\n",
+    )
+    .unwrap();
+    context.file("src/hello/extra.py", "X = 1\n");
+    let run = context.pyship(&["build", "--offline"]).success();
+    assert!(
+        run.stderr.contains("(2 packages; 6 from the cache)"),
+        "{run}"
+    );
+    assert_eq!(std::fs::read(&module).unwrap(), original);
+    assert_eq!(
+        std::fs::read(&pyc).unwrap(),
+        original_pyc,
+        "pycs are reproducible"
+    );
 }
 
 #[test]
@@ -158,14 +212,12 @@ fn installed_files_match_what_pip_installs_from_the_same_wheels() {
     );
     let pips = files_under(&venv.join("lib/python3.11/site-packages"));
 
-    // Bytecode, installer bookkeeping and the venv's own seed packages aside.
+    // The venv's own seed packages aside. pip's `direct_url.json` for the app names the
+    // project's directory on the build machine; pyship leaves it out (see `ops::stage`).
     let comparable = |path: &&String| {
         let top = path.split('/').next().unwrap_or_default();
-        !path.contains("__pycache__")
-            && !path.ends_with("/INSTALLER")
-            && !path.ends_with("/RECORD")
-            && !path.ends_with("/REQUESTED")
-            && !path.ends_with("/direct_url.json")
+        !path.ends_with("/direct_url.json")
+            && !path.ends_with("direct_url.cpython-311.pyc")
             && ![
                 "pip",
                 "setuptools",
@@ -188,6 +240,22 @@ fn installed_files_match_what_pip_installs_from_the_same_wheels() {
     for script in ["flask", "hello-serve"] {
         assert!(prefix.join("bin").join(script).is_file());
         assert!(venv.join("bin").join(script).is_file());
+    }
+    // Each RECORD lists the same files pip's does (bytecode included), direct_url.json aside.
+    for record in ours
+        .iter()
+        .filter(|path| path.ends_with(".dist-info/RECORD"))
+    {
+        let listed = |root: &Path| -> BTreeSet<String> {
+            std::fs::read_to_string(root.join("lib/python3.11/site-packages").join(record))
+                .unwrap()
+                .lines()
+                .filter_map(|line| line.split(',').next())
+                .filter(|path| !path.ends_with("direct_url.json"))
+                .map(str::to_string)
+                .collect()
+        };
+        assert_eq!(listed(&prefix), listed(&venv), "{record}");
     }
 }
 
