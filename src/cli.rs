@@ -215,8 +215,8 @@ pub enum CacheCommand {
     Dir,
     /// Print the size of each part of the cache and the total.
     Size,
-    /// Remove what no later run reads: older cache layouts, build scratch and the files of
-    /// interrupted writes.
+    /// Remove what no later run reads: older cache layouts, build scratch, the files of
+    /// interrupted writes, and installed trees no build has used for 30 days.
     Prune,
     /// Remove everything pyship cached.
     Clean,

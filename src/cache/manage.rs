@@ -20,6 +20,10 @@ pub const BUCKETS: &[&str] = &[
     "installed-v1",
 ];
 
+/// An installed tree no build has used for this long is pruned (a build installs it again
+/// from its wheel when needed).
+const UNUSED_INSTALLED_TREE: Duration = Duration::from_secs(30 * 24 * 3600);
+
 /// Scratch whose writer may still be running is left alone for this long.
 const IN_USE: Duration = Duration::from_secs(3600);
 
@@ -48,15 +52,33 @@ pub fn usage(cache: &Cache) -> Vec<(String, Usage)> {
         .collect()
 }
 
-/// Removes what no later run will read: older bucket layouts, build scratch and the
-/// temporary files of interrupted writes (those untouched for an hour, so that a run going on
-/// now keeps its own).
+/// Removes what no later run will read: older bucket layouts, build scratch, the temporary
+/// files of interrupted writes (those untouched for an hour, so that a run going on now keeps
+/// its own), and installed trees no build has used for 30 days.
 pub fn prune(cache: &Cache) -> std::io::Result<Usage> {
     let mut removed = Usage::default();
     for name in pyship_buckets(&cache.root) {
         let path = cache.root.join(&name);
         if !BUCKETS.contains(&name.as_str()) {
             removed.add(&remove(&path)?);
+        } else if name == "installed-v1" {
+            for entry in std::fs::read_dir(&path)?.flatten() {
+                let unused = if entry.file_name().to_string_lossy().starts_with(".tmp") {
+                    IN_USE
+                } else {
+                    UNUSED_INSTALLED_TREE
+                };
+                // An entry's `entry.json` is touched each time a build uses it.
+                let marker = entry.path().join("entry.json");
+                let probe = if marker.exists() {
+                    marker
+                } else {
+                    entry.path()
+                };
+                if untouched_for(&probe, unused) {
+                    removed.add(&remove(&entry.path())?);
+                }
+            }
         } else if name == "builds-v1" {
             for entry in std::fs::read_dir(&path)?.flatten() {
                 if untouched_for(&entry.path(), IN_USE) {
@@ -249,6 +271,25 @@ mod tests {
         );
         assert!(root.path().join("Documents/thesis.tex").exists());
         assert!(!root.path().join("wheels-v1").exists());
+    }
+
+    #[test]
+    fn prune_removes_installed_trees_no_build_used_for_30_days() {
+        let root = tempfile::tempdir().unwrap();
+        let cache = Cache {
+            root: root.path().to_path_buf(),
+        };
+        for (entry, age_days) in [("used", 1), ("unused", 31)] {
+            let directory = cache.installed_dir().join(entry);
+            std::fs::create_dir_all(directory.join("tree")).unwrap();
+            std::fs::write(directory.join("tree/module.py"), "x = 1\n").unwrap();
+            let marker = std::fs::File::create(directory.join("entry.json")).unwrap();
+            let then = SystemTime::now() - Duration::from_secs(age_days * 24 * 3600);
+            marker.set_modified(then).unwrap();
+        }
+        assert_eq!(prune(&cache).unwrap().files, 2);
+        assert!(cache.installed_dir().join("used/tree/module.py").exists());
+        assert!(!cache.installed_dir().join("unused").exists());
     }
 
     #[test]

@@ -301,6 +301,11 @@ fn load_verified(directory: &Path) -> Option<Entry> {
         let _ = std::fs::remove_dir_all(directory);
         return None;
     }
+    // Marks the entry used, for `pyship cache prune`.
+    let _ = std::fs::File::options()
+        .append(true)
+        .open(directory.join("entry.json"))
+        .and_then(|file| file.set_modified(std::time::SystemTime::now()));
     entry
 }
 

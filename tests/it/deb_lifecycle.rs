@@ -4,8 +4,8 @@
 
 use std::io::{Read as _, Write as _};
 use std::net::TcpStream;
-use std::path::PathBuf;
-use std::process::Stdio;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::support::TestContext;
@@ -373,4 +373,65 @@ fn packages_built_here_for_debian_11_and_13_install_and_run_there() {
             "{release}: purge left files under the prefix"
         );
     }
+}
+
+/// `dpkg --root DIR --force-script-chrootless` runs the maintainer scripts on this machine with
+/// `$DPKG_ROOT` set: all they do (the account, its home, the config file's group, removal and
+/// purge) happens in the root, nothing here.
+#[test]
+fn maintainer_scripts_honour_dpkg_root_when_dpkg_runs_them_chrootless() {
+    let Some(root) = DebianRoot::new("bookworm") else {
+        return;
+    };
+    let context = TestContext::hello();
+    let pyproject = context.read("pyproject.toml").replace(
+        "[tool.pyship.deb]\n",
+        "user = { name = \"pyshipchr\", home = \"/var/lib/pyshipchr\" }\nconfig-files = [\n  { source = \"deploy/hello.toml\", target = \"/etc/hello/hello.toml\", mode = \"0640\" },\n]\n\n[tool.pyship.deb]\n",
+    );
+    context.file("pyproject.toml", &pyproject);
+    context.file("deploy/hello.toml", "greeting = \"hello\"\n");
+    let deb = package(&context);
+    let dpkg = |args: &[&str]| {
+        let output = Command::new("dpkg")
+            .arg(format!("--root={}", root.join("/").display()))
+            .arg("--force-script-chrootless")
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "dpkg {args:?}:\n{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    };
+    dpkg(&["-i", deb.to_str().unwrap()]);
+    let passwd = root.ok(&["getent", "passwd", "pyshipchr"]);
+    assert!(passwd.contains(":/var/lib/pyshipchr:"), "{passwd}");
+    let owner = root.ok(&[
+        "stat",
+        "-c",
+        "%U:%G %a",
+        "/var/lib/pyshipchr",
+        "/etc/hello/hello.toml",
+    ]);
+    assert_eq!(owner, "pyshipchr:pyshipchr 750\nroot:pyshipchr 640\n");
+    assert!(
+        !Path::new("/var/lib/pyshipchr").exists(),
+        "made on the host"
+    );
+    let host = Command::new("getent")
+        .args(["passwd", "pyshipchr"])
+        .output()
+        .unwrap();
+    assert!(!host.status.success(), "the account was made on the host");
+    let check = root.ok(&["/opt/venvs/hello/bin/hello-serve", "--check"]);
+    assert_eq!(check.trim(), "ok: /opt/venvs/hello");
+
+    // Python writes bytecode at run time; remove and purge still leave nothing behind.
+    root.ok(&["/opt/venvs/hello/bin/python", "-c", "import hello"]);
+    dpkg(&["--purge", "hello"]);
+    assert!(!root.join("/opt/venvs/hello").exists());
+    assert!(!root.join("/var/lib/pyshipchr").exists());
+    assert!(!root.join("/etc/hello/hello.toml").exists());
 }
