@@ -293,17 +293,23 @@ pub struct BuildArgs {
 #[command(after_help = "\
 Example, testing the artifact before it ships:
   pyship run -- /opt/venvs/hello/bin/hello-serve --check
-  pyship run -- /opt/venvs/hello/bin/python -m pytest tests/
+  pyship lock --group test      # [dependency-groups] test = [\"pytest\"] in pyproject.toml
+  pyship run --group test -- /opt/venvs/hello/bin/python -m pytest tests/
 
 The tree is staged first (as `pyship build` does), then bound over the install prefix in a
 mount namespace only the command sees, so paths, shebangs and the virtualenv work as they will
 on the server. Needs root (or unprivileged user namespaces and an existing install prefix);
-a missing install prefix is created empty for the run and removed after it. pyship exits with
-the command's status.")]
+a missing install prefix is created empty for the run and removed after it. With --group, the
+group's packages are linked into a copy of the tree for the run only (target/pyship/run), never
+into the artifact. pyship exits with the command's status.")]
 pub struct RunArgs {
     /// The target to stage, when the lock has several.
     #[arg(long, value_name = "TARGET")]
     pub target: Option<String>,
+    /// Also make a locked dependency group's packages (e.g. `test`) available to the command,
+    /// in a linked copy of the staged tree; the artifact never holds them (repeatable).
+    #[arg(long = "group", value_name = "NAME")]
+    pub groups: Vec<String>,
     /// The command and its arguments.
     #[arg(trailing_var_arg = true, required = true, value_name = "COMMAND")]
     pub command: Vec<OsString>,

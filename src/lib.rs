@@ -24,6 +24,7 @@ mod index;
 mod limits;
 mod lockfile;
 mod ops;
+mod parallel;
 mod pep508;
 mod pep517;
 mod plugin;
@@ -158,7 +159,12 @@ fn run(cli: Cli, settings: &GlobalSettings, printer: Printer) -> anyhow::Result<
             args.target.as_deref(),
             &printer,
         ),
-        Command::Run(args) => commands::run(&workspace()?, args.target.as_deref(), &args.command),
+        Command::Run(args) => commands::run(
+            &workspace()?,
+            args.target.as_deref(),
+            &args.groups,
+            &args.command,
+        ),
         Command::Export(args) => commands::export(settings, args.lockfile, args.output, &printer),
         Command::Tree(args) => commands::tree(settings, args.lockfile, &printer),
         Command::Cache(args) => commands::cache(args.command, &printer),

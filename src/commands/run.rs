@@ -10,12 +10,14 @@ use crate::ops::{self, Workspace};
 pub(crate) fn run(
     workspace: &Workspace,
     target: Option<&str>,
+    groups: &[String],
     command: &[OsString],
 ) -> anyhow::Result<ExitStatus> {
     let staged = ops::stage::stage_targets(workspace, target)?;
     let [staged] = staged.as_slice() else {
         anyhow::bail!("the lock has several targets: name the one to run with `--target`");
     };
-    let code = ops::run::run_in_place(&staged.venv, command)?;
+    let venv = ops::stage::with_groups(workspace, staged, groups)?;
+    let code = ops::run::run_in_place(&venv, command)?;
     Ok(ExitStatus::Code(code))
 }

@@ -5,8 +5,6 @@
 //! again, and one downloaded while locking is moved in after its hash is checked.
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use reqwest::Url;
 
@@ -78,29 +76,13 @@ pub fn fetch_all(
     index: &PackageIndex,
     reporter: &dyn FetchReporter,
 ) -> Result<Vec<FetchedWheel>, FetchError> {
-    let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<Result<FetchedWheel, FetchError>>>> =
-        Mutex::new((0..items.len()).map(|_| None).collect());
-    let workers = PARALLEL_DOWNLOADS.min(items.len()).max(1);
-    std::thread::scope(|scope| {
-        for _ in 0..workers {
-            scope.spawn(|| {
-                loop {
-                    let position = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(item) = items.get(position) else {
-                        break;
-                    };
-                    let result = fetch_one(item, lock_dir, index);
-                    reporter.on_fetched(&item.package.name);
-                    let mut results = results.lock().unwrap_or_else(|p| p.into_inner());
-                    results[position] = Some(result);
-                }
-            });
-        }
+    let results = crate::parallel::map(items, PARALLEL_DOWNLOADS, |item| {
+        let result = fetch_one(item, lock_dir, index);
+        reporter.on_fetched(&item.package.name);
+        result
     });
-    let results = results.into_inner().unwrap_or_else(|p| p.into_inner());
-    // Every slot was filled by exactly one worker; report the first error in lock order.
-    results.into_iter().flatten().collect()
+    // Report the first error in lock order.
+    results.into_iter().collect()
 }
 
 fn fetch_one(

@@ -73,6 +73,16 @@ impl InstallItem {
 impl Lock {
     /// What `target` installs from this lock.
     pub fn select(&self, target: &Target) -> Result<Vec<InstallItem>, SelectError> {
+        self.select_with_groups(target, &[])
+    }
+
+    /// What `target` installs from this lock with the dependency `groups` too (packages only
+    /// groups need are left out of the artifact, but a test run may want them).
+    pub fn select_with_groups(
+        &self,
+        target: &Target,
+        groups: &[String],
+    ) -> Result<Vec<InstallItem>, SelectError> {
         // The lock must have been made for this environment, or its choices mean nothing here.
         let covered = self.environments.is_empty()
             || self.environments.iter().any(|environment| {
@@ -89,8 +99,16 @@ impl Lock {
         let mut items = Vec::new();
         for package in &self.packages {
             if let Some(marker) = &package.marker {
-                // Group-only packages are for testing the artifact, not part of it.
+                // Group-only packages are for testing the artifact, not part of it. pyship
+                // writes their marker as `'NAME' in dependency_groups` terms only.
                 if marker.contains("dependency_groups") {
+                    let wanted = groups.iter().any(|group| {
+                        marker.contains(&format!("'{group}' in dependency_groups"))
+                            || marker.contains(&format!("\"{group}\" in dependency_groups"))
+                    });
+                    if wanted {
+                        items.push(self.item(package, target)?);
+                    }
                     continue;
                 }
                 let tree = crate::pep508::parse_marker(marker).map_err(|message| {
@@ -104,45 +122,50 @@ impl Lock {
                     continue;
                 }
             }
-            if let Some(directory) = &package.directory {
-                items.push(InstallItem {
-                    package: package.clone(),
-                    file: LockedWheel {
-                        name: package.name.clone(),
-                        url: None,
-                        path: Some(directory.clone()),
-                        size: None,
-                        upload_time: None,
-                        sha256: String::new(),
-                    },
-                });
-                continue;
-            }
-            let best = package
-                .wheels
-                .iter()
-                .filter_map(|wheel| {
-                    let parsed = crate::wheel::WheelFilename::parse(&wheel.name)?;
-                    let rank = target
-                        .tags
-                        .rank(&parsed.python, &parsed.abi, &parsed.platform)?;
-                    Some((rank, wheel))
-                })
-                .min_by_key(|(rank, _)| *rank)
-                .map(|(_, wheel)| wheel.clone())
-                .or_else(|| package.sdist.clone())
-                .ok_or_else(|| SelectError::NoWheel {
-                    package: package.name.clone(),
-                    version: package.version.clone(),
-                    python: target.python_full_version.to_string(),
-                    platform: target.platform(),
-                })?;
-            items.push(InstallItem {
-                package: package.clone(),
-                file: best,
-            });
+            items.push(self.item(package, target)?);
         }
         Ok(items)
+    }
+
+    /// `package` with the file `target` installs: its source tree, the wheel its tags rank
+    /// best, or its sdist.
+    fn item(&self, package: &LockedPackage, target: &Target) -> Result<InstallItem, SelectError> {
+        if let Some(directory) = &package.directory {
+            return Ok(InstallItem {
+                package: package.clone(),
+                file: LockedWheel {
+                    name: package.name.clone(),
+                    url: None,
+                    path: Some(directory.clone()),
+                    size: None,
+                    upload_time: None,
+                    sha256: String::new(),
+                },
+            });
+        }
+        let best = package
+            .wheels
+            .iter()
+            .filter_map(|wheel| {
+                let parsed = crate::wheel::WheelFilename::parse(&wheel.name)?;
+                let rank = target
+                    .tags
+                    .rank(&parsed.python, &parsed.abi, &parsed.platform)?;
+                Some((rank, wheel))
+            })
+            .min_by_key(|(rank, _)| *rank)
+            .map(|(_, wheel)| wheel.clone())
+            .or_else(|| package.sdist.clone())
+            .ok_or_else(|| SelectError::NoWheel {
+                package: package.name.clone(),
+                version: package.version.clone(),
+                python: target.python_full_version.to_string(),
+                platform: target.platform(),
+            })?;
+        Ok(InstallItem {
+            package: package.clone(),
+            file: best,
+        })
     }
 
     /// Every wheel of every package, and the sdist of packages that have no wheel (for

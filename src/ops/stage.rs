@@ -230,71 +230,9 @@ fn stage(
             staging_root.display()
         )
     })?;
-    let venv_layout = if vendors {
-        venv::Layout::Vendors {
-            base: base_interpreter.clone(),
-        }
-    } else {
-        venv::Layout::Venv {
-            python_version: target.python_version(),
-        }
-    };
+    let venv_layout = venv_layout(layout, &base_interpreter, target);
 
-    let mut to_install: Vec<(venv::Wheel, String)> = Vec::new();
-    let mut builder = None;
-    for fetched in &wheels {
-        let package = &fetched.item.package;
-        let needs_build = fetched.item.is_source_tree() || fetched.item.is_sdist();
-        if needs_build && builder.is_none() {
-            let python = build_python.as_ref().ok_or_else(|| {
-                anyhow::anyhow!(
-                    "`{} {}` has no wheel for the target `{}`, and building one needs Python {} on this machine; put a wheel for the target in a find-links directory, lock with `--only-binary {}`, or set `build-interpreter` in `[tool.pyship]`",
-                    package.name,
-                    package.version,
-                    target.name,
-                    target.python_version(),
-                    package.name
-                )
-            })?;
-            builder = Some(workspace.wheel_builder(python)?);
-        }
-        // A wheel from the lock is hashed again as it is installed; a built one has no
-        // locked hash.
-        let mut locked_sha256 = None;
-        let mut extras = wheel::DistInfoExtras::default();
-        let wheel_path = if fetched.item.is_source_tree() {
-            reporter.status(
-                verb::BUILDING,
-                &format!("{} from `{}`", package.name, fetched.path.display()),
-            );
-            let builder = builder.as_ref().expect("set just above");
-            builder
-                .directory_wheel(&fetched.path, &target_dir.join("source-trees"))
-                .with_context(|| format!("failed to build `{}`", fetched.path.display()))?
-        } else if fetched.item.is_sdist() {
-            // No locked wheel fits this target: build the locked sdist (once; cached).
-            reporter.status(
-                verb::BUILDING,
-                &format!("{} {} from its sdist", package.name, package.version),
-            );
-            let builder = builder.as_ref().expect("set just above");
-            builder
-                .wheel(&fetched.path, &fetched.item.file.sha256)
-                .with_context(|| format!("failed to build `{}` from its sdist", package.name))?
-        } else {
-            locked_sha256 = Some(fetched.item.file.sha256.clone());
-            extras.direct_url = direct_archive_url(&fetched.item);
-            fetched.path.clone()
-        };
-        let wheel = venv::Wheel {
-            path: wheel_path,
-            locked_sha256,
-            name: package.name.clone(),
-            app: false,
-            extras,
-        };
-        to_install.push((wheel, package.version.clone()));
-    }
+    let mut to_install = wheels_to_install(workspace, target, build_python.as_ref(), &wheels)?;
     let compiler = match (&build_python, bytecode) {
         (Some(python), BytecodeMode::Build) => Some(python),
         _ => None,
@@ -432,6 +370,154 @@ fn stage(
         bytecode,
         layout,
     })
+}
+
+/// The wheels to install for `fetched` locked files, with their versions: locked wheels as
+/// they are, sdists and source trees built first (with `build_python`).
+fn wheels_to_install(
+    workspace: &Workspace,
+    target: &Target,
+    build_python: Option<&Interpreter>,
+    fetched_files: &[crate::fetch::FetchedWheel],
+) -> anyhow::Result<Vec<(venv::Wheel, String)>> {
+    let reporter = workspace.reporter.as_ref();
+    let target_dir = workspace.project.target_dir();
+    let mut to_install: Vec<(venv::Wheel, String)> = Vec::new();
+    let mut builder = None;
+    for fetched in fetched_files {
+        let package = &fetched.item.package;
+        let needs_build = fetched.item.is_source_tree() || fetched.item.is_sdist();
+        if needs_build && builder.is_none() {
+            let python = build_python.ok_or_else(|| {
+                anyhow::anyhow!(
+                    "`{} {}` has no wheel for the target `{}`, and building one needs Python {} on this machine; put a wheel for the target in a find-links directory, lock with `--only-binary {}`, or set `build-interpreter` in `[tool.pyship]`",
+                    package.name,
+                    package.version,
+                    target.name,
+                    target.python_version(),
+                    package.name
+                )
+            })?;
+            builder = Some(workspace.wheel_builder(python)?);
+        }
+        // A wheel from the lock is hashed again as it is installed; a built one has no
+        // locked hash.
+        let mut locked_sha256 = None;
+        let mut extras = wheel::DistInfoExtras::default();
+        let wheel_path = if fetched.item.is_source_tree() {
+            reporter.status(
+                verb::BUILDING,
+                &format!("{} from `{}`", package.name, fetched.path.display()),
+            );
+            let builder = builder.as_ref().expect("set just above");
+            builder
+                .directory_wheel(&fetched.path, &target_dir.join("source-trees"))
+                .with_context(|| format!("failed to build `{}`", fetched.path.display()))?
+        } else if fetched.item.is_sdist() {
+            // No locked wheel fits this target: build the locked sdist (once; cached).
+            reporter.status(
+                verb::BUILDING,
+                &format!("{} {} from its sdist", package.name, package.version),
+            );
+            let builder = builder.as_ref().expect("set just above");
+            builder
+                .wheel(&fetched.path, &fetched.item.file.sha256)
+                .with_context(|| format!("failed to build `{}` from its sdist", package.name))?
+        } else {
+            locked_sha256 = Some(fetched.item.file.sha256.clone());
+            extras.direct_url = direct_archive_url(&fetched.item);
+            fetched.path.clone()
+        };
+        let wheel = venv::Wheel {
+            path: wheel_path,
+            locked_sha256,
+            name: package.name.clone(),
+            app: false,
+            extras,
+        };
+        to_install.push((wheel, package.version.clone()));
+    }
+    Ok(to_install)
+}
+
+/// The installer's layout for `layout`.
+fn venv_layout(layout: LayoutKind, base_interpreter: &Path, target: &Target) -> venv::Layout {
+    if layout == LayoutKind::Vendors {
+        venv::Layout::Vendors {
+            base: base_interpreter.to_path_buf(),
+        }
+    } else {
+        venv::Layout::Venv {
+            python_version: target.python_version(),
+        }
+    }
+}
+
+/// The tree a test run uses: `staged` itself, or, with dependency `groups`, a linked copy of
+/// it in `target/pyship/run` with the packages only those groups need added, so that they
+/// never enter the artifact's tree.
+pub(crate) fn with_groups(
+    workspace: &Workspace,
+    staged: &Staged,
+    groups: &[String],
+) -> anyhow::Result<StagedVenv> {
+    if groups.is_empty() {
+        return Ok(staged.venv.clone());
+    }
+    let Locked { lock, .. } = ensure_lock(workspace)?;
+    for group in groups {
+        if !lock.dependency_groups.contains(group) {
+            bail!(
+                "the lock has no dependency group `{group}`: define it in `[dependency-groups]` of pyproject.toml and run `pyship lock --group {group}`"
+            );
+        }
+    }
+    let target = &staged.target;
+    let main: std::collections::HashSet<String> = lock
+        .select(target)?
+        .into_iter()
+        .map(|item| item.package.name)
+        .collect();
+    let extra: Vec<crate::lockfile::InstallItem> = lock
+        .select_with_groups(target, groups)?
+        .into_iter()
+        .filter(|item| !main.contains(&item.package.name))
+        .collect();
+    let run_root = workspace.project.target_dir().join("run");
+    if run_root.exists() {
+        std::fs::remove_dir_all(&run_root)
+            .with_context(|| format!("failed to clear `{}`", run_root.display()))?;
+    }
+    let (venv, mut owners) = venv::mirror(&staged.venv, &run_root)?;
+    let fetched = fetch(workspace, &extra)?;
+    let build_python = build_python(workspace, target);
+    let wheels: Vec<venv::Wheel> =
+        wheels_to_install(workspace, target, build_python.as_ref(), &fetched)?
+            .into_iter()
+            .map(|(wheel, _)| wheel)
+            .collect();
+    let compiler = match (&build_python, staged.bytecode) {
+        (Some(python), BytecodeMode::Build) => Some(python),
+        _ => None,
+    };
+    let prepared = venv::prepare(
+        &workspace.cache.installed_dir(),
+        &venv,
+        &venv_layout(staged.layout, &staged.base_interpreter, target),
+        &wheels,
+        compiler,
+        crate::limits::max_unpacked_size(),
+    )?;
+    venv::link(&venv, &prepared, &mut owners)?;
+    workspace.reporter.status(
+        verb::INSTALLED,
+        &format!(
+            "{} packages of `{}` for the run (not in the artifact)",
+            wheels.len(),
+            groups.join("`, `")
+        ),
+    );
+    Ok(venv)
 }
 
 /// What staging for `target` depends on, for [`fresh`].

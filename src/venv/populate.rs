@@ -16,8 +16,7 @@
 use std::collections::HashMap;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::{Deserialize, Serialize};
 
@@ -232,6 +231,47 @@ pub fn link(
         .iter()
         .map(|(_, _, _, entry)| entry.installed.clone())
         .collect())
+}
+
+/// A copy of the staged layout `venv` at `staging_root` made of links to its files (the layout
+/// a test run adds packages to without touching the artifact's tree), and its files' owners.
+pub fn mirror(
+    venv: &StagedVenv,
+    staging_root: &Path,
+) -> Result<(StagedVenv, Owners), PopulateError> {
+    let linker = Linker::default();
+    let mut owners = HashMap::new();
+    let mut pending = vec![venv.staging_root.clone()];
+    while let Some(directory) = pending.pop() {
+        let entries = std::fs::read_dir(&directory).map_err(io_error(&directory))?;
+        for entry in entries {
+            let entry = entry.map_err(io_error(&directory))?;
+            let from = entry.path();
+            let relative = from
+                .strip_prefix(&venv.staging_root)
+                .expect("walked from the root")
+                .to_path_buf();
+            let to = staging_root.join(&relative);
+            let kind = entry.file_type().map_err(io_error(&from))?;
+            if kind.is_dir() {
+                std::fs::create_dir_all(&to).map_err(io_error(&to))?;
+                pending.push(from);
+            } else if kind.is_symlink() {
+                let target = std::fs::read_link(&from).map_err(io_error(&from))?;
+                std::os::unix::fs::symlink(target, &to).map_err(io_error(&to))?;
+                owners.insert(relative, "the application's tree".to_string());
+            } else {
+                linker.link_file(&from, &to)?;
+                owners.insert(relative, "the application's tree".to_string());
+            }
+        }
+    }
+    let mirrored = StagedVenv {
+        staging_root: staging_root.to_path_buf(),
+        own_files: Vec::new(),
+        ..venv.clone()
+    };
+    Ok((mirrored, Owners(owners)))
 }
 
 /// The entry's name: a hash of everything its files depend on.
@@ -535,48 +575,28 @@ impl Linker {
             if let Some(parent) = to.parent() {
                 std::fs::create_dir_all(parent).map_err(io_error(parent))?;
             }
-            if !self.copy.load(Ordering::Relaxed) {
-                match std::fs::hard_link(&from, &to) {
-                    Ok(()) => continue,
-                    // Another file system, or links not allowed: copy from now on.
-                    Err(error) if error.kind() != std::io::ErrorKind::AlreadyExists => {
-                        self.copy.store(true, Ordering::Relaxed);
-                    }
-                    Err(error) => return Err(io_error(&to)(error)),
-                }
-            }
-            std::fs::copy(&from, &to).map_err(io_error(&to))?;
+            self.link_file(&from, &to)?;
         }
+        Ok(())
+    }
+
+    fn link_file(&self, from: &Path, to: &Path) -> Result<(), PopulateError> {
+        if !self.copy.load(Ordering::Relaxed) {
+            match std::fs::hard_link(from, to) {
+                Ok(()) => return Ok(()),
+                // Another file system, or links not allowed: copy from now on.
+                Err(error) if error.kind() != std::io::ErrorKind::AlreadyExists => {
+                    self.copy.store(true, Ordering::Relaxed);
+                }
+                Err(error) => return Err(io_error(to)(error)),
+            }
+        }
+        std::fs::copy(from, to).map_err(io_error(to))?;
         Ok(())
     }
 }
 
-/// `work` applied to each item on a few threads; results in the items' order.
+/// [`crate::parallel::map`] on the machine's cores.
 fn parallel_map<T: Sync, R: Send>(items: &[T], work: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let workers = std::thread::available_parallelism()
-        .map_or(2, usize::from)
-        .clamp(2, 8)
-        .min(items.len().max(1));
-    let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<R>>> = Mutex::new((0..items.len()).map(|_| None).collect());
-    std::thread::scope(|scope| {
-        for _ in 0..workers {
-            scope.spawn(|| {
-                loop {
-                    let position = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(item) = items.get(position) else {
-                        break;
-                    };
-                    let result = work(item);
-                    results.lock().unwrap_or_else(|p| p.into_inner())[position] = Some(result);
-                }
-            });
-        }
-    });
-    results
-        .into_inner()
-        .unwrap_or_else(|p| p.into_inner())
-        .into_iter()
-        .map(|result| result.expect("every item is worked on"))
-        .collect()
+    crate::parallel::map(items, crate::parallel::cpu_workers(), work)
 }

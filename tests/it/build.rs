@@ -453,6 +453,51 @@ fn run_executes_the_staged_tree_at_its_install_prefix() {
     );
     let run = context.pyship(&["run", "--offline", "--", "sh", "-c", "exit 7"]);
     assert_eq!(run.code, Some(7), "{run}");
+
+    // A dependency group's packages are there for the run, never in the artifact's tree.
+    WheelSpec::new("probe", "1.0")
+        .file("probe/who.py", b"WHO = 'probe'\n", 0o100644)
+        .write(&context.root.join("wheelhouse"));
+    let pyproject = context.read("pyproject.toml").replace(
+        "[tool.pyship]",
+        "[dependency-groups]\ntest = [\"probe\"]\n\n[tool.pyship]",
+    );
+    context.file("pyproject.toml", &pyproject);
+    context
+        .pyship(&["lock", "--offline", "--group", "test"])
+        .success();
+    let python = format!("{prefix}/bin/python");
+    let import = "import probe.who, hello.app; print(probe.who.WHO, probe.who.__file__)";
+    let run = context
+        .pyship(&[
+            "run",
+            "--offline",
+            "--group",
+            "test",
+            "--",
+            &python,
+            "-c",
+            import,
+        ])
+        .success();
+    assert_eq!(
+        run.stdout.trim(),
+        format!("probe {prefix}/lib/python3.11/site-packages/probe/who.py"),
+        "{run}"
+    );
+    assert!(
+        run.stderr.contains("packages of `test` for the run"),
+        "{run}"
+    );
+    let staged = context
+        .root
+        .join("target/pyship/stage")
+        .join(prefix.trim_start_matches('/'));
+    assert!(!staged.join("lib/python3.11/site-packages/probe").exists());
+    let run = context.pyship(&["run", "--offline", "--", &python, "-c", import]);
+    assert_eq!(run.code, Some(1), "without --group, no probe: {run}");
+    let run = context.pyship(&["run", "--offline", "--group", "docs", "--", "true"]);
+    assert!(run.stderr.contains("pyship lock --group docs"), "{run}");
 }
 
 /// `pyship fetch --wheelhouse DIR`: exactly the locked files and a static PEP 503 index, which
