@@ -36,6 +36,7 @@ mod reporter;
 mod resolver;
 mod sdist_archive;
 mod settings;
+mod system_packages;
 mod venv;
 mod wheel;
 

@@ -254,6 +254,7 @@ fn stage(
 
     // The application's own wheel: built by a matching Python when there is one; a pure
     // Python application builds the same on any Python 3 of this machine.
+    check_build_depends(workspace, project.name.as_ref())?;
     reporter.status(
         verb::BUILDING,
         &format!("{} {} (PEP 517)", project.name, project.version),
@@ -398,6 +399,7 @@ fn wheels_to_install(
                     package.name
                 )
             })?;
+            check_build_depends(workspace, &package.name)?;
             builder = Some(workspace.wheel_builder(python)?);
         }
         // A wheel from the lock is hashed again as it is installed; a built one has no
@@ -438,6 +440,35 @@ fn wheels_to_install(
         to_install.push((wheel, package.version.clone()));
     }
     Ok(to_install)
+}
+
+/// Stops before building `package` when a system package of `[tool.pyship] build-depends`
+/// is missing here (a header or a compiler the sdist's build needs), naming the install
+/// command: a clear error now rather than a compiler's error after a long build.
+fn check_build_depends(workspace: &Workspace, package: &str) -> anyhow::Result<()> {
+    let specs = &workspace.project.config.build_depends;
+    if specs.is_empty() {
+        return Ok(());
+    }
+    let Some(family) = crate::system_packages::Family::of_this_machine() else {
+        workspace.reporter.warning(
+            "cannot check `build-depends` here: this machine has neither a dpkg nor an rpm database",
+        );
+        return Ok(());
+    };
+    let missing = crate::system_packages::missing(family, specs);
+    if !missing.is_empty() {
+        bail!(
+            "building `{package}` needs the system packages {} (`build-depends` in `[tool.pyship]`), which are not installed here: run `{}`",
+            missing
+                .iter()
+                .map(|name| format!("`{name}`"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            family.install_command(&missing)
+        );
+    }
+    Ok(())
 }
 
 /// The installer's layout for `layout`.

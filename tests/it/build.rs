@@ -586,3 +586,40 @@ fn a_wheelhouse_serves_pip_and_pyship_offline() {
     assert!(run.stderr.contains("Pruned 1 files"), "{run}");
     assert!(!wheelhouse.join("old-1.0-py3-none-any.whl").exists());
 }
+
+/// `[tool.pyship] build-depends` is checked against this machine's packages before anything is
+/// built: a missing one is named with the command that installs it.
+#[test]
+fn missing_build_depends_are_named_with_the_install_command() {
+    if !Path::new("/var/lib/dpkg/status").is_file() {
+        assert!(
+            std::env::var("PYSHIP_TEST_REQUIRE_EXTERNAL_TOOLS").as_deref() != Ok("1"),
+            "CI runs on Debian"
+        );
+        eprintln!(
+            "SKIPPING: build-depends are checked with dpkg, and this is not a Debian machine"
+        );
+        return;
+    }
+    let context = TestContext::hello();
+    let original = context.read("pyproject.toml");
+    let with = |depends: &str| {
+        original.replace(
+            "[tool.pyship]\n",
+            &format!("[tool.pyship]\nbuild-depends = {depends}\n"),
+        )
+    };
+    context.file(
+        "pyproject.toml",
+        &with(r#"["coreutils", "pyship-test-no-such-dev", { rpm = "only-on-rpm-devel" }]"#),
+    );
+    let run = context.pyship(&["build", "--offline"]).code(1);
+    assert!(
+        run.stderr
+            .contains("run `apt-get install pyship-test-no-such-dev`"),
+        "{run}"
+    );
+    assert!(!run.stderr.contains("only-on-rpm-devel"), "{run}");
+    context.file("pyproject.toml", &with(r#"["coreutils"]"#));
+    context.pyship(&["build", "--offline"]).success();
+}
