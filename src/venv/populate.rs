@@ -20,6 +20,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::{Deserialize, Serialize};
 
+use pyship_plugin::EntryKind;
+
 use super::StagedVenv;
 use crate::python::Interpreter;
 use crate::wheel::{self, DistInfoExtras, InstallError, Installation, Scheme};
@@ -91,6 +93,8 @@ pub enum PopulateError {
         #[source]
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Walk(#[from] pyship_plugin::WalkError),
     #[error("failed to byte-compile with `{}`", python.display())]
     Compile {
         python: PathBuf,
@@ -239,32 +243,25 @@ pub fn mirror(
     venv: &StagedVenv,
     staging_root: &Path,
 ) -> Result<(StagedVenv, Owners), PopulateError> {
+    std::fs::create_dir_all(staging_root).map_err(io_error(staging_root))?;
     let linker = Linker::default();
     let mut owners = HashMap::new();
-    let mut pending = vec![venv.staging_root.clone()];
-    while let Some(directory) = pending.pop() {
-        let entries = std::fs::read_dir(&directory).map_err(io_error(&directory))?;
-        for entry in entries {
-            let entry = entry.map_err(io_error(&directory))?;
-            let from = entry.path();
-            let relative = from
-                .strip_prefix(&venv.staging_root)
-                .expect("walked from the root")
-                .to_path_buf();
-            let to = staging_root.join(&relative);
-            let kind = entry.file_type().map_err(io_error(&from))?;
-            if kind.is_dir() {
+    for entry in pyship_plugin::walk_staged_tree(&venv.staging_root)? {
+        let to = staging_root.join(&entry.path);
+        match entry.kind {
+            EntryKind::Directory => {
                 std::fs::create_dir_all(&to).map_err(io_error(&to))?;
-                pending.push(from);
-            } else if kind.is_symlink() {
-                let target = std::fs::read_link(&from).map_err(io_error(&from))?;
-                std::os::unix::fs::symlink(target, &to).map_err(io_error(&to))?;
-                owners.insert(relative, "the application's tree".to_string());
-            } else {
-                linker.link_file(&from, &to)?;
-                owners.insert(relative, "the application's tree".to_string());
+                continue;
             }
+            EntryKind::Symlink { target } => {
+                std::os::unix::fs::symlink(target, &to).map_err(io_error(&to))?;
+            }
+            EntryKind::File { .. } => linker.link_file(&entry.source, &to)?,
         }
+        owners.insert(
+            PathBuf::from(entry.path),
+            "the application's tree".to_string(),
+        );
     }
     let mirrored = StagedVenv {
         staging_root: staging_root.to_path_buf(),
@@ -402,7 +399,7 @@ fn install_entries(
         Some(python) => {
             let mut jobs: Vec<(PathBuf, String)> = Vec::new();
             for (scratch, scheme, _) in &installs {
-                jobs.extend(python_sources(&scratch.path().join("tree"), scheme));
+                jobs.extend(python_sources(&scratch.path().join("tree"), scheme)?);
             }
             compile(python, &jobs, cache_dir)?
         }
@@ -411,7 +408,7 @@ fn install_entries(
 
     let entries = parallel_map(&installs, |(scratch, scheme, installed)| {
         let tree = scratch.path().join("tree");
-        let pycs = bytecode_files(scheme);
+        let pycs = bytecode_files(scheme)?;
         if !pycs.is_empty() {
             wheel::add_to_record(&installed.record, &scheme.purelib, &pycs)?;
         }
@@ -452,10 +449,10 @@ fn library_dirs(scheme: &Scheme) -> Vec<&Path> {
 
 /// Every `.py` file under the library directories of `scheme` in `tree`, with the path it will
 /// have on the target (shown in tracebacks), sorted.
-fn python_sources(tree: &Path, scheme: &Scheme) -> Vec<(PathBuf, String)> {
+fn python_sources(tree: &Path, scheme: &Scheme) -> Result<Vec<(PathBuf, String)>, PopulateError> {
     let mut sources = Vec::new();
     for dir in library_dirs(scheme) {
-        for file in walk_files(dir) {
+        for file in files_under(dir)? {
             if file.extension().is_some_and(|extension| extension == "py") {
                 let relative = file.strip_prefix(tree).unwrap_or(&file);
                 let shown = Path::new("/").join(relative).display().to_string();
@@ -464,24 +461,24 @@ fn python_sources(tree: &Path, scheme: &Scheme) -> Vec<(PathBuf, String)> {
         }
     }
     sources.sort();
-    sources
+    Ok(sources)
 }
 
 /// The pycs under the library directories of `scheme`.
-fn bytecode_files(scheme: &Scheme) -> Vec<PathBuf> {
-    let mut pycs: Vec<PathBuf> = library_dirs(scheme)
-        .into_iter()
-        .flat_map(walk_files)
-        .filter(|file| {
-            file.extension().is_some_and(|extension| extension == "pyc")
-                && file
-                    .parent()
-                    .and_then(Path::file_name)
-                    .is_some_and(|dir| dir == "__pycache__")
-        })
-        .collect();
+fn bytecode_files(scheme: &Scheme) -> Result<Vec<PathBuf>, PopulateError> {
+    let mut pycs = Vec::new();
+    for dir in library_dirs(scheme) {
+        pycs.extend(files_under(dir)?);
+    }
+    pycs.retain(|file| {
+        file.extension().is_some_and(|extension| extension == "pyc")
+            && file
+                .parent()
+                .and_then(Path::file_name)
+                .is_some_and(|dir| dir == "__pycache__")
+    });
     pycs.sort();
-    pycs
+    Ok(pycs)
 }
 
 /// Runs the compile script over `jobs`; returns the failures it printed.
@@ -519,40 +516,33 @@ fn compile(
     Ok(Some(printed))
 }
 
-/// Every file under `tree` with its size and sha256, sorted by path.
+/// Every file under `tree` with its size and sha256, in the staged-tree walk's order.
 fn list_files(tree: &Path) -> Result<Vec<EntryFile>, PopulateError> {
     let mut files = Vec::new();
-    for file in walk_files(tree) {
-        let metadata = std::fs::symlink_metadata(&file).map_err(io_error(&file))?;
-        let sha256 = crate::cache::sha256_file(&file).map_err(io_error(&file))?;
-        let relative = file.strip_prefix(tree).unwrap_or(&file);
-        files.push(EntryFile {
-            path: relative.to_string_lossy().into_owned(),
-            size: metadata.len(),
-            sha256,
-        });
+    for entry in pyship_plugin::walk_staged_tree(tree)? {
+        if let EntryKind::File { size } = entry.kind {
+            let sha256 =
+                crate::cache::sha256_file(&entry.source).map_err(io_error(&entry.source))?;
+            files.push(EntryFile {
+                path: entry.path,
+                size,
+                sha256,
+            });
+        }
     }
-    files.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(files)
 }
 
-/// The regular files under `directory`, recursively (symlinks are not followed).
-fn walk_files(directory: &Path) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    let mut pending = vec![directory.to_path_buf()];
-    while let Some(directory) = pending.pop() {
-        let Ok(entries) = std::fs::read_dir(&directory) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            match entry.file_type() {
-                Ok(kind) if kind.is_dir() => pending.push(entry.path()),
-                Ok(kind) if kind.is_file() => files.push(entry.path()),
-                _ => {}
-            }
-        }
+/// The regular files under `directory` (none when it does not exist), by the staged-tree walk.
+fn files_under(directory: &Path) -> Result<Vec<PathBuf>, PopulateError> {
+    if !directory.is_dir() {
+        return Ok(Vec::new());
     }
-    files
+    Ok(pyship_plugin::walk_staged_tree(directory)?
+        .into_iter()
+        .filter(|entry| matches!(entry.kind, EntryKind::File { .. }))
+        .map(|entry| entry.source)
+        .collect())
 }
 
 /// Links entries' files into a staging root: hard links until the file system refuses one,
