@@ -237,19 +237,26 @@ pub fn run_package(
     manifest: &Path,
     environment: &[(&str, OsString)],
 ) -> Result<PackageResult, PluginError> {
-    let output = Command::new(path)
+    let spawn_error = |source| PluginError::Spawn {
+        path: path.to_path_buf(),
+        source,
+    };
+    // Its stdin is a lifeline: a pipe only pyship holds, closed when pyship exits however it
+    // exits, so that the plugin ends with it (plugins built on `pyship_plugin::main` watch it).
+    let mut child = Command::new(path)
         .arg("package")
         .arg("--manifest")
         .arg(manifest)
         .envs(environment.iter().map(|(key, value)| (key, value)))
-        .stdin(Stdio::null())
+        .env(pyship_plugin::LIFELINE_ENV, "stdin")
+        .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
-        .output()
-        .map_err(|source| PluginError::Spawn {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        .spawn()
+        .map_err(spawn_error)?;
+    let lifeline = child.stdin.take();
+    let output = child.wait_with_output().map_err(spawn_error)?;
+    drop(lifeline);
     if !output.status.success() {
         return Err(PluginError::Failed {
             name: name.to_string(),

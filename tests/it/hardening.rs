@@ -775,3 +775,36 @@ fn kill_after(context: &TestContext, args: &[&str], delay: u64) {
     let _ = child.kill();
     child.wait().unwrap();
 }
+
+/// A plugin ends with the pyship that runs it: its stdin is a lifeline only pyship holds, so a
+/// killed pyship leaves no plugin writing into `target/` behind the next run's back.
+#[test]
+fn a_plugin_whose_pyship_is_gone_stops_without_writing() {
+    let context = TestContext::hello();
+    let run = context.pyship(&["package", "deb", "--offline"]).success();
+    let deb = PathBuf::from(run.stdout.trim());
+    std::fs::remove_file(&deb).unwrap();
+    let plugin = crate::support::pyship_exe().with_file_name("pyship-deb");
+    let manifest = context.root.join("target/pyship/deb/manifest.json");
+    let started = Instant::now();
+    // The lifeline is already closed when the plugin starts: as if pyship had just died.
+    let output = std::process::Command::new(&plugin)
+        .args(["package", "--manifest"])
+        .arg(&manifest)
+        .env("PYSHIP_LIFELINE", "stdin")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!output.status.success(), "{output:?}");
+    assert!(!deb.exists(), "the orphaned plugin wrote its package");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    // Without the lifeline (another frontend, or by hand), the same manifest is packaged.
+    let output = std::process::Command::new(&plugin)
+        .args(["package", "--manifest"])
+        .arg(&manifest)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    assert!(deb.exists());
+}

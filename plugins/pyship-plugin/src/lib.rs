@@ -621,6 +621,7 @@ fn run(plugin: &impl Plugin, description: &Describe, args: &[String]) -> Result<
                 _ => return Err(Failure::Usage("`package` takes `--manifest PATH`".into())),
             };
             let manifest = read_manifest(&manifest_path).map_err(Failure::Package)?;
+            watch_lifeline();
             let result = plugin.package(&manifest).map_err(Failure::Package)?;
             to_json(&result)
         }
@@ -628,6 +629,25 @@ fn run(plugin: &impl Plugin, description: &Describe, args: &[String]) -> Result<
         Some(other) => Err(Failure::Usage(format!("unknown command `{other}`"))),
         None => Err(Failure::Usage("no command given".into())),
     }
+}
+
+/// The environment variable by which pyship says the plugin's stdin is its lifeline: a pipe
+/// only pyship holds, which closes when pyship exits however it exits.
+pub const LIFELINE_ENV: &str = "PYSHIP_LIFELINE";
+
+/// When pyship handed over a lifeline (`PYSHIP_LIFELINE=stdin`), ends this process as soon as
+/// it closes: a plugin that outlived a killed pyship would go on writing into `target/`, and
+/// could replace what a later run wrote there.
+fn watch_lifeline() {
+    if std::env::var(LIFELINE_ENV).as_deref() != Ok("stdin") {
+        return;
+    }
+    std::thread::spawn(|| {
+        let mut stdin = std::io::stdin().lock();
+        let mut buffer = [0u8; 64];
+        while matches!(std::io::Read::read(&mut stdin, &mut buffer), Ok(read) if read > 0) {}
+        std::process::exit(1);
+    });
 }
 
 /// Reads and checks a manifest file: it must parse and speak a protocol version of this crate.
