@@ -197,6 +197,7 @@ fn stage(
             install_prefix.display()
         );
     }
+    check_install_prefix(install_prefix)?;
     reporter.status(
         verb::STAGING,
         &format!(
@@ -606,4 +607,54 @@ fn direct_archive_url(item: &crate::lockfile::InstallItem) -> Option<String> {
         })
         .to_string(),
     )
+}
+
+/// The prefix is written verbatim into shell activation scripts, maintainer scripts, unit
+/// files and shebangs, so it is kept to characters none of them quote or expand, and to a
+/// plain path (no `.`/`..` steps, which would make the packaged tree land elsewhere).
+fn check_install_prefix(install_prefix: &Path) -> anyhow::Result<()> {
+    let text = install_prefix.to_str().unwrap_or_default();
+    let plain_characters = !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._+-".contains(c));
+    // By text: `Path::components` would quietly drop `.` steps.
+    let plain_steps = text
+        .split('/')
+        .skip(1)
+        .all(|step| !step.is_empty() && step != "." && step != "..");
+    if !plain_characters || !plain_steps || install_prefix == Path::new("/") {
+        bail!(
+            "`install-prefix` in `[tool.pyship]` is `{}`: use a plain absolute directory of letters, digits and `/._+-` (such as `/opt/venvs/NAME`), which every script and unit file can name unquoted",
+            install_prefix.display()
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn install_prefixes_are_plain_absolute_directories() {
+        for good in ["/opt/venvs/hello", "/srv/app-1.2/venv_x+y"] {
+            assert!(check_install_prefix(Path::new(good)).is_ok(), "{good}");
+        }
+        for bad in [
+            "/",
+            "/opt/my app",
+            "/opt/$HOME",
+            "/opt/a\"b",
+            "/opt/x'y",
+            "/opt/../etc",
+            "/opt/./x",
+            "/opt/`id`",
+        ] {
+            let error = check_install_prefix(Path::new(bad))
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains("/opt/venvs/NAME"), "{bad}: {error}");
+        }
+    }
 }

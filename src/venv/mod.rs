@@ -15,7 +15,12 @@ use std::path::{Path, PathBuf};
 use crate::python::Target;
 use crate::wheel::Scheme;
 
-const ACTIVATE: &str = include_str!("activate");
+/// Activation scripts for the common shells, as CPython's `venv` writes them: (file name, text).
+const ACTIVATE_SCRIPTS: [(&str, &str); 3] = [
+    ("activate", include_str!("activate")),
+    ("activate.fish", include_str!("activate.fish")),
+    ("activate.csh", include_str!("activate.csh")),
+];
 const VENDORS_PRELUDE: &str = include_str!("vendors_prelude.py");
 
 /// A staged virtualenv.
@@ -138,18 +143,19 @@ pub fn create_venv(
     symlink(base, bin.join("python"))?;
     symlink("python", bin.join("python3"))?;
     symlink("python", bin.join(format!("python{python_version}")))?;
-    std::fs::write(
-        bin.join("activate"),
-        ACTIVATE
-            .replace("#PREFIX#", &install_prefix.display().to_string())
-            .replace("#NAME#", name),
-    )?;
     venv.own_files = vec![
         prefix.join("pyvenv.cfg"),
         bin.join("python"),
         bin.join("python3"),
         bin.join(format!("python{python_version}")),
-        bin.join("activate"),
     ];
+    for (file, text) in ACTIVATE_SCRIPTS {
+        std::fs::write(
+            bin.join(file),
+            text.replace("#PREFIX#", &install_prefix.display().to_string())
+                .replace("#NAME#", name),
+        )?;
+        venv.own_files.push(bin.join(file));
+    }
     Ok(venv)
 }

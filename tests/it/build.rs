@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::support::wheels::WheelSpec;
-use crate::support::{TestContext, requires_tool};
+use crate::support::{TestContext, copy_flit, requires_tool};
 
 fn files_under(root: &Path) -> BTreeSet<String> {
     fn walk(root: &Path, directory: &Path, out: &mut BTreeSet<String>) {
@@ -622,4 +622,218 @@ fn missing_build_depends_are_named_with_the_install_command() {
     assert!(!run.stderr.contains("only-on-rpm-devel"), "{run}");
     context.file("pyproject.toml", &with(r#"["coreutils"]"#));
     context.pyship(&["build", "--offline"]).success();
+}
+
+/// A pip-made venv with `packages` installed from `wheels` only.
+fn pip_venv(context: &TestContext, wheels: &Path, packages: &[&Path]) -> PathBuf {
+    let venv = context.temp.path().join("pip-venv");
+    let status = Command::new("/usr/bin/python3.11")
+        .args(["-m", "venv", "--without-pip"])
+        .arg(&venv)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let output = Command::new("/usr/bin/python3.11")
+        .args(["-m", "pip", "--python"])
+        .arg(venv.join("bin/python"))
+        .args([
+            "install",
+            "--quiet",
+            "--no-index",
+            "--no-cache-dir",
+            "--find-links",
+        ])
+        .arg(wheels)
+        .args(packages)
+        .env_remove("PIP_FIND_LINKS")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    venv
+}
+
+/// Files with `.data/` in every scheme directory, a `.pth` file and entry points with extras
+/// land where pip puts them, with pip's modes, RECORD rows and rewritten `#!python` lines.
+#[test]
+fn data_directories_pth_files_and_entry_point_extras_match_pip() {
+    if !requires_tool("/usr/bin/python3.11") {
+        return;
+    }
+    let context = TestContext::new();
+    let data = "datawheel-1.0.data";
+    WheelSpec::new("datawheel", "1.0")
+        .file(
+            "datawheel/cli.py",
+            b"def main():\n    print('cli')\ndef gui():\n    pass\n",
+            0o100644,
+        )
+        .file("datawheel.pth", b"import sys\n", 0o100644)
+        .file(
+            &format!("{data}/scripts/datawheel-tool"),
+            b"#!python\nprint('tool')\n",
+            0o100755,
+        )
+        .file(
+            &format!("{data}/scripts/plain.sh"),
+            b"#!/bin/sh\necho plain\n",
+            0o100644,
+        )
+        .file(&format!("{data}/headers/datawheel.h"), b"int x;\n", 0o100644)
+        .file(
+            &format!("{data}/data/share/datawheel/defaults.conf"),
+            b"a = 1\n",
+            0o100644,
+        )
+        .file(&format!("{data}/purelib/datawheel_pure.py"), b"P = 1\n", 0o100644)
+        .file(&format!("{data}/platlib/datawheel_plat.py"), b"Q = 2\n", 0o100644)
+        .entry_points(
+            "[console_scripts]\ndatawheel-cli = datawheel.cli:main [fancy]\ndatawheel-plain = datawheel.cli:main\n\n[gui_scripts]\ndatawheel-gui = datawheel.cli:gui\n",
+        )
+        .write(&context.root.join("wheels"));
+    copy_flit(&context);
+    context.file("consumer/__init__.py", "\"\"\"Uses datawheel.\"\"\"\n");
+    context.file(
+        "pyproject.toml",
+        "[project]\nname = \"consumer\"\nversion = \"1.0\"\ndescription = \"x\"\ndependencies = [\"datawheel\"]\n\n[build-system]\nrequires = [\"flit_core>=3.4,<4\"]\nbuild-backend = \"flit_core.buildapi\"\n\n[tool.pyship]\nfind-links = [\"wheels\"]\nno-index = true\ninterpreter = \"/usr/bin/python3.11\"\n",
+    );
+    let run = context.pyship(&["build"]).success();
+    let prefix = PathBuf::from(run.stdout.trim());
+    // pip installs the project too, so that datawheel is a dependency there as well (no
+    // REQUESTED); its `direct_url.json` for the app names the checkout (see `ops::stage`).
+    let venv = pip_venv(&context, &context.root.join("wheels"), &[&context.root]);
+
+    // Everything the wheels put anywhere in the venv; the venvs' own files aside.
+    let installed = |root: &Path| -> BTreeSet<String> {
+        files_under(root)
+            .into_iter()
+            .filter(|path| {
+                !path.starts_with("bin/activate")
+                    && !path.starts_with("bin/python")
+                    && !path.starts_with("bin/Activate")
+                    && path != "pyvenv.cfg"
+                    && !path.ends_with("/direct_url.json")
+            })
+            .collect()
+    };
+    let ours = installed(&prefix);
+    let pips = installed(&venv);
+    assert!(
+        ours.contains("include/site/python3.11/datawheel/datawheel.h"),
+        "{ours:?}"
+    );
+    assert!(ours.contains("share/datawheel/defaults.conf"), "{ours:?}");
+    assert!(
+        ours.contains("lib/python3.11/site-packages/datawheel.pth"),
+        "{ours:?}"
+    );
+    assert_eq!(
+        ours.symmetric_difference(&pips).collect::<Vec<_>>(),
+        Vec::<&String>::new(),
+        "pyship and pip installed different files"
+    );
+    let mode = |root: &Path, path: &str| {
+        std::fs::metadata(root.join(path))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    for path in ours.iter().filter(|path| *path != "bin/plain.sh") {
+        assert_eq!(mode(&prefix, path), mode(&venv, path), "mode of {path}");
+    }
+    // The one deliberate difference: pip keeps a `.data/scripts` entry's zip mode, so a
+    // script packed without its x bit lands in bin/ unrunnable; pyship, as uv does, makes
+    // every script it puts in bin/ executable.
+    assert_eq!(mode(&prefix, "bin/plain.sh"), 0o755);
+    assert_eq!(mode(&venv, "bin/plain.sh"), 0o644);
+    // `#!python` names the venv's interpreter; other scripts are copied as they are.
+    let tool = std::fs::read_to_string(prefix.join("bin/datawheel-tool")).unwrap();
+    let pip_tool = std::fs::read_to_string(venv.join("bin/datawheel-tool")).unwrap();
+    assert_eq!(tool, "#!/opt/venvs/consumer/bin/python\nprint('tool')\n");
+    assert_eq!(
+        pip_tool,
+        format!("#!{}/bin/python\nprint('tool')\n", venv.display())
+    );
+    assert_eq!(
+        std::fs::read(prefix.join("bin/plain.sh")).unwrap(),
+        std::fs::read(venv.join("bin/plain.sh")).unwrap()
+    );
+    // The RECORD rows name the same files, pip's relative paths out of site-packages included.
+    let record = "lib/python3.11/site-packages/datawheel-1.0.dist-info/RECORD";
+    let listed = |root: &Path| -> BTreeSet<String> {
+        std::fs::read_to_string(root.join(record))
+            .unwrap()
+            .lines()
+            .filter_map(|line| line.split(',').next())
+            .map(str::to_string)
+            .collect()
+    };
+    assert_eq!(listed(&prefix), listed(&venv));
+    // The entry point with an extra still gets its launcher (pip ignores the extra).
+    let output = Command::new(prefix.join("bin/python"))
+        .arg(prefix.join("bin/datawheel-cli"))
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "cli\n");
+}
+
+/// `activate` (bash, zsh), `activate.fish` and `activate.csh` put the venv's `bin` first on
+/// PATH and `deactivate` puts PATH back, as CPython's venv scripts do.
+#[test]
+fn activation_scripts_work_in_each_shell() {
+    let context = TestContext::hello();
+    let run = context.pyship(&["build", "--offline"]).success();
+    let prefix = PathBuf::from(run.stdout.trim());
+    let bin = prefix.join("bin");
+    let csh_script = context.temp.path().join("try.csh");
+    std::fs::write(
+        &csh_script,
+        format!(
+            "source {0}/activate.csh\necho $VIRTUAL_ENV\necho $path[1]\ndeactivate\necho $path[1]\nif (`alias deactivate` == \"\") echo gone\n",
+            bin.display()
+        ),
+    )
+    .unwrap();
+    let shells: [(&str, &str, String); 3] = [
+        (
+            "/bin/bash",
+            "-c",
+            format!(
+                ". {0}/activate; echo \"$VIRTUAL_ENV\"; echo \"${{PATH%%:*}}\"; deactivate; echo \"${{PATH%%:*}}\"; type deactivate >/dev/null 2>&1 || echo gone",
+                bin.display()
+            ),
+        ),
+        (
+            "/usr/bin/fish",
+            "-c",
+            format!(
+                "source {0}/activate.fish; echo $VIRTUAL_ENV; echo $PATH[1]; deactivate; echo $PATH[1]; functions -q deactivate; or echo gone",
+                bin.display()
+            ),
+        ),
+        // csh expands aliases when it reads a line, so the alias `deactivate` is only known
+        // on the lines after the one that sources the script: a script file, not `-c`.
+        ("/usr/bin/tcsh", "-f", csh_script.display().to_string()),
+    ];
+    for (shell, flag, script) in shells {
+        if !requires_tool(shell) {
+            continue;
+        }
+        let output = Command::new(shell)
+            .arg(flag)
+            .arg(&script)
+            .env("PATH", "/usr/bin:/bin")
+            .output()
+            .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&output.stdout),
+            "/opt/venvs/hello\n/opt/venvs/hello/bin\n/usr/bin\ngone\n",
+            "{shell}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
 }
