@@ -37,6 +37,7 @@ pub mod verb {
     pub const FETCHING: &str = "Fetching";
     pub const BUILDING: &str = "Building";
     pub const STAGING: &str = "Staging";
+    pub const INSTALLING: &str = "Installing";
     pub const INSTALLED: &str = "Installed";
     pub const COMPILED: &str = "Compiled";
     pub const PRUNED: &str = "Pruned";

@@ -24,8 +24,9 @@ pub trait Reporter: Send + Sync {
     fn warning(&self, message: &str);
     /// A detail shown with `-v`.
     fn debug(&self, message: &str);
-    /// A bar counting to `total`; hidden unless this reporter draws progress.
-    fn bar(&self, total: u64, verb: &str) -> Progress {
+    /// A bar counting bytes to `total` (a counter when the total is unknown), with the rate;
+    /// hidden unless this reporter draws progress.
+    fn bytes_bar(&self, total: Option<u64>, verb: &str) -> Progress {
         let _ = (total, verb);
         Progress::hidden()
     }
@@ -46,8 +47,8 @@ impl Reporter for Printer {
     fn debug(&self, message: &str) {
         Printer::debug(self, message);
     }
-    fn bar(&self, total: u64, verb: &str) -> Progress {
-        Progress::bar(self, total, verb)
+    fn bytes_bar(&self, total: Option<u64>, verb: &str) -> Progress {
+        Progress::bytes_bar(self, total, verb)
     }
     fn spinner(&self, verb: &str, message: &str) -> Progress {
         Progress::spinner(self, verb, message)
@@ -72,19 +73,29 @@ impl Progress {
         Progress { bar: None }
     }
 
-    /// A bar counting to `total`.
-    pub fn bar(printer: &Printer, total: u64, verb: &str) -> Progress {
-        if !enabled(printer) || total == 0 {
+    /// A bar counting bytes to `total`, with the transfer rate; with no total, a spinner
+    /// counting bytes.
+    pub fn bytes_bar(printer: &Printer, total: Option<u64>, verb: &str) -> Progress {
+        if !enabled(printer) || total == Some(0) {
             return Progress { bar: None };
         }
-        let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+        let template = match total {
+            Some(_) => format!(
+                "{verb:>12} [{{bar:30}}] {{binary_bytes}}/{{binary_total_bytes}} ({{binary_bytes_per_sec}}) {{msg}}"
+            ),
+            None => format!(
+                "{verb:>12} {{spinner}} {{binary_bytes}} ({{binary_bytes_per_sec}}) {{msg}}"
+            ),
+        };
+        let bar = ProgressBar::with_draw_target(total, ProgressDrawTarget::stderr());
         bar.set_style(
-            ProgressStyle::with_template(&format!(
-                "{verb:>12} [{{bar:30}}] {{pos}}/{{len}} {{msg}}"
-            ))
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
+            ProgressStyle::with_template(&template)
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
         );
+        if total.is_none() {
+            bar.enable_steady_tick(Duration::from_millis(100));
+        }
         Progress { bar: Some(bar) }
     }
 
@@ -157,10 +168,14 @@ impl Drop for Progress {
 }
 
 impl FetchReporter for Progress {
+    fn on_bytes(&self, bytes: u64) {
+        if let Some(bar) = &self.bar {
+            bar.inc(bytes);
+        }
+    }
     fn on_fetched(&self, name: &str) {
         if let Some(bar) = &self.bar {
             bar.set_message(name.to_string());
-            bar.inc(1);
         }
     }
 }

@@ -5,6 +5,7 @@
 //! again, and one downloaded while locking is moved in after its hash is checked.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use reqwest::Url;
 
@@ -52,10 +53,28 @@ impl crate::diagnostics::Diagnostic for FetchError {
     }
 }
 
-/// Told about each file as it arrives (progress display); called from worker threads.
+/// Told about bytes and files as they arrive (progress display); called from worker threads.
+/// Counted in bytes of the items' locked sizes: each item's bytes are told once, as they
+/// download or, for a file already on disk, all at once when it is checked.
 pub trait FetchReporter: Sync {
+    /// `bytes` more of the locked files are on disk.
+    fn on_bytes(&self, bytes: u64);
     /// `name` (a package) is on disk.
     fn on_fetched(&self, name: &str);
+}
+
+/// The sum of the items' locked sizes, the total that [`FetchReporter::on_bytes`] counts to;
+/// unknown when a file to download has no size in the lock (an index without PEP 700 sizes).
+/// Local files without one count nothing.
+pub fn total_size(items: &[InstallItem]) -> Option<u64> {
+    items
+        .iter()
+        .map(|item| match (item.file.size, &item.file.url) {
+            (Some(size), _) => Some(size),
+            (None, Some(_)) => None,
+            (None, None) => Some(0),
+        })
+        .sum()
 }
 
 /// A locked wheel on disk.
@@ -77,7 +96,22 @@ pub fn fetch_all(
     reporter: &dyn FetchReporter,
 ) -> Result<Vec<FetchedWheel>, FetchError> {
     let results = crate::parallel::map(items, PARALLEL_DOWNLOADS, |item| {
-        let result = fetch_one(item, lock_dir, index);
+        let size = item.file.size;
+        // The most bytes told for this item: a retried download starts from 0 again, and
+        // tells nothing until it passes what the failed attempt had told. Never more than
+        // the locked size: a longer body fails its hash check anyway.
+        let told = AtomicU64::new(0);
+        let progress = |so_far: u64| {
+            let so_far = size.map_or(so_far, |size| so_far.min(size));
+            let before = told.fetch_max(so_far, Ordering::Relaxed);
+            if so_far > before {
+                reporter.on_bytes(so_far - before);
+            }
+        };
+        let result = fetch_one(item, lock_dir, index, &progress);
+        if let Some(size) = size {
+            reporter.on_bytes(size.saturating_sub(told.load(Ordering::Relaxed)));
+        }
         reporter.on_fetched(&item.package.name);
         result
     });
@@ -89,6 +123,7 @@ fn fetch_one(
     item: &InstallItem,
     lock_dir: &Path,
     index: &PackageIndex,
+    progress: &dyn Fn(u64),
 ) -> Result<FetchedWheel, FetchError> {
     let package = &item.package.name;
     let wheel = &item.file;
@@ -146,12 +181,15 @@ fn fetch_one(
         package: package.clone(),
         source,
     };
-    let body = index.get(&parsed).map_err(index_error)?.ok_or_else(|| {
-        index_error(IndexError::Status {
-            url: redact(&parsed),
-            status: 404,
-        })
-    })?;
+    let body = index
+        .get_with_progress(&parsed, progress)
+        .map_err(index_error)?
+        .ok_or_else(|| {
+            index_error(IndexError::Status {
+                url: redact(&parsed),
+                status: 404,
+            })
+        })?;
     let actual = cache::sha256_hex(&body);
     if actual != wheel.sha256 {
         return Err(FetchError::HashMismatch {

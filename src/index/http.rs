@@ -247,7 +247,17 @@ impl HttpClient {
 
     /// GETs `url` without caching: `Ok(None)` on 404/410.
     pub fn get(&self, url: &Url) -> Result<Option<Vec<u8>>, IndexError> {
-        self.get_with(url, HeaderMap::new())
+        self.get_with(url, HeaderMap::new(), None)
+    }
+
+    /// Like [`Self::get`], telling `progress` how many bytes of the body have arrived so far
+    /// (from 0 again when a failed attempt is retried).
+    pub fn get_with_progress(
+        &self,
+        url: &Url,
+        progress: &dyn Fn(u64),
+    ) -> Result<Option<Vec<u8>>, IndexError> {
+        self.get_with(url, HeaderMap::new(), Some(progress))
     }
 
     /// GETs a byte range of `url` (`bytes=START-END` or `bytes=-SUFFIX`), with the file's
@@ -274,23 +284,40 @@ impl HttpClient {
         Ok(total.map(|total| (response.body, total)))
     }
 
-    fn get_with(&self, url: &Url, headers: HeaderMap) -> Result<Option<Vec<u8>>, IndexError> {
+    fn get_with(
+        &self,
+        url: &Url,
+        headers: HeaderMap,
+        progress: Option<&dyn Fn(u64)>,
+    ) -> Result<Option<Vec<u8>>, IndexError> {
         if self.offline {
             return Err(IndexError::Offline { url: redact(url) });
         }
-        let response = self.send(url, headers, crate::limits::max_unpacked_size())?;
+        let response =
+            self.send_reporting(url, headers, crate::limits::max_unpacked_size(), progress)?;
         Ok(successful(url, response)?.map(|response| response.body))
     }
 
     /// Sends a GET, retrying connection failures, timeouts, truncated bodies and 5xx answers
     /// with exponential backoff. Bodies are read with a per-read timeout and a size cap.
     fn send(&self, url: &Url, headers: HeaderMap, max_body: u64) -> Result<Response, IndexError> {
+        self.send_reporting(url, headers, max_body, None)
+    }
+
+    /// [`Self::send`], with the body's progress told to `progress`.
+    fn send_reporting(
+        &self,
+        url: &Url,
+        headers: HeaderMap,
+        max_body: u64,
+        progress: Option<&dyn Fn(u64)>,
+    ) -> Result<Response, IndexError> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         self.in_flight
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .insert(id, (Instant::now(), redact(url)));
-        let result = self.send_with_retries(url, headers, max_body);
+        let result = self.send_with_retries(url, headers, max_body, progress);
         self.in_flight
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -303,6 +330,7 @@ impl HttpClient {
         url: &Url,
         headers: HeaderMap,
         max_body: u64,
+        progress: Option<&dyn Fn(u64)>,
     ) -> Result<Response, IndexError> {
         let mut attempt = 0;
         loop {
@@ -317,10 +345,13 @@ impl HttpClient {
                 let status = response.status();
                 let headers = response.headers().clone();
                 let mut body = Vec::new();
-                response
-                    .take(max_body.saturating_add(1))
-                    .read_to_end(&mut body)
-                    .map_err(Failure::Body)?;
+                let mut capped = response.take(max_body.saturating_add(1));
+                match progress {
+                    None => {
+                        capped.read_to_end(&mut body).map_err(Failure::Body)?;
+                    }
+                    Some(progress) => read_reporting(&mut capped, &mut body, progress)?,
+                }
                 if body.len() as u64 > max_body {
                     return Err(Failure::TooLarge);
                 }
@@ -383,6 +414,27 @@ impl HttpClient {
             .find(|entry| entry.machine.as_deref() == Some(host))
             .or_else(|| entries.iter().find(|entry| entry.machine.is_none()))
             .cloned()
+    }
+}
+
+/// Reads `reader` to its end into `body`, telling `progress` the length so far after each chunk.
+fn read_reporting(
+    reader: &mut impl Read,
+    body: &mut Vec<u8>,
+    progress: &dyn Fn(u64),
+) -> Result<(), Failure> {
+    progress(0);
+    let mut chunk = vec![0; 256 * 1024];
+    loop {
+        match reader.read(&mut chunk) {
+            Ok(0) => return Ok(()),
+            Ok(read) => {
+                body.extend_from_slice(&chunk[..read]);
+                progress(body.len() as u64);
+            }
+            Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(error) => return Err(Failure::Body(error)),
+        }
     }
 }
 

@@ -608,6 +608,15 @@ impl PackageIndex {
     pub fn get(&self, url: &Url) -> Result<Option<Vec<u8>>, IndexError> {
         self.http.get(url)
     }
+
+    /// [`Self::get`], telling `progress` the bytes received so far.
+    pub fn get_with_progress(
+        &self,
+        url: &Url,
+        progress: &dyn Fn(u64),
+    ) -> Result<Option<Vec<u8>>, IndexError> {
+        self.http.get_with_progress(url, progress)
+    }
 }
 
 /// Reads `NAME-VERSION.dist-info/METADATA` out of a wheel file.

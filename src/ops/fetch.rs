@@ -12,7 +12,7 @@ pub(crate) fn fetch(
 ) -> anyhow::Result<Vec<FetchedWheel>> {
     let index = workspace.index()?;
     let reporter = workspace.reporter.as_ref();
-    let progress = reporter.bar(items.len() as u64, verb::FETCHING);
+    let progress = reporter.bytes_bar(crate::fetch::total_size(items), verb::FETCHING);
     let wheels = progress.while_waiting(
         "",
         || index.longest_wait(),

@@ -242,6 +242,11 @@ fn stage(
     let max_unpacked = crate::limits::max_unpacked_size();
     let dependencies: Vec<venv::Wheel> =
         to_install.iter().map(|(wheel, _)| wheel.clone()).collect();
+    // Seconds when trees must be installed and compiled, instant when they are cached.
+    let spinner = reporter.spinner(
+        verb::INSTALLING,
+        &format!("{} packages", dependencies.len()),
+    );
     let prepared = venv::prepare(
         &cache_dir,
         &venv,
@@ -250,6 +255,7 @@ fn stage(
         compiler,
         max_unpacked,
     )?;
+    spinner.finish();
     let mut owners = venv::Owners::of(&venv);
     let mut installed = venv::link(&venv, &prepared, &mut owners)?;
 

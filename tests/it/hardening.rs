@@ -486,7 +486,17 @@ fn on_a_terminal_the_spinner_names_the_request_it_waits_for() {
         return;
     }
     let (context, address) = silent_index_project("3");
-    // `script` gives pyship a terminal; progress is on only without PYSHIP_NO_PROGRESS.
+    let screen = on_a_terminal(&context, "lock");
+    assert!(
+        screen.contains(&format!("waiting for http://{address}/simple/dep/")),
+        "{screen}"
+    );
+    assert!(screen.contains("did not answer within 3 s"), "{screen}");
+}
+
+/// What `pyship ARGS` draws on a terminal (`script` gives it one; progress is on only without
+/// PYSHIP_NO_PROGRESS).
+fn on_a_terminal(context: &TestContext, args: &str) -> String {
     let mut command = context.command(&[]);
     let pyship = crate::support::pyship_exe();
     command
@@ -495,7 +505,7 @@ fn on_a_terminal_the_spinner_names_the_request_it_waits_for() {
         .env("COLUMNS", "200");
     let mut script = std::process::Command::new("script");
     script
-        .args(["-qec", &format!("{} lock", pyship.display()), "/dev/null"])
+        .args(["-qec", &format!("{} {args}", pyship.display()), "/dev/null"])
         .current_dir(&context.root);
     for (key, value) in command.get_envs() {
         match value {
@@ -504,12 +514,42 @@ fn on_a_terminal_the_spinner_names_the_request_it_waits_for() {
         };
     }
     let output = script.output().unwrap();
-    let screen = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        screen.contains(&format!("waiting for http://{address}/simple/dep/")),
-        "{screen}"
-    );
-    assert!(screen.contains("did not answer within 3 s"), "{screen}");
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn on_a_terminal_downloads_show_a_byte_progress_bar() {
+    if !crate::support::requires_tool("script") {
+        return;
+    }
+    for json in [true, false] {
+        let mut context = TestContext::new();
+        let server = served_project(&mut context);
+        if json {
+            server.serve_json();
+        }
+        context.pyship(&["lock"]).success();
+        std::fs::remove_dir_all(&context.cache).unwrap();
+        let screen = on_a_terminal(&context, "fetch");
+        let size = context.locked_packages("pylock.toml")[0]["wheels"][0]
+            .get("size")
+            .and_then(toml::Value::as_integer);
+        // A bar to the locked size (PEP 700 JSON pages give it), else a byte counter.
+        match size {
+            Some(size) => assert!(
+                screen.contains("Fetching [") && screen.contains(&format!("/{size} B (")),
+                "{screen}"
+            ),
+            None => {
+                assert!(!json, "the JSON page gives sizes");
+                assert!(
+                    screen.contains("Fetching ") && screen.contains(" B ("),
+                    "{screen}"
+                );
+            }
+        }
+        assert!(screen.contains("Downloaded 1 files"), "{screen}");
+    }
 }
 
 #[test]
