@@ -55,21 +55,27 @@ fn checked(path: &Path, name: &str) -> Result<PathBuf, ArchiveError> {
 
 /// The text of the top-level `PKG-INFO`, if there is one.
 pub fn read_pkg_info(path: &Path) -> Result<Option<String>, ArchiveError> {
+    read_top_level(path, "PKG-INFO")
+}
+
+/// The text of the file `file_name` in the sdist's top-level directory (`PKG-INFO`,
+/// `pyproject.toml`), if there is one; read with the metadata size cap.
+pub fn read_top_level(path: &Path, file_name: &str) -> Result<Option<String>, ArchiveError> {
     let read_error = |source| ArchiveError::Read {
         path: path.to_path_buf(),
         source,
     };
     let file = std::fs::File::open(path).map_err(read_error)?;
-    let is_pkg_info = |name: &str| {
+    let is_wanted = |name: &str| {
         let parts: Vec<&str> = name.trim_start_matches("./").split('/').collect();
-        parts.len() == 2 && parts[1] == "PKG-INFO"
+        parts.len() == 2 && parts[1] == file_name
     };
     if is_zip(path) {
         let mut archive =
             zip::ZipArchive::new(file).map_err(|error| read_error(std::io::Error::other(error)))?;
         let Some(name) = archive
             .file_names()
-            .find(|name| is_pkg_info(name))
+            .find(|name| is_wanted(name))
             .map(str::to_string)
         else {
             return Ok(None);
@@ -84,7 +90,7 @@ pub fn read_pkg_info(path: &Path) -> Result<Option<String>, ArchiveError> {
     for entry in archive.entries().map_err(read_error)? {
         let mut entry = entry.map_err(read_error)?;
         let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
-        if is_pkg_info(&name) && entry.header().entry_type().is_file() {
+        if is_wanted(&name) && entry.header().entry_type().is_file() {
             let text =
                 limits::read_text_capped(&mut entry, limits::METADATA_FILE).map_err(read_error)?;
             return Ok(Some(text));

@@ -131,11 +131,12 @@ pub fn assemble(
         dependency_groups,
         packages,
         inputs,
+        build_environments: Vec::new(),
     })
 }
 
 /// A wheel or sdist as the lock records it: where it is, its size, upload time and sha256.
-fn locked_file(
+pub fn locked_file(
     file: &DistFile,
     index: &PackageIndex,
     base_dir: &Path,

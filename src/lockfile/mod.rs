@@ -10,9 +10,11 @@ mod assemble;
 mod export;
 mod select;
 
-pub use assemble::{Resolution, assemble};
+pub use assemble::{Resolution, assemble, locked_file};
 pub use export::{TxtAnnotations, diff_pins, export_requirements_txt, pinned_in_requirements_txt};
 pub use select::{InstallItem, SelectError};
+
+use crate::python::Target;
 
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
@@ -51,6 +53,25 @@ pub struct Lock {
     pub dependency_groups: Vec<String>,
     pub packages: Vec<LockedPackage>,
     pub inputs: LockInputs,
+    /// The wheels each PEP 517 build runs with (the application's, and sdists' and source
+    /// trees' the targets build), so builds are reproducible and work offline.
+    pub build_environments: Vec<BuildEnvironment>,
+}
+
+/// The locked wheels of one isolated build environment: `[build-system] requires` resolved
+/// for the Python that runs the build. Kept under `[tool.pyship]`: PEP 751 has no place
+/// for build requirements.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuildEnvironment {
+    /// The `[build-system] requires` it was resolved from, as the source tree lists them.
+    pub requires: Vec<String>,
+    /// The `X.Y` of the Python that runs the build.
+    pub python: String,
+    /// What builds in it: the project, packages built from an sdist or a source tree.
+    pub used_by: Vec<String>,
+    /// One package per distribution, with the wheels (only `name`, `version` and `wheels`
+    /// are used).
+    pub packages: Vec<LockedPackage>,
 }
 
 /// One locked package.
@@ -94,6 +115,9 @@ pub struct LockInputs {
     /// Every target: name, Python version and platform.
     #[serde(default)]
     pub targets: Vec<String>,
+    /// The project's `[build-system] requires` (its build environment is locked).
+    #[serde(default)]
+    pub build_requires: Vec<String>,
 }
 
 impl Lock {
@@ -157,7 +181,60 @@ impl Lock {
             let _ = writeln!(out, "constraints = {}", array(&self.inputs.constraints));
         }
         let _ = writeln!(out, "targets = {}", array(&self.inputs.targets));
+        if !self.inputs.build_requires.is_empty() {
+            let _ = writeln!(
+                out,
+                "build-requires = {}",
+                array(&self.inputs.build_requires)
+            );
+        }
+        for environment in &self.build_environments {
+            out.push_str("\n[[tool.pyship.build-environments]]\n");
+            let _ = writeln!(out, "requires = {}", array(&environment.requires));
+            let _ = writeln!(out, "python = {}", quote(&environment.python));
+            let _ = writeln!(out, "used-by = {}", array(&environment.used_by));
+            out.push_str("packages = [\n");
+            for package in &environment.packages {
+                let wheels: Vec<String> = package
+                    .wheels
+                    .iter()
+                    .map(|wheel| format!("{{ {} }}", file_fields(wheel).join(", ")))
+                    .collect();
+                let _ = writeln!(
+                    out,
+                    "    {{ name = {}, version = {}, wheels = [{}] }},",
+                    quote(&package.name),
+                    quote(&package.version),
+                    wheels.join(", ")
+                );
+            }
+            out.push_str("]\n");
+        }
         out
+    }
+
+    /// The locked build environment for a source tree whose `[build-system] requires` is
+    /// `requires`, built by `python`: one wheel per package, the best its tags allow.
+    /// `None` when the lock has none for these requirements and this Python (a lock from
+    /// another tool, or an older pyship), or a wheel does not fit.
+    pub fn build_environment(
+        &self,
+        requires: &[String],
+        python: &Target,
+    ) -> Option<Vec<InstallItem>> {
+        let environment = self.build_environments.iter().find(|environment| {
+            environment.requires == requires && environment.python == python.python_version()
+        })?;
+        environment
+            .packages
+            .iter()
+            .map(|package| {
+                self.best_wheel(package, python).map(|file| InstallItem {
+                    package: package.clone(),
+                    file,
+                })
+            })
+            .collect()
     }
 
     /// Reads a lockfile.
@@ -217,12 +294,56 @@ impl Lock {
                 })
             })
             .collect::<Result<Vec<_>, LockfileError>>()?;
+        let tool = file.tool.pyship.unwrap_or_default();
+        let build_environments = tool
+            .build_environments
+            .into_iter()
+            .map(|environment| {
+                let packages = environment
+                    .packages
+                    .into_iter()
+                    .map(|package| {
+                        let bad_file = |message: String| LockfileError::BadFile {
+                            path: path.to_path_buf(),
+                            package: package.name.clone(),
+                            message: format!("in a build environment: {message}"),
+                        };
+                        if pep508_rs::PackageName::from_str(&package.name).is_err() {
+                            return Err(bad_file("the name is not a valid package name".into()));
+                        }
+                        let wheels = package
+                            .wheels
+                            .into_iter()
+                            .map(|entry| entry.into_file(FileKind::Wheel))
+                            .collect::<Result<Vec<_>, _>>()
+                            .map_err(bad_file)?;
+                        Ok(LockedPackage {
+                            name: package.name,
+                            version: package.version,
+                            marker: None,
+                            index: None,
+                            dependencies: Vec::new(),
+                            wheels,
+                            sdist: None,
+                            directory: None,
+                        })
+                    })
+                    .collect::<Result<Vec<_>, LockfileError>>()?;
+                Ok(BuildEnvironment {
+                    requires: environment.requires,
+                    python: environment.python,
+                    used_by: environment.used_by,
+                    packages,
+                })
+            })
+            .collect::<Result<Vec<_>, LockfileError>>()?;
         Ok(Lock {
             requires_python: file.requires_python,
             environments: file.environments,
             dependency_groups: file.dependency_groups,
             packages,
-            inputs: file.tool.pyship.unwrap_or_default(),
+            inputs: tool.inputs,
+            build_environments,
         })
     }
 }
@@ -243,7 +364,36 @@ struct LockFile {
 
 #[derive(Deserialize, Default)]
 struct ToolEntry {
-    pyship: Option<LockInputs>,
+    pyship: Option<PyshipEntry>,
+}
+
+/// `[tool.pyship]` of a lock.
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+struct PyshipEntry {
+    #[serde(flatten)]
+    inputs: LockInputs,
+    #[serde(default)]
+    build_environments: Vec<BuildEnvironmentEntry>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "kebab-case")]
+struct BuildEnvironmentEntry {
+    requires: Vec<String>,
+    python: String,
+    #[serde(default)]
+    used_by: Vec<String>,
+    #[serde(default)]
+    packages: Vec<BuildPackageEntry>,
+}
+
+#[derive(Deserialize)]
+struct BuildPackageEntry {
+    name: String,
+    version: String,
+    #[serde(default)]
+    wheels: Vec<WheelEntry>,
 }
 
 #[derive(Deserialize)]
@@ -436,7 +586,30 @@ mod tests {
                 requirements: vec!["flask>=3".into()],
                 constraints: vec!["click<9".into()],
                 targets: vec!["debian-12".into()],
+                build_requires: vec!["flit_core>=3.4,<4".into()],
             },
+            build_environments: vec![BuildEnvironment {
+                requires: vec!["flit_core>=3.4,<4".into()],
+                python: "3.11".into(),
+                used_by: vec!["hello".into()],
+                packages: vec![LockedPackage {
+                    name: "flit-core".into(),
+                    version: "3.9.0".into(),
+                    marker: None,
+                    index: None,
+                    dependencies: Vec::new(),
+                    wheels: vec![LockedWheel {
+                        name: "flit_core-3.9.0-py3-none-any.whl".into(),
+                        url: Some("https://example.com/flit_core-3.9.0-py3-none-any.whl".into()),
+                        path: None,
+                        size: Some(63164),
+                        upload_time: None,
+                        sha256: "cd".repeat(32),
+                    }],
+                    sdist: None,
+                    directory: None,
+                }],
+            }],
         }
     }
 

@@ -143,18 +143,8 @@ impl Lock {
                 },
             });
         }
-        let best = package
-            .wheels
-            .iter()
-            .filter_map(|wheel| {
-                let parsed = crate::wheel::WheelFilename::parse(&wheel.name)?;
-                let rank = target
-                    .tags
-                    .rank(&parsed.python, &parsed.abi, &parsed.platform)?;
-                Some((rank, wheel))
-            })
-            .min_by_key(|(rank, _)| *rank)
-            .map(|(_, wheel)| wheel.clone())
+        let best = self
+            .best_wheel(package, target)
             .or_else(|| package.sdist.clone())
             .ok_or_else(|| SelectError::NoWheel {
                 package: package.name.clone(),
@@ -168,9 +158,31 @@ impl Lock {
         })
     }
 
-    /// Every wheel of every package, and the sdist of packages that have no wheel (for
-    /// `pyship fetch`, which fills the cache for all targets).
+    /// The wheel of `package` that `target`'s tags rank best.
+    pub(super) fn best_wheel(
+        &self,
+        package: &LockedPackage,
+        target: &Target,
+    ) -> Option<LockedWheel> {
+        package
+            .wheels
+            .iter()
+            .filter_map(|wheel| {
+                let parsed = crate::wheel::WheelFilename::parse(&wheel.name)?;
+                let rank = target
+                    .tags
+                    .rank(&parsed.python, &parsed.abi, &parsed.platform)?;
+                Some((rank, wheel))
+            })
+            .min_by_key(|(rank, _)| *rank)
+            .map(|(_, wheel)| wheel.clone())
+    }
+
+    /// Every wheel of every package, the sdist of packages that have no wheel, and the
+    /// build environments' wheels (for `pyship fetch`, which fills the cache or a
+    /// wheelhouse for all targets, builds included).
     pub fn all_files(&self) -> Vec<InstallItem> {
+        let mut seen = std::collections::HashSet::new();
         self.packages
             .iter()
             .flat_map(|package| {
@@ -180,6 +192,16 @@ impl Lock {
                     file: file.clone(),
                 })
             })
+            .chain(self.build_environments.iter().flat_map(|environment| {
+                environment.packages.iter().flat_map(|package| {
+                    package.wheels.iter().map(|file| InstallItem {
+                        package: package.clone(),
+                        file: file.clone(),
+                    })
+                })
+            }))
+            // A build requirement may also be a dependency, or in several environments.
+            .filter(|item| seen.insert(item.file.sha256.clone()))
             .collect()
     }
 }

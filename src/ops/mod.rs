@@ -15,7 +15,7 @@ pub(crate) mod stage;
 pub(crate) mod wheelhouse;
 
 use std::cell::OnceCell;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
 
@@ -26,7 +26,7 @@ use crate::env_vars;
 use crate::index::{PackageIndex, Source};
 use crate::pep517::WheelBuilder;
 use crate::project::Project;
-use crate::python::Interpreter;
+use crate::python::{Interpreter, Target};
 use crate::reporter::Reporter;
 use crate::settings::{DEFAULT_INTERPRETER, IndexSettings};
 
@@ -106,6 +106,30 @@ impl Workspace {
                 self.project.pyproject_path().display()
             )
         })
+    }
+
+    /// The interpreters that may build for `target`, best first: the `build-interpreter`
+    /// setting, the target's own interpreter path, then the project's interpreter.
+    pub fn build_python_candidates(&self, target: &Target) -> Vec<PathBuf> {
+        let config = &self.project.config;
+        let mut candidates: Vec<PathBuf> = Vec::new();
+        candidates.extend(config.build_interpreter.iter().map(PathBuf::from));
+        candidates.extend(target.interpreter.iter().cloned());
+        candidates.push(PathBuf::from(
+            config.interpreter.as_deref().unwrap_or(DEFAULT_INTERPRETER),
+        ));
+        candidates.dedup();
+        candidates
+    }
+
+    /// A Python on this machine that can build and byte-compile for `target` (same X.Y),
+    /// the first of [`Self::build_python_candidates`]; `None` when there is none.
+    pub fn build_python(&self, target: &Target) -> Option<Interpreter> {
+        self.build_python_candidates(target)
+            .iter()
+            .filter(|path| path.exists())
+            .filter_map(|path| Interpreter::probe(path).ok())
+            .find(|interpreter| interpreter.target.python_minor == target.python_minor)
     }
 
     /// Builds wheels (of locked sdists and source trees) with `python`.

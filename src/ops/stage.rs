@@ -15,7 +15,6 @@ use crate::pep517;
 use crate::printer::verb;
 use crate::project::BytecodeMode;
 use crate::python::{Interpreter, Target};
-use crate::settings::DEFAULT_INTERPRETER;
 use crate::venv::{self, StagedVenv};
 use crate::wheel;
 use pyship_plugin::LayoutKind;
@@ -108,30 +107,6 @@ fn staging_root(workspace: &Workspace, target: &Target, several: bool) -> PathBu
     }
 }
 
-/// A Python on this machine that can build and byte-compile for `target` (same X.Y): the
-/// `build-interpreter` setting, the target's own interpreter path, then the project's
-/// interpreter. `None` when there is none.
-/// The interpreters that may build for `target`, best first.
-fn build_python_candidates(workspace: &Workspace, target: &Target) -> Vec<PathBuf> {
-    let config = &workspace.project.config;
-    let mut candidates: Vec<PathBuf> = Vec::new();
-    candidates.extend(config.build_interpreter.iter().map(PathBuf::from));
-    candidates.extend(target.interpreter.iter().cloned());
-    candidates.push(PathBuf::from(
-        config.interpreter.as_deref().unwrap_or(DEFAULT_INTERPRETER),
-    ));
-    candidates.dedup();
-    candidates
-}
-
-fn build_python(workspace: &Workspace, target: &Target) -> Option<Interpreter> {
-    build_python_candidates(workspace, target)
-        .iter()
-        .filter(|path| path.exists())
-        .filter_map(|path| Interpreter::probe(path).ok())
-        .find(|interpreter| interpreter.target.python_minor == target.python_minor)
-}
-
 /// Fetches what the lock selects for `target`, then creates the `layout` (a virtualenv, or
 /// the vendors layout) at `install_prefix` under `staging_root` and installs the
 /// dependencies and the application.
@@ -153,7 +128,7 @@ fn stage(
         )
     })?;
     let items = lock.select(target)?;
-    let inputs = inputs(workspace, target, &items, install_prefix, layout);
+    let inputs = inputs(workspace, lock, target, &items, install_prefix, layout);
     if let Some(stamp) = fresh::fresh(staging_root, &inputs) {
         reporter.status(
             verb::FRESH,
@@ -173,7 +148,7 @@ fn stage(
         });
     }
     let wheels = fetch(workspace, &items)?;
-    let build_python = build_python(workspace, target);
+    let build_python = workspace.build_python(target);
     let bytecode = match (project.config.bytecode, &build_python) {
         (Some(BytecodeMode::Build) | None, Some(_)) => BytecodeMode::Build,
         (Some(BytecodeMode::Build), None) => bail!(
@@ -233,7 +208,8 @@ fn stage(
     })?;
     let venv_layout = venv_layout(layout, &base_interpreter, target);
 
-    let mut to_install = wheels_to_install(workspace, target, build_python.as_ref(), &wheels)?;
+    let mut to_install =
+        wheels_to_install(workspace, lock, target, build_python.as_ref(), &wheels)?;
     let compiler = match (&build_python, bytecode) {
         (Some(python), BytecodeMode::Build) => Some(python),
         _ => None,
@@ -271,6 +247,19 @@ fn stage(
         None => workspace.interpreter()?,
     };
     let index = workspace.index()?;
+    let locked_environment = pep517::fetch_locked_environment(
+        lock,
+        &project.root,
+        &project.build_system.requires,
+        app_python,
+        &index,
+    )
+    .with_context(|| {
+        format!(
+            "failed to fetch the build requirements of `{}`",
+            project.name
+        )
+    })?;
     let request = pep517::BuildRequest {
         source_dir: &project.root,
         build_system: &project.build_system,
@@ -278,6 +267,7 @@ fn stage(
         index: &index,
         work_dir: &target_dir.join("build"),
         source_date_epoch: workspace.source_date_epoch,
+        locked_environment: locked_environment.as_deref(),
     };
     let app_wheel = pep517::build_wheel(&request, reporter)
         .with_context(|| format!("failed to build `{}`", project.name))?;
@@ -384,6 +374,7 @@ fn stage(
 /// they are, sdists and source trees built first (with `build_python`).
 fn wheels_to_install(
     workspace: &Workspace,
+    lock: &Lock,
     target: &Target,
     build_python: Option<&Interpreter>,
     fetched_files: &[crate::fetch::FetchedWheel],
@@ -407,7 +398,10 @@ fn wheels_to_install(
                 )
             })?;
             check_build_depends(workspace, &package.name)?;
-            builder = Some(workspace.wheel_builder(python)?);
+            builder = Some(workspace.wheel_builder(python)?.with_lock(
+                std::sync::Arc::new(lock.clone()),
+                workspace.project.root.clone(),
+            ));
         }
         // A wheel from the lock is hashed again as it is installed; a built one has no
         // locked hash.
@@ -528,9 +522,9 @@ pub(crate) fn with_groups(
     }
     let (venv, mut owners) = venv::mirror(&staged.venv, &run_root)?;
     let fetched = fetch(workspace, &extra)?;
-    let build_python = build_python(workspace, target);
+    let build_python = workspace.build_python(target);
     let wheels: Vec<venv::Wheel> =
-        wheels_to_install(workspace, target, build_python.as_ref(), &fetched)?
+        wheels_to_install(workspace, &lock, target, build_python.as_ref(), &fetched)?
             .into_iter()
             .map(|(wheel, _)| wheel)
             .collect();
@@ -561,6 +555,7 @@ pub(crate) fn with_groups(
 /// What staging for `target` depends on, for [`fresh`].
 fn inputs(
     workspace: &Workspace,
+    lock: &Lock,
     target: &Target,
     items: &[crate::lockfile::InstallItem],
     install_prefix: &Path,
@@ -588,8 +583,16 @@ fn inputs(
             inputs.tree(&tree, &tree.join("target"));
         }
     }
-    for interpreter in build_python_candidates(workspace, target) {
+    for interpreter in workspace.build_python_candidates(target) {
         inputs.file(&interpreter);
+    }
+    // The wheels builds run with (the application's among them).
+    for environment in &lock.build_environments {
+        for package in &environment.packages {
+            for wheel in &package.wheels {
+                inputs.fact(format!("build {:?} {}", environment.requires, wheel.sha256));
+            }
+        }
     }
     inputs.tree(&project.root, &project.root.join("target"));
     inputs

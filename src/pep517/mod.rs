@@ -1,9 +1,11 @@
 //! A PEP 517 frontend: building wheels (the application's, and locked sdists') and metadata.
 //!
-//! The backend's requirements (`[build-system] requires`) are resolved for the interpreter
-//! with pyship's own resolver, fetched, and installed into an isolated build directory; the
-//! interpreter then runs `backend.py`, which calls the backend's `build_wheel` or
-//! `prepare_metadata_for_build_wheel` hook with `SOURCE_DATE_EPOCH` set.
+//! The backend's requirements (`[build-system] requires`) come from the lock's build
+//! environment for them (locked by `ops::lock`, fetched and hash-checked like every locked
+//! file), or, with no lock (while locking) or a lock without one, are resolved for the
+//! interpreter with pyship's own resolver. They are installed into an isolated build
+//! directory; the interpreter then runs `backend.py`, which calls the backend's
+//! `build_wheel` or `prepare_metadata_for_build_wheel` hook with `SOURCE_DATE_EPOCH` set.
 
 use crate::sdist_archive::extract;
 
@@ -15,9 +17,10 @@ use pep508_rs::PackageName;
 
 use crate::cache::{self, Cache};
 use crate::index::{PackageIndex, Source};
+use crate::lockfile::Lock;
 use crate::project::{BuildSystem, read_build_system};
 use crate::python::Interpreter;
-use crate::reporter::Reporter;
+use crate::reporter::{Progress, Reporter};
 use crate::resolver::{self, MetadataBuilder, ResolveOptions};
 use crate::wheel::{self, Scheme};
 use std::collections::HashMap;
@@ -69,6 +72,9 @@ pub struct BuildRequest<'a> {
     /// A scratch directory, cleared first.
     pub work_dir: &'a Path,
     pub source_date_epoch: u64,
+    /// The build requirements' wheels from the lock (path, sha256), fetched and checked;
+    /// `None` resolves `requires` from `index` now.
+    pub locked_environment: Option<&'a [(PathBuf, String)]>,
 }
 
 /// Builds a wheel and returns its path (inside `work_dir`).
@@ -135,17 +141,36 @@ fn run_backend(
         std::fs::create_dir_all(directory)?;
     }
 
-    let build_root = PackageName::from_str("pyship-build-env").expect("a valid name");
-    let version = pep508_rs::pep440_rs::Version::new([0]);
-    let packages = resolver::resolve(
-        &build_root,
-        &version,
-        &requirements,
-        request.index,
-        &request.interpreter.target,
-        &ResolveOptions::default(),
-    )?
-    .packages;
+    let wheels: Vec<(PathBuf, Option<String>)> = match request.locked_environment {
+        Some(locked) => locked
+            .iter()
+            .map(|(path, sha256)| (path.clone(), Some(sha256.clone())))
+            .collect(),
+        None => {
+            reporter.debug(&format!(
+                "the build requirements {:?} are not in the lock: resolving them now",
+                build_system.requires
+            ));
+            let build_root = PackageName::from_str("pyship-build-env").expect("a valid name");
+            let version = pep508_rs::pep440_rs::Version::new([0]);
+            let packages = resolver::resolve(
+                &build_root,
+                &version,
+                &requirements,
+                request.index,
+                &request.interpreter.target,
+                &ResolveOptions::default(),
+            )?
+            .packages;
+            packages
+                .iter()
+                .map(|package| {
+                    let path = request.index.download(&package.file)?;
+                    Ok((path, package.file.sha256.clone()))
+                })
+                .collect::<anyhow::Result<_>>()?
+        }
+    };
     let scheme = Scheme {
         purelib: environment.clone(),
         platlib: environment.clone(),
@@ -157,9 +182,8 @@ fn run_backend(
         launcher_prelude: String::new(),
     };
     let mut installation = wheel::Installation::new(crate::limits::max_unpacked_size());
-    for package in &packages {
-        let path = request.index.download(&package.file)?;
-        installation.install(&path, package.file.sha256.as_deref(), &scheme)?;
+    for (path, sha256) in &wheels {
+        installation.install(path, sha256.as_deref(), &scheme)?;
     }
 
     let mut python_path = vec![environment.clone()];
@@ -235,6 +259,9 @@ pub struct WheelBuilder {
     /// One lock per sdist whose metadata is being built: the solver and the prefetcher may
     /// ask for the same one at once, and the second should wait for the first's result.
     building: Mutex<HashMap<String, Arc<Mutex<()>>>>,
+    /// The lock whose build environments builds use, and the directory its paths are
+    /// relative to; none while locking.
+    lock: Option<(Arc<Lock>, PathBuf)>,
 }
 
 impl WheelBuilder {
@@ -254,7 +281,25 @@ impl WheelBuilder {
             source_date_epoch,
             reporter,
             building: Mutex::default(),
+            lock: None,
         })
+    }
+
+    /// Builds with the build environments `lock` records (paths relative to `lock_dir`).
+    pub fn with_lock(mut self, lock: Arc<Lock>, lock_dir: PathBuf) -> WheelBuilder {
+        self.lock = Some((lock, lock_dir));
+        self
+    }
+
+    /// The lock's wheels for `requires` on this builder's Python, fetched and hash-checked.
+    fn locked_environment(
+        &self,
+        requires: &[String],
+    ) -> anyhow::Result<Option<Vec<(PathBuf, String)>>> {
+        let Some((lock, lock_dir)) = &self.lock else {
+            return Ok(None);
+        };
+        fetch_locked_environment(lock, lock_dir, requires, &self.interpreter, &self.index)
     }
 
     /// Runs `run` on a build request for the source tree `directory`, with scratch space.
@@ -266,6 +311,7 @@ impl WheelBuilder {
         std::fs::create_dir_all(self.cache.build_dir())?;
         let scratch = tempfile::tempdir_in(self.cache.build_dir())?;
         let build_system = read_build_system(directory)?;
+        let locked = self.locked_environment(&build_system.requires)?;
         let request = BuildRequest {
             source_dir: directory,
             build_system: &build_system,
@@ -273,6 +319,7 @@ impl WheelBuilder {
             index: &self.index,
             work_dir: scratch.path(),
             source_date_epoch: self.source_date_epoch,
+            locked_environment: locked.as_deref(),
         };
         run(&request)
     }
@@ -328,6 +375,28 @@ impl WheelBuilder {
     pub fn directory_wheel(&self, directory: &Path, output: &Path) -> anyhow::Result<PathBuf> {
         self.with_directory(directory, |request| self.build_into(request, output))
     }
+}
+
+/// `lock`'s build environment for `requires` on `python`: its wheels fetched (into the cache,
+/// or checked where a wheelhouse holds them) and hash-checked, as (path, sha256). `None` when
+/// the lock has none (a lock from another tool, or an older pyship).
+pub fn fetch_locked_environment(
+    lock: &Lock,
+    lock_dir: &Path,
+    requires: &[String],
+    python: &Interpreter,
+    index: &PackageIndex,
+) -> anyhow::Result<Option<Vec<(PathBuf, String)>>> {
+    let Some(items) = lock.build_environment(requires, &python.target) else {
+        return Ok(None);
+    };
+    let fetched = crate::fetch::fetch_all(&items, lock_dir, index, &Progress::hidden())?;
+    Ok(Some(
+        fetched
+            .into_iter()
+            .map(|wheel| (wheel.path, wheel.item.file.sha256))
+            .collect(),
+    ))
 }
 
 impl MetadataBuilder for WheelBuilder {

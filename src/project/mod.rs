@@ -631,11 +631,6 @@ fn expand_group(
 /// The `[build-system]` of the source tree in `directory` (PEP 517's default when there is no
 /// `pyproject.toml` or no table).
 pub fn read_build_system(directory: &Path) -> Result<BuildSystem, ProjectError> {
-    #[derive(Deserialize)]
-    struct Document {
-        #[serde(rename = "build-system")]
-        build_system: Option<BuildSystem>,
-    }
     let path = directory.join(PYPROJECT);
     let text = match std::fs::read_to_string(&path) {
         Ok(text) => text,
@@ -644,8 +639,18 @@ pub fn read_build_system(directory: &Path) -> Result<BuildSystem, ProjectError> 
         }
         Err(source) => return Err(ProjectError::Read { path, source }),
     };
-    let document: Document = toml::from_str(&text).map_err(|error| ProjectError::Parse {
-        path: path.clone(),
+    parse_build_system(&path, &text)
+}
+
+/// The `[build-system]` of a pyproject.toml's `text` (`path` for messages).
+pub fn parse_build_system(path: &Path, text: &str) -> Result<BuildSystem, ProjectError> {
+    #[derive(Deserialize)]
+    struct Document {
+        #[serde(rename = "build-system")]
+        build_system: Option<BuildSystem>,
+    }
+    let document: Document = toml::from_str(text).map_err(|error| ProjectError::Parse {
+        path: path.to_path_buf(),
         message: error.to_string(),
     })?;
     Ok(document.build_system.unwrap_or_default())

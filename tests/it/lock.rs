@@ -30,8 +30,27 @@ fn lock_hello_offline_records_every_wheel_with_its_hash() {
             "{name} missing:\n{lock}"
         );
     }
-    // The build backend is not a runtime dependency.
-    assert!(!lock.contains("flit"), "{lock}");
+    // The build backend is not a runtime dependency: it is locked as the application's
+    // build environment, under `[tool.pyship]`.
+    let packages = context.locked_packages("pylock.toml");
+    assert!(
+        packages
+            .iter()
+            .all(|package| package["name"].as_str() != Some("flit-core")),
+        "{lock}"
+    );
+    let table: toml::Table = toml::from_str(&lock).unwrap();
+    let environment = &table["tool"]["pyship"]["build-environments"][0];
+    assert_eq!(
+        environment["requires"].as_array().unwrap()[0].as_str(),
+        Some("flit_core>=3.4,<4")
+    );
+    assert_eq!(environment["used-by"][0].as_str(), Some("hello"));
+    assert_eq!(environment["python"].as_str(), Some("3.11"));
+    assert_eq!(
+        environment["packages"][0]["wheels"][0]["path"].as_str(),
+        Some("wheelhouse/flit_core-3.9.0-py3-none-any.whl")
+    );
     let flask = context.root.join("wheelhouse/flask-3.0.3-py3-none-any.whl");
     assert!(lock.contains(&format!("sha256 = \"{}\"", sha256_file(&flask))));
     assert!(lock.contains("path = \"wheelhouse/flask-3.0.3-py3-none-any.whl\""));

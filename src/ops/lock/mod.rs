@@ -1,6 +1,7 @@
 //! Locking: a [`LockPlan`] (from a project or from requirements files, see [`plan`]) resolved
 //! once per target and assembled into one lock.
 
+mod build_envs;
 mod direct;
 pub(crate) mod plan;
 pub(crate) mod txt;
@@ -106,7 +107,7 @@ pub(crate) fn resolve(
             groups,
         });
     }
-    let lock = lockfile::assemble(
+    let mut lock = lockfile::assemble(
         &resolutions,
         &index,
         &plan.base_dir,
@@ -114,6 +115,11 @@ pub(crate) fn resolve(
         plan.groups.keys().cloned().collect(),
         plan.inputs(),
     )?;
+    // A requirements.txt cannot hold them.
+    if !writes_requirements_txt(plan) {
+        lock.build_environments =
+            build_envs::lock_build_environments(plan, &lock, &index, reporter.as_ref())?;
+    }
     reporter.status(
         verb::RESOLVED,
         &format!(
@@ -272,11 +278,16 @@ pub(crate) fn ensure_lock(workspace: &Workspace) -> anyhow::Result<Locked> {
 
 /// The lock as written to the plan's output: pylock.toml, or requirements.txt for `.txt`.
 pub(crate) fn render(plan: &LockPlan, lock: &Lock) -> String {
-    if plan.stdout || plan.output.extension().is_some_and(|ext| ext == "txt") {
+    if writes_requirements_txt(plan) {
         lockfile::export_requirements_txt(lock, &plan.annotations)
     } else {
         lock.render()
     }
+}
+
+/// Whether the plan's output is a requirements.txt (`-o -` or a `.txt` file).
+fn writes_requirements_txt(plan: &LockPlan) -> bool {
+    plan.stdout || plan.output.extension().is_some_and(|ext| ext == "txt")
 }
 
 /// Writes `rendered` to `path` atomically, unless it already holds exactly that.

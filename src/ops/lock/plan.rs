@@ -40,6 +40,13 @@ pub(crate) struct LockPlan {
     pub base_dir: PathBuf,
     /// The interpreter that builds sdists' metadata when PKG-INFO does not declare it.
     pub build_python: Option<Interpreter>,
+    /// The project's own build: its name and `[build-system] requires` (project plans only).
+    pub app_build: Option<(String, Vec<String>)>,
+    /// Per target, in order: the Pythons that may build for it, best first (the first with
+    /// the target's X.Y builds its sdists and source trees).
+    pub build_candidates: Vec<Vec<PathBuf>>,
+    /// The Python that builds the application when none of its target's candidates matches.
+    pub app_build_fallback: Option<PathBuf>,
 }
 
 impl LockPlan {
@@ -58,6 +65,11 @@ impl LockPlan {
             requirements,
             constraints: self.constraints.iter().map(ToString::to_string).collect(),
             targets: self.targets.iter().map(describe_target).collect(),
+            build_requires: self
+                .app_build
+                .as_ref()
+                .map(|(_, requires)| requires.clone())
+                .unwrap_or_default(),
         }
     }
 }
@@ -135,11 +147,22 @@ pub(crate) fn for_project(
         constraints: read_constraints(&settings.constraints)?,
         requires_python: project.requires_python.clone(),
         sources: workspace.sources()?,
-        targets,
         options: resolve_options(settings, &output, false)?,
         output,
         base_dir: project.root.clone(),
         build_python: workspace.interpreter().ok().cloned(),
+        app_build: Some((
+            project.name.to_string(),
+            project.build_system.requires.clone(),
+        )),
+        build_candidates: targets
+            .iter()
+            .map(|target| workspace.build_python_candidates(target))
+            .collect(),
+        app_build_fallback: Some(PathBuf::from(
+            config.interpreter.as_deref().unwrap_or(DEFAULT_INTERPRETER),
+        )),
+        targets,
     })
 }
 
@@ -206,11 +229,17 @@ pub(crate) fn for_requirements(
         constraints,
         requires_python: None,
         sources,
-        targets,
         options: resolve_options(settings, &output, files.pre)?,
         output,
         base_dir,
         build_python: default_interpreter().ok(),
+        app_build: None,
+        build_candidates: targets
+            .iter()
+            .map(|_| vec![PathBuf::from(DEFAULT_INTERPRETER)])
+            .collect(),
+        app_build_fallback: None,
+        targets,
     })
 }
 

@@ -40,7 +40,7 @@ pub struct IndexServer {
 }
 
 impl IndexServer {
-    /// Serves the `.whl` files of `directory`.
+    /// Serves the `.whl` and `.tar.gz` files of `directory`.
     pub fn start(directory: &Path) -> IndexServer {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind a local port");
         let address = listener.local_addr().expect("an address").to_string();
@@ -232,13 +232,16 @@ fn byte_range(range: &str, length: usize) -> Option<(usize, usize)> {
     (start <= end).then_some((start, end))
 }
 
-fn wheels(directory: &Path) -> Vec<PathBuf> {
+fn distributions(directory: &Path) -> Vec<PathBuf> {
     let mut wheels: Vec<PathBuf> = std::fs::read_dir(directory)
         .map(|entries| {
             entries
                 .flatten()
                 .map(|entry| entry.path())
-                .filter(|path| path.extension().is_some_and(|ext| ext == "whl"))
+                .filter(|path| {
+                    let name = path.to_string_lossy();
+                    name.ends_with(".whl") || name.ends_with(".tar.gz")
+                })
                 .collect()
         })
         .unwrap_or_default();
@@ -271,7 +274,7 @@ fn respond(path: &str, directory: &Path, options: &PageOptions) -> (u16, &'stati
         let project = project.trim_end_matches('/');
         let mut html = String::from("<!DOCTYPE html>\n<html><body>\n");
         let mut files = Vec::new();
-        for wheel in wheels(directory) {
+        for wheel in distributions(directory) {
             let file_name = wheel
                 .file_name()
                 .expect("a name")
@@ -293,8 +296,9 @@ fn respond(path: &str, directory: &Path, options: &PageOptions) -> (u16, &'stati
                 .get(&file_name)
                 .map(|time| format!(",\"upload-time\":\"{time}\""))
                 .unwrap_or_default();
+            let core_metadata = file_name.ends_with(".whl");
             files.push(format!(
-                "{{\"filename\":\"{file_name}\",\"url\":\"../../files/{file_name}\",\"hashes\":{{\"sha256\":\"{sha256}\"}},\"yanked\":{yanked},\"size\":{size},\"core-metadata\":true{upload_time}}}"
+                "{{\"filename\":\"{file_name}\",\"url\":\"../../files/{file_name}\",\"hashes\":{{\"sha256\":\"{sha256}\"}},\"yanked\":{yanked},\"size\":{size},\"core-metadata\":{core_metadata}{upload_time}}}"
             ));
         }
         html.push_str("</body></html>\n");
@@ -331,7 +335,7 @@ fn respond(path: &str, directory: &Path, options: &PageOptions) -> (u16, &'stati
 
 /// The root page: every project with a wheel here (PEP 503 anchors or PEP 691 `projects`).
 fn root_page(directory: &Path, options: &PageOptions) -> (u16, &'static str, Vec<u8>) {
-    let mut projects: Vec<String> = wheels(directory)
+    let mut projects: Vec<String> = distributions(directory)
         .iter()
         .filter_map(|wheel| {
             wheel
