@@ -212,10 +212,23 @@ fn run_backend(
         .env("PYTHONNOUSERSITE", "1")
         .env("PYTHONDONTWRITEBYTECODE", "1")
         .env("SOURCE_DATE_EPOCH", request.source_date_epoch.to_string());
+    // Backends that drive a binary of their own (uv_build) look for it on PATH.
+    let mut path = vec![scheme.scripts.clone()];
+    path.extend(std::env::split_paths(
+        &std::env::var_os("PATH").unwrap_or_default(),
+    ));
+    command.env("PATH", std::env::join_paths(path)?);
+    let leftovers_before = build_leftovers(request.source_dir);
     let output = crate::process::output(command).map_err(|source| BuildError::Run {
         interpreter: request.interpreter.resolved.clone(),
         source,
-    })?;
+    });
+    // setuptools writes `build/` and `*.egg-info` into the tree it builds; the project's
+    // checkout is left as the build found it.
+    for leftover in build_leftovers(request.source_dir).difference(&leftovers_before) {
+        let _ = std::fs::remove_dir_all(leftover);
+    }
+    let output = output?;
     let combined = format!(
         "{}{}",
         String::from_utf8_lossy(&output.stdout),
@@ -246,6 +259,35 @@ fn run_backend(
         .into());
     }
     Ok(path)
+}
+
+/// The directories backends leave in the tree they build: `build/`, and `*.egg-info` at the
+/// top or one level down (`src/NAME.egg-info`).
+fn build_leftovers(source_dir: &Path) -> std::collections::BTreeSet<PathBuf> {
+    let mut found = std::collections::BTreeSet::new();
+    let build = source_dir.join("build");
+    if build.is_dir() {
+        found.insert(build);
+    }
+    let egg_info = |directory: &Path, found: &mut std::collections::BTreeSet<PathBuf>| {
+        let mut subdirectories = Vec::new();
+        for entry in std::fs::read_dir(directory).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if !entry.file_type().is_ok_and(|kind| kind.is_dir()) {
+                continue;
+            }
+            if path.extension().is_some_and(|ext| ext == "egg-info") {
+                found.insert(path);
+            } else {
+                subdirectories.push(path);
+            }
+        }
+        subdirectories
+    };
+    for subdirectory in egg_info(source_dir, &mut found) {
+        egg_info(&subdirectory, &mut found);
+    }
+    found
 }
 
 /// Builds wheels through PEP 517 (locked sdists and local source trees): metadata while resolving, wheels while staging, each once per sdist

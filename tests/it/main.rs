@@ -3,6 +3,7 @@
 
 mod architecture;
 mod build;
+mod build_backends;
 mod build_isolation;
 mod cli;
 mod deb_lifecycle;

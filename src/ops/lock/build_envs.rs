@@ -64,11 +64,9 @@ pub(crate) fn lock_build_environments(
             .filter_map(|path| probe(path))
             .find(|python| python.target.python_minor == target.python_minor);
         if let Some((name, requires)) = &plan.app_build {
-            let app_python = matching.clone().or_else(|| {
-                plan.app_build_fallback
-                    .as_deref()
-                    .and_then(&mut probe)
-            });
+            let app_python = matching
+                .clone()
+                .or_else(|| plan.app_build_fallback.as_deref().and_then(&mut probe));
             if let Some(python) = app_python {
                 want(requires.clone(), &python, name.clone());
             }

@@ -1,0 +1,165 @@
+//! The application built by each common PEP 517 backend, and a setup.py-only sdist, in
+//! isolated environments locked from `testdata/build-backends` (real backend wheels); the
+//! project's checkout is left as it was.
+
+use std::path::{Path, PathBuf};
+
+use crate::support::{TestContext, repo_root};
+
+/// A project `app` (package `app/`) built by `backend`: `[build-system]` text, plus any
+/// backend-specific tables. Returns the staged site-packages after `pyship build`.
+fn build_app_with(context: &TestContext, build_system: &str, extra: &str) -> PathBuf {
+    context.file("app/__init__.py", "\"\"\"The app.\"\"\"\nVALUE = 42\n");
+    context.file("README.md", "The app.\n");
+    context.file(
+        "pyproject.toml",
+        &format!(
+            "[project]\nname = \"app\"\nversion = \"1.0\"\ndescription = \"x\"\nreadme = \"README.md\"\nrequires-python = \">=3.9\"\ndependencies = []\n\n\
+             {build_system}\n{extra}\n\
+             [tool.pyship]\ninterpreter = \"/usr/bin/python3.11\"\nfind-links = [{:?}]\nno-index = true\n",
+            repo_root().join("testdata/build-backends").display().to_string()
+        ),
+    );
+    let run = context.pyship(&["build", "--offline"]).success();
+    let site = PathBuf::from(run.stdout.trim()).join("lib/python3.11/site-packages");
+    assert_eq!(
+        std::fs::read_to_string(site.join("app/__init__.py")).unwrap(),
+        "\"\"\"The app.\"\"\"\nVALUE = 42\n"
+    );
+    assert!(site.join("app-1.0.dist-info/METADATA").is_file());
+    assert_clean(&context.root);
+    site
+}
+
+/// Nothing a build leaves behind (`build/`, `*.egg-info`) in the checkout.
+fn assert_clean(root: &Path) {
+    let leftovers: Vec<String> = std::fs::read_dir(root)
+        .unwrap()
+        .flatten()
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .filter(|name| name == "build" || name.ends_with(".egg-info"))
+        .collect();
+    assert!(leftovers.is_empty(), "left in the checkout: {leftovers:?}");
+}
+
+#[test]
+fn setuptools_builds_the_app() {
+    let context = TestContext::new();
+    build_app_with(
+        &context,
+        "[build-system]\nrequires = [\"setuptools>=61\"]\nbuild-backend = \"setuptools.build_meta\"\n",
+        "[tool.setuptools]\npackages = [\"app\"]\n",
+    );
+}
+
+#[test]
+fn hatchling_builds_the_app() {
+    let context = TestContext::new();
+    build_app_with(
+        &context,
+        "[build-system]\nrequires = [\"hatchling\"]\nbuild-backend = \"hatchling.build\"\n",
+        "[tool.hatch.build.targets.wheel]\npackages = [\"app\"]\n",
+    );
+    // hatchling's own requirements came in through the locked environment.
+    let lock = context.read("pylock.toml");
+    for requirement in [
+        "hatchling",
+        "packaging",
+        "pathspec",
+        "pluggy",
+        "tomlkit",
+        "trove-classifiers",
+    ] {
+        assert!(
+            lock.contains(&format!("name = \"{requirement}\"")),
+            "{requirement}: {lock}"
+        );
+    }
+}
+
+#[test]
+fn pdm_backend_builds_the_app() {
+    let context = TestContext::new();
+    build_app_with(
+        &context,
+        "[build-system]\nrequires = [\"pdm-backend\"]\nbuild-backend = \"pdm.backend\"\n",
+        "",
+    );
+}
+
+#[test]
+fn poetry_core_builds_the_app() {
+    let context = TestContext::new();
+    build_app_with(
+        &context,
+        "[build-system]\nrequires = [\"poetry-core>=2\"]\nbuild-backend = \"poetry.core.masonry.api\"\n",
+        "",
+    );
+}
+
+/// An sdist with only a setup.py (no pyproject.toml) builds with PEP 517's legacy setuptools
+/// backend, whose requirement is locked like any other.
+#[test]
+fn a_setup_py_only_sdist_builds_with_legacy_setuptools() {
+    let context = TestContext::new();
+    let sdists = context.root.join("sdists");
+    write_legacy_sdist(&sdists.join("legacy-1.0.tar.gz"));
+    build_app_with(
+        &context,
+        "[build-system]\nrequires = [\"pdm-backend\"]\nbuild-backend = \"pdm.backend\"\n",
+        "",
+    );
+    let pyproject = context
+        .read("pyproject.toml")
+        .replace("dependencies = []", "dependencies = [\"legacy\"]")
+        .replace("find-links = [", "find-links = [\"sdists\", ");
+    context.file("pyproject.toml", &pyproject);
+    let run = context.pyship(&["build", "--offline", "-v"]).success();
+    assert!(run.stderr.contains("legacy 1.0 from its sdist"), "{run}");
+    let site = PathBuf::from(run.stdout.trim()).join("lib/python3.11/site-packages");
+    assert_eq!(
+        std::fs::read_to_string(site.join("legacy/__init__.py")).unwrap(),
+        "LEGACY = True\n"
+    );
+    let table: toml::Table = toml::from_str(&context.read("pylock.toml")).unwrap();
+    let environments = table["tool"]["pyship"]["build-environments"]
+        .as_array()
+        .unwrap();
+    let legacy = environments
+        .iter()
+        .find(|environment| environment["used-by"][0].as_str() == Some("legacy"))
+        .expect("an environment for legacy");
+    assert_eq!(legacy["requires"][0].as_str(), Some("setuptools>=40.8.0"));
+    assert_eq!(legacy["packages"][0]["name"].as_str(), Some("setuptools"));
+}
+
+/// `legacy-1.0.tar.gz`: PKG-INFO, setup.py and a package; no pyproject.toml.
+fn write_legacy_sdist(path: &Path) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let files = [
+        (
+            "legacy-1.0/PKG-INFO",
+            "Metadata-Version: 2.1\nName: legacy\nVersion: 1.0\nSummary: x\n",
+        ),
+        (
+            "legacy-1.0/setup.py",
+            "from setuptools import setup\nsetup(name=\"legacy\", version=\"1.0\", packages=[\"legacy\"])\n",
+        ),
+        ("legacy-1.0/legacy/__init__.py", "LEGACY = True\n"),
+    ];
+    let file = std::fs::File::create(path).unwrap();
+    let mut builder = tar::Builder::new(flate2::write::GzEncoder::new(
+        file,
+        flate2::Compression::fast(),
+    ));
+    for (name, contents) in files {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(contents.len() as u64);
+        header.set_mode(0o644);
+        header.set_cksum();
+        builder
+            .append_data(&mut header, name, contents.as_bytes())
+            .unwrap();
+    }
+    builder.into_inner().unwrap().finish().unwrap();
+}
