@@ -131,6 +131,7 @@ pub fn assemble(
         dependency_groups,
         packages,
         inputs,
+        created_by: super::CREATED_BY.into(),
         build_environments: Vec::new(),
     })
 }

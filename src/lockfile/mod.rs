@@ -43,6 +43,9 @@ pub enum LockfileError {
     },
 }
 
+/// What pyship writes as PEP 751 `created-by`.
+pub const CREATED_BY: &str = "pyship";
+
 /// A lock.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Lock {
@@ -53,6 +56,9 @@ pub struct Lock {
     pub dependency_groups: Vec<String>,
     pub packages: Vec<LockedPackage>,
     pub inputs: LockInputs,
+    /// The tool that wrote the lock (PEP 751 `created-by`): pyship's own are re-locked when
+    /// stale; another tool's are used as they are, never replaced behind the user's back.
+    pub created_by: String,
     /// The wheels each PEP 517 build runs with (the application's, and sdists' and source
     /// trees' the targets build), so builds are reproducible and work offline.
     pub build_environments: Vec<BuildEnvironment>,
@@ -137,7 +143,7 @@ impl Lock {
                 array(&self.dependency_groups)
             );
         }
-        out.push_str("created-by = \"pyship\"\n");
+        let _ = writeln!(out, "created-by = {}", quote(&self.created_by));
         for package in &self.packages {
             out.push_str("\n[[packages]]\n");
             let _ = writeln!(out, "name = {}", quote(&package.name));
@@ -343,6 +349,7 @@ impl Lock {
             dependency_groups: file.dependency_groups,
             packages,
             inputs: tool.inputs,
+            created_by: file.created_by.unwrap_or_default(),
             build_environments,
         })
     }
@@ -351,6 +358,7 @@ impl Lock {
 #[derive(Deserialize)]
 #[serde(rename_all = "kebab-case")]
 struct LockFile {
+    created_by: Option<String>,
     #[serde(default)]
     environments: Vec<String>,
     requires_python: Option<String>,
@@ -588,6 +596,7 @@ mod tests {
                 targets: vec!["debian-12".into()],
                 build_requires: vec!["flit_core>=3.4,<4".into()],
             },
+            created_by: CREATED_BY.into(),
             build_environments: vec![BuildEnvironment {
                 requires: vec!["flit_core>=3.4,<4".into()],
                 python: "3.11".into(),

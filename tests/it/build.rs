@@ -837,3 +837,44 @@ fn activation_scripts_work_in_each_shell() {
         );
     }
 }
+
+/// A pylock.toml another tool wrote (uv's) is never replaced by a build: used as it is when
+/// it covers the target, else the build stops, says why and names the command that
+/// re-locks, and the file is left untouched.
+#[test]
+fn a_lock_written_by_another_tool_is_used_as_it_is_or_refused() {
+    let context = TestContext::new();
+    let wheel = WheelSpec::new("dep", "1.0").write(&context.root.join("wheels"));
+    copy_flit(&context);
+    context.file("app/__init__.py", "\"\"\"The app.\"\"\"\n");
+    context.file(
+        "pyproject.toml",
+        "[project]\nname = \"app\"\nversion = \"1.0\"\ndescription = \"x\"\ndependencies = [\"dep\"]\n\n\
+         [build-system]\nrequires = [\"flit_core>=3.4,<4\"]\nbuild-backend = \"flit_core.buildapi\"\n\n\
+         [tool.pyship]\ninterpreter = \"/usr/bin/python3.11\"\nfind-links = [\"wheels\"]\nno-index = true\n",
+    );
+    let sha256 = crate::support::sha256_file(&wheel);
+    let lock = format!(
+        "lock-version = \"1.0\"\ncreated-by = \"uv\"\nrequires-python = \">=3.9\"\n\n[[packages]]\nname = \"dep\"\nversion = \"1.0\"\nwheels = [{{ path = \"wheels/dep-1.0-py3-none-any.whl\", hashes = {{ sha256 = \"{sha256}\" }} }}]\n"
+    );
+    context.file("pylock.toml", &lock);
+    let run = context.pyship(&["build", "--offline"]).success();
+    assert!(run.stderr.contains("written by uv, used as it is"), "{run}");
+    let site = PathBuf::from(run.stdout.trim()).join("lib/python3.11/site-packages");
+    assert!(site.join("dep/__init__.py").is_file());
+    assert_eq!(context.read("pylock.toml"), lock);
+
+    let elsewhere = lock.replace(
+        "requires-python = \">=3.9\"\n",
+        "requires-python = \">=3.9\"\nenvironments = [\"sys_platform == 'win32'\"]\n",
+    );
+    context.file("pylock.toml", &elsewhere);
+    let run = context.pyship(&["build", "--offline"]).code(1);
+    assert!(
+        run.stderr
+            .contains("was written by uv and cannot be used for the target"),
+        "{run}"
+    );
+    assert!(run.stderr.contains("`pyship lock` replaces it"), "{run}");
+    assert_eq!(context.read("pylock.toml"), elsewhere);
+}

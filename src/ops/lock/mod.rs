@@ -236,6 +236,12 @@ pub(crate) fn ensure_lock(workspace: &Workspace) -> anyhow::Result<Locked> {
     };
     let plan = plan::for_project(workspace, &settings)?;
     let reporter = &workspace.reporter;
+    if let Some(lock) = existing
+        .as_ref()
+        .filter(|lock| lock.created_by != lockfile::CREATED_BY)
+    {
+        return use_foreign_lock(lock.clone(), plan, reporter.as_ref());
+    }
     if let Some(lock) = existing {
         if lock.inputs == plan.inputs() {
             reporter.debug(&format!("`{}` is up to date", plan.output.display()));
@@ -270,6 +276,38 @@ pub(crate) fn ensure_lock(workspace: &Workspace) -> anyhow::Result<Locked> {
         existing.as_deref(),
         reporter.as_ref(),
     )?;
+    Ok(Locked {
+        lock,
+        targets: plan.targets,
+    })
+}
+
+/// A lock another tool wrote (uv's pylock.toml, say) is used as it is when it covers every
+/// target; otherwise the build stops with the reason and the command that replaces it. It
+/// has no pyship inputs to tell staleness by, and replacing it would discard the user's
+/// tool's decisions behind their back.
+fn use_foreign_lock(lock: Lock, plan: LockPlan, reporter: &dyn Reporter) -> anyhow::Result<Locked> {
+    let tool = if lock.created_by.is_empty() {
+        "another tool"
+    } else {
+        lock.created_by.as_str()
+    };
+    for target in &plan.targets {
+        if let Err(error) = lock.select(target) {
+            bail!(
+                "`{}` was written by {tool} and cannot be used for the target `{}`: {error}; `pyship lock` replaces it with a lock of pyship's (or re-lock with {tool} for this target)",
+                plan.output.display(),
+                target.name
+            );
+        }
+    }
+    reporter.status(
+        verb::FRESH,
+        &format!(
+            "{} (written by {tool}, used as it is)",
+            display_name(&plan.output)
+        ),
+    );
     Ok(Locked {
         lock,
         targets: plan.targets,
