@@ -435,3 +435,87 @@ fn maintainer_scripts_honour_dpkg_root_when_dpkg_runs_them_chrootless() {
     assert!(!root.join("/var/lib/pyshipchr").exists());
     assert!(!root.join("/etc/hello/hello.toml").exists());
 }
+
+/// Split packages (`split = true`): the dependencies' virtualenv in `hello-deps-HASH`, the app
+/// in a small package depending on exactly it. Both pass lintian; in a Debian root the app
+/// runs at its prefix (a symlink to the deps directory); a release that changes only the app
+/// rebuilds a byte-identical deps package and an app package of kilobytes that upgrades
+/// alone; rolling back works; purging both leaves nothing under /opt.
+#[test]
+fn split_packages_share_the_dependencies_between_releases() {
+    let Some(root) = DebianRoot::new("bookworm") else {
+        return;
+    };
+    let context = TestContext::hello();
+    let pyproject = context.read("pyproject.toml").replace(
+        "[tool.pyship.deb]\n",
+        "[tool.pyship.deb]\nsplit = true\ncompression = \"xz\"\n",
+    );
+    context.file("pyproject.toml", &pyproject);
+    let build = |context: &TestContext| -> (PathBuf, PathBuf) {
+        let run = context.pyship(&["package", "deb", "--offline"]).success();
+        let debs: Vec<PathBuf> = run.stdout.lines().map(PathBuf::from).collect();
+        assert_eq!(debs.len(), 2, "{run}");
+        (debs[0].clone(), debs[1].clone())
+    };
+    let (deps, app) = build(&context);
+    let deps_file = deps.file_name().unwrap().to_string_lossy().into_owned();
+    assert!(deps_file.starts_with("hello-deps-"), "{deps_file}");
+    let deps_package = deps_file.split('_').next().unwrap().to_string();
+    if crate::support::requires_tool("lintian") {
+        crate::package_deb::lintian(&deps);
+        crate::package_deb::lintian(&app);
+    }
+    let app_size = std::fs::metadata(&app).unwrap().len();
+    let deps_size = std::fs::metadata(&deps).unwrap().len();
+    assert!(app_size < 20_000, "the app package is {app_size} bytes");
+    assert!(
+        deps_size > 50 * app_size,
+        "deps {deps_size}, app {app_size}"
+    );
+
+    root.install(&deps);
+    root.install(&app);
+    let check = ["/opt/venvs/hello/bin/hello-serve", "--check"];
+    root.ok(&check);
+    let link = std::fs::read_link(root.join("/opt/venvs/hello")).unwrap();
+    assert_eq!(link, PathBuf::from(&deps_package));
+    assert!(
+        root.join("/opt/venvs")
+            .join(&link)
+            .join("lib/python3.11/site-packages/flask/__init__.py")
+            .is_file()
+    );
+
+    // 0.2.0 changes only the app: the same deps package, byte for byte; the app alone upgrades.
+    let old_app = context.temp.path().join(app.file_name().unwrap());
+    std::fs::copy(&app, &old_app).unwrap();
+    context.file(
+        "pyproject.toml",
+        &pyproject.replace("version = \"0.1.0\"", "version = \"0.2.0\""),
+    );
+    let (deps2, app2) = build(&context);
+    assert_eq!(deps2, deps);
+    assert_eq!(
+        crate::support::sha256_file(&deps2),
+        crate::support::sha256_file(&deps)
+    );
+    root.install(&app2);
+    root.ok(&check);
+    let version = root.ok(&["dpkg-query", "-W", "-f", "${Version}", "hello"]);
+    assert_eq!(version, "0.2.0-1");
+    // Rollback: the older app package again.
+    root.install(&old_app);
+    root.ok(&check);
+
+    root.ok(&["dpkg", "--purge", "hello", &deps_package]);
+    let left: Vec<String> = std::fs::read_dir(root.join("/opt/venvs"))
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|entry| entry.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(left.is_empty(), "left under /opt/venvs: {left:?}");
+}

@@ -253,7 +253,7 @@ fn count_files(directory: &Path) -> usize {
         .unwrap_or(0)
 }
 
-fn lintian(deb: &Path) {
+pub(crate) fn lintian(deb: &Path) {
     let output = Command::new("lintian")
         .args(["--fail-on", "error,warning", "--tag-display-limit", "0"])
         .arg(deb)

@@ -12,6 +12,7 @@ mod control;
 mod docs;
 mod lifecycle;
 mod shlibs;
+mod split;
 
 use std::fs::File;
 use std::io::{BufWriter, Read};
@@ -74,6 +75,11 @@ impl Plugin for DebPlugin {
                 "Replaces entries, e.g. the package this one takes files over from",
             ),
             option(
+                "split",
+                "bool",
+                "two packages: the dependencies' virtualenv in `NAME-deps-HASH` (named by a hash of what it holds, shared by every release with the same dependencies) and the application in a small package depending on it (default: false)",
+            ),
+            option(
                 "compression",
                 "string",
                 "data.tar compression: `zstd`, `xz` or `gzip` (default: zstd for targets whose dpkg reads it, Debian 12 and Ubuntu 22.04 on; else xz)",
@@ -83,12 +89,14 @@ impl Plugin for DebPlugin {
     }
 
     fn package(&self, manifest: &Manifest) -> Result<PackageResult, String> {
-        let artifact = build_deb(manifest)?;
-        pyship_plugin::log(format_args!(
-            "pyship-deb: wrote {}",
-            artifact.path.display()
-        ));
-        Ok(PackageResult::new(vec![artifact]))
+        let artifacts = build_debs(manifest)?;
+        for artifact in &artifacts {
+            pyship_plugin::log(format_args!(
+                "pyship-deb: wrote {}",
+                artifact.path.display()
+            ));
+        }
+        Ok(PackageResult::new(artifacts))
     }
 }
 
@@ -96,8 +104,9 @@ fn main() -> ExitCode {
     pyship_plugin::main(DebPlugin)
 }
 
-/// Builds the .deb for `manifest` in its output directory.
-fn build_deb(manifest: &Manifest) -> Result<Artifact, String> {
+/// Builds the .deb for `manifest` in its output directory, or with `split = true` the
+/// dependencies' package and the application's (in that order).
+fn build_debs(manifest: &Manifest) -> Result<Vec<Artifact>, String> {
     let mtime = manifest.source.source_date_epoch.unwrap_or(0);
     let options = FormatOptions::new(manifest);
     let compression = options.compression(
@@ -105,6 +114,7 @@ fn build_deb(manifest: &Manifest) -> Result<Artifact, String> {
         default_compression(manifest),
         &["gzip", "xz", "zstd"],
     )?;
+    let split = options.boolean("split")?.unwrap_or(false);
     let mut control = Control::from_manifest(manifest)?;
     let deployment = manifest.deployment.clone().unwrap_or_default();
     // Debian's copyright, changelog and lintian overrides, the configuration files and the
@@ -125,7 +135,6 @@ fn build_deb(manifest: &Manifest) -> Result<Artifact, String> {
             entry.mode = file.mode;
         }
     }
-    control.installed_size_kib = installed_size_kib(&entries);
     let install_time_bytecode =
         (manifest.target.bytecode.as_deref() == Some("install")).then(|| {
             manifest.layout.install_prefix.join(format!(
@@ -133,18 +142,115 @@ fn build_deb(manifest: &Manifest) -> Result<Artifact, String> {
                 manifest.target.python_version
             ))
         });
+    if split && install_time_bytecode.is_some() {
+        return Err("`split = true` needs bytecode compiled at build time (the dependencies' package has no scripts to compile it on the server): remove `bytecode = \"install\"` from `[tool.pyship]`".into());
+    }
     let scripts = lifecycle::scripts(
         &control.package,
         &manifest.layout.install_prefix,
         install_time_bytecode.as_deref(),
         &deployment,
     )?;
+    if !split {
+        control.installed_size_kib = installed_size_kib(&entries);
+        let deb = write_deb(
+            manifest,
+            &work_dir,
+            &control,
+            &entries,
+            &conffiles,
+            &scripts,
+            compression,
+            mtime,
+        )?;
+        return Ok(vec![deb]);
+    }
 
+    // The dependencies' package: no scripts, no conffiles, and bytes that depend only on
+    // what it holds (its own docs say nothing of the release).
+    let deps_name = format!("{}-deps-{}", control.package, split::deps_hash(manifest));
+    let mut deps_control = control.clone();
+    deps_control.package = deps_name.clone();
+    deps_control.version = split::DEPS_VERSION.to_string();
+    deps_control.depends.retain(|entry| entry != "adduser");
+    deps_control.relations.clear();
+    deps_control.summary = format!("Python dependencies of {}", manifest.project.name);
+    // Policy 5.6.13: description lines stay under 80 columns.
+    deps_control.extended = vec![
+        format!("The virtualenv that {} runs in, at", manifest.project.name),
+        format!(
+            "{}-deps-{},",
+            manifest.layout.install_prefix.display(),
+            split::deps_hash(manifest)
+        ),
+        "shared by every release with the same dependencies; built by pyship.".to_string(),
+    ];
+    let mut deps_manifest = manifest.clone();
+    deps_manifest.project.name = deps_name.clone();
+    deps_manifest.project.version = split::DEPS_VERSION.to_string();
+    deps_manifest.packages = split::bundled(manifest).cloned().collect();
+    deps_manifest.source = pyship_plugin::Source {
+        source_date_epoch: Some(split::DEPS_MTIME),
+        ..Default::default()
+    };
+    deps_manifest.deployment = None;
+    let deps_docs_root = work_dir.join("deps-docs");
+    docs::write_doc_files(&deps_docs_root, &deps_control, &deps_manifest)?;
+
+    let mut parts = split::split(manifest, entries, &deps_name)?;
+    parts.deps.extend(merged_tree(&deps_docs_root, &[])?);
+    split::sort(&mut parts.deps);
+    deps_control.installed_size_kib = installed_size_kib(&parts.deps);
+    control.installed_size_kib = installed_size_kib(&parts.app);
+    control.depends.insert(
+        0,
+        format!("{} (= {})", parts.deps_package, split::DEPS_VERSION),
+    );
+    let none = Scripts::default();
+    let deps = write_deb(
+        manifest,
+        &work_dir,
+        &deps_control,
+        &parts.deps,
+        &[],
+        &none,
+        compression,
+        split::DEPS_MTIME,
+    )?;
+    let app = write_deb(
+        manifest,
+        &work_dir,
+        &control,
+        &parts.app,
+        &conffiles,
+        &scripts,
+        compression,
+        mtime,
+    )?;
+    Ok(vec![deps, app])
+}
+
+/// Writes one .deb of `entries` with `control` into the manifest's output directory.
+#[allow(clippy::too_many_arguments)]
+fn write_deb(
+    manifest: &Manifest,
+    work_dir: &Path,
+    control: &Control,
+    entries: &[Entry],
+    conffiles: &[String],
+    scripts: &Scripts,
+    compression: Compression,
+    mtime: u64,
+) -> Result<Artifact, String> {
     let data_name = format!("data.tar{}", compression.extension());
-    let scratch = Scratch(work_dir.join(format!("{data_name}.{}.tmp", std::process::id())));
-    let md5sums = write_data_tar(&entries, mtime, compression, &scratch.0)?;
+    let scratch = Scratch(work_dir.join(format!(
+        "{}.{data_name}.{}.tmp",
+        control.package,
+        std::process::id()
+    )));
+    let md5sums = write_data_tar(entries, mtime, compression, &scratch.0)?;
     let control_tar = compress::compress(
-        &control_tar(&control, &md5sums, &conffiles, &scripts, mtime)?,
+        &control_tar(control, &md5sums, conffiles, scripts, mtime)?,
         Compression::Gzip(6),
     )
     .map_err(|error| format!("failed to compress control.tar: {error}"))?;
