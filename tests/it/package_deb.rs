@@ -426,3 +426,92 @@ fn system_libraries_the_wheels_link_become_depends() {
         "{depends}"
     );
 }
+
+/// A compiled wheel laid out as auditwheel repairs them (psycopg2-binary, pillow): an
+/// extension module whose RUNPATH is `$ORIGIN/../NAME.libs`, where the wheel bundles the
+/// library it needs, both packed executable as auditwheel leaves them. The bundled library
+/// is not turned into a Depends (no Debian package provides it, and none is needed), shared
+/// libraries are shipped 0644 (Policy 8.1), and lintian accepts the package.
+#[test]
+fn a_wheel_bundling_its_libraries_in_a_libs_directory_passes_lintian() {
+    if !requires_tool("lintian") || !requires_tool("cc") {
+        return;
+    }
+    let context = TestContext::hello();
+    let scratch = context.temp.path().join("cc");
+    std::fs::create_dir_all(&scratch).unwrap();
+    std::fs::write(
+        scratch.join("fake.c"),
+        // Real libraries link libc (lintian checks that they do).
+        "#include <unistd.h>\nint fake_answer(void) { return 42 + (getpid() > 0); }\n",
+    )
+    .unwrap();
+    std::fs::write(
+        scratch.join("ext.c"),
+        "#include <string.h>\nint fake_answer(void);\nint ext_answer(const char *s) { return fake_answer() + (int)strlen(s); }\n",
+    )
+    .unwrap();
+    let cc = |args: &[&str]| {
+        let output = Command::new("cc")
+            .args(args)
+            .current_dir(&scratch)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "cc {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    };
+    let library = "libfake-1a2b3c4d.so.1";
+    cc(&[
+        "-shared",
+        "-fPIC",
+        "-O2",
+        "-o",
+        library,
+        &format!("-Wl,-soname,{library}"),
+        "fake.c",
+    ]);
+    let extension = "_ext.cpython-311-x86_64-linux-gnu.so";
+    cc(&[
+        "-shared",
+        "-fPIC",
+        "-O2",
+        "-o",
+        extension,
+        "ext.c",
+        library,
+        "-Wl,-rpath,$ORIGIN/../fakebin.libs",
+    ]);
+    crate::support::wheels::WheelSpec::new("fakebin", "1.0")
+        .tag("cp311-cp311-manylinux_2_17_x86_64")
+        .file(
+            &format!("fakebin/{extension}"),
+            &std::fs::read(scratch.join(extension)).unwrap(),
+            0o100755,
+        )
+        .file(
+            &format!("fakebin.libs/{library}"),
+            &std::fs::read(scratch.join(library)).unwrap(),
+            0o100755,
+        )
+        .write(&context.root.join("wheelhouse"));
+    let pyproject = context
+        .read("pyproject.toml")
+        .replace("\"markupsafe>=2.1\",", "\"markupsafe>=2.1\", \"fakebin\",");
+    context.file("pyproject.toml", &pyproject);
+    with_xz(&context);
+    let run = context.pyship(&["package", "deb", "--offline"]).success();
+    assert!(!run.stderr.contains("libfake"), "{run}");
+    let deb = PathBuf::from(run.stdout.trim());
+    let control = run_tool("dpkg-deb", &["--field"], &deb);
+    assert!(!control.contains("libfake"), "{control}");
+    let contents = run_tool("dpkg-deb", &["--contents"], &deb);
+    let line = contents
+        .lines()
+        .find(|line| line.ends_with(&format!("fakebin.libs/{library}")))
+        .unwrap_or_else(|| panic!("{contents}"));
+    assert!(line.starts_with("-rw-r--r--"), "{line}");
+    lintian(&deb);
+}

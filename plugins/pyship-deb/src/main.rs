@@ -127,6 +127,11 @@ fn build_debs(manifest: &Manifest) -> Result<Vec<Artifact>, String> {
     let conffiles = write_deployment_files(&files_root, manifest, &deployment)?;
     let mut entries = merged_tree(&manifest.layout.staging_root, &[&docs_root, &files_root])?;
     for entry in &mut entries {
+        // Policy 8.1: shared libraries are not executable (auditwheel's `*.libs` and many
+        // extension modules come packed 0755; the loader does not need the bit).
+        if matches!(entry.kind, EntryKind::File { .. }) && is_shared_library_name(&entry.path) {
+            entry.mode = 0o644;
+        }
         if let Some(file) = deployment
             .config_files
             .iter()
@@ -273,6 +278,23 @@ fn write_deb(
     .map_err(failed)?;
     ar::write_member(&mut deb, &data_name, data_size, &mut data, mtime).map_err(failed)?;
     deb.commit("deb").map_err(failed)
+}
+
+/// `NAME.so` or `NAME.so.1.2`: a shared library or extension module by its name.
+fn is_shared_library_name(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    match name.split_once(".so") {
+        Some((stem, rest)) => {
+            !stem.is_empty()
+                && (rest.is_empty()
+                    || rest.strip_prefix('.').is_some_and(|version| {
+                        version.split('.').all(|part| {
+                            !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit())
+                        })
+                    }))
+        }
+        None => false,
+    }
 }
 
 /// A scratch file removed when dropped, whatever happened.
@@ -442,4 +464,27 @@ fn control_tar(
             .map_err(failed)?;
     }
     writer.finish().map_err(failed)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn shared_libraries_are_known_by_name() {
+        for name in [
+            "a/_ext.cpython-311-x86_64-linux-gnu.so",
+            "x.libs/libz-1a2b.so.1.2.13",
+            "libpq.so.5",
+        ] {
+            assert!(super::is_shared_library_name(name), "{name}");
+        }
+        for name in [
+            "a/so.py",
+            "a/x.sock",
+            "a/.so",
+            "a/libx.so.1a",
+            "a/x.so.1..2",
+        ] {
+            assert!(!super::is_shared_library_name(name), "{name}");
+        }
+    }
 }
