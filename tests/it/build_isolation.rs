@@ -23,6 +23,21 @@ fn app_on_an_sdist(context: &TestContext, tool: &str) {
     );
 }
 
+/// The app alone (flit_core from `wheels/`), locked offline.
+fn locked_app_without_dependencies() -> TestContext {
+    let context = TestContext::new();
+    crate::support::copy_flit(&context);
+    app_on_an_sdist(&context, "find-links = [\"wheels\"]\nno-index = true\n");
+    context.file(
+        "pyproject.toml",
+        &context
+            .read("pyproject.toml")
+            .replace("dependencies = [\"core\"]", "dependencies = []"),
+    );
+    context.pyship(&["lock", "--offline"]).success();
+    context
+}
+
 fn build_environments(context: &TestContext) -> Vec<toml::Value> {
     let table: toml::Table = toml::from_str(&context.read("pylock.toml")).unwrap();
     table["tool"]["pyship"]
@@ -104,16 +119,7 @@ fn build_requirements_are_locked_and_build_offline_from_a_wheelhouse() {
 /// locked environment is what builds use, checked like every other locked file.
 #[test]
 fn a_build_requirement_that_does_not_match_the_lock_stops_the_build() {
-    let context = TestContext::new();
-    crate::support::copy_flit(&context);
-    app_on_an_sdist(&context, "find-links = [\"wheels\"]\nno-index = true\n");
-    context.file(
-        "pyproject.toml",
-        &context
-            .read("pyproject.toml")
-            .replace("dependencies = [\"core\"]", "dependencies = []"),
-    );
-    context.pyship(&["lock", "--offline"]).success();
+    let context = locked_app_without_dependencies();
     assert_eq!(build_environments(&context).len(), 1);
     // Same name, other bytes: a wheel swapped in the find-links directory after locking.
     let wheel = context.root.join("wheels").join(FLIT);
@@ -132,16 +138,7 @@ fn a_build_requirement_that_does_not_match_the_lock_stops_the_build() {
 /// the requirements are resolved when the build runs, and `-v` says so.
 #[test]
 fn a_lock_without_build_environments_resolves_them_at_build_time() {
-    let context = TestContext::new();
-    crate::support::copy_flit(&context);
-    app_on_an_sdist(&context, "find-links = [\"wheels\"]\nno-index = true\n");
-    context.file(
-        "pyproject.toml",
-        &context
-            .read("pyproject.toml")
-            .replace("dependencies = [\"core\"]", "dependencies = []"),
-    );
-    context.pyship(&["lock", "--offline"]).success();
+    let context = locked_app_without_dependencies();
     let lock = context.read("pylock.toml");
     let cut = lock.find("\n[[tool.pyship.build-environments]]").unwrap();
     context.file("pylock.toml", &lock[..cut + 1]);
