@@ -27,7 +27,7 @@ use pyship_plugin_kit::artifact::ArtifactFile;
 use pyship_plugin_kit::compress::{self, Compression, Encoder};
 use pyship_plugin_kit::options::FormatOptions;
 use pyship_plugin_kit::tar::TarWriter;
-use pyship_plugin_kit::tree::{installed_size_kib, merged_tree};
+use pyship_plugin_kit::tree::{installed_size_kib, merged_tree, sort_entries};
 
 use crate::control::Control;
 use crate::lifecycle::Scripts;
@@ -173,7 +173,8 @@ fn build_debs(manifest: &Manifest) -> Result<Vec<Artifact>, String> {
 
     // The dependencies' package: no scripts, no conffiles, and bytes that depend only on
     // what it holds (its own docs say nothing of the release).
-    let deps_name = format!("{}-deps-{}", control.package, split::deps_hash(manifest));
+    let hash = split::deps_hash(manifest);
+    let deps_name = format!("{}-deps-{hash}", control.package);
     let mut deps_control = control.clone();
     deps_control.package = deps_name.clone();
     deps_control.version = split::DEPS_VERSION.to_string();
@@ -183,11 +184,7 @@ fn build_debs(manifest: &Manifest) -> Result<Vec<Artifact>, String> {
     // Policy 5.6.13: description lines stay under 80 columns.
     deps_control.extended = vec![
         format!("The virtualenv that {} runs in, at", manifest.project.name),
-        format!(
-            "{}-deps-{},",
-            manifest.layout.install_prefix.display(),
-            split::deps_hash(manifest)
-        ),
+        format!("{}-deps-{hash},", manifest.layout.install_prefix.display()),
         "shared by every release with the same dependencies; built by pyship.".to_string(),
     ];
     let mut deps_manifest = manifest.clone();
@@ -202,15 +199,14 @@ fn build_debs(manifest: &Manifest) -> Result<Vec<Artifact>, String> {
     let deps_docs_root = work_dir.join("deps-docs");
     docs::write_doc_files(&deps_docs_root, &deps_control, &deps_manifest)?;
 
-    let mut parts = split::split(manifest, entries, &deps_name)?;
+    let mut parts = split::split(manifest, entries, &hash)?;
     parts.deps.extend(merged_tree(&deps_docs_root, &[])?);
-    split::sort(&mut parts.deps);
+    sort_entries(&mut parts.deps);
     deps_control.installed_size_kib = installed_size_kib(&parts.deps);
     control.installed_size_kib = installed_size_kib(&parts.app);
-    control.depends.insert(
-        0,
-        format!("{} (= {})", parts.deps_package, split::DEPS_VERSION),
-    );
+    control
+        .depends
+        .insert(0, format!("{deps_name} (= {})", split::DEPS_VERSION));
     let none = Scripts::default();
     let deps = write_deb(
         manifest,

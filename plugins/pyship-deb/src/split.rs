@@ -16,6 +16,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use pyship_plugin::{Entry, EntryKind, Manifest};
+use pyship_plugin_kit::tree::sort_entries;
 use sha2::{Digest, Sha256};
 
 /// The deps package's version: its name carries the content hash, so the version never
@@ -28,8 +29,6 @@ pub const DEPS_MTIME: u64 = 1_700_000_000;
 
 /// What goes where.
 pub struct Split {
-    /// `NAME-deps-HASH`.
-    pub deps_package: String,
     /// The application's package: its files, the prefix symlink, the deployment files.
     pub app: Vec<Entry>,
     /// The dependencies' package: the rest of the virtualenv, at `PREFIX-deps-HASH`.
@@ -71,15 +70,11 @@ pub fn bundled(manifest: &Manifest) -> impl Iterator<Item = &pyship_plugin::Pack
 }
 
 /// Splits `entries` (the staged tree merged with the application's docs and deployment
-/// files) into the two packages.
-pub fn split(
-    manifest: &Manifest,
-    entries: Vec<Entry>,
-    deps_package: &str,
-) -> Result<Split, String> {
+/// files) into the two packages; `hash` is [`deps_hash`]'s.
+pub fn split(manifest: &Manifest, entries: Vec<Entry>, hash: &str) -> Result<Split, String> {
     let prefix = relative(&manifest.layout.install_prefix);
     let prefix_name = prefix.rsplit('/').next().unwrap_or(&prefix).to_string();
-    let deps_dir_name = format!("{prefix_name}-deps-{}", deps_hash(manifest));
+    let deps_dir_name = format!("{prefix_name}-deps-{hash}");
     let deps_prefix = match prefix.rsplit_once('/') {
         Some((parent, _)) => format!("{parent}/{deps_dir_name}"),
         None => deps_dir_name.clone(),
@@ -132,18 +127,9 @@ pub fn split(
         mode: 0o777,
         source: Default::default(),
     });
-    sort(&mut app);
-    sort(&mut deps);
-    Ok(Split {
-        deps_package: deps_package.to_string(),
-        app,
-        deps,
-    })
-}
-
-/// Sorted as the archive lists them: by path components.
-pub fn sort(entries: &mut [Entry]) {
-    entries.sort_by(|a, b| a.path.split('/').cmp(b.path.split('/')));
+    sort_entries(&mut app);
+    sort_entries(&mut deps);
+    Ok(Split { app, deps })
 }
 
 /// `/opt/venvs/hello` as an archive path: `opt/venvs/hello`.

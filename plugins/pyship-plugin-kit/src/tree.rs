@@ -13,7 +13,7 @@ pub fn merged_tree(staging_root: &Path, extras: &[&Path]) -> Result<Vec<Entry>, 
     for extra in extras {
         entries.extend(walk(extra)?);
     }
-    entries.sort_by(|a, b| a.path.split('/').cmp(b.path.split('/')));
+    sort_entries(&mut entries);
     for pair in entries.windows(2) {
         if pair[0].path == pair[1].path
             && (pair[0].kind != EntryKind::Directory || pair[1].kind != EntryKind::Directory)
@@ -26,6 +26,12 @@ pub fn merged_tree(staging_root: &Path, extras: &[&Path]) -> Result<Vec<Entry>, 
     }
     entries.dedup_by(|a, b| a.path == b.path);
     Ok(entries)
+}
+
+/// Sorts entries as archives list them: by path components, so a directory comes right
+/// before what it holds.
+pub fn sort_entries(entries: &mut [Entry]) {
+    entries.sort_by(|a, b| a.path.split('/').cmp(b.path.split('/')));
 }
 
 /// Bytes the entries take once installed, in KiB as dpkg and rpm count them: each file
