@@ -125,11 +125,11 @@ impl Workspace {
     /// A Python on this machine that can build and byte-compile for `target` (same X.Y),
     /// the first of [`Self::build_python_candidates`]; `None` when there is none.
     pub fn build_python(&self, target: &Target) -> Option<Interpreter> {
-        self.build_python_candidates(target)
-            .iter()
-            .filter(|path| path.exists())
-            .filter_map(|path| Interpreter::probe(path).ok())
-            .find(|interpreter| interpreter.target.python_minor == target.python_minor)
+        matching_python(
+            &self.build_python_candidates(target),
+            target,
+            probe_existing,
+        )
     }
 
     /// Builds wheels (of locked sdists and source trees) with `python`.
@@ -143,6 +143,27 @@ impl Workspace {
             self.reporter.clone(),
         )
     }
+}
+
+/// The first of `candidates` (interpreter paths, best first) that `probe` finds and that has
+/// `target`'s Python X.Y: the one that builds and byte-compiles for it.
+pub(crate) fn matching_python(
+    candidates: &[PathBuf],
+    target: &Target,
+    probe: impl FnMut(&Path) -> Option<Interpreter>,
+) -> Option<Interpreter> {
+    candidates
+        .iter()
+        .map(PathBuf::as_path)
+        .filter_map(probe)
+        .find(|interpreter| interpreter.target.python_minor == target.python_minor)
+}
+
+/// The interpreter at `path`, when there is one that runs.
+pub(crate) fn probe_existing(path: &Path) -> Option<Interpreter> {
+    path.exists()
+        .then(|| Interpreter::probe(path).ok())
+        .flatten()
 }
 
 /// `SOURCE_DATE_EPOCH`, else the project's last commit time, else now.

@@ -16,6 +16,7 @@ use pep508_rs::pep440_rs::Version;
 use super::LockPlan;
 use crate::index::PackageIndex;
 use crate::lockfile::{BuildEnvironment, InstallItem, Lock, LockedPackage, locked_file};
+use crate::ops::{matching_python, probe_existing};
 use crate::project::{BuildSystem, parse_build_system, read_build_system};
 use crate::python::Interpreter;
 use crate::reporter::{Progress, Reporter};
@@ -37,14 +38,11 @@ pub(crate) fn lock_build_environments(
     reporter: &dyn Reporter,
 ) -> anyhow::Result<Vec<BuildEnvironment>> {
     let mut probed: BTreeMap<PathBuf, Option<Interpreter>> = BTreeMap::new();
+    // Each path probed once, however many targets name it.
     let mut probe = |path: &Path| {
         probed
             .entry(path.to_path_buf())
-            .or_insert_with(|| {
-                path.exists()
-                    .then(|| Interpreter::probe(path).ok())
-                    .flatten()
-            })
+            .or_insert_with(|| probe_existing(path))
             .clone()
     };
     let mut wanted: BTreeMap<(Vec<String>, String), Wanted> = BTreeMap::new();
@@ -59,10 +57,7 @@ pub(crate) fn lock_build_environments(
             .insert(user);
     };
     for (target, candidates) in plan.targets.iter().zip(&plan.build_candidates) {
-        let matching = candidates
-            .iter()
-            .filter_map(|path| probe(path))
-            .find(|python| python.target.python_minor == target.python_minor);
+        let matching = matching_python(candidates, target, &mut probe);
         if let Some((name, requires)) = &plan.app_build {
             let app_python = matching
                 .clone()
