@@ -262,25 +262,8 @@ impl Lock {
             .packages
             .into_iter()
             .map(|package| {
-                let bad_file = |message: String| LockfileError::BadFile {
-                    path: path.to_path_buf(),
-                    package: package.name.clone(),
-                    message,
-                };
-                let wheels: Vec<LockedWheel> = package
-                    .wheels
-                    .into_iter()
-                    .map(|entry| entry.into_file(FileKind::Wheel))
-                    .collect::<Result<_, _>>()
-                    .map_err(bad_file)?;
-                let sdist = package
-                    .sdist
-                    .map(|entry| entry.into_file(FileKind::Sdist))
-                    .transpose()
-                    .map_err(bad_file)?;
-                if pep508_rs::PackageName::from_str(&package.name).is_err() {
-                    return Err(bad_file("the name is not a valid package name".into()));
-                }
+                let (wheels, sdist) =
+                    checked_files(path, &package.name, package.wheels, package.sdist, "")?;
                 let directory = package.directory.map(|directory| directory.path);
                 if wheels.is_empty() && sdist.is_none() && directory.is_none() {
                     return Err(LockfileError::NoWheel {
@@ -309,20 +292,13 @@ impl Lock {
                     .packages
                     .into_iter()
                     .map(|package| {
-                        let bad_file = |message: String| LockfileError::BadFile {
-                            path: path.to_path_buf(),
-                            package: package.name.clone(),
-                            message: format!("in a build environment: {message}"),
-                        };
-                        if pep508_rs::PackageName::from_str(&package.name).is_err() {
-                            return Err(bad_file("the name is not a valid package name".into()));
-                        }
-                        let wheels = package
-                            .wheels
-                            .into_iter()
-                            .map(|entry| entry.into_file(FileKind::Wheel))
-                            .collect::<Result<Vec<_>, _>>()
-                            .map_err(bad_file)?;
+                        let (wheels, _) = checked_files(
+                            path,
+                            &package.name,
+                            package.wheels,
+                            None,
+                            "in a build environment: ",
+                        )?;
                         Ok(LockedPackage {
                             name: package.name,
                             version: package.version,
@@ -353,6 +329,36 @@ impl Lock {
             build_environments,
         })
     }
+}
+
+/// A package entry's files as locked files, and its name checked: each a plain wheel (or
+/// sdist) file name with a sha256 (see [`WheelEntry::into_file`]). `context` starts every
+/// message (where in the lock the package is).
+fn checked_files(
+    path: &Path,
+    name: &str,
+    wheels: Vec<WheelEntry>,
+    sdist: Option<WheelEntry>,
+    context: &str,
+) -> Result<(Vec<LockedWheel>, Option<LockedWheel>), LockfileError> {
+    let bad_file = |message: String| LockfileError::BadFile {
+        path: path.to_path_buf(),
+        package: name.to_string(),
+        message: format!("{context}{message}"),
+    };
+    let wheels = wheels
+        .into_iter()
+        .map(|entry| entry.into_file(FileKind::Wheel))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(bad_file)?;
+    let sdist = sdist
+        .map(|entry| entry.into_file(FileKind::Sdist))
+        .transpose()
+        .map_err(bad_file)?;
+    if pep508_rs::PackageName::from_str(name).is_err() {
+        return Err(bad_file("the name is not a valid package name".into()));
+    }
+    Ok((wheels, sdist))
 }
 
 #[derive(Deserialize)]
