@@ -185,31 +185,7 @@ fn installed_files_match_what_pip_installs_from_the_same_wheels() {
     let prefix = PathBuf::from(run.stdout.trim());
     let ours = files_under(&prefix.join("lib/python3.11/site-packages"));
 
-    let venv = context.temp.path().join("pip-venv");
-    let status = Command::new("/usr/bin/python3.11")
-        .args(["-m", "venv"])
-        .arg(&venv)
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let output = Command::new(venv.join("bin/pip"))
-        .args([
-            "install",
-            "--quiet",
-            "--no-index",
-            "--no-cache-dir",
-            "--find-links",
-        ])
-        .arg(context.root.join("wheelhouse"))
-        .arg(&context.root)
-        .env_remove("PIP_FIND_LINKS")
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let venv = pip_venv(&context, &context.root.join("wheelhouse"), &[&context.root]);
     let pips = files_under(&venv.join("lib/python3.11/site-packages"));
 
     // The venv's own seed packages aside. pip's `direct_url.json` for the app names the
