@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::support::wheels::SdistSpec;
 use crate::support::{TestContext, repo_root};
 
 /// A project `app` (package `app/`) built by `backend`: `[build-system]` text, plus any
@@ -103,7 +104,10 @@ fn poetry_core_builds_the_app() {
 fn a_setup_py_only_sdist_builds_with_legacy_setuptools() {
     let context = TestContext::new();
     let sdists = context.root.join("sdists");
-    write_legacy_sdist(&sdists.join("legacy-1.0.tar.gz"));
+    SdistSpec::new("legacy", "1.0")
+        .metadata_version("2.1")
+        .setup_py_only()
+        .write(&sdists);
     build_app_with(
         &context,
         "[build-system]\nrequires = [\"pdm-backend\"]\nbuild-backend = \"pdm.backend\"\n",
@@ -119,7 +123,7 @@ fn a_setup_py_only_sdist_builds_with_legacy_setuptools() {
     let site = PathBuf::from(run.stdout.trim()).join("lib/python3.11/site-packages");
     assert_eq!(
         std::fs::read_to_string(site.join("legacy/__init__.py")).unwrap(),
-        "LEGACY = True\n"
+        "\"\"\"The legacy package.\"\"\"\n"
     );
     let table: toml::Table = toml::from_str(&context.read("pylock.toml")).unwrap();
     let environments = table["tool"]["pyship"]["build-environments"]
@@ -131,35 +135,4 @@ fn a_setup_py_only_sdist_builds_with_legacy_setuptools() {
         .expect("an environment for legacy");
     assert_eq!(legacy["requires"][0].as_str(), Some("setuptools>=40.8.0"));
     assert_eq!(legacy["packages"][0]["name"].as_str(), Some("setuptools"));
-}
-
-/// `legacy-1.0.tar.gz`: PKG-INFO, setup.py and a package; no pyproject.toml.
-fn write_legacy_sdist(path: &Path) {
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    let files = [
-        (
-            "legacy-1.0/PKG-INFO",
-            "Metadata-Version: 2.1\nName: legacy\nVersion: 1.0\nSummary: x\n",
-        ),
-        (
-            "legacy-1.0/setup.py",
-            "from setuptools import setup\nsetup(name=\"legacy\", version=\"1.0\", packages=[\"legacy\"])\n",
-        ),
-        ("legacy-1.0/legacy/__init__.py", "LEGACY = True\n"),
-    ];
-    let file = std::fs::File::create(path).unwrap();
-    let mut builder = tar::Builder::new(flate2::write::GzEncoder::new(
-        file,
-        flate2::Compression::fast(),
-    ));
-    for (name, contents) in files {
-        let mut header = tar::Header::new_gnu();
-        header.set_size(contents.len() as u64);
-        header.set_mode(0o644);
-        header.set_cksum();
-        builder
-            .append_data(&mut header, name, contents.as_bytes())
-            .unwrap();
-    }
-    builder.into_inner().unwrap().finish().unwrap();
 }

@@ -209,13 +209,15 @@ impl WheelSpec {
     }
 }
 
-/// An sdist to make: `NAME-VERSION.tar.gz` with PKG-INFO, a flit_core pyproject.toml and a
-/// module, so the suite can build it offline with the flit_core wheel from testdata.
+/// An sdist to make: `NAME-VERSION.tar.gz` with PKG-INFO, a flit_core pyproject.toml (or a
+/// setup.py alone) and a module, so the suite can build it offline with the flit_core wheel
+/// from testdata (or setuptools from testdata/build-backends).
 pub struct SdistSpec {
     name: String,
     version: String,
     requires: Vec<String>,
     metadata_version: String,
+    setup_py_only: bool,
 }
 
 impl SdistSpec {
@@ -225,7 +227,14 @@ impl SdistSpec {
             version: version.to_string(),
             requires: Vec::new(),
             metadata_version: "2.2".into(),
+            setup_py_only: false,
         }
+    }
+
+    /// A legacy project: `setup.py` and no pyproject.toml (PEP 517's fallback backend).
+    pub fn setup_py_only(mut self) -> SdistSpec {
+        self.setup_py_only = true;
+        self
     }
 
     pub fn requires(mut self, requires: &[&str]) -> SdistSpec {
@@ -258,9 +267,23 @@ impl SdistSpec {
             self.version,
             dependencies.join(", ")
         );
+        let build_file = if self.setup_py_only {
+            (
+                format!("{top}/setup.py"),
+                format!(
+                    "from setuptools import setup\nsetup(name={:?}, version={:?}, packages=[{:?}], install_requires=[{}])\n",
+                    self.name,
+                    self.version,
+                    self.name,
+                    dependencies.join(", ")
+                ),
+            )
+        } else {
+            (format!("{top}/pyproject.toml"), pyproject)
+        };
         let files = [
             (format!("{top}/PKG-INFO"), pkg_info),
-            (format!("{top}/pyproject.toml"), pyproject),
+            build_file,
             (
                 format!("{top}/{}/__init__.py", self.name),
                 format!("\"\"\"The {} package.\"\"\"\n", self.name),
