@@ -83,13 +83,14 @@ override_dh_virtualenv:
 
 # What dh-virtualenv users add for wheels that bundle compiled libraries (auditwheel's
 # NAME.libs/): dwz and strip fail on or damage them, and dpkg-shlibdeps finds no package for
-# the bundled ones. pyship neither strips nor needs these.
+# the bundled ones and cannot find them at all unless told where they are (-l). pyship neither
+# strips nor needs these.
 override_dh_dwz:
 
 override_dh_strip:
 
 override_dh_shlibdeps:
-\tdh_shlibdeps -- --ignore-missing-info
+\tdh_shlibdeps -- --ignore-missing-info $$(find $(CURDIR)/debian/{app} -type d -name '*.libs' -printf ' -l%p')
 """
 
 

@@ -515,3 +515,106 @@ fn a_wheel_bundling_its_libraries_in_a_libs_directory_passes_lintian() {
     assert!(line.starts_with("-rw-r--r--"), "{line}");
     lintian(&deb);
 }
+
+/// The `.seg` files of the deb plugin's segment cache, by name, with their inodes.
+fn cached_segments(context: &TestContext) -> std::collections::BTreeMap<String, u64> {
+    use std::os::unix::fs::MetadataExt;
+    let directory = context.root.join("target/pyship/deb/segments");
+    std::fs::read_dir(&directory)
+        .unwrap()
+        .flatten()
+        .filter(|item| item.file_name().to_string_lossy().ends_with(".seg"))
+        .map(|item| {
+            let name = item.file_name().to_string_lossy().into_owned();
+            (name, item.metadata().unwrap().ino())
+        })
+        .collect()
+}
+
+/// A warm build compresses only what changed. zstd (the default; dpkg reads one frame only):
+/// an unchanged tree's data.tar is copied from the cache, not compressed again. gzip (dpkg
+/// reads concatenated members): each distribution is a segment of its own, so a release that
+/// changes only the app (new commit, new SOURCE_DATE_EPOCH) compresses the app's segments and
+/// copies the dependencies'. Either way the bytes are those of a cold build, and dpkg and
+/// lintian read the package.
+#[test]
+fn a_rebuild_compresses_only_the_segments_that_changed() {
+    let mut context = TestContext::hello();
+    let first = std::fs::read(package_hello(&context)).unwrap();
+    let cold = cached_segments(&context);
+    assert_eq!(cold.len(), 1, "zstd is one segment: {cold:?}");
+    let deb = package_hello(&context);
+    assert!(std::fs::read(&deb).unwrap() == first);
+    assert_eq!(
+        cached_segments(&context),
+        cold,
+        "the segment was written again"
+    );
+
+    let pyproject = context.read("pyproject.toml");
+    context.file(
+        "pyproject.toml",
+        &pyproject.replace(
+            "[tool.pyship.deb]\n",
+            "[tool.pyship.deb]\ncompression = \"gzip\"\n",
+        ),
+    );
+    package_hello(&context);
+    let release1 = cached_segments(&context);
+    assert!(
+        release1.len() > 8,
+        "one segment per distribution: {release1:?}"
+    );
+
+    let app = context.read("src/hello/app.py");
+    context.file("src/hello/app.py", &format!("{app}\n# release 2\n"));
+    context.env("SOURCE_DATE_EPOCH", "1710000000");
+    let deb = package_hello(&context);
+    let release2 = cached_segments(&context);
+    assert_eq!(
+        release2.len(),
+        release1.len(),
+        "unused segments stay: {release2:?}"
+    );
+    let reused = release2
+        .iter()
+        .filter(|(name, inode)| release1.get(*name) == Some(inode))
+        .count();
+    assert!(
+        release2.len() - reused <= 3,
+        "more than the app's, the root's and the docs' segments were compressed again: {} of {}",
+        release2.len() - reused,
+        release2.len()
+    );
+    let warm = std::fs::read(&deb).unwrap();
+    let data = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "dpkg-deb --fsys-tarfile '{}' | tar -xO ./opt/venvs/hello/lib/python3.11/site-packages/hello/app.py",
+            deb.display()
+        ))
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&data.stdout).contains("# release 2"),
+        "{}",
+        String::from_utf8_lossy(&data.stderr)
+    );
+    let listing = run_tool("dpkg-deb", &["--contents"], &deb);
+    assert!(
+        listing.contains("./opt/venvs/hello/bin/hello-serve"),
+        "{listing}"
+    );
+    assert!(
+        listing.contains("./usr/share/doc/hello/copyright"),
+        "{listing}"
+    );
+    if requires_tool("lintian") {
+        lintian(&deb);
+    }
+    install_into_private_root(&context, &deb);
+
+    std::fs::remove_dir_all(context.root.join("target/pyship/deb/segments")).unwrap();
+    let cold = std::fs::read(package_hello(&context)).unwrap();
+    assert!(warm == cold, "a warm build differs from a cold one");
+}

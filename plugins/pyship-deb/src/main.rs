@@ -4,28 +4,28 @@
 //! Everything is written natively and deterministically with the plugin kit: entries come
 //! from the one staged-tree walk, owned by root, stamped with `SOURCE_DATE_EPOCH`, and
 //! compressed streams carry no time or name, so the same staged tree gives the same bytes.
-//! data.tar is streamed through its compressor into a scratch file, so memory stays flat
-//! however big the tree is; the .deb is then assembled atomically.
+//! data.tar is streamed through its compressor into segments kept in `deb/segments/` of the
+//! output directory (see [`data`]), so memory stays flat however big the tree is and a warm
+//! build compresses only what changed; the .deb is then assembled atomically.
 
 mod ar;
 mod control;
+mod data;
 mod docs;
 mod lifecycle;
 mod shlibs;
 mod split;
 
-use std::fs::File;
-use std::io::{BufWriter, Read};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 
-use md5::{Digest as _, Md5};
 use pyship_plugin::{
-    Artifact, Describe, Entry, EntryKind, Manifest, OptionDoc, PackageResult, Plugin, hex,
+    Artifact, Describe, Entry, EntryKind, Manifest, OptionDoc, PackageResult, Plugin,
 };
 use pyship_plugin_kit::artifact::ArtifactFile;
-use pyship_plugin_kit::compress::{self, Compression, Encoder};
+use pyship_plugin_kit::compress::{self, Compression};
 use pyship_plugin_kit::options::FormatOptions;
+use pyship_plugin_kit::segments::{self, SegmentCache};
 use pyship_plugin_kit::tar::TarWriter;
 use pyship_plugin_kit::tree::{installed_size_kib, merged_tree, sort_entries};
 
@@ -126,6 +126,9 @@ fn build_debs(manifest: &Manifest) -> Result<Vec<Artifact>, String> {
     let files_root = work_dir.join("files");
     let conffiles = write_deployment_files(&files_root, manifest, &deployment)?;
     let mut entries = merged_tree(&manifest.layout.staging_root, &[&docs_root, &files_root])?;
+    let segments_dir = work_dir.join("segments");
+    let mut cache = SegmentCache::open(&segments_dir)
+        .map_err(|error| format!("failed to open `{}`: {error}", segments_dir.display()))?;
     for entry in &mut entries {
         // Policy 8.1: shared libraries are not executable (auditwheel's `*.libs` and many
         // extension modules come packed 0755; the loader does not need the bit).
@@ -160,14 +163,16 @@ fn build_debs(manifest: &Manifest) -> Result<Vec<Artifact>, String> {
         control.installed_size_kib = installed_size_kib(&entries);
         let deb = write_deb(
             manifest,
-            &work_dir,
+            &mut cache,
             &control,
             &entries,
             &conffiles,
             &scripts,
             compression,
             mtime,
+            &split::unsplit_stamps(manifest, mtime),
         )?;
+        cache.prune().map_err(prune_failed)?;
         return Ok(vec![deb]);
     }
 
@@ -210,48 +215,58 @@ fn build_debs(manifest: &Manifest) -> Result<Vec<Artifact>, String> {
     let none = Scripts::default();
     let deps = write_deb(
         manifest,
-        &work_dir,
+        &mut cache,
         &deps_control,
         &parts.deps,
         &[],
         &none,
         compression,
         split::DEPS_MTIME,
+        &|_| split::DEPS_MTIME,
     )?;
     let app = write_deb(
         manifest,
-        &work_dir,
+        &mut cache,
         &control,
         &parts.app,
         &conffiles,
         &scripts,
         compression,
         mtime,
+        &|_| mtime,
     )?;
+    cache.prune().map_err(prune_failed)?;
     Ok(vec![deps, app])
 }
 
-/// Writes one .deb of `entries` with `control` into the manifest's output directory.
+fn prune_failed(error: std::io::Error) -> String {
+    format!("failed to remove old data.tar segments: {error}")
+}
+
+/// Writes one .deb of `entries` with `control` into the manifest's output directory, its
+/// data.tar segments from `cache` where they are unchanged.
 #[allow(clippy::too_many_arguments)]
 fn write_deb(
     manifest: &Manifest,
-    work_dir: &Path,
+    cache: &mut SegmentCache,
     control: &Control,
     entries: &[Entry],
     conffiles: &[String],
     scripts: &Scripts,
     compression: Compression,
     mtime: u64,
+    stamp: &dyn Fn(&Entry) -> u64,
 ) -> Result<Artifact, String> {
-    let data_name = format!("data.tar{}", compression.extension());
-    let scratch = Scratch(work_dir.join(format!(
-        "{}.{data_name}.{}.tmp",
-        control.package,
-        std::process::id()
-    )));
-    let md5sums = write_data_tar(entries, mtime, compression, &scratch.0)?;
+    let data = data::write(
+        entries,
+        &manifest.layout.staging_root,
+        mtime,
+        stamp,
+        compression,
+        cache,
+    )?;
     let control_tar = compress::compress(
-        &control_tar(control, &md5sums, conffiles, scripts, mtime)?,
+        &control_tar(control, &data.md5sums, conffiles, scripts, mtime)?,
         Compression::Gzip(6),
     )
     .map_err(|error| format!("failed to compress control.tar: {error}"))?;
@@ -259,8 +274,6 @@ fn write_deb(
     let path = manifest.output_dir.join(control.file_name());
     let failed = |error: std::io::Error| format!("failed to write `{}`: {error}", path.display());
     let mut deb = ArtifactFile::create(&path).map_err(failed)?;
-    let mut data = File::open(&scratch.0).map_err(failed)?;
-    let data_size = data.metadata().map_err(failed)?.len();
     std::io::Write::write_all(&mut deb, ar::MAGIC).map_err(failed)?;
     ar::write_member(&mut deb, "debian-binary", 4, &mut &b"2.0\n"[..], mtime).map_err(failed)?;
     let control_name = "control.tar.gz";
@@ -272,7 +285,8 @@ fn write_deb(
         mtime,
     )
     .map_err(failed)?;
-    ar::write_member(&mut deb, &data_name, data_size, &mut data, mtime).map_err(failed)?;
+    let mut segments = segments::concatenated(&data.segments).map_err(failed)?;
+    ar::write_member(&mut deb, &data.name, data.size(), &mut segments, mtime).map_err(failed)?;
     deb.commit("deb").map_err(failed)
 }
 
@@ -290,76 +304,6 @@ fn is_shared_library_name(path: &str) -> bool {
                     }))
         }
         None => false,
-    }
-}
-
-/// A scratch file removed when dropped, whatever happened.
-struct Scratch(PathBuf);
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
-}
-
-/// Streams data.tar of `entries` through `compression` into `path`, and returns md5sums
-/// (computed from the same reads).
-fn write_data_tar(
-    entries: &[Entry],
-    mtime: u64,
-    compression: Compression,
-    path: &Path,
-) -> Result<String, String> {
-    let failed = |error: std::io::Error| format!("failed to write data.tar: {error}");
-    let file = BufWriter::with_capacity(1 << 20, File::create(path).map_err(failed)?);
-    let mut writer = TarWriter::new(Encoder::new(file, compression).map_err(failed)?, mtime);
-    let mut md5sums = String::new();
-    writer.directory("./", 0o755).map_err(failed)?;
-    for entry in entries {
-        let path = format!("./{}", entry.path);
-        match &entry.kind {
-            EntryKind::Directory => writer
-                .directory(&format!("{path}/"), entry.mode)
-                .map_err(failed)?,
-            EntryKind::File { size } => {
-                let file = File::open(&entry.source).map_err(|error| {
-                    format!("failed to read `{}`: {error}", entry.source.display())
-                })?;
-                let mut hashing = Md5Reader {
-                    inner: file,
-                    hasher: Md5::new(),
-                };
-                writer
-                    .file_from(&path, entry.mode, *size, &mut hashing)
-                    .map_err(failed)?;
-                md5sums.push_str(&format!(
-                    "{}  {}\n",
-                    hex(&hashing.hasher.finalize()),
-                    entry.path
-                ));
-            }
-            EntryKind::Symlink { target } => writer.symlink(&path, target).map_err(failed)?,
-        }
-    }
-    let file = writer.finish().and_then(Encoder::finish).map_err(failed)?;
-    file.into_inner()
-        .map_err(|error| failed(error.into_error()))?
-        .sync_all()
-        .map_err(failed)?;
-    Ok(md5sums)
-}
-
-/// md5 of what passes through (for `md5sums`).
-struct Md5Reader<R> {
-    inner: R,
-    hasher: Md5,
-}
-
-impl<R: Read> Read for Md5Reader<R> {
-    fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
-        let read = self.inner.read(buffer)?;
-        self.hasher.update(&buffer[..read]);
-        Ok(read)
     }
 }
 

@@ -27,6 +27,26 @@ pub const DEPS_VERSION: &str = "1-1";
 /// the same dependencies give the same .deb in every release (2023-11-14).
 pub const DEPS_MTIME: u64 = 1_700_000_000;
 
+/// How an unsplit package stamps its members: what a split package would put in the deps
+/// package (everything under the prefix but the application's own files) carries
+/// [`DEPS_MTIME`], so the dependencies' members stay byte-identical from release to release
+/// (and their data.tar segments reusable); the rest carries the release's `mtime`. Without
+/// the application's RECORD, everything carries `mtime`.
+pub fn unsplit_stamps(manifest: &Manifest, mtime: u64) -> impl Fn(&Entry) -> u64 {
+    let prefix = relative(&manifest.layout.install_prefix);
+    let app_files = app_files(manifest, &prefix).ok();
+    move |entry: &Entry| {
+        let under_prefix = entry
+            .path
+            .strip_prefix(prefix.as_str())
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'));
+        match &app_files {
+            Some(app_files) if under_prefix && !app_files.contains(&entry.path) => DEPS_MTIME,
+            _ => mtime,
+        }
+    }
+}
+
 /// What goes where.
 pub struct Split {
     /// The application's package: its files, the prefix symlink, the deployment files.
@@ -133,7 +153,7 @@ pub fn split(manifest: &Manifest, entries: Vec<Entry>, hash: &str) -> Result<Spl
 }
 
 /// `/opt/venvs/hello` as an archive path: `opt/venvs/hello`.
-fn relative(path: &Path) -> String {
+pub fn relative(path: &Path) -> String {
     path.display().to_string().trim_matches('/').to_string()
 }
 
@@ -160,7 +180,7 @@ fn normalize(name: &str) -> String {
 
 /// The staged paths (archive paths) of the application's files: what its dist-info's RECORD
 /// lists (sources, bytecode, console scripts in `bin/`), the dist-info included.
-fn app_files(manifest: &Manifest, prefix: &str) -> Result<BTreeSet<String>, String> {
+pub fn app_files(manifest: &Manifest, prefix: &str) -> Result<BTreeSet<String>, String> {
     let site_packages = format!(
         "{prefix}/lib/python{}/site-packages",
         manifest.target.python_version

@@ -2,6 +2,7 @@
 //!
 //! - [`tar`]: a deterministic, streaming tar writer (root-owned, one mtime, given modes);
 //! - [`compress`]: streaming gzip, xz and zstd (multi-threaded, thread-count independent);
+//! - [`segments`]: compressed runs of archive members kept between builds;
 //! - [`artifact`]: an artifact written atomically, with its size and sha256 for the result;
 //! - [`tree`]: the staged tree plus the plugin's generated files, in one archive order;
 //! - [`options`]: `[tool.pyship.FORMAT]` values read with their types;
@@ -14,6 +15,7 @@
 pub mod artifact;
 pub mod compress;
 pub mod options;
+pub mod segments;
 pub mod service;
 pub mod tar;
 pub mod tree;

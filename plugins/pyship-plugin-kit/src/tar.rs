@@ -4,14 +4,20 @@
 //! the mode it is given, so the bytes depend on the tree only. Names are written as given
 //! (`./opt/x`, as dpkg-deb writes them; the tar crate would drop the leading `./`), with GNU
 //! `././@LongLink` members for names and link targets over 100 bytes (what GNU tar writes).
+//! Members are written as headers, contents and padding; the two zero blocks that end an
+//! archive are written by [`TarWriter::finish`] only, so [`TarWriter::into_segment`] can end a
+//! run of members that other runs follow (see [`crate::segments`]).
 
 use std::io::{self, Read, Write};
 
 /// An archive being written.
 pub struct TarWriter<W: Write> {
-    builder: tar::Builder<W>,
+    inner: W,
     mtime: u64,
 }
+
+/// A tar block: headers and padded contents come in these.
+const BLOCK: usize = 512;
 
 impl TarWriter<Vec<u8>> {
     /// A writer into memory (for small archives such as a control.tar).
@@ -23,8 +29,12 @@ impl TarWriter<Vec<u8>> {
 impl<W: Write> TarWriter<W> {
     /// A writer into `inner`, stamping every member with `mtime`.
     pub fn new(inner: W, mtime: u64) -> TarWriter<W> {
-        let builder = tar::Builder::new(inner);
-        TarWriter { builder, mtime }
+        TarWriter { inner, mtime }
+    }
+
+    /// Stamps the members that follow with `mtime`.
+    pub fn set_mtime(&mut self, mtime: u64) {
+        self.mtime = mtime;
     }
 
     /// A directory; `path` ends with `/`.
@@ -46,28 +56,9 @@ impl<W: Write> TarWriter<W> {
         size: u64,
         contents: impl Read,
     ) -> io::Result<()> {
-        let mut counted = CountingReader {
-            inner: contents.take(size),
-            count: 0,
-        };
-        self.append_reader(
-            path,
-            tar::EntryType::Regular,
-            mode,
-            None,
-            size,
-            &mut counted,
-        )?;
-        if counted.count != size {
-            return Err(io::Error::other(format!(
-                "`{path}` changed while it was archived ({} bytes instead of {size})",
-                counted.count
-            )));
-        }
-        Ok(())
+        self.append_reader(path, tar::EntryType::Regular, mode, None, size, contents)
     }
 
-    /// A symbolic link.
     /// One entry of a staged-tree walk, archived as `name` (its contents streamed from its
     /// source file).
     pub fn entry(&mut self, name: &str, entry: &pyship_plugin::Entry) -> io::Result<()> {
@@ -81,13 +72,21 @@ impl<W: Write> TarWriter<W> {
         }
     }
 
+    /// A symbolic link.
     pub fn symlink(&mut self, path: &str, target: &str) -> io::Result<()> {
         self.append(path, tar::EntryType::Symlink, 0o777, Some(target), &[])
     }
 
-    /// Ends the archive and returns what it was written into.
-    pub fn finish(self) -> io::Result<W> {
-        self.builder.into_inner()
+    /// Ends the archive (two zero blocks) and returns what it was written into.
+    pub fn finish(mut self) -> io::Result<W> {
+        self.inner.write_all(&[0; 2 * BLOCK])?;
+        Ok(self.inner)
+    }
+
+    /// Returns what the members were written into, without ending the archive: a segment
+    /// that more members follow.
+    pub fn into_segment(self) -> W {
+        self.inner
     }
 
     fn append(
@@ -122,7 +121,27 @@ impl<W: Write> TarWriter<W> {
             set_field(&mut header.as_old_mut().linkname, target);
         }
         header.set_cksum();
-        self.builder.append(&header, contents)
+        self.write_member(path, &header, size, contents)
+    }
+
+    /// A header, then exactly `size` bytes of `contents` (fewer is an error: the file changed
+    /// while it was archived; more are not read) padded to a whole block.
+    fn write_member(
+        &mut self,
+        path: &str,
+        header: &tar::Header,
+        size: u64,
+        contents: impl Read,
+    ) -> io::Result<()> {
+        self.inner.write_all(header.as_bytes())?;
+        let copied = io::copy(&mut contents.take(size), &mut self.inner)?;
+        if copied != size {
+            return Err(io::Error::other(format!(
+                "`{path}` changed while it was archived ({copied} bytes instead of {size})"
+            )));
+        }
+        let padding = (BLOCK - (size % BLOCK as u64) as usize) % BLOCK;
+        self.inner.write_all(&[0; BLOCK][..padding])
     }
 
     fn header(&self, kind: tar::EntryType, mode: u32, size: u64) -> tar::Header {
@@ -147,21 +166,7 @@ impl<W: Write> TarWriter<W> {
         header.set_mtime(0);
         set_field(&mut header.as_old_mut().name, "././@LongLink");
         header.set_cksum();
-        self.builder.append(&header, data.as_slice())
-    }
-}
-
-/// Counts what passes through.
-struct CountingReader<R> {
-    inner: R,
-    count: u64,
-}
-
-impl<R: Read> Read for CountingReader<R> {
-    fn read(&mut self, buffer: &mut [u8]) -> io::Result<usize> {
-        let read = self.inner.read(buffer)?;
-        self.count += read as u64;
-        Ok(read)
+        self.write_member(value, &header, data.len() as u64, data.as_slice())
     }
 }
 
