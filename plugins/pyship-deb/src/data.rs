@@ -25,6 +25,7 @@ use pyship_plugin::{Entry, EntryKind, hex};
 use pyship_plugin_kit::compress::{Compression, Encoder};
 use pyship_plugin_kit::segments::{Segment, SegmentCache};
 use pyship_plugin_kit::tar::TarWriter;
+use pyship_plugin_kit::tree::tar_size;
 use sha2::Sha256;
 
 /// Bumped when the bytes a segment holds change for the same key.
@@ -168,7 +169,8 @@ impl Run<'_> {
 
     /// Writes the compressed members into `out` and returns their md5sums lines.
     fn write(&self, out: &mut dyn Write) -> io::Result<String> {
-        let mut writer = TarWriter::new(Encoder::new(out, self.compression)?, self.root_mtime);
+        let encoder = Encoder::for_input(out, self.compression, tar_size(self.entries))?;
+        let mut writer = TarWriter::new(encoder, self.root_mtime);
         let mut md5sums = String::new();
         if self.first {
             writer.directory("./", 0o755)?;

@@ -49,6 +49,13 @@ fn threads() -> u32 {
     std::thread::available_parallelism().map_or(1, |cores| cores.get().min(8) as u32)
 }
 
+/// The zstd window (log2 bytes) for `expected` input bytes: none below 8 MiB (the level's
+/// own window does), else as large as the input, at most 128 MiB: the most a decoder accepts
+/// without being told otherwise (dpkg does not tell it), and what it then needs in memory.
+pub fn zstd_window_log(expected: u64) -> Option<u32> {
+    (expected >= 8 << 20).then(|| (64 - (expected - 1).leading_zeros()).clamp(23, 27))
+}
+
 /// A compressing writer; [`Encoder::finish`] ends the stream and returns the inner writer.
 pub enum Encoder<W: Write> {
     /// Passes bytes through.
@@ -64,10 +71,22 @@ pub enum Encoder<W: Write> {
 impl<W: Write> Encoder<W> {
     /// Starts a stream into `inner`.
     pub fn new(inner: W, compression: Compression) -> io::Result<Encoder<W>> {
-        Self::with_threads(inner, compression, threads())
+        Self::with_threads(inner, compression, threads(), 0)
     }
 
-    fn with_threads(inner: W, compression: Compression, threads: u32) -> io::Result<Encoder<W>> {
+    /// Starts a stream into `inner` for about `expected` bytes of input. zstd then matches
+    /// across a window as large as the input ([`zstd_window_log`]): a big tree repeats itself
+    /// at long distances (a module's source and its bytecode, a library bundled twice).
+    pub fn for_input(inner: W, compression: Compression, expected: u64) -> io::Result<Encoder<W>> {
+        Self::with_threads(inner, compression, threads(), expected)
+    }
+
+    fn with_threads(
+        inner: W,
+        compression: Compression,
+        threads: u32,
+        expected: u64,
+    ) -> io::Result<Encoder<W>> {
         Ok(match compression {
             Compression::None => Encoder::Plain(inner),
             Compression::Gzip(level) => Encoder::Gzip(
@@ -90,6 +109,10 @@ impl<W: Write> Encoder<W> {
             Compression::Zstd(level) => {
                 let mut encoder = zstd::Encoder::new(inner, level)?;
                 encoder.multithread(threads)?;
+                if let Some(window_log) = zstd_window_log(expected) {
+                    encoder.long_distance_matching(true)?;
+                    encoder.window_log(window_log)?;
+                }
                 encoder.include_checksum(true)?;
                 Encoder::Zstd(encoder)
             }
@@ -174,15 +197,18 @@ mod tests {
     #[test]
     fn every_compression_round_trips_and_ignores_the_thread_count() {
         let data = sample();
-        for compression in [
-            Compression::None,
-            Compression::Gzip(6),
-            Compression::Xz(1),
-            Compression::Zstd(3),
+        for (compression, expected) in [
+            (Compression::None, 0),
+            (Compression::Gzip(6), 0),
+            (Compression::Xz(1), 0),
+            (Compression::Zstd(3), 0),
+            // With long-distance matching in a 32 MiB window.
+            (Compression::Zstd(3), data.len() as u64),
         ] {
             let mut outputs = Vec::new();
             for threads in [1, 3] {
-                let mut encoder = Encoder::with_threads(Vec::new(), compression, threads).unwrap();
+                let mut encoder =
+                    Encoder::with_threads(Vec::new(), compression, threads, expected).unwrap();
                 for chunk in data.chunks(100_000) {
                     encoder.write_all(chunk).unwrap();
                 }
@@ -195,6 +221,15 @@ mod tests {
                 "{compression:?}"
             );
         }
+    }
+
+    #[test]
+    fn the_zstd_window_grows_with_the_input_up_to_what_decoders_accept() {
+        assert_eq!(zstd_window_log(5 << 20), None);
+        assert_eq!(zstd_window_log(8 << 20), Some(23));
+        assert_eq!(zstd_window_log((8 << 20) + 1), Some(24));
+        assert_eq!(zstd_window_log(100 << 20), Some(27));
+        assert_eq!(zstd_window_log(5 << 30), Some(27));
     }
 
     #[test]

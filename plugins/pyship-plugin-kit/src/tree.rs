@@ -46,6 +46,18 @@ pub fn installed_size_kib(entries: &[Entry]) -> u64 {
         .sum()
 }
 
+/// About how many bytes the entries take in a tar archive (a header each, then the
+/// contents), for sizing a compressor ([`crate::compress::Encoder::for_input`]).
+pub fn tar_size(entries: &[Entry]) -> u64 {
+    entries
+        .iter()
+        .map(|entry| match entry.kind {
+            EntryKind::File { size } => 512 + size,
+            _ => 512,
+        })
+        .sum()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

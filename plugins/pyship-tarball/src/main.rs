@@ -18,7 +18,7 @@ use pyship_plugin_kit::compress::{Compression, Encoder};
 use pyship_plugin_kit::options::FormatOptions;
 use pyship_plugin_kit::service::sh_quote;
 use pyship_plugin_kit::tar::TarWriter;
-use pyship_plugin_kit::tree::merged_tree;
+use pyship_plugin_kit::tree::{merged_tree, tar_size};
 
 const ACTIVATE: &str = include_str!("activate.sh");
 /// The last member of every archive.
@@ -126,7 +126,12 @@ fn write_tarball(manifest: &Manifest) -> Result<Artifact, String> {
     let failed = |error: std::io::Error| format!("failed to write `{}`: {error}", path.display());
     let file = ArtifactFile::create(&path).map_err(failed)?;
     let mut writer = TarWriter::new(
-        Encoder::new(BufWriter::with_capacity(1 << 20, file), compression).map_err(failed)?,
+        Encoder::for_input(
+            BufWriter::with_capacity(1 << 20, file),
+            compression,
+            tar_size(&entries),
+        )
+        .map_err(failed)?,
         mtime,
     );
     // The script first, the completion marker last: from a copy cut short anywhere, the
