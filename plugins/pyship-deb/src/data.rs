@@ -9,10 +9,11 @@
 //! [`pyship_plugin_kit::segments`]); an unchanged tree is then copied whole.
 //!
 //! A segment's key covers its members' names, modes, kinds and mtime stamps, the
-//! compression and each file's contents: for a file of the staged tree, by its identity
-//! (device, inode, size, modification time: staged files are pyship's, hard links into its
-//! content-addressed cache, never rewritten in place); for the files this plugin generates
-//! each run (docs, units, configuration files), by their sha256.
+//! compression and each file's contents: for a file of the staged tree that is a hard link
+//! into pyship's content-addressed cache (never rewritten in place), by its identity (device,
+//! inode, size, modification time); for any other file (what the stage and this plugin write
+//! each run: `pyvenv.cfg`, activation scripts, docs, units, configuration files; every file
+//! when the stage had to copy), by its sha256.
 
 use std::fs::File;
 use std::io::{self, Read, Write};
@@ -211,11 +212,12 @@ impl Run<'_> {
     }
 }
 
-/// What stands for a file's contents in a key: its identity when it is in the staged tree,
-/// else its sha256.
+/// What stands for a file's contents in a key: its identity when it is a file of the staged
+/// tree linked from pyship's cache (more than one link), else its sha256 (files the stage or
+/// this plugin writes each run: `pyvenv.cfg`, activation scripts, docs).
 fn file_identity(source: &Path, staged: &Path) -> io::Result<String> {
-    if source.starts_with(staged) {
-        let metadata = std::fs::symlink_metadata(source)?;
+    let metadata = std::fs::symlink_metadata(source)?;
+    if source.starts_with(staged) && metadata.nlink() > 1 {
         return Ok(format!(
             "dev={} ino={} size={} mtime={}.{}",
             metadata.dev(),
