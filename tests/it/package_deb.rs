@@ -137,14 +137,7 @@ fn gzip_xz_and_zstd_debs_are_read_by_dpkg_and_reproducible() {
         let builds: Vec<Vec<u8>> = (0..2)
             .map(|_| {
                 let context = TestContext::hello();
-                let pyproject = context.read("pyproject.toml");
-                context.file(
-                    "pyproject.toml",
-                    &pyproject.replace(
-                        "[tool.pyship.deb]\n",
-                        &format!("[tool.pyship.deb]\ncompression = \"{compression}\"\n"),
-                    ),
-                );
+                with_compression(&context, compression);
                 let deb = package_hello(&context);
                 let members = Command::new("ar").arg("t").arg(&deb).output().unwrap();
                 let members = String::from_utf8_lossy(&members.stdout).into_owned();
@@ -270,12 +263,17 @@ pub(crate) fn lintian(deb: &Path) {
 /// Bookworm's lintian cannot unpack zstd members (it reports `malformed-deb-archive`), so the
 /// packages it checks are the same builds with xz, which every lintian reads.
 fn with_xz(context: &TestContext) {
+    with_compression(context, "xz");
+}
+
+/// Sets `[tool.pyship.deb] compression` of the hello app.
+fn with_compression(context: &TestContext, compression: &str) {
     let pyproject = context.read("pyproject.toml");
     context.file(
         "pyproject.toml",
         &pyproject.replace(
             "[tool.pyship.deb]\n",
-            "[tool.pyship.deb]\ncompression = \"xz\"\n",
+            &format!("[tool.pyship.deb]\ncompression = \"{compression}\"\n"),
         ),
     );
 }
@@ -551,14 +549,7 @@ fn a_rebuild_compresses_only_the_segments_that_changed() {
         "the segment was written again"
     );
 
-    let pyproject = context.read("pyproject.toml");
-    context.file(
-        "pyproject.toml",
-        &pyproject.replace(
-            "[tool.pyship.deb]\n",
-            "[tool.pyship.deb]\ncompression = \"gzip\"\n",
-        ),
-    );
+    with_compression(&context, "gzip");
     package_hello(&context);
     let release1 = cached_segments(&context);
     assert!(
