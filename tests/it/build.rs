@@ -5,6 +5,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use crate::support::output_ok;
 use crate::support::wheels::WheelSpec;
 use crate::support::{TestContext, copy_flit, requires_tool};
 
@@ -519,21 +520,16 @@ fn a_wheelhouse_serves_pip_and_pyship_offline() {
         vec!["--no-index", "--find-links", wheelhouse.to_str().unwrap()],
         vec!["--index-url", index_url.as_str()],
     ] {
-        let output = Command::new(venv.join("bin/pip"))
-            .args([
-                "install",
-                "-q",
-                "--disable-pip-version-check",
-                "--force-reinstall",
-            ])
-            .args(&args)
-            .args(["flask", "markupsafe"])
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "pip {args:?}: {}",
-            String::from_utf8_lossy(&output.stderr)
+        output_ok(
+            Command::new(venv.join("bin/pip"))
+                .args([
+                    "install",
+                    "-q",
+                    "--disable-pip-version-check",
+                    "--force-reinstall",
+                ])
+                .args(&args)
+                .args(["flask", "markupsafe"]),
         );
     }
 
@@ -609,25 +605,20 @@ fn pip_venv(context: &TestContext, wheels: &Path, packages: &[&Path]) -> PathBuf
         .status()
         .unwrap();
     assert!(status.success());
-    let output = Command::new("/usr/bin/python3.11")
-        .args(["-m", "pip", "--python"])
-        .arg(venv.join("bin/python"))
-        .args([
-            "install",
-            "--quiet",
-            "--no-index",
-            "--no-cache-dir",
-            "--find-links",
-        ])
-        .arg(wheels)
-        .args(packages)
-        .env_remove("PIP_FIND_LINKS")
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+    output_ok(
+        Command::new("/usr/bin/python3.11")
+            .args(["-m", "pip", "--python"])
+            .arg(venv.join("bin/python"))
+            .args([
+                "install",
+                "--quiet",
+                "--no-index",
+                "--no-cache-dir",
+                "--find-links",
+            ])
+            .arg(wheels)
+            .args(packages)
+            .env_remove("PIP_FIND_LINKS"),
     );
     venv
 }

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use crate::support::TestContext;
 use crate::support::debian_root::DebianRoot;
+use crate::support::output_ok;
 use crate::support::wheels::WheelSpec;
 
 /// The hello app as a service with its own user, a config file and a postinst fragment.
@@ -344,19 +345,14 @@ fn packages_built_here_for_debian_11_and_13_install_and_run_there() {
         };
         root.install(deb);
         // No network on the server: everything it runs is in the package.
-        let output = std::process::Command::new("unshare")
-            .arg("-n")
-            .arg("chroot")
-            .arg(&root.path)
-            .args(["/opt/venvs/hello/bin/hello-serve", "--check"])
-            .env_clear()
-            .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "{release}: {}",
-            String::from_utf8_lossy(&output.stderr)
+        let output = output_ok(
+            std::process::Command::new("unshare")
+                .arg("-n")
+                .arg("chroot")
+                .arg(&root.path)
+                .args(["/opt/venvs/hello/bin/hello-serve", "--check"])
+                .env_clear()
+                .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"),
         );
         assert_eq!(
             String::from_utf8_lossy(&output.stdout).trim(),
@@ -392,17 +388,11 @@ fn maintainer_scripts_honour_dpkg_root_when_dpkg_runs_them_chrootless() {
     context.file("deploy/hello.toml", "greeting = \"hello\"\n");
     let deb = package(&context);
     let dpkg = |args: &[&str]| {
-        let output = Command::new("dpkg")
-            .arg(format!("--root={}", root.join("/").display()))
-            .arg("--force-script-chrootless")
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "dpkg {args:?}:\n{}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
+        output_ok(
+            Command::new("dpkg")
+                .arg(format!("--root={}", root.join("/").display()))
+                .arg("--force-script-chrootless")
+                .args(args),
         );
     };
     dpkg(&["-i", deb.to_str().unwrap()]);

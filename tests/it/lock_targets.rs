@@ -4,6 +4,7 @@
 use std::path::Path;
 use std::process::Command;
 
+use crate::support::output_ok;
 use crate::support::wheels::{SdistSpec, WheelSpec};
 use crate::support::{TestContext, copy_flit, repo_root, requires_tool};
 
@@ -290,23 +291,18 @@ fn requirements_in_locks_to_a_requirements_txt_pip_installs_with_hashes() {
             .unwrap()
             .success()
     );
-    let output = Command::new(venv.join("bin/pip"))
-        .args([
-            "install",
-            "--quiet",
-            "--no-index",
-            "--require-hashes",
-            "-r",
-            "requirements.txt",
-        ])
-        .current_dir(&context.root)
-        .env_remove("PIP_FIND_LINKS")
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+    output_ok(
+        Command::new(venv.join("bin/pip"))
+            .args([
+                "install",
+                "--quiet",
+                "--no-index",
+                "--require-hashes",
+                "-r",
+                "requirements.txt",
+            ])
+            .current_dir(&context.root)
+            .env_remove("PIP_FIND_LINKS"),
     );
     let freeze = Command::new(venv.join("bin/pip"))
         .arg("freeze")

@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::support::debian_root::DebianRoot;
+use crate::support::output_ok;
 use crate::support::{TestContext, requires_tool};
 
 fn package_hello(context: &TestContext) -> PathBuf {
@@ -23,12 +24,7 @@ fn package_hello(context: &TestContext) -> PathBuf {
 }
 
 fn run_tool(program: &str, args: &[&str], path: &Path) -> String {
-    let output = Command::new(program).args(args).arg(path).output().unwrap();
-    assert!(
-        output.status.success(),
-        "{program} {args:?} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let output = output_ok(Command::new(program).args(args).arg(path));
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
@@ -99,16 +95,11 @@ fn deb_has_debian_metadata_and_root_owned_files() {
     }
     let md5sums = std::fs::read_to_string(control_dir.join("md5sums")).unwrap();
     assert!(md5sums.lines().count() > 300, "{md5sums}");
-    let output = Command::new("md5sum")
-        .args(["--check", "--quiet", "--strict"])
-        .arg(control_dir.join("md5sums"))
-        .current_dir(&data_dir)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stdout)
+    output_ok(
+        Command::new("md5sum")
+            .args(["--check", "--quiet", "--strict"])
+            .arg(control_dir.join("md5sums"))
+            .current_dir(&data_dir),
     );
 }
 
@@ -184,13 +175,7 @@ fn deb_installs_runs_and_removes_cleanly() {
 }
 
 fn dpkg(args: &[&str]) -> String {
-    let output = Command::new("dpkg").args(args).output().unwrap();
-    assert!(
-        output.status.success(),
-        "dpkg {args:?}: {}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let output = output_ok(Command::new("dpkg").args(args));
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
@@ -213,15 +198,10 @@ fn install_into_private_root(context: &TestContext, deb: &Path) {
     install.extend(["-i", deb.to_str().unwrap()]);
     dpkg(&install);
     let prefix = root.join("opt/venvs/hello");
-    let output = Command::new(prefix.join("bin/python"))
-        .arg(prefix.join("bin/hello-serve"))
-        .arg("--check")
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+    output_ok(
+        Command::new(prefix.join("bin/python"))
+            .arg(prefix.join("bin/hello-serve"))
+            .arg("--check"),
     );
     let mut remove = common.to_vec();
     remove.extend(["-r", "hello"]);
@@ -247,16 +227,10 @@ fn count_files(directory: &Path) -> usize {
 }
 
 pub(crate) fn lintian(deb: &Path) {
-    let output = Command::new("lintian")
-        .args(["--fail-on", "error,warning", "--tag-display-limit", "0"])
-        .arg(deb)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "lintian:\n{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
+    output_ok(
+        Command::new("lintian")
+            .args(["--fail-on", "error,warning", "--tag-display-limit", "0"])
+            .arg(deb),
     );
 }
 
@@ -450,16 +424,7 @@ fn a_wheel_bundling_its_libraries_in_a_libs_directory_passes_lintian() {
     )
     .unwrap();
     let cc = |args: &[&str]| {
-        let output = Command::new("cc")
-            .args(args)
-            .current_dir(&scratch)
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "cc {args:?}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
+        output_ok(Command::new("cc").args(args).current_dir(&scratch));
     };
     let library = "libfake-1a2b3c4d.so.1";
     cc(&[

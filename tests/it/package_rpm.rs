@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::support::debian_root::DebianRoot;
+use crate::support::output_ok;
 use crate::support::{TestContext, requires_tool};
 
 fn package(context: &TestContext) -> PathBuf {
@@ -13,13 +14,7 @@ fn package(context: &TestContext) -> PathBuf {
 }
 
 fn rpm(args: &[&str], path: &Path) -> String {
-    let output = Command::new("rpm").args(args).arg(path).output().unwrap();
-    assert!(
-        output.status.success(),
-        "rpm {args:?} {}: {}",
-        path.display(),
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let output = output_ok(Command::new("rpm").args(args).arg(path));
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
@@ -97,17 +92,7 @@ fn a_service_rpm_installs_upgrades_keeping_config_and_erases_clean() {
     let first = package(&context);
     let root_arg = format!("--root={}", root.path.display());
     let rpm_in_root = |args: &[&str]| {
-        let output = Command::new("rpm")
-            .arg(&root_arg)
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "rpm {args:?}: {}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
+        output_ok(Command::new("rpm").arg(&root_arg).args(args));
     };
     rpm_in_root(&["--initdb"]);
     rpm_in_root(&["-i", "--nodeps", first.to_str().unwrap()]);

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::support::TestContext;
+use crate::support::output_ok;
 
 fn package(context: &TestContext) -> PathBuf {
     let run = context
@@ -63,17 +64,11 @@ fn the_vendors_directory_runs_wherever_it_is_copied() {
     std::fs::create_dir_all(&poison).unwrap();
     std::fs::write(poison.join("flask.py"), "raise ImportError('poisoned')\n").unwrap();
     for root in [&first, &second] {
-        let output = Command::new(root.join("bin/hello-serve"))
-            .arg("--check")
-            .env("PYTHONPATH", &poison)
-            .current_dir(Path::new("/"))
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "{}: {}",
-            root.display(),
-            String::from_utf8_lossy(&output.stderr)
+        let output = output_ok(
+            Command::new(root.join("bin/hello-serve"))
+                .arg("--check")
+                .env("PYTHONPATH", &poison)
+                .current_dir(Path::new("/")),
         );
         assert!(String::from_utf8_lossy(&output.stdout).starts_with("ok: "));
     }

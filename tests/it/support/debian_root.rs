@@ -94,14 +94,7 @@ impl DebianRoot {
 
     /// Runs `ARGS` in the root and returns its stdout; fails the test when it fails.
     pub fn ok(&self, args: &[&str]) -> String {
-        let output = self.run(args);
-        assert!(
-            output.status.success(),
-            "in the root, {args:?} failed ({}):\n{}{}",
-            output.status,
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
+        let output = super::output_ok(&mut self.command(args));
         String::from_utf8_lossy(&output.stdout).into_owned()
     }
 

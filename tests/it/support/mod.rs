@@ -281,3 +281,16 @@ pub fn sha256_file(path: &Path) -> String {
         .map(|byte| format!("{byte:02x}"))
         .collect()
 }
+
+/// Runs `command` and asserts that it succeeded, showing the command and its output if not.
+pub fn output_ok(command: &mut Command) -> Output {
+    let output = command.output().expect("the command starts");
+    assert!(
+        output.status.success(),
+        "{command:?} failed ({}):\n{}{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
