@@ -24,10 +24,9 @@ pub use crate::credentials::{redact, scrub_credentials, strip_credentials};
 use http::Page;
 
 use std::collections::{HashMap, HashSet};
-use std::hash::Hash;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 
 use pep508_rs::PackageName;
 use pep508_rs::pep440_rs::{Version, VersionSpecifiers};
@@ -35,6 +34,7 @@ use reqwest::Url;
 
 use crate::cache::{self, Cache};
 use crate::diagnostics::Diagnostic;
+use crate::parallel::SingleFlight;
 use crate::wheel::{Metadata, WheelFilename, parse_sdist_filename};
 
 /// Why the index could not answer.
@@ -216,35 +216,6 @@ impl DistFile {
     /// Whether this is an sdist.
     pub fn is_sdist(&self) -> bool {
         self.wheel.is_none() && !self.directory
-    }
-}
-
-/// Values computed once per key, however many threads ask at the same time.
-struct SingleFlight<K, V> {
-    cells: Mutex<HashMap<K, Arc<Mutex<Option<V>>>>>,
-}
-
-impl<K: Eq + Hash + Clone, V: Clone> SingleFlight<K, V> {
-    fn new() -> Self {
-        SingleFlight {
-            cells: Mutex::new(HashMap::new()),
-        }
-    }
-
-    /// The cached value, or `compute`'s; errors are not cached, so a later call retries.
-    fn get_or_try<E>(&self, key: &K, compute: impl FnOnce() -> Result<V, E>) -> Result<V, E> {
-        let cell = {
-            // A panic elsewhere cannot leave the map inconsistent: recover the guard.
-            let mut cells = self.cells.lock().unwrap_or_else(|p| p.into_inner());
-            cells.entry(key.clone()).or_default().clone()
-        };
-        let mut slot = cell.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(value) = slot.as_ref() {
-            return Ok(value.clone());
-        }
-        let value = compute()?;
-        *slot = Some(value.clone());
-        Ok(value)
     }
 }
 

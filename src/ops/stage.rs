@@ -260,14 +260,29 @@ fn stage(
             project.name
         )
     })?;
+    let work_dir = target_dir.join("build");
+    let environment = work_dir.join("build-env");
+    pep517::prepare_environment(
+        &project.build_system.requires,
+        locked_environment.as_deref(),
+        &index,
+        app_python,
+        &environment,
+        reporter,
+    )
+    .with_context(|| {
+        format!(
+            "failed to install the build requirements of `{}`",
+            project.name
+        )
+    })?;
     let request = pep517::BuildRequest {
         source_dir: &project.root,
         build_system: &project.build_system,
         interpreter: app_python,
-        index: &index,
-        work_dir: &target_dir.join("build"),
+        work_dir: &work_dir,
         source_date_epoch: workspace.source_date_epoch,
-        locked_environment: locked_environment.as_deref(),
+        environment: &environment,
     };
     let app_wheel = pep517::build_wheel(&request, reporter)
         .with_context(|| format!("failed to build `{}`", project.name))?;

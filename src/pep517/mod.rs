@@ -18,13 +18,14 @@ use pep508_rs::PackageName;
 use crate::cache::{self, Cache};
 use crate::index::{PackageIndex, Source};
 use crate::lockfile::Lock;
-use crate::project::{BuildSystem, read_build_system};
+use crate::project::{BuildSystem, PYPROJECT, parse_build_system, read_build_system};
 use crate::python::Interpreter;
 use crate::reporter::{Progress, Reporter};
 use crate::resolver::{self, MetadataBuilder, ResolveOptions};
 use crate::wheel::{self, Scheme};
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use crate::parallel::SingleFlight;
 
 const BACKEND_RUNNER: &str = include_str!("backend.py");
 
@@ -67,14 +68,111 @@ pub struct BuildRequest<'a> {
     pub source_dir: &'a Path,
     pub build_system: &'a BuildSystem,
     pub interpreter: &'a Interpreter,
-    /// Where build requirements come from.
-    pub index: &'a PackageIndex,
     /// A scratch directory, cleared first.
     pub work_dir: &'a Path,
     pub source_date_epoch: u64,
-    /// The build requirements' wheels from the lock (path, sha256), fetched and checked;
-    /// `None` resolves `requires` from `index` now.
-    pub locked_environment: Option<&'a [(PathBuf, String)]>,
+    /// The build environment: `requires` installed by [`prepare_environment`]. The backend
+    /// only reads it, so builds may share one.
+    pub environment: &'a Path,
+}
+
+/// A build environment's wheels: (path, sha256 to check it against, if known).
+pub type EnvironmentWheels = Vec<(PathBuf, Option<String>)>;
+
+/// Installs the build requirements `requires` into `directory` (cleared first) for
+/// `interpreter`: the lock's wheels for them when `locked` has them (path, sha256; fetched and
+/// checked), else resolved from `index` now.
+pub fn prepare_environment(
+    requires: &[String],
+    locked: Option<&[(PathBuf, String)]>,
+    index: &PackageIndex,
+    interpreter: &Interpreter,
+    directory: &Path,
+    reporter: &dyn Reporter,
+) -> anyhow::Result<()> {
+    let wheels = environment_wheels(requires, locked, index, interpreter, reporter)?;
+    install_environment(&wheels, interpreter, directory)
+}
+
+/// The wheels of the build environment for `requires`: `locked`'s, or resolved from `index`
+/// for `interpreter` and downloaded.
+pub fn environment_wheels(
+    requires: &[String],
+    locked: Option<&[(PathBuf, String)]>,
+    index: &PackageIndex,
+    interpreter: &Interpreter,
+    reporter: &dyn Reporter,
+) -> anyhow::Result<EnvironmentWheels> {
+    if let Some(locked) = locked {
+        return Ok(locked
+            .iter()
+            .map(|(path, sha256)| (path.clone(), Some(sha256.clone())))
+            .collect());
+    }
+    let requirements = requires
+        .iter()
+        .map(|requirement| {
+            crate::pep508::parse_requirement(requirement).map_err(|message| {
+                BuildError::Requirement {
+                    requirement: requirement.clone(),
+                    message,
+                }
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    reporter.debug(&format!(
+        "the build requirements {requires:?} are not in the lock: resolving them now"
+    ));
+    let build_root = PackageName::from_str("pyship-build-env").expect("a valid name");
+    let version = pep508_rs::pep440_rs::Version::new([0]);
+    let packages = resolver::resolve(
+        &build_root,
+        &version,
+        &requirements,
+        index,
+        &interpreter.target,
+        &ResolveOptions::default(),
+    )?
+    .packages;
+    packages
+        .iter()
+        .map(|package| {
+            let path = index.download(&package.file)?;
+            Ok((path, package.file.sha256.clone()))
+        })
+        .collect()
+}
+
+/// Installs `wheels` into `directory` (cleared first) for `interpreter`.
+pub fn install_environment(
+    wheels: &EnvironmentWheels,
+    interpreter: &Interpreter,
+    directory: &Path,
+) -> anyhow::Result<()> {
+    if directory.exists() {
+        std::fs::remove_dir_all(directory)?;
+    }
+    std::fs::create_dir_all(directory)?;
+    let scheme = environment_scheme(directory, interpreter);
+    let mut installation = wheel::Installation::new(crate::limits::max_unpacked_size());
+    for (path, sha256) in wheels {
+        installation.install(path, sha256.as_deref(), &scheme)?;
+    }
+    Ok(())
+}
+
+/// Where a build environment's files go: one directory on `PYTHONPATH`, scripts in `bin/`.
+fn environment_scheme(directory: &Path, interpreter: &Interpreter) -> Scheme {
+    Scheme {
+        purelib: directory.to_path_buf(),
+        platlib: directory.to_path_buf(),
+        scripts: directory.join("bin"),
+        data: directory.join("data"),
+        headers: directory.join("include"),
+        python: interpreter.resolved.display().to_string(),
+        python_flags: String::new(),
+        launcher_prelude: String::new(),
+    }
 }
 
 /// Builds a wheel and returns its path (inside `work_dir`).
@@ -115,76 +213,17 @@ fn run_backend(
     reporter: &dyn Reporter,
 ) -> anyhow::Result<PathBuf> {
     let build_system = request.build_system;
-    let requirements = build_system
-        .requires
-        .iter()
-        .map(|requirement| {
-            crate::pep508::parse_requirement(requirement).map_err(|message| {
-                BuildError::Requirement {
-                    requirement: requirement.clone(),
-                    message,
-                }
-            })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
     let backend = build_system
         .build_backend
         .clone()
         .unwrap_or_else(|| LEGACY_BACKEND.to_string());
-
-    let environment = request.work_dir.join("build-env");
     let output_dir = request.work_dir.join("output");
-    for directory in [&environment, &output_dir] {
-        if directory.exists() {
-            std::fs::remove_dir_all(directory)?;
-        }
-        std::fs::create_dir_all(directory)?;
+    if output_dir.exists() {
+        std::fs::remove_dir_all(&output_dir)?;
     }
-
-    let wheels: Vec<(PathBuf, Option<String>)> = match request.locked_environment {
-        Some(locked) => locked
-            .iter()
-            .map(|(path, sha256)| (path.clone(), Some(sha256.clone())))
-            .collect(),
-        None => {
-            reporter.debug(&format!(
-                "the build requirements {:?} are not in the lock: resolving them now",
-                build_system.requires
-            ));
-            let build_root = PackageName::from_str("pyship-build-env").expect("a valid name");
-            let version = pep508_rs::pep440_rs::Version::new([0]);
-            let packages = resolver::resolve(
-                &build_root,
-                &version,
-                &requirements,
-                request.index,
-                &request.interpreter.target,
-                &ResolveOptions::default(),
-            )?
-            .packages;
-            packages
-                .iter()
-                .map(|package| {
-                    let path = request.index.download(&package.file)?;
-                    Ok((path, package.file.sha256.clone()))
-                })
-                .collect::<anyhow::Result<_>>()?
-        }
-    };
-    let scheme = Scheme {
-        purelib: environment.clone(),
-        platlib: environment.clone(),
-        scripts: environment.join("bin"),
-        data: environment.join("data"),
-        headers: environment.join("include"),
-        python: request.interpreter.resolved.display().to_string(),
-        python_flags: String::new(),
-        launcher_prelude: String::new(),
-    };
-    let mut installation = wheel::Installation::new(crate::limits::max_unpacked_size());
-    for (path, sha256) in &wheels {
-        installation.install(path, sha256.as_deref(), &scheme)?;
-    }
+    std::fs::create_dir_all(&output_dir)?;
+    let environment = request.environment.to_path_buf();
+    let scheme = environment_scheme(&environment, request.interpreter);
 
     let mut python_path = vec![environment.clone()];
     python_path.extend(
@@ -200,8 +239,11 @@ fn run_backend(
         Hook::Wheel => "wheel",
         Hook::Metadata => "metadata",
     };
+    // `-S`: the interpreter's own site-packages (and the `.pth` files there) stay out of the
+    // build, which sees only the standard library, its environment and the source tree, as
+    // pip's isolated builds do.
     let mut command =
-        crate::process::python_script(&request.interpreter.resolved, &[], BACKEND_RUNNER);
+        crate::process::python_script(&request.interpreter.resolved, &["-S"], BACKEND_RUNNER);
     command
         .arg(mode)
         .arg(&backend)
@@ -298,9 +340,14 @@ pub struct WheelBuilder {
     cache: Cache,
     source_date_epoch: u64,
     reporter: Arc<dyn Reporter>,
-    /// One lock per sdist whose metadata is being built: the solver and the prefetcher may
-    /// ask for the same one at once, and the second should wait for the first's result.
-    building: Mutex<HashMap<String, Arc<Mutex<()>>>>,
+    /// Built metadata by sdist sha256: the solver and the prefetcher may ask for the same
+    /// one at once, and the second waits for the first's result.
+    metadata: SingleFlight<String, String>,
+    /// Build environments' wheels by `requires`, resolved and downloaded once.
+    wheels: SingleFlight<Vec<String>, Arc<EnvironmentWheels>>,
+    /// Build environments by `requires`, each installed once and shared by the builds that
+    /// need it.
+    environments: SingleFlight<Vec<String>, Arc<tempfile::TempDir>>,
     /// The lock whose build environments builds use, and the directory its paths are
     /// relative to; none while locking.
     lock: Option<(Arc<Lock>, PathBuf)>,
@@ -322,7 +369,9 @@ impl WheelBuilder {
             cache,
             source_date_epoch,
             reporter,
-            building: Mutex::default(),
+            metadata: SingleFlight::new(),
+            wheels: SingleFlight::new(),
+            environments: SingleFlight::new(),
             lock: None,
         })
     }
@@ -344,6 +393,32 @@ impl WheelBuilder {
         fetch_locked_environment(lock, lock_dir, requires, &self.interpreter, &self.index)
     }
 
+    /// The wheels of the build environment for `requires`, resolved and downloaded once.
+    fn environment_wheels(&self, requires: &[String]) -> anyhow::Result<Arc<EnvironmentWheels>> {
+        self.wheels.get_or_try(&requires.to_vec(), || {
+            let locked = self.locked_environment(requires)?;
+            environment_wheels(
+                requires,
+                locked.as_deref(),
+                &self.index,
+                &self.interpreter,
+                self.reporter.as_ref(),
+            )
+            .map(Arc::new)
+        })
+    }
+
+    /// The build environment for `requires`, installed on first use.
+    fn environment(&self, requires: &[String]) -> anyhow::Result<Arc<tempfile::TempDir>> {
+        self.environments.get_or_try(&requires.to_vec(), || {
+            let wheels = self.environment_wheels(requires)?;
+            std::fs::create_dir_all(self.cache.build_dir())?;
+            let directory = tempfile::tempdir_in(self.cache.build_dir())?;
+            install_environment(&wheels, &self.interpreter, directory.path())?;
+            Ok(Arc::new(directory))
+        })
+    }
+
     /// Runs `run` on a build request for the source tree `directory`, with scratch space.
     fn with_directory<T>(
         &self,
@@ -353,20 +428,20 @@ impl WheelBuilder {
         std::fs::create_dir_all(self.cache.build_dir())?;
         let scratch = tempfile::tempdir_in(self.cache.build_dir())?;
         let build_system = read_build_system(directory)?;
-        let locked = self.locked_environment(&build_system.requires)?;
+        let environment = self.environment(&build_system.requires)?;
         let request = BuildRequest {
             source_dir: directory,
             build_system: &build_system,
             interpreter: &self.interpreter,
-            index: &self.index,
             work_dir: scratch.path(),
             source_date_epoch: self.source_date_epoch,
-            locked_environment: locked.as_deref(),
+            environment: environment.path(),
         };
         run(&request)
     }
 
-    /// Like [`Self::with_directory`], on the tree unpacked from `sdist`.
+    /// Like [`Self::with_directory`], on the tree unpacked from `sdist`. The build
+    /// environment its `pyproject.toml` asks for is prepared while the tree is unpacked.
     fn with_source<T>(
         &self,
         sdist: &Path,
@@ -374,8 +449,21 @@ impl WheelBuilder {
     ) -> anyhow::Result<T> {
         std::fs::create_dir_all(self.cache.build_dir())?;
         let unpacked = tempfile::tempdir_in(self.cache.build_dir())?;
-        let source_dir = extract(sdist, &unpacked.path().join("src"))?;
-        self.with_directory(&source_dir, run)
+        // A guess read from the archive: the unpacked tree's own file is the one the build
+        // uses (and its environment is prepared then, should the two differ).
+        let expected = crate::sdist_archive::read_top_level(sdist, PYPROJECT)
+            .ok()
+            .flatten()
+            .map(|text| parse_build_system(Path::new(PYPROJECT), &text))
+            .unwrap_or_else(|| Ok(BuildSystem::default()));
+        std::thread::scope(|scope| {
+            if let Ok(expected) = expected {
+                // Errors are met again, and reported, when the build asks for it.
+                scope.spawn(move || self.environment(&expected.requires).map(drop));
+            }
+            let source_dir = extract(sdist, &unpacked.path().join("src"))?;
+            self.with_directory(&source_dir, run)
+        })
     }
 
     /// Builds the request's wheel and moves it into `output`.
@@ -443,24 +531,25 @@ pub fn fetch_locked_environment(
 
 impl MetadataBuilder for WheelBuilder {
     fn build_metadata(&self, sdist: &Path, sha256: &str) -> Result<String, String> {
-        let cached = self.cache.metadata_path(&format!("built:{sha256}"));
-        let lock = self
-            .building
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .entry(sha256.to_string())
-            .or_default()
-            .clone();
-        let _building = lock.lock().unwrap_or_else(|p| p.into_inner());
-        if let Ok(text) = std::fs::read_to_string(&cached) {
-            return Ok(text);
-        }
-        let text = self
-            .with_source(sdist, |request| {
-                prepare_metadata(request, self.reporter.as_ref())
-            })
-            .map_err(|error| format!("{error:#}"))?;
-        let _ = cache::write_atomically(&cached, text.as_bytes());
-        Ok(text)
+        self.metadata.get_or_try(&sha256.to_string(), || {
+            let cached = self.cache.metadata_path(&format!("built:{sha256}"));
+            if let Ok(text) = std::fs::read_to_string(&cached) {
+                return Ok(text);
+            }
+            let text = self
+                .with_source(sdist, |request| {
+                    prepare_metadata(request, self.reporter.as_ref())
+                })
+                .map_err(|error| format!("{error:#}"))?;
+            let _ = cache::write_atomically(&cached, text.as_bytes());
+            Ok(text)
+        })
+    }
+
+    fn expect_build(&self) {
+        // Most sdists that need a build have no `[build-system]`: resolving and downloading
+        // setuptools now takes that off the path of the build that follows. Errors are met
+        // again, and reported, by a build that needs them.
+        let _ = self.environment_wheels(&BuildSystem::default().requires);
     }
 }

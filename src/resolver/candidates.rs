@@ -32,6 +32,9 @@ pub enum PrereleaseMode {
 pub trait MetadataBuilder: Send + Sync {
     /// METADATA text of the sdist at `path` (sha256 `sha256`), or a message saying why not.
     fn build_metadata(&self, path: &std::path::Path, sha256: &str) -> Result<String, String>;
+
+    /// A hint that a build will likely follow soon: what it needs can be fetched now.
+    fn expect_build(&self) {}
 }
 
 /// A shared [`MetadataBuilder`].

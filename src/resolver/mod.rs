@@ -164,8 +164,9 @@ struct Provider<'a> {
     edges: RefCell<HashMap<(PackageName, Version), EdgesByPart>>,
     /// Packages with no installable version at all, and why: for the no-solution hint.
     unavailable: RefCell<BTreeMap<PackageName, String>>,
-    /// How many versions of each package the solver has tried.
-    tried: RefCell<HashMap<PackageName, usize>>,
+    /// The versions of each package the solver has tried (a package and its extras count
+    /// once: deciding `x[extra]` at the version `x` has is no step down).
+    tried: RefCell<HashMap<PackageName, HashSet<Version>>>,
     /// Releases passed over because their metadata cannot be read, and why.
     skipped: RefCell<Vec<String>>,
 }
@@ -439,9 +440,9 @@ impl DependencyProvider for Provider<'_> {
         };
         let tried = {
             let mut tried = self.tried.borrow_mut();
-            let count = tried.entry(name.clone()).or_default();
-            *count += 1;
-            *count
+            let versions = tried.entry(name.clone()).or_default();
+            versions.insert(chosen.version.clone());
+            versions.len()
         };
         if tried >= WALKING {
             self.prefetcher.request_metadata(

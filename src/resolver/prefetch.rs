@@ -8,6 +8,7 @@
 //! and errors are left for it to meet and report.
 
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 
 use pep508_rs::pep440_rs::Version;
@@ -30,6 +31,14 @@ enum Job {
     },
     /// Only the metadata of one file: a version backtracking will likely try next.
     Metadata(Box<DistFile>),
+    /// A wheel the target cannot install, of a version it will build from its sdist: its
+    /// dependencies are likely the built ones, so they are fetched while the build runs.
+    Hint {
+        wheel: Box<DistFile>,
+        extras: Vec<ExtraName>,
+    },
+    /// An sdist will likely be built: let the builder fetch what builds need.
+    ExpectBuild,
     Stop,
 }
 
@@ -41,6 +50,10 @@ pub struct Prefetcher<'a> {
     sender: mpsc::Sender<Job>,
     seen: Mutex<HashSet<(PackageName, Vec<ExtraName>)>>,
     seen_files: Mutex<HashSet<String>>,
+    /// Set when the solver is done: queued jobs are dropped, not run.
+    done: AtomicBool,
+    /// Set once the builder was told a build is coming.
+    build_expected: AtomicBool,
 }
 
 impl Prefetcher<'_> {
@@ -78,6 +91,9 @@ impl Prefetcher<'_> {
     fn work(&self, receiver: &Mutex<mpsc::Receiver<Job>>) {
         loop {
             let job = receiver.lock().unwrap_or_else(|p| p.into_inner()).recv();
+            if self.done.load(Ordering::Relaxed) {
+                break;
+            }
             match job {
                 Ok(Job::Fetch {
                     name,
@@ -87,6 +103,16 @@ impl Prefetcher<'_> {
                 Ok(Job::Metadata(file)) => {
                     // Errors are the solver's to meet, if it ever asks.
                     let _ = self.index.metadata(&file);
+                }
+                Ok(Job::Hint { wheel, extras }) => {
+                    if let Ok(metadata) = self.index.metadata(&wheel) {
+                        self.request_dependencies(&metadata, &extras);
+                    }
+                }
+                Ok(Job::ExpectBuild) => {
+                    if let Some(builder) = &self.options.metadata_builder {
+                        builder.0.expect_build();
+                    }
                 }
                 Ok(Job::Stop) | Err(_) => break,
             }
@@ -112,6 +138,24 @@ impl Prefetcher<'_> {
         };
         // An sdist's metadata may need a build, which runs Python for a while: it starts now,
         // beside the network work, so that the solver finds it done (the builder caches it).
+        // Meanwhile other workers get the builder's setuptools (the first time), and fetch
+        // what a wheel of the same version for another target (a py2-only one, say) depends
+        // on: usually what the build will say, and only a guess about what to fetch, never
+        // metadata the solver sees.
+        if candidate.file.is_sdist() {
+            if !self.build_expected.swap(true, Ordering::Relaxed) {
+                let _ = self.sender.send(Job::ExpectBuild);
+            }
+            if let Some(sibling) = files
+                .iter()
+                .find(|file| file.version == candidate.version && file.wheel.is_some())
+            {
+                let _ = self.sender.send(Job::Hint {
+                    wheel: Box::new(sibling.clone()),
+                    extras: extras.to_vec(),
+                });
+            }
+        }
         let Ok(metadata) = super::metadata_of(
             self.index,
             &candidate.file,
@@ -119,6 +163,11 @@ impl Prefetcher<'_> {
         ) else {
             return;
         };
+        self.request_dependencies(&metadata, extras);
+    }
+
+    /// Queues what `metadata` requires on the target, with `extras` turned on.
+    fn request_dependencies(&self, metadata: &crate::wheel::Metadata, extras: &[ExtraName]) {
         for requirement in &metadata.requires_dist {
             if !requirement.marker.evaluate(&self.target.markers, extras) {
                 continue;
@@ -139,6 +188,9 @@ struct StopOnDrop<'p, 'a>(&'p Prefetcher<'a>);
 
 impl Drop for StopOnDrop<'_, '_> {
     fn drop(&mut self) {
+        // What is still queued is of no use to anyone: the scope joins the workers once
+        // their current jobs end, not after the whole queue.
+        self.0.done.store(true, Ordering::Relaxed);
         for _ in 0..WORKERS {
             let _ = self.0.sender.send(Job::Stop);
         }
@@ -161,6 +213,8 @@ pub fn with_prefetcher<R>(
         sender,
         seen: Mutex::new(HashSet::new()),
         seen_files: Mutex::new(HashSet::new()),
+        done: AtomicBool::new(false),
+        build_expected: AtomicBool::new(false),
     };
     std::thread::scope(|scope| {
         for _ in 0..WORKERS {

@@ -151,3 +151,35 @@ fn a_lock_without_build_environments_resolves_them_at_build_time() {
         "{run}"
     );
 }
+
+/// The backend runs isolated, as pip's builds do: the interpreter's own site-packages
+/// (Debian's `dist-packages`, with whatever the machine installed there) are not on its path,
+/// only the standard library, the build environment and the tree.
+#[test]
+fn the_build_backend_does_not_see_the_interpreters_site_packages() {
+    let context = locked_app_without_dependencies();
+    context.file(
+        "_backend/isolated.py",
+        "import sys\n\
+         leaks = [p for p in sys.path if p.rstrip('/').endswith(('site-packages', 'dist-packages'))]\n\
+         if leaks:\n    raise SystemExit(f'site-packages on the build path: {leaks}')\n\
+         from flit_core.buildapi import *\n",
+    );
+    context.file(
+        "pyproject.toml",
+        &context.read("pyproject.toml").replace(
+            "build-backend = \"flit_core.buildapi\"",
+            "build-backend = \"isolated\"\nbackend-path = [\"_backend\"]",
+        ),
+    );
+    context.pyship(&["lock", "--offline"]).success();
+    let run = context
+        .pyship(&["build", "--offline", "--locked"])
+        .success();
+    let prefix = PathBuf::from(run.stdout.trim());
+    assert!(
+        prefix
+            .join("lib/python3.11/site-packages/app/__init__.py")
+            .is_file()
+    );
+}
