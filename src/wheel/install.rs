@@ -9,11 +9,12 @@
 //! are refused, a file's executable bit comes only from the archive's own mode bits, and every
 //! file listed in the wheel's RECORD must match its recorded hash.
 
-use std::collections::{BTreeMap, HashMap};
-use std::io::{BufRead, BufReader, Read, Seek, Write};
-use std::os::unix::fs::PermissionsExt;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::{FileExt, PermissionsExt};
 use std::path::{Component, Path, PathBuf};
 use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -185,8 +186,7 @@ impl WheelInstall<'_> {
                 )));
             }
         }
-        file.rewind()
-            .map_err(|error| self.invalid(error.to_string()))?;
+        let file = SharedFile::new(file).map_err(|error| self.invalid(error.to_string()))?;
         let mut archive =
             zip::ZipArchive::new(file).map_err(|error| self.invalid(error.to_string()))?;
 
@@ -214,10 +214,14 @@ impl WheelInstall<'_> {
         } else {
             &self.scheme.platlib
         };
-        let mut record: BTreeMap<PathBuf, (String, u64)> = BTreeMap::new();
+        // Every entry is checked (name, RECORD row, destination, owner) before any is
+        // written; then the files are written on a few threads, each checked against RECORD
+        // as it streams.
+        let mut planned: Vec<PlannedEntry> = Vec::new();
         let mut seen: HashMap<String, ()> = HashMap::new();
+        let mut declared: u64 = 0;
         for index in 0..archive.len() {
-            let mut entry = archive
+            let entry = archive
                 .by_index(index)
                 .map_err(|error| self.invalid(error.to_string()))?;
             let raw_name = entry.name().to_string();
@@ -263,37 +267,36 @@ impl WheelInstall<'_> {
                 }
                 None => (root.join(&name), false),
             };
-            if entry.size() > self.budget {
+            // What the archive declares; what it really unpacks to is counted as it streams.
+            declared = declared.saturating_add(entry.size());
+            if declared > self.budget {
                 return Err(self.too_big());
             }
             self.claim(&destination, &filename.name)?;
-            let executable = is_script || unix_mode & 0o111 != 0;
-            let (digest, size) =
-                self.write_entry(&mut entry, &destination, is_script, &expected.0)?;
-            if digest != expected.1 {
-                let _ = std::fs::remove_file(&destination);
-                return Err(
-                    self.unsafe_entry(format!("entry `{name}` does not match its RECORD hash"))
-                );
-            }
-            if expected
-                .2
-                .is_some_and(|recorded_size| recorded_size != size)
-            {
-                let _ = std::fs::remove_file(&destination);
-                return Err(self.unsafe_entry(format!(
-                    "entry `{name}` is {size} bytes, but RECORD says {}",
-                    expected.2.unwrap_or_default()
-                )));
-            }
-            set_mode(&destination, executable)?;
-            // The new RECORD lists sha256s of the files as installed: the entry's own digest
-            // when it is one, else (a rewritten script, a stronger algorithm) a fresh one.
-            let installed = if expected.0 == RecordAlgorithm::Sha256 && !is_script {
-                (digest, size)
-            } else {
-                file_digest(&destination)?
-            };
+            planned.push(PlannedEntry {
+                index,
+                name,
+                destination,
+                is_script,
+                executable: is_script || unix_mode & 0o111 != 0,
+                expected,
+            });
+        }
+        // Two entries for one path (`x` and `NAME.data/purelib/x`): the later one is
+        // installed, as writing them in order would leave it.
+        let mut destinations = HashSet::new();
+        planned.reverse();
+        planned.retain(|entry| destinations.insert(entry.destination.clone()));
+        planned.reverse();
+
+        let budget = AtomicU64::new(self.budget);
+        let written = crate::parallel::map(&planned, crate::parallel::cpu_workers(), |entry| {
+            self.install_entry(&archive, entry, &budget)
+        });
+        self.budget = budget.into_inner();
+        let mut record: BTreeMap<PathBuf, (String, u64)> = BTreeMap::new();
+        for result in written {
+            let (destination, installed) = result?;
             record.insert(destination, installed);
         }
 
@@ -372,15 +375,59 @@ impl WheelInstall<'_> {
         Ok(())
     }
 
-    /// Streams an entry to `destination` (never more than the budget), rewriting a `#!python`
-    /// shebang of a script, and returns the digest of the entry's own bytes with `algorithm`
-    /// and their count.
+    /// Writes one planned entry (with its own reader of the shared archive), checks it against
+    /// its RECORD row, and returns its destination with its RECORD hash and size as installed.
+    fn install_entry(
+        &self,
+        archive: &zip::ZipArchive<SharedFile>,
+        planned: &PlannedEntry,
+        budget: &AtomicU64,
+    ) -> Result<(PathBuf, (String, u64)), InstallError> {
+        let mut archive = archive.clone();
+        let mut entry = archive
+            .by_index(planned.index)
+            .map_err(|error| self.invalid(error.to_string()))?;
+        let destination = &planned.destination;
+        let (algorithm, expected_digest, expected_size) = &planned.expected;
+        let name = &planned.name;
+        let (digest, size) = self.write_entry(
+            &mut entry,
+            destination,
+            planned.is_script,
+            algorithm,
+            budget,
+        )?;
+        if &digest != expected_digest {
+            let _ = std::fs::remove_file(destination);
+            return Err(self.unsafe_entry(format!("entry `{name}` does not match its RECORD hash")));
+        }
+        if let Some(recorded_size) = expected_size.filter(|recorded| *recorded != size) {
+            let _ = std::fs::remove_file(destination);
+            return Err(self.unsafe_entry(format!(
+                "entry `{name}` is {size} bytes, but RECORD says {recorded_size}"
+            )));
+        }
+        set_mode(destination, planned.executable)?;
+        // The new RECORD lists sha256s of the files as installed: the entry's own digest
+        // when it is one, else (a rewritten script, a stronger algorithm) a fresh one.
+        let installed = if *algorithm == RecordAlgorithm::Sha256 && !planned.is_script {
+            (digest, size)
+        } else {
+            file_digest(destination)?
+        };
+        Ok((destination.clone(), installed))
+    }
+
+    /// Streams an entry to `destination` (taking what it unpacks to from `budget`, shared by
+    /// the threads writing this wheel), rewriting a `#!python` shebang of a script, and
+    /// returns the digest of the entry's own bytes with `algorithm` and their count.
     fn write_entry(
-        &mut self,
+        &self,
         entry: &mut impl Read,
         destination: &Path,
         is_script: bool,
         algorithm: &RecordAlgorithm,
+        budget: &AtomicU64,
     ) -> Result<(String, u64), InstallError> {
         let write_error = |source| InstallError::Write {
             path: destination.to_path_buf(),
@@ -388,7 +435,11 @@ impl WheelInstall<'_> {
         };
         let mut out = create_file(destination)?;
         let mut hashing = HashingReader {
-            inner: entry.take(self.budget.saturating_add(1)),
+            inner: BudgetedReader {
+                inner: entry,
+                budget,
+                exceeded: false,
+            },
             digest: algorithm.hasher(),
             count: 0,
         };
@@ -406,7 +457,7 @@ impl WheelInstall<'_> {
             std::io::copy(&mut reader, &mut out)?;
             out.flush()
         })();
-        if hashing.count > self.budget {
+        if hashing.inner.exceeded {
             drop(out);
             let _ = std::fs::remove_file(destination);
             return Err(self.too_big());
@@ -421,8 +472,89 @@ impl WheelInstall<'_> {
                 _ => write_error(error),
             });
         }
-        self.budget -= hashing.count;
         Ok((hashing.digest.finish(), hashing.count))
+    }
+}
+
+/// An entry checked and placed, waiting to be written.
+struct PlannedEntry {
+    /// Its index in the archive.
+    index: usize,
+    name: String,
+    destination: PathBuf,
+    is_script: bool,
+    executable: bool,
+    /// Its RECORD row: algorithm, digest, size if given.
+    expected: (RecordAlgorithm, String, Option<u64>),
+}
+
+/// The opened wheel, read at positions: each thread's clone of the archive reads through its
+/// own position, all from the one handle whose bytes were hashed.
+#[derive(Clone)]
+struct SharedFile {
+    file: std::sync::Arc<std::fs::File>,
+    length: u64,
+    position: u64,
+}
+
+impl SharedFile {
+    fn new(file: std::fs::File) -> std::io::Result<SharedFile> {
+        Ok(SharedFile {
+            length: file.metadata()?.len(),
+            file: std::sync::Arc::new(file),
+            position: 0,
+        })
+    }
+}
+
+impl Read for SharedFile {
+    fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
+        let read = self.file.read_at(buffer, self.position)?;
+        self.position += read as u64;
+        Ok(read)
+    }
+}
+
+impl Seek for SharedFile {
+    fn seek(&mut self, to: SeekFrom) -> std::io::Result<u64> {
+        let position = match to {
+            SeekFrom::Start(offset) => Some(offset),
+            SeekFrom::End(offset) => self.length.checked_add_signed(offset),
+            SeekFrom::Current(offset) => self.position.checked_add_signed(offset),
+        };
+        self.position = position.ok_or_else(|| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "seek before the start of the wheel",
+            )
+        })?;
+        Ok(self.position)
+    }
+}
+
+/// A reader that takes every byte it passes from a budget shared by threads, and fails once
+/// the budget is spent: no wheel unpacks to more than the limit, however it is split.
+struct BudgetedReader<'b, R> {
+    inner: R,
+    budget: &'b AtomicU64,
+    exceeded: bool,
+}
+
+impl<R: Read> Read for BudgetedReader<'_, R> {
+    fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
+        let read = self.inner.read(buffer)?;
+        let taken = self
+            .budget
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| {
+                left.checked_sub(read as u64)
+            });
+        if taken.is_err() {
+            self.exceeded = true;
+            return Err(std::io::Error::other(
+                "the wheel unpacks to more than allowed",
+            ));
+        }
+        Ok(read)
     }
 }
 
@@ -551,7 +683,10 @@ fn normalize_entry_name(name: &str) -> Result<String, &'static str> {
 }
 
 /// The one top-level `NAME-VERSION.dist-info` directory belonging to `name`.
-fn find_dist_info(archive: &zip::ZipArchive<std::fs::File>, name: &PackageName) -> Option<String> {
+fn find_dist_info(
+    archive: &zip::ZipArchive<impl Read + Seek>,
+    name: &PackageName,
+) -> Option<String> {
     archive
         .file_names()
         .filter_map(|entry| entry.split_once('/').map(|(top, _)| top))
@@ -565,7 +700,10 @@ fn find_dist_info(archive: &zip::ZipArchive<std::fs::File>, name: &PackageName) 
         .map(str::to_string)
 }
 
-fn read_text(archive: &mut zip::ZipArchive<std::fs::File>, name: &str) -> Result<String, String> {
+fn read_text(
+    archive: &mut zip::ZipArchive<impl Read + Seek>,
+    name: &str,
+) -> Result<String, String> {
     let entry = archive
         .by_name(name)
         .map_err(|_| format!("`{name}` is missing"))?;
@@ -831,6 +969,28 @@ mod tests {
         assert!(normalize_entry_name("pkg/../../evil.py").is_err());
         assert!(normalize_entry_name("/etc/passwd").is_err());
         assert!(normalize_entry_name("pkg\\..\\evil.py").is_err());
+    }
+
+    #[test]
+    fn the_threads_writing_a_wheel_share_one_unpack_budget() {
+        let data = vec![7u8; 600_000];
+        let budget = AtomicU64::new(1_000_000);
+        let mut first = BudgetedReader {
+            inner: &data[..],
+            budget: &budget,
+            exceeded: false,
+        };
+        assert!(std::io::copy(&mut first, &mut std::io::sink()).is_ok());
+        assert!(!first.exceeded);
+        let mut second = BudgetedReader {
+            inner: &data[..],
+            budget: &budget,
+            exceeded: false,
+        };
+        let mut passed = Vec::new();
+        assert!(std::io::copy(&mut second, &mut passed).is_err());
+        assert!(second.exceeded);
+        assert!(passed.len() <= 400_000, "{}", passed.len());
     }
 
     #[test]
