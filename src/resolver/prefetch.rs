@@ -37,8 +37,6 @@ enum Job {
         wheel: Box<DistFile>,
         extras: Vec<ExtraName>,
     },
-    /// An sdist will likely be built: let the builder fetch what builds need.
-    ExpectBuild,
     Stop,
 }
 
@@ -52,8 +50,9 @@ pub struct Prefetcher<'a> {
     seen_files: Mutex<HashSet<String>>,
     /// Set when the solver is done: queued jobs are dropped, not run.
     done: AtomicBool,
-    /// Set once the builder was told a build is coming.
-    build_expected: AtomicBool,
+    /// Wakes the thread that tells the builder a build is coming (not a queued job: the
+    /// queue is long when it matters); dropped unsent when the solver is done.
+    expect_build: Mutex<Option<mpsc::Sender<()>>>,
 }
 
 impl Prefetcher<'_> {
@@ -109,11 +108,6 @@ impl Prefetcher<'_> {
                         self.request_dependencies(&metadata, &extras);
                     }
                 }
-                Ok(Job::ExpectBuild) => {
-                    if let Some(builder) = &self.options.metadata_builder {
-                        builder.0.expect_build();
-                    }
-                }
                 Ok(Job::Stop) | Err(_) => break,
             }
         }
@@ -143,8 +137,14 @@ impl Prefetcher<'_> {
         // on: usually what the build will say, and only a guess about what to fetch, never
         // metadata the solver sees.
         if candidate.file.is_sdist() {
-            if !self.build_expected.swap(true, Ordering::Relaxed) {
-                let _ = self.sender.send(Job::ExpectBuild);
+            // Taken once: the first sdist wakes the builder's thread.
+            if let Some(expect) = self
+                .expect_build
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .take()
+            {
+                let _ = expect.send(());
             }
             if let Some(sibling) = files
                 .iter()
@@ -191,6 +191,11 @@ impl Drop for StopOnDrop<'_, '_> {
         // What is still queued is of no use to anyone: the scope joins the workers once
         // their current jobs end, not after the whole queue.
         self.0.done.store(true, Ordering::Relaxed);
+        self.0
+            .expect_build
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
         for _ in 0..WORKERS {
             let _ = self.0.sender.send(Job::Stop);
         }
@@ -205,6 +210,7 @@ pub fn with_prefetcher<R>(
     solve: impl FnOnce(&Prefetcher<'_>) -> R,
 ) -> R {
     let (sender, receiver) = mpsc::channel();
+    let (expect_sender, expect_receiver) = mpsc::channel::<()>();
     let receiver = Mutex::new(receiver);
     let prefetcher = Prefetcher {
         index,
@@ -214,11 +220,18 @@ pub fn with_prefetcher<R>(
         seen: Mutex::new(HashSet::new()),
         seen_files: Mutex::new(HashSet::new()),
         done: AtomicBool::new(false),
-        build_expected: AtomicBool::new(false),
+        expect_build: Mutex::new(Some(expect_sender)),
     };
     std::thread::scope(|scope| {
         for _ in 0..WORKERS {
             scope.spawn(|| prefetcher.work(&receiver));
+        }
+        if let Some(builder) = &options.metadata_builder {
+            scope.spawn(move || {
+                if expect_receiver.recv().is_ok() {
+                    builder.0.expect_build();
+                }
+            });
         }
         let _stop = StopOnDrop(&prefetcher);
         solve(&prefetcher)
