@@ -28,7 +28,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 VENV = HERE / ".venv"
 COMMON = ["small", "medium", "large"]
-HARD = ["hard-airflow", "hard-beam", "hard-dagster", "hard-sphinx", "hard-requests"]
+HARD = ["hard-airflow", "hard-beam", "hard-dagster", "hard-sphinx", "hard-requests", "hard-sdists"]
 SETS = COMMON + HARD
 GROUPS = {"common": COMMON, "hard": HARD, "all": SETS}
 

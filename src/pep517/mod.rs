@@ -3,9 +3,12 @@
 //! The backend's requirements (`[build-system] requires`) come from the lock's build
 //! environment for them (locked by `ops::lock`, fetched and hash-checked like every locked
 //! file), or, with no lock (while locking) or a lock without one, are resolved for the
-//! interpreter with pyship's own resolver. They are installed into an isolated build
-//! directory; the interpreter then runs `backend.py`, which calls the backend's
-//! `build_wheel` or `prepare_metadata_for_build_wheel` hook with `SOURCE_DATE_EPOCH` set.
+//! interpreter with pyship's own resolver. They are installed into a build environment of
+//! their own (one per `requires` list in a run, shared by the builds that need it: a backend
+//! only reads it); the interpreter then runs `backend.py` with `-S` (none of its own
+//! site-packages: the build sees the standard library, the environment and the tree), which
+//! calls the backend's `build_wheel` or `prepare_metadata_for_build_wheel` hook with
+//! `SOURCE_DATE_EPOCH` set.
 
 use crate::sdist_archive::extract;
 
