@@ -3,7 +3,8 @@
 
 Each tool locks each set (with hashes, for CPython 3.11 on this machine) with a cold cache
 (a fresh, empty cache directory every run) and with a warm cache (the same directory again),
-RUNS times each; the script prints the medians and the ratios to pyship. It needs the network
+RUNS times each; the script prints the medians and the ratios to pyship, and names any pins a
+tool chose differently from pyship (a speed comparison holds only where the answers agree). It needs the network
 (the real index) and installs uv and pip-tools into benches/.venv on first use.
 
     python3 benches/lock.py                 # the common sets (small, medium, large), 3 runs each
@@ -16,6 +17,7 @@ This is a benchmark, not a test: run it by hand on an otherwise idle machine.
 """
 import argparse
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -82,8 +84,20 @@ def measure(tool, pyship, name, runs, work):
         cold.append(timed(argv, env))
         output.unlink(missing_ok=True)
         warm.append(timed(argv, env))
-    packages = sum(1 for line in output.read_text().splitlines() if "==" in line and not line.startswith("#"))
-    return statistics.median(cold), statistics.median(warm), packages
+    return statistics.median(cold), statistics.median(warm), pins(output)
+
+
+def pins(output):
+    """The (normalized name, version) pairs a requirements.txt pins."""
+    found = set()
+    for line in output.read_text().splitlines():
+        line = line.strip()
+        if "==" not in line or line.startswith("#"):
+            continue
+        requirement = line.split(";")[0].split()[0]
+        name, _, version = requirement.partition("==")
+        found.add((re.sub(r"[-_.]+", "-", name.split("[")[0]).lower(), version))
+    return found
 
 
 def main():
@@ -111,14 +125,21 @@ def main():
         for name in args.sets:
             results = {tool: measure(tool, pyship, name, args.runs, Path(work)) for tool in tools}
             rows.append((name, results))
-            for tool, (cold, warm, packages) in results.items():
-                print(f"{name:13} {tool:12} cold {cold:7.2f}s  warm {warm:7.2f}s  ({packages} pins)", file=sys.stderr)
+            for tool, (cold, warm, pinned) in results.items():
+                print(f"{name:13} {tool:12} cold {cold:7.2f}s  warm {warm:7.2f}s  ({len(pinned)} pins)", file=sys.stderr)
+            # Speed counts only when the answers agree: say where they do not.
+            reference = results.get("pyship", next(iter(results.values())))[2]
+            for tool, (_, _, pinned) in results.items():
+                if pinned != reference:
+                    print(f"{name}: {tool} pins differently: only {tool}: {sorted(pinned - reference)}; "
+                          f"not {tool}: {sorted(reference - pinned)}", file=sys.stderr)
     print(f"\nmedians of {args.runs} runs; ratio = tool time / pyship time\n")
     print(f"| set | tool | pins | cold (s) | warm (s) | cold ratio | warm ratio |")
     print(f"| --- | --- | --- | --- | --- | --- | --- |")
     for name, results in rows:
         base_cold, base_warm, _ = results.get("pyship", (None, None, None))
-        for tool, (cold, warm, packages) in results.items():
+        for tool, (cold, warm, pinned) in results.items():
+            packages = len(pinned)
             ratio_cold = f"{cold / base_cold:.1f}x" if base_cold else "-"
             ratio_warm = f"{warm / base_warm:.1f}x" if base_warm else "-"
             print(f"| {name} | {tool} | {packages} | {cold:.2f} | {warm:.2f} | {ratio_cold} | {ratio_warm} |")
