@@ -4,8 +4,9 @@
 Each tool locks each set (with hashes, for CPython 3.11 on this machine) with a cold cache
 (a fresh, empty cache directory every run) and with a warm cache (the same directory again),
 RUNS times each; the script prints the medians and the ratios to pyship, and names any pins a
-tool chose differently from pyship (a speed comparison holds only where the answers agree). It needs the network
-(the real index) and installs uv and pip-tools into benches/.venv on first use.
+tool chose differently from pyship (a speed comparison holds only where the answers agree).
+It needs the network (the real index) and installs uv and pip-tools into benches/.venv on
+first use.
 
     python3 benches/lock.py                 # the common sets (small, medium, large), 3 runs each
     python3 benches/lock.py hard            # the "hard" group: sets that need backtracking,
