@@ -130,7 +130,6 @@ impl Installation {
             wheel_path,
             scheme,
             owners: &mut self.owners,
-            budget: self.max_unpacked,
             limit: self.max_unpacked,
         }
         .run(expected_sha256, extras)
@@ -142,8 +141,7 @@ struct WheelInstall<'a> {
     wheel_path: &'a Path,
     scheme: &'a Scheme,
     owners: &'a mut HashMap<PathBuf, String>,
-    /// Bytes the wheel may still unpack to.
-    budget: u64,
+    /// Bytes the wheel may unpack to (its threads share them as one budget).
     limit: u64,
 }
 
@@ -269,7 +267,7 @@ impl WheelInstall<'_> {
             };
             // What the archive declares; what it really unpacks to is counted as it streams.
             declared = declared.saturating_add(entry.size());
-            if declared > self.budget {
+            if declared > self.limit {
                 return Err(self.too_big());
             }
             self.claim(&destination, &filename.name)?;
@@ -289,11 +287,10 @@ impl WheelInstall<'_> {
         planned.retain(|entry| destinations.insert(entry.destination.clone()));
         planned.reverse();
 
-        let budget = AtomicU64::new(self.budget);
+        let budget = AtomicU64::new(self.limit);
         let written = crate::parallel::map(&planned, crate::parallel::cpu_workers(), |entry| {
             self.install_entry(&archive, entry, &budget)
         });
-        self.budget = budget.into_inner();
         let mut record: BTreeMap<PathBuf, (String, u64)> = BTreeMap::new();
         for result in written {
             let (destination, installed) = result?;
