@@ -37,6 +37,7 @@ enum Job {
         wheel: Box<DistFile>,
         extras: Vec<ExtraName>,
     },
+    /// Wakes a worker blocked on the queue so that it sees `done` and ends.
     Stop,
 }
 
