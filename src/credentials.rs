@@ -43,6 +43,55 @@ pub fn redact(url: &Url) -> String {
     url.to_string()
 }
 
+/// Environment variables a child process never gets: pyship's index credentials and index
+/// URLs (which may carry `user:password@` or `?token=`), other tools' index URLs, and anything
+/// named like a secret. PEP 517 backends run code from an index, and plugins are other
+/// people's programs: they get the environment minus these.
+pub fn is_secret_variable(name: &str, value: &str) -> bool {
+    const EXACT: &[&str] = &[
+        crate::env_vars::PYSHIP_INDEX_URL,
+        crate::env_vars::PYSHIP_INDEX_USERNAME,
+        crate::env_vars::PYSHIP_INDEX_PASSWORD,
+        "PYSHIP_EXTRA_INDEX_URL",
+        "PIP_INDEX_URL",
+        "PIP_EXTRA_INDEX_URL",
+        "UV_INDEX",
+        "UV_INDEX_URL",
+        "UV_EXTRA_INDEX_URL",
+        "UV_DEFAULT_INDEX",
+        "NETRC",
+    ];
+    const PARTS: &[&str] = &[
+        "TOKEN",
+        "SECRET",
+        "PASSWORD",
+        "PASSWD",
+        "CREDENTIAL",
+        "API_KEY",
+        "APIKEY",
+        "PRIVATE_KEY",
+        "ACCESS_KEY",
+        "AUTH",
+    ];
+    let upper = name.to_ascii_uppercase();
+    EXACT.contains(&upper.as_str())
+        || PARTS.iter().any(|part| upper.contains(part))
+        || scrub_credentials(value) != value
+}
+
+/// Removes the secret variables of this process's environment from `command`'s.
+pub fn without_secrets(command: &mut std::process::Command) -> &mut std::process::Command {
+    for (name, value) in std::env::vars_os() {
+        let (Some(name_text), value_text) = (name.to_str(), value.to_string_lossy()) else {
+            continue;
+        };
+        if is_secret_variable(name_text, &value_text) {
+            command.env_remove(&name);
+        }
+    }
+    command
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,6 +14,7 @@
 use std::path::{Path, PathBuf};
 
 use pep508_rs::pep440_rs::{PrereleaseKind, Version};
+use pyship_plugin::grammar;
 use pyship_plugin::{
     ConfigFile, Deployment, MaintainerScripts, PreRelease, Service, SystemPackage, SystemUser,
     VersionParts,
@@ -156,8 +157,8 @@ pub fn deployment(
     let invalid = |key: &'static str, value: &str, message: String| ProjectError::InvalidSetting {
         path: project.pyproject_path(),
         line: project.line_of(&["tool", "pyship", key]),
-        key,
-        value: value.to_string(),
+        key: key.to_string(),
+        value: value.escape_debug().to_string(),
         message,
     };
     let packages = |specs: &[SystemPackageSpec]| {
@@ -165,54 +166,38 @@ pub fn deployment(
             .iter()
             .map(|spec| {
                 SystemPackage(match spec {
-                    SystemPackageSpec::Everywhere(name) => ["deb", "rpm"]
-                        .iter()
-                        .map(|family| (family.to_string(), name.clone()))
-                        .collect(),
+                    // Checked on load to be one name with an optional bound, in Debian's
+                    // form; rpm writes the bound its own way.
+                    SystemPackageSpec::Everywhere(name) => [
+                        ("deb".to_string(), name.clone()),
+                        ("rpm".to_string(), grammar::rpm_form_of_deb_package(name)),
+                    ]
+                    .into_iter()
+                    .collect(),
                     SystemPackageSpec::PerFamily(names) => names.clone(),
                 })
             })
             .collect()
     };
-    let user = config
-        .user
-        .as_ref()
-        .map(|spec| {
-            let table = match spec {
-                UserSpec::Name(name) => UserTable {
-                    name: name.clone(),
-                    group: None,
-                    home: None,
-                    shell: None,
-                },
-                UserSpec::Table(table) => table.clone(),
-            };
-            // adduser's rule for system accounts (NAME_REGEX_SYSTEM), which useradd accepts.
-            let valid = |name: &str| {
-                name.len() <= 32
-                    && name.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
-                    && name
-                        .chars()
-                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
-            };
-            let group = table.group.clone().unwrap_or_else(|| table.name.clone());
-            for name in [&table.name, &group] {
-                if !valid(name) {
-                    return Err(invalid(
-                        "user",
-                        name,
-                        "user and group names are lowercase letters, digits, `_` and `-`, starting with a letter or `_`".into(),
-                    ));
-                }
-            }
-            Ok(SystemUser {
-                name: table.name,
-                group,
-                home: table.home.map(PathBuf::from),
-                shell: PathBuf::from(table.shell.unwrap_or_else(|| "/usr/sbin/nologin".into())),
-            })
-        })
-        .transpose()?;
+    let user = config.user.as_ref().map(|spec| {
+        let table = match spec {
+            UserSpec::Name(name) => UserTable {
+                name: name.clone(),
+                group: None,
+                home: None,
+                shell: None,
+            },
+            UserSpec::Table(table) => table.clone(),
+        };
+        // Names, home and shell were checked (and normalized) when the project loaded.
+        let group = table.group.clone().unwrap_or_else(|| table.name.clone());
+        SystemUser {
+            name: table.name,
+            group,
+            home: table.home.map(PathBuf::from),
+            shell: PathBuf::from(table.shell.unwrap_or_else(|| "/usr/sbin/nologin".into())),
+        }
+    });
     let config_files = config
         .config_files
         .iter()
@@ -225,24 +210,15 @@ pub fn deployment(
                     format!("`{}` does not exist", source.display()),
                 ));
             }
-            let target = crate::project::normalize_absolute_path(&file.target)
-                .map_err(|message| invalid("config-files", &file.target, message))?;
-            let mode = match &file.mode {
-                None => 0o644,
-                Some(mode) => u32::from_str_radix(mode.trim_start_matches("0o"), 8)
-                    .ok()
-                    .filter(|mode| *mode <= 0o7777)
-                    .ok_or_else(|| {
-                        invalid(
-                            "config-files",
-                            mode,
-                            "`mode` is octal permission bits, e.g. \"0640\"".into(),
-                        )
-                    })?,
-            };
+            // Target and mode were checked (and the target normalized) on load.
+            let mode = file
+                .mode
+                .as_deref()
+                .and_then(|mode| u32::from_str_radix(mode.trim_start_matches("0o"), 8).ok())
+                .unwrap_or(0o644);
             Ok(ConfigFile {
                 source,
-                target: PathBuf::from(target),
+                target: PathBuf::from(&file.target),
                 mode,
             })
         })
@@ -293,7 +269,7 @@ fn service(
     let invalid = |key: &'static str, message: String| ProjectError::InvalidSetting {
         path: project.pyproject_path(),
         line: project.line_of(&["tool", "pyship", "service", key]),
-        key,
+        key: format!("service.{key}"),
         value: String::new(),
         message,
     };

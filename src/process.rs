@@ -30,7 +30,7 @@ _pyship_threading.Thread(target=_pyship_guard, daemon=True).start()
 /// [`output`].
 pub fn python_script(python: &Path, flags: &[&str], script: &str) -> Command {
     let mut command = Command::new(python);
-    command
+    crate::credentials::without_secrets(&mut command)
         .args(flags)
         .arg("-c")
         .arg(format!("{GUARD}\n{script}"));

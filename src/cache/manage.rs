@@ -127,13 +127,15 @@ fn pyship_buckets(root: &Path) -> Vec<String> {
     names
 }
 
-/// `wheels-v1`: lowercase letters, `-v`, digits.
+/// A bucket of this pyship or another layout of one of its buckets (`wheels-v0`): one of
+/// pyship's own names, `-v`, digits. Any other `NAME-vN` (`backup-v2`) is not pyship's.
 fn is_bucket_name(name: &str) -> bool {
     let Some((stem, version)) = name.rsplit_once("-v") else {
         return false;
     };
-    !stem.is_empty()
-        && stem.bytes().all(|b| b.is_ascii_lowercase())
+    BUCKETS
+        .iter()
+        .any(|bucket| bucket.rsplit_once("-v").is_some_and(|(own, _)| own == stem))
         && !version.is_empty()
         && version.bytes().all(|b| b.is_ascii_digit())
 }
@@ -241,6 +243,7 @@ mod tests {
         write("wheels-v1/ab/.tmpXYZ", 7);
         write("wheels-v0/old.whl", 50);
         write("builds-v1/.tmpbuild/setup.py", 10);
+        write("backup-v2/thesis.tex", 30);
         write("Documents/thesis.tex", 1);
         assert_eq!(
             usage(&cache)
@@ -270,6 +273,7 @@ mod tests {
             }
         );
         assert!(root.path().join("Documents/thesis.tex").exists());
+        assert!(root.path().join("backup-v2/thesis.tex").exists());
         assert!(!root.path().join("wheels-v1").exists());
     }
 

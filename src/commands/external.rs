@@ -55,7 +55,9 @@ pub(crate) fn external(args: &[OsString]) -> anyhow::Result<ExitStatus> {
         .into());
     };
     let mut command = Command::new(&path);
-    command.arg(&name).args(rest);
+    crate::credentials::without_secrets(&mut command)
+        .arg(&name)
+        .args(rest);
     if let Ok(exe) = std::env::current_exe() {
         command.env(env_vars::PYSHIP, exe);
     }

@@ -21,14 +21,23 @@ const PARALLEL_DOWNLOADS: usize = 8;
 pub enum FetchError {
     #[error("`{}` (locked for `{package}`) does not exist", path.display())]
     Missing { package: String, path: PathBuf },
+    /// `actual` only for a download: the digest of a file on this machine is never printed
+    /// (a lock could name any file to learn its digest).
     #[error(
-        "hash mismatch for `{package}` (`{file}`): the lock says sha256 {expected}, the file has {actual}"
+        "hash mismatch for `{package}` (`{file}`): the lock says sha256 {expected}{}",
+        .actual.as_ref().map_or_else(|| ", the file has another".to_string(), |actual| format!(", the download has {actual}"))
     )]
     HashMismatch {
         package: String,
         file: String,
         expected: String,
-        actual: String,
+        actual: Option<String>,
+    },
+    #[error("`{}` (locked for `{package}`) is not a regular file of at most {limit} bytes", path.display())]
+    NotARegularFile {
+        package: String,
+        path: PathBuf,
+        limit: u64,
     },
     #[error("failed to fetch `{package}`")]
     Index {
@@ -133,7 +142,7 @@ fn fetch_one(
         downloaded,
         repaired,
     };
-    let check = |path: &Path| check_hash(package, &wheel.sha256, path);
+    let check = |path: &Path| check_hash(package, &wheel.sha256, wheel.size, path);
     if let Some(path) = &wheel.path {
         let path = lock_dir.join(path);
         // A source tree has no hash: it is built from what is on disk now.
@@ -196,7 +205,7 @@ fn fetch_one(
             package: package.clone(),
             file: redact(&parsed),
             expected: wheel.sha256.clone(),
-            actual,
+            actual: Some(actual),
         });
     }
     cache::write_atomically(&cached, &body).map_err(|source| {
@@ -208,18 +217,37 @@ fn fetch_one(
     Ok(fetched(cached, true, repaired))
 }
 
-/// Checks that the file at `path` has the locked sha256.
-pub fn check_hash(package: &str, expected: &str, path: &Path) -> Result<(), FetchError> {
-    let actual = cache::sha256_file(path).map_err(|_| FetchError::Missing {
+/// Checks that the file at `path` is a regular file of at most the locked size (any archive
+/// limit when the lock gives none) with the locked sha256. A lock is input like any other: a
+/// `path` naming `/dev/zero` or a FIFO must not hang the build, and a wrong hash must not
+/// print the digest of a file of this machine.
+pub fn check_hash(
+    package: &str,
+    expected: &str,
+    size: Option<u64>,
+    path: &Path,
+) -> Result<(), FetchError> {
+    let missing = || FetchError::Missing {
         package: package.to_string(),
         path: path.to_path_buf(),
-    })?;
-    if actual != expected {
+    };
+    let metadata = std::fs::metadata(path).map_err(|_| missing())?;
+    let limit = crate::limits::max_unpacked_size();
+    if !metadata.is_file() || metadata.len() > limit {
+        return Err(FetchError::NotARegularFile {
+            package: package.to_string(),
+            path: path.to_path_buf(),
+            limit,
+        });
+    }
+    // A file of another size than the locked one cannot have the locked hash: not read.
+    let other_size = size.is_some_and(|size| size != metadata.len());
+    if other_size || cache::sha256_file(path).map_err(|_| missing())? != expected {
         return Err(FetchError::HashMismatch {
             package: package.to_string(),
             file: path.display().to_string(),
             expected: expected.to_string(),
-            actual,
+            actual: None,
         });
     }
     Ok(())

@@ -126,6 +126,16 @@ pub struct LockInputs {
     pub build_requires: Vec<String>,
 }
 
+/// The first string anywhere in `value` that holds a control character.
+fn first_multi_line_string(value: &toml::Value) -> Option<&str> {
+    match value {
+        toml::Value::String(text) => text.contains(char::is_control).then_some(text.as_str()),
+        toml::Value::Array(items) => items.iter().find_map(first_multi_line_string),
+        toml::Value::Table(table) => table.values().find_map(first_multi_line_string),
+        _ => None,
+    }
+}
+
 impl Lock {
     /// The file's text.
     pub fn render(&self) -> String {
@@ -254,10 +264,23 @@ impl Lock {
 
     /// Parses lockfile text; `path` is for messages.
     pub fn parse(path: &Path, text: &str) -> Result<Lock, LockfileError> {
-        let file: LockFile = toml::from_str(text).map_err(|error| LockfileError::Parse {
+        let parse_error = |message: String| LockfileError::Parse {
             path: path.to_path_buf(),
-            message: error.to_string(),
-        })?;
+            message,
+        };
+        // No string of a lock is ever more than one line: a newline in a version, marker,
+        // environment or path would become lines of their own where they are written out
+        // (`pyship export` would gain `--index-url` lines).
+        let value: toml::Table =
+            toml::from_str(text).map_err(|error| parse_error(error.to_string()))?;
+        if let Some(bad) = first_multi_line_string(&toml::Value::Table(value)) {
+            return Err(parse_error(format!(
+                "the value `{}` holds a control character; a lock's values are single lines",
+                bad.escape_debug()
+            )));
+        }
+        let file: LockFile =
+            toml::from_str(text).map_err(|error| parse_error(error.to_string()))?;
         let packages = file
             .packages
             .into_iter()

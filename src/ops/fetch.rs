@@ -10,6 +10,7 @@ pub(crate) fn fetch(
     workspace: &Workspace,
     items: &[InstallItem],
 ) -> anyhow::Result<Vec<FetchedWheel>> {
+    check_source_trees(workspace, items)?;
     let index = workspace.index()?;
     let reporter = workspace.reporter.as_ref();
     let progress = reporter.bytes_bar(crate::fetch::total_size(items), verb::FETCHING);
@@ -44,4 +45,49 @@ pub(crate) fn fetch(
         );
     }
     Ok(wheels)
+}
+
+/// A lock's `directory` entry is built and shipped with no hash, from whatever is there now:
+/// one written by another tool (or by hand) could name any directory of this machine (another
+/// checkout's `.env`, `~/.ssh`). Directories inside the project are its own; one outside is
+/// used only when the project declares it: a `name @ file://` requirement of
+/// `pyproject.toml`, or an entry of `[tool.pyship] allow-directories`.
+fn check_source_trees(workspace: &Workspace, items: &[InstallItem]) -> anyhow::Result<()> {
+    let project = &workspace.project;
+    let canonical = |path: &std::path::Path| std::fs::canonicalize(path).ok();
+    let mut allowed: Vec<std::path::PathBuf> = project
+        .config
+        .allow_directories
+        .iter()
+        .filter_map(|directory| canonical(&project.root.join(directory)))
+        .collect();
+    let requirements = project
+        .dependencies
+        .iter()
+        .chain(project.optional_dependencies.values().flatten())
+        .chain(project.dependency_groups.values().flatten());
+    for requirement in requirements {
+        if let Some(pep508_rs::VersionOrUrl::Url(url)) = &requirement.version_or_url {
+            if let Some(path) = url.to_file_path().ok().and_then(|path| canonical(&path)) {
+                allowed.push(path);
+            }
+        }
+    }
+    let root = canonical(&project.root).unwrap_or_else(|| project.root.clone());
+    for item in items.iter().filter(|item| item.is_source_tree()) {
+        let Some(path) = &item.file.path else {
+            continue;
+        };
+        let Some(directory) = canonical(&project.root.join(path)) else {
+            continue; // fetching names the missing directory
+        };
+        if !directory.starts_with(&root) && !allowed.contains(&directory) {
+            anyhow::bail!(
+                "the lock builds `{}` from the directory `{}`, which is outside the project and not one it declares; add it to `[tool.pyship] allow-directories` if it is meant to be shipped, or lock again with `pyship lock`",
+                item.package.name,
+                directory.display()
+            );
+        }
+    }
+    Ok(())
 }

@@ -56,7 +56,7 @@ impl Workspace {
         let project = Project::load(directory)?;
         Ok(Workspace {
             index_settings: IndexSettings::for_project(cli, &project),
-            source_date_epoch: source_date_epoch(&project.root),
+            source_date_epoch: source_date_epoch(&project.root)?,
             project,
             interpreter: OnceCell::new(),
             cache: Cache::from_env(),
@@ -166,21 +166,29 @@ pub(crate) fn probe_existing(path: &Path) -> Option<Interpreter> {
         .flatten()
 }
 
-/// `SOURCE_DATE_EPOCH`, else the project's last commit time, else now.
-fn source_date_epoch(root: &Path) -> u64 {
-    if let Some(epoch) = std::env::var(env_vars::SOURCE_DATE_EPOCH)
-        .ok()
-        .and_then(|value| value.trim().parse().ok())
-    {
-        return epoch;
+/// `SOURCE_DATE_EPOCH`, else the project's last commit time, else now. A value every format
+/// cannot record (RPM's times are 32-bit) or that is not a number is refused: it would give a
+/// corrupt archive or a wrapped date, not an error, further on.
+fn source_date_epoch(root: &Path) -> anyhow::Result<u64> {
+    let limit = pyship_plugin::grammar::MAX_SOURCE_DATE_EPOCH;
+    if let Ok(value) = std::env::var(env_vars::SOURCE_DATE_EPOCH) {
+        if !value.trim().is_empty() {
+            return match value.trim().parse::<u64>() {
+                Ok(epoch) if epoch <= limit => Ok(epoch),
+                _ => anyhow::bail!(
+                    "SOURCE_DATE_EPOCH is `{}`: it must be whole seconds since 1970 from 0 to {limit} (2106-02-07), the range every package format records",
+                    value.escape_debug()
+                ),
+            };
+        }
     }
     if let Some(epoch) = git(root, &["log", "-1", "--format=%ct"]).and_then(|out| out.parse().ok())
     {
-        return epoch;
+        return Ok(epoch);
     }
-    std::time::SystemTime::now()
+    Ok(std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |duration| duration.as_secs())
+        .map_or(0, |duration| duration.as_secs()))
 }
 
 /// The trimmed output of a git command run in `root`, if it succeeds.

@@ -163,7 +163,7 @@ fn install_prefix(
             "the plugin `pyship-{format}` asks for the install prefix `{template}`, which is not `{{prefix}}` followed by a path of `{{version}}` and names"
         );
     }
-    crate::project::normalize_absolute_path(&filled)
+    pyship_plugin::grammar::plain_absolute_path(&filled)
         .map(PathBuf::from)
         .map_err(|message| {
             anyhow::anyhow!(
@@ -294,13 +294,16 @@ fn manifest(
     })
 }
 
-/// Removes user names and passwords from every URL in a settings value: the manifest is
+/// Removes user names, passwords and query strings from every URL in a settings value: the manifest is
 /// written to disk and read by plugins, and an index URL may carry credentials.
 fn without_credentials(value: &mut serde_json::Value) {
     match value {
         serde_json::Value::String(text) => {
-            if let Ok(url) = reqwest::Url::parse(text) {
-                if !url.username().is_empty() || url.password().is_some() {
+            // A query string may hold a token (`?token=…`) as well: URLs keep neither.
+            if let Ok(mut url) = reqwest::Url::parse(text) {
+                if !url.username().is_empty() || url.password().is_some() || url.query().is_some() {
+                    url.set_query(None);
+                    url.set_fragment(None);
                     *text = crate::index::strip_credentials(&url).to_string();
                 }
             }

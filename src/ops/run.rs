@@ -39,7 +39,21 @@ pub(crate) fn run_in_place(venv: &StagedVenv, command: &[OsString]) -> anyhow::R
             prefix.display()
         );
     };
-    let mut unshare = Command::new("unshare");
+    // Made for the run and removed after it, even when pyship is killed (-9) and cannot: a
+    // guardian in a process group of its own waits for pyship's end (its stdin closes) and
+    // removes what is still empty.
+    let guardian = created
+        .as_ref()
+        .and_then(|first_missing| spawn_guardian(prefix, first_missing));
+    // The command gets SIGKILL when pyship dies (`setpriv --pdeathsig`, kept across the
+    // execs of unshare and sh), so that a killed pyship leaves nothing running.
+    let mut unshare = if Path::new(SETPRIV).exists() {
+        let mut command = Command::new(SETPRIV);
+        command.args(["--pdeathsig", "KILL", "--", "unshare"]);
+        command
+    } else {
+        Command::new("unshare")
+    };
     if !is_root {
         // Unprivileged user namespaces, where the kernel allows them.
         unshare.args(["--user", "--map-root-user"]);
@@ -57,6 +71,7 @@ pub(crate) fn run_in_place(venv: &StagedVenv, command: &[OsString]) -> anyhow::R
     if let Some(first_missing) = created {
         remove_if_empty(prefix, &first_missing);
     }
+    drop(guardian);
     let status = status?;
     use std::os::unix::process::ExitStatusExt as _;
     Ok(match (status.code(), status.signal()) {
@@ -64,6 +79,42 @@ pub(crate) fn run_in_place(venv: &StagedVenv, command: &[OsString]) -> anyhow::R
         (None, Some(signal)) => u8::try_from(128 + signal).unwrap_or(1),
         (None, None) => 1,
     })
+}
+
+/// util-linux's `setpriv`, which sets the parent-death signal before it execs.
+const SETPRIV: &str = "/usr/bin/setpriv";
+
+/// A shell that waits until its stdin (held by this process only) closes, then removes
+/// `prefix` and its parents up to `last` while they are empty, retrying for a few seconds
+/// while a dying namespace still holds the mount. The returned stdin keeps it waiting.
+fn spawn_guardian(prefix: &Path, last: &Path) -> Option<std::process::ChildStdin> {
+    use std::os::unix::process::CommandExt as _;
+    let directories: Vec<&Path> = prefix
+        .ancestors()
+        .take_while(|directory| directory.starts_with(last))
+        .collect();
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg(
+            r#"cat >/dev/null
+for d in "$@"; do
+    n=0
+    while [ -d "$d" ] && ! rmdir "$d" 2>/dev/null; do
+        n=$((n + 1))
+        [ "$n" -lt 50 ] || exit 0
+        sleep 0.1
+    done
+done"#,
+        )
+        .arg("pyship-run-guardian")
+        .args(directories)
+        .process_group(0)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .ok()?;
+    child.stdin.take()
 }
 
 /// Removes `path` and its parents up to `last`, as long as they are empty.

@@ -3,6 +3,7 @@
 //! "building" a wheel is PEP 517's, see `pep517`.)
 
 use std::path::{Path, PathBuf};
+use std::str::FromStr;
 
 use anyhow::{Context as _, bail};
 
@@ -428,9 +429,11 @@ fn wheels_to_install(
                 &format!("{} from `{}`", package.name, fetched.path.display()),
             );
             let builder = builder.as_ref().expect("set just above");
-            builder
+            let built = builder
                 .directory_wheel(&fetched.path, &target_dir.join("source-trees"))
-                .with_context(|| format!("failed to build `{}`", fetched.path.display()))?
+                .with_context(|| format!("failed to build `{}`", fetched.path.display()))?;
+            check_built_wheel(&built, &package.name, &package.version)?;
+            built
         } else if fetched.item.is_sdist() {
             // No locked wheel fits this target: build the locked sdist (once; cached).
             reporter.status(
@@ -438,9 +441,11 @@ fn wheels_to_install(
                 &format!("{} {} from its sdist", package.name, package.version),
             );
             let builder = builder.as_ref().expect("set just above");
-            builder
+            let built = builder
                 .wheel(&fetched.path, &fetched.item.file.sha256)
-                .with_context(|| format!("failed to build `{}` from its sdist", package.name))?
+                .with_context(|| format!("failed to build `{}` from its sdist", package.name))?;
+            check_built_wheel(&built, &package.name, &package.version)?;
+            built
         } else {
             locked_sha256 = Some(fetched.item.file.sha256.clone());
             extras.direct_url = direct_archive_url(&fetched.item);
@@ -456,6 +461,29 @@ fn wheels_to_install(
         to_install.push((wheel, package.version.clone()));
     }
     Ok(to_install)
+}
+
+/// A backend runs code from the sdist, which may hand back a wheel of another distribution
+/// (`flask-9.9` for `other 1.0`): as pip does, the built wheel must be the locked package at
+/// the locked version (a source tree locked without a version is checked by name).
+fn check_built_wheel(path: &Path, name: &str, version: &str) -> anyhow::Result<()> {
+    let file_name = path
+        .file_name()
+        .and_then(|name| name.to_str())
+        .unwrap_or_default();
+    let built = crate::wheel::WheelFilename::parse(file_name);
+    let expected_name = pep508_rs::PackageName::from_str(name).ok();
+    let expected_version = pep508_rs::pep440_rs::Version::from_str(version).ok();
+    let matches = built.as_ref().is_some_and(|built| {
+        Some(&built.name) == expected_name.as_ref()
+            && (version.is_empty() || Some(&built.version) == expected_version.as_ref())
+    });
+    if !matches {
+        bail!(
+            "building `{name} {version}` gave the wheel `{file_name}`, which is not that distribution at that version; the sdist's build backend is broken or hostile, and its wheel is not installed"
+        );
+    }
+    Ok(())
 }
 
 /// Stops before building `package` when a system package of `[tool.pyship] build-depends`
@@ -634,26 +662,17 @@ fn direct_archive_url(item: &crate::lockfile::InstallItem) -> Option<String> {
 }
 
 /// The prefix is written verbatim into shell activation scripts, maintainer scripts, unit
-/// files and shebangs, so it is kept to characters none of them quote or expand, and to a
-/// plain path (no `.`/`..` steps, which would make the packaged tree land elsewhere).
+/// files and shebangs, and removing a package cleans up below it: the one install-prefix rule
+/// of `pyship_plugin::grammar` (plain characters and steps, the application's own directory).
 fn check_install_prefix(install_prefix: &Path) -> anyhow::Result<()> {
     let text = install_prefix.to_str().unwrap_or_default();
-    let plain_characters = !text.is_empty()
-        && text
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "/._+-".contains(c));
-    // By text: `Path::components` would quietly drop `.` steps.
-    let plain_steps = text
-        .split('/')
-        .skip(1)
-        .all(|step| !step.is_empty() && step != "." && step != "..");
-    if !plain_characters || !plain_steps || install_prefix == Path::new("/") {
-        bail!(
-            "`install-prefix` in `[tool.pyship]` is `{}`: use a plain absolute directory of letters, digits and `/._+-` (such as `/opt/venvs/NAME`), which every script and unit file can name unquoted",
-            install_prefix.display()
-        );
+    match pyship_plugin::grammar::install_prefix(text) {
+        Ok(normalized) if normalized == text => Ok(()),
+        Ok(_) => bail!(
+            "`install-prefix` in `[tool.pyship]` is `{text}`: write it as a plain absolute directory (such as `/opt/venvs/NAME`)"
+        ),
+        Err(message) => bail!("`install-prefix` `{text}`: {message}"),
     }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -674,11 +693,16 @@ mod tests {
             "/opt/../etc",
             "/opt/./x",
             "/opt/`id`",
+            "/usr",
+            "/usr/local/lib",
         ] {
             let error = check_install_prefix(Path::new(bad))
                 .unwrap_err()
                 .to_string();
-            assert!(error.contains("/opt/venvs/NAME"), "{bad}: {error}");
+            assert!(
+                error.contains("/opt/venvs/NAME") || error.contains("own"),
+                "{bad}: {error}"
+            );
         }
     }
 }

@@ -4,7 +4,7 @@
 //! `--index-url URL/simple`, `--find-links DIR`).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::str::FromStr;
 
 use anyhow::Context as _;
@@ -23,6 +23,14 @@ pub(crate) struct WheelhouseReport {
     pub stale: Vec<String>,
     /// Whether the stale files were removed.
     pub pruned: bool,
+}
+
+/// The files pyship copied into a wheelhouse, one name a line: what `--prune` may remove.
+const RECORD: &str = ".pyship-wheelhouse";
+
+/// A file name with no path in it.
+fn is_plain_file_name(name: &str) -> bool {
+    !name.is_empty() && name != "." && name != ".." && !name.contains(['/', '\\', '\0'])
 }
 
 /// PEP 503's normalized project name (what `PackageName` keeps).
@@ -56,29 +64,33 @@ pub(crate) fn write(
             .or_default()
             .insert(file.name.clone(), file.sha256.clone());
     }
-    let locked: BTreeSet<&String> = projects.values().flat_map(BTreeMap::keys).collect();
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(directory)
-        .with_context(|| format!("failed to read `{}`", directory.display()))?
-        .flatten()
-        .map(|entry| entry.path())
-        .filter(|path| path.is_file())
+    // Only files pyship put here are ever its to prune: the record lists them (a wheelhouse
+    // may be a directory that holds other archives too).
+    let record_path = directory.join(RECORD);
+    let recorded: BTreeSet<String> = std::fs::read_to_string(&record_path)
+        .unwrap_or_default()
+        .lines()
+        .filter(|name| is_plain_file_name(name))
+        .map(str::to_string)
         .collect();
-    entries.sort();
-    for path in entries {
-        let name = path
-            .file_name()
-            .map(|name| name.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let distribution =
-            name.ends_with(".whl") || name.ends_with(".tar.gz") || name.ends_with(".zip");
-        if distribution && !locked.contains(&name) {
-            if prune {
-                std::fs::remove_file(&path)
-                    .with_context(|| format!("failed to remove `{}`", path.display()))?;
-            }
-            report.stale.push(name);
+    let locked: BTreeSet<&String> = projects.values().flat_map(BTreeMap::keys).collect();
+    let mut kept: BTreeSet<String> = locked.iter().map(|name| name.to_string()).collect();
+    for name in &recorded {
+        let path = directory.join(name);
+        if locked.contains(name) || !path.is_file() {
+            continue;
         }
+        if prune {
+            std::fs::remove_file(&path)
+                .with_context(|| format!("failed to remove `{}`", path.display()))?;
+        } else {
+            kept.insert(name.clone());
+        }
+        report.stale.push(name.clone());
     }
+    let record: String = kept.iter().map(|name| format!("{name}\n")).collect();
+    write_atomically(&record_path, record.as_bytes())
+        .with_context(|| format!("failed to write `{}`", record_path.display()))?;
     report.pruned = prune;
     write_index(directory, &projects)?;
     Ok(report)

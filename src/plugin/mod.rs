@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -22,6 +23,9 @@ use crate::diagnostics::Diagnostic;
 
 /// How long a `describe` call may take.
 const DESCRIBE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The most of a describe answer (or its error output) that is read.
+const DESCRIBE_OUTPUT_LIMIT: u64 = 1 << 20;
 
 /// Why a plugin could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -117,7 +121,9 @@ fn search_path() -> Vec<PathBuf> {
         directories.push(directory);
     }
     if let Some(path) = std::env::var_os("PATH") {
-        directories.extend(std::env::split_paths(&path));
+        // Only absolute entries: an empty one (a trailing `:`) or a relative one means the
+        // current directory, where a `pyship-deb` of a checkout would run instead.
+        directories.extend(std::env::split_paths(&path).filter(|entry| entry.is_absolute()));
     }
     directories
 }
@@ -169,8 +175,10 @@ pub fn describe(name: &str, path: &Path) -> Result<Describe, PluginError> {
         path: path.to_path_buf(),
         message,
     };
-    let mut child = Command::new(path)
+    // In a process group of its own, so that what it leaves running can be killed with it.
+    let mut child = crate::credentials::without_secrets(&mut Command::new(path))
         .arg("describe")
+        .process_group(0)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -179,31 +187,63 @@ pub fn describe(name: &str, path: &Path) -> Result<Describe, PluginError> {
             path: path.to_path_buf(),
             source,
         })?;
+    let group = child.id();
+    // Its output is read on threads: a plugin that leaves a child holding stdout open, or
+    // writes more than a pipe holds, must not keep pyship waiting past the limit.
+    let reader = |pipe: Option<Box<dyn Read + Send>>| {
+        let (sender, receiver) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            if let Some(pipe) = pipe {
+                let _ = pipe.take(DESCRIBE_OUTPUT_LIMIT).read_to_string(&mut text);
+            }
+            let _ = sender.send(text);
+        });
+        receiver
+    };
+    let stdout = reader(
+        child
+            .stdout
+            .take()
+            .map(|pipe| Box::new(pipe) as Box<dyn Read + Send>),
+    );
+    let stderr = reader(
+        child
+            .stderr
+            .take()
+            .map(|pipe| Box::new(pipe) as Box<dyn Read + Send>),
+    );
     let started = Instant::now();
+    let timed_out = || {
+        // `kill -KILL -- -PGID`: the plugin and whatever it left in its group.
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{group}")])
+            .stderr(Stdio::null())
+            .status();
+        failed(format!(
+            "no answer in {}s (its output stayed open; a process it started may still hold it)",
+            DESCRIBE_TIMEOUT.as_secs()
+        ))
+    };
     let status = loop {
         match child.try_wait() {
             Ok(Some(status)) => break status,
             Ok(None) if started.elapsed() > DESCRIBE_TIMEOUT => {
+                let error = timed_out();
                 let _ = child.kill();
                 let _ = child.wait();
-                return Err(failed(format!(
-                    "no answer in {}s",
-                    DESCRIBE_TIMEOUT.as_secs()
-                )));
+                return Err(error);
             }
             Ok(None) => std::thread::sleep(Duration::from_millis(5)),
             Err(error) => return Err(failed(error.to_string())),
         }
     };
-    let mut stdout = String::new();
-    if let Some(mut pipe) = child.stdout.take() {
-        let _ = pipe.read_to_string(&mut stdout);
-    }
+    let remaining = || DESCRIBE_TIMEOUT.saturating_sub(started.elapsed());
+    let Ok(stdout) = stdout.recv_timeout(remaining()) else {
+        return Err(timed_out());
+    };
     if !status.success() {
-        let mut stderr = String::new();
-        if let Some(mut pipe) = child.stderr.take() {
-            let _ = pipe.read_to_string(&mut stderr);
-        }
+        let stderr = stderr.recv_timeout(remaining()).unwrap_or_default();
         return Err(failed(format!("{status}: {}", stderr.trim())));
     }
     serde_json::from_str(stdout.trim()).map_err(|error| {
@@ -243,7 +283,7 @@ pub fn run_package(
     };
     // Its stdin is a lifeline: a pipe only pyship holds, closed when pyship exits however it
     // exits, so that the plugin ends with it (plugins built on `pyship_plugin::main` watch it).
-    let mut child = Command::new(path)
+    let mut child = crate::credentials::without_secrets(&mut Command::new(path))
         .arg("package")
         .arg("--manifest")
         .arg(manifest)

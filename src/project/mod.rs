@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::diagnostics::{Diagnostic, edit_distance};
 
+mod checks;
 mod requirements_in;
 
 pub use requirements_in::RequirementsIn;
@@ -42,6 +43,7 @@ const KNOWN_KEYS: &[&str] = &[
     "config-files",
     "scripts",
     "service",
+    "allow-directories",
 ];
 
 /// Why a project could not be loaded.
@@ -79,7 +81,7 @@ pub enum ProjectError {
     InvalidSetting {
         path: PathBuf,
         line: usize,
-        key: &'static str,
+        key: String,
         value: String,
         message: String,
     },
@@ -228,6 +230,9 @@ pub struct PyshipConfig {
     pub scripts: Option<String>,
     /// `[tool.pyship.service]`: a long-running service.
     pub service: Option<ServiceSpec>,
+    /// Directories outside the project that a lock may build from (relative to the project).
+    #[serde(default)]
+    pub allow_directories: Vec<String>,
 }
 
 /// A system package: the same name everywhere, or a name per packaging family.
@@ -420,18 +425,7 @@ impl Project {
         let document: PyProjectToml =
             toml::from_str(text).map_err(|error| parse_error(error.to_string()))?;
         let (mut config, raw_options, format_options) = read_tool_table(path, text)?;
-        if let Some(prefix) = &config.install_prefix {
-            let normalized = normalize_absolute_path(prefix).map_err(|message| {
-                ProjectError::InvalidSetting {
-                    path: path.to_path_buf(),
-                    line: line_and_column(text, key_offset(text, "install-prefix")).0,
-                    key: "install-prefix",
-                    value: prefix.escape_debug().to_string(),
-                    message,
-                }
-            })?;
-            config.install_prefix = Some(normalized);
-        }
+        checks::check_settings(path, text, &mut config, &format_options)?;
         let table = document
             .project
             .ok_or_else(|| ProjectError::NoProjectTable {
@@ -511,12 +505,43 @@ impl Project {
             .find(|(key, _)| key.eq_ignore_ascii_case("homepage"))
             .or_else(|| table.urls.iter().next())
             .map(|(_, url)| url.clone());
+        for (what, value) in [("maintainer", &maintainer), ("homepage", &homepage)] {
+            if let Some(value) = value {
+                let refusal = pyship_plugin::grammar::single_line(value)
+                    .err()
+                    .or_else(|| {
+                        (what == "homepage" && value.contains(' '))
+                            .then(|| "a URL has no spaces".to_string())
+                    });
+                if let Some(message) = refusal {
+                    return Err(ProjectError::Invalid {
+                        path: path.to_path_buf(),
+                        what,
+                        value: value.escape_debug().to_string(),
+                        message,
+                    });
+                }
+            }
+        }
+        // The summary is one line wherever it goes (a control file's synopsis, a unit's
+        // Description=): its first line, with any other control character dropped.
+        let summary = table.description.map(|description| {
+            description
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .chars()
+                .filter(|c| !c.is_control())
+                .collect::<String>()
+                .trim()
+                .to_string()
+        });
         Ok(Project {
             root: directory.to_path_buf(),
             name,
             version,
             parsed_version,
-            summary: table.description,
+            summary,
             license,
             maintainer,
             homepage,
@@ -565,30 +590,6 @@ impl Project {
     pub fn lockfile_path(&self) -> PathBuf {
         self.root.join("pylock.toml")
     }
-}
-
-/// An absolute path on the target made canonical (`//` and a trailing `/` dropped), or why it
-/// cannot be one (relative, `.` or `..` parts, control characters, `/` itself). An
-/// `install-prefix` is joined under the staging root, so a `..` or relative part would stage,
-/// and package, somewhere else entirely; a config file's target likewise.
-pub fn normalize_absolute_path(prefix: &str) -> Result<String, String> {
-    if !prefix.starts_with('/') {
-        return Err("it must be an absolute path, such as `/opt/venvs/NAME`".into());
-    }
-    if prefix.chars().any(char::is_control) {
-        return Err("it contains a control character".into());
-    }
-    let mut parts = Vec::new();
-    for part in prefix.split('/').filter(|part| !part.is_empty()) {
-        if part == "." || part == ".." {
-            return Err(format!("it contains `{part}`; write the path without it"));
-        }
-        parts.push(part);
-    }
-    if parts.is_empty() {
-        return Err("it must be a directory below `/`, such as `/opt/venvs/NAME`".into());
-    }
-    Ok(format!("/{}", parts.join("/")))
 }
 
 /// Collects a group's requirement strings, following `include-group` (PEP 735) and refusing
@@ -799,19 +800,6 @@ depends = ["libpq5"]
 
     #[test]
     fn install_prefixes_are_normalized_or_refused_with_their_line() {
-        assert_eq!(
-            normalize_absolute_path("/opt//venvs/app/").as_deref(),
-            Ok("/opt/venvs/app")
-        );
-        for bad in [
-            "/opt/../../elsewhere",
-            "opt/app",
-            "/",
-            "/opt/./app",
-            "/opt/a\nb",
-        ] {
-            assert!(normalize_absolute_path(bad).is_err(), "{bad}");
-        }
         let text = "[project]\nname = \"a\"\nversion = \"1\"\n\n[tool.pyship]\ninstall-prefix = \"/opt/../../elsewhere\"\n";
         let error = Project::parse(Path::new("/p"), Path::new("/p/pyproject.toml"), text)
             .unwrap_err()

@@ -493,6 +493,7 @@ fn a_wheelhouse_serves_pip_and_pyship_offline() {
         .flatten()
         .filter(|entry| entry.path().is_file())
         .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .filter(|name| name != ".pyship-wheelhouse")
         .collect();
     files.sort();
     assert!(!files.is_empty());
@@ -542,8 +543,15 @@ fn a_wheelhouse_serves_pip_and_pyship_offline() {
     context.file("pyproject.toml", &pyproject);
     context.pyship(&["lock", "--offline"]).success();
 
-    // A file the lock does not hold is reported, then pruned.
+    // A file pyship copied earlier that the lock no longer holds is reported, then pruned; an
+    // archive pyship did not put there is neither.
     std::fs::write(wheelhouse.join("old-1.0-py3-none-any.whl"), b"x").unwrap();
+    std::fs::write(wheelhouse.join("unrelated-2.0.tar.gz"), b"mine").unwrap();
+    let record = wheelhouse.join(".pyship-wheelhouse");
+    let mut names = std::fs::read_to_string(&record).unwrap();
+    assert!(names.contains("flask-"), "{names}");
+    names.push_str("old-1.0-py3-none-any.whl\n");
+    std::fs::write(&record, names).unwrap();
     let run = context
         .pyship(&["fetch", "--offline", "--wheelhouse", "wh"])
         .success();
@@ -557,6 +565,7 @@ fn a_wheelhouse_serves_pip_and_pyship_offline() {
         .success();
     assert!(run.stderr.contains("Pruned 1 files"), "{run}");
     assert!(!wheelhouse.join("old-1.0-py3-none-any.whl").exists());
+    assert!(wheelhouse.join("unrelated-2.0.tar.gz").exists());
 }
 
 /// `[tool.pyship] build-depends` is checked against this machine's packages before anything is

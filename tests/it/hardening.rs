@@ -848,3 +848,57 @@ fn a_plugin_whose_pyship_is_gone_stops_without_writing() {
     assert!(output.status.success(), "{output:?}");
     assert!(deb.exists());
 }
+
+#[derive(Deserialize)]
+struct HostileSettings {
+    case: Vec<HostileSetting>,
+}
+
+#[derive(Deserialize)]
+struct HostileSetting {
+    name: String,
+    pyproject: String,
+    refusal: String,
+    line: Option<usize>,
+    #[serde(default)]
+    env: HashMap<String, String>,
+}
+
+/// Every deployment value bound for a generated file is checked against that file's grammar
+/// when the project loads: refused with its line, before any work.
+#[test]
+fn hostile_settings_are_refused_when_the_project_loads() {
+    let text = std::fs::read_to_string(repo_root().join("testdata/hostile/settings.toml")).unwrap();
+    let cases: HostileSettings = toml::from_str(&text).unwrap();
+    assert!(cases.case.len() >= 30);
+    for case in cases.case {
+        let mut context = TestContext::new();
+        for (key, value) in &case.env {
+            context.env(key, value);
+        }
+        context.file(
+            "pyproject.toml",
+            &format!(
+                "[project]\nname = \"victim\"\nversion = \"1.0\"\n{}",
+                case.pyproject
+            ),
+        );
+        let run = context.pyship(&["lock", "--offline"]);
+        assert_refused(&run, &case.name, &case.refusal);
+        if let Some(line) = case.line {
+            assert!(
+                run.stderr.contains(&format!("pyproject.toml:{line}")),
+                "{}: expected line {line}\n{run}",
+                case.name
+            );
+        }
+        // Refused before any work, and the message shows no raw control character.
+        assert!(!context.root.join("pylock.toml").exists(), "{}", case.name);
+        assert!(!context.root.join("target").exists(), "{}", case.name);
+        assert!(
+            !run.stderr.contains("\nExecStartPre") && !run.stderr.contains("\nEssential"),
+            "{}: the message must escape the value\n{run}",
+            case.name
+        );
+    }
+}

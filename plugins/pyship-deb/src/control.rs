@@ -36,6 +36,12 @@ impl Control {
             (None, Some(number)) => number.to_string(),
             (None, None) => "1".to_string(),
         };
+        pyship_plugin::grammar::release(&revision).map_err(|message| {
+            format!(
+                "the Debian revision `{}` is not valid: {message}",
+                revision.escape_debug()
+            )
+        })?;
         let mut depends = interpreter_depends(manifest);
         // The bound comes from pyship (protocol 2); a version 1 manifest has none.
         if let Some(glibc) = &manifest.target.min_glibc {
@@ -113,7 +119,7 @@ impl Control {
                 relations.push((*field, entries));
             }
         }
-        Ok(Control {
+        let control = Control {
             package,
             relations,
             version: format!(
@@ -150,7 +156,77 @@ impl Control {
                 .trim()
                 .to_string(),
             extended,
-        })
+        };
+        control.check()?;
+        Ok(control)
+    }
+
+    /// Every field checked against Debian's grammar (Policy 5.1, 5.6, 7.1): one line each,
+    /// relations one per entry, the revision, section and priority in their forms. pyship
+    /// refuses such values when it loads the project; this is the second line, for manifests
+    /// from elsewhere.
+    fn check(&self) -> Result<(), String> {
+        let refuse = |field: &str, value: &str, message: String| {
+            Err(format!(
+                "the control field {field} `{}` is not valid: {message}",
+                value.escape_debug()
+            ))
+        };
+        if !is_valid_package_name(&self.package) {
+            return refuse("Package", &self.package, "Policy 5.6.1's name rule".into());
+        }
+        let revision = self
+            .version
+            .rsplit_once('-')
+            .map_or("", |(_, revision)| revision);
+        if let Err(message) = pyship_plugin::grammar::release(revision) {
+            return refuse("Version", &self.version, message);
+        }
+        let single = [
+            ("Version", self.version.as_str()),
+            ("Architecture", &self.architecture),
+            ("Maintainer", &self.maintainer),
+            ("Description", &self.summary),
+        ];
+        for (field, value) in single
+            .into_iter()
+            .chain(
+                self.homepage
+                    .iter()
+                    .map(|homepage| ("Homepage", homepage.as_str())),
+            )
+            .chain(
+                self.extended
+                    .iter()
+                    .map(|line| ("Description", line.as_str())),
+            )
+        {
+            if let Err(message) = pyship_plugin::grammar::single_line(value) {
+                return refuse(field, value, message);
+            }
+        }
+        if let Some(homepage) = &self.homepage {
+            if homepage.contains(' ') {
+                return refuse("Homepage", homepage, "a URL has no spaces".into());
+            }
+        }
+        if let Err(message) = pyship_plugin::grammar::deb_section(&self.section) {
+            return refuse("Section", &self.section, message);
+        }
+        if let Err(message) = pyship_plugin::grammar::deb_priority(&self.priority) {
+            return refuse("Priority", &self.priority, message);
+        }
+        let relations = self
+            .relations
+            .iter()
+            .flat_map(|(field, entries)| entries.iter().map(move |entry| (*field, entry)))
+            .chain(self.depends.iter().map(|entry| ("Depends", entry)));
+        for (field, entry) in relations {
+            if let Err(message) = pyship_plugin::grammar::deb_relation(entry) {
+                return refuse(field, entry, message);
+            }
+        }
+        Ok(())
     }
 
     /// The control file's text.

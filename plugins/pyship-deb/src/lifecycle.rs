@@ -90,15 +90,16 @@ pub fn scripts(
         &BYTECODE_POSTRM.replace("#PREFIX#", &sh_quote(&install_prefix.display().to_string())),
     );
     if let Some(home) = deployment.user.as_ref().and_then(|user| user.home.as_ref()) {
-        // The account's home holds the service's state: purge removes it (the account itself
-        // stays, as Debian Policy 9.2.2 advises: files it owns may remain elsewhere).
-        if home.components().count() > 2 {
-            let _ = writeln!(
-                postrm,
-                "if [ \"$1\" = purge ]; then\n    rm -rf \"$DPKG_ROOT\"{}\nfi",
-                sh_quote(&home.display().to_string())
-            );
-        }
+        // The account's home holds the service's state: purge removes it, but only when this
+        // package created it (the postinst leaves a marker then); a home that was there
+        // before (`/var/www`, another package's directory) is never removed. The account
+        // itself stays, as Debian Policy 9.2.2 advises: files it owns may remain elsewhere.
+        let marker = sh_quote(&home_marker(package));
+        let _ = writeln!(
+            postrm,
+            "if [ \"$1\" = purge ] && [ -f \"$DPKG_ROOT\"{marker} ]; then\n    rm -rf \"$DPKG_ROOT\"{}\n    rm -f \"$DPKG_ROOT\"{marker}\n    rmdir \"$DPKG_ROOT\"/var/lib/pyship 2>/dev/null || true\nfi",
+            sh_quote(&home.display().to_string())
+        );
     }
     let fragments = &deployment.scripts;
     Ok(Scripts {
@@ -169,6 +170,12 @@ const IN_ROOT: &str = r##"pyship_in_root() {
 }
 "##;
 
+/// Where the postinst records that it created the account's home, so that purge removes only
+/// a home the package made.
+fn home_marker(package: &str) -> String {
+    format!("/var/lib/pyship/{package}.home-created")
+}
+
 /// The system account, created once with adduser's conventions for system users; its home
 /// (when it has one) made and owned by it.
 fn create_user(package: &str, user: &SystemUser) -> String {
@@ -195,7 +202,8 @@ fn create_user(package: &str, user: &SystemUser) -> String {
         let home = sh_quote(&home);
         let _ = writeln!(
             text,
-            "    if [ ! -d \"$DPKG_ROOT\"{home} ]; then\n        mkdir -p \"$DPKG_ROOT\"{home}\n        pyship_in_root chown {name}:{group} {home}\n        chmod 0750 \"$DPKG_ROOT\"{home}\n    fi"
+            "    if [ ! -d \"$DPKG_ROOT\"{home} ]; then\n        mkdir -p \"$DPKG_ROOT\"{home}\n        pyship_in_root chown {name}:{group} {home}\n        chmod 0750 \"$DPKG_ROOT\"{home}\n        mkdir -p \"$DPKG_ROOT\"/var/lib/pyship\n        : >\"$DPKG_ROOT\"{}\n    fi",
+            sh_quote(&home_marker(package))
         );
     }
     let _ = writeln!(text, "fi");

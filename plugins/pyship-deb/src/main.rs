@@ -22,7 +22,7 @@ use std::process::ExitCode;
 use pyship_plugin::{
     Artifact, Describe, Entry, EntryKind, Manifest, OptionDoc, PackageResult, Plugin,
 };
-use pyship_plugin_kit::artifact::ArtifactFile;
+use pyship_plugin_kit::artifact::{self, ArtifactFile};
 use pyship_plugin_kit::compress::{self, Compression};
 use pyship_plugin_kit::options::FormatOptions;
 use pyship_plugin_kit::segments::{self, SegmentCache};
@@ -120,13 +120,14 @@ fn build_debs(manifest: &Manifest) -> Result<Vec<Artifact>, String> {
     // Debian's copyright, changelog and lintian overrides, the configuration files and the
     // service's unit are written beside the staged tree (which belongs to pyship) and merged
     // into the archive.
-    let work_dir = manifest.output_dir.join("deb");
-    let docs_root = work_dir.join("docs");
+    pyship_plugin_kit::service::check_deployment(&deployment)?;
+    let work_dir = artifact::work_dir(&manifest.output_dir, "deb")?;
+    let docs_root = artifact::work_dir(&work_dir, "docs")?;
     docs::write_doc_files(&docs_root, &control, manifest)?;
-    let files_root = work_dir.join("files");
+    let files_root = artifact::work_dir(&work_dir, "files")?;
     let conffiles = write_deployment_files(&files_root, manifest, &deployment)?;
     let mut entries = merged_tree(&manifest.layout.staging_root, &[&docs_root, &files_root])?;
-    let segments_dir = work_dir.join("segments");
+    let segments_dir = artifact::work_dir(&work_dir, "segments")?;
     let mut cache = SegmentCache::open(&segments_dir)
         .map_err(|error| format!("failed to open `{}`: {error}", segments_dir.display()))?;
     for entry in &mut entries {
@@ -201,7 +202,7 @@ fn build_debs(manifest: &Manifest) -> Result<Vec<Artifact>, String> {
         ..Default::default()
     };
     deps_manifest.deployment = None;
-    let deps_docs_root = work_dir.join("deps-docs");
+    let deps_docs_root = artifact::work_dir(&work_dir, "deps-docs")?;
     docs::write_doc_files(&deps_docs_root, &deps_control, &deps_manifest)?;
 
     let mut parts = split::split(manifest, entries, &hash)?;

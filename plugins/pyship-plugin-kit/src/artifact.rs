@@ -12,6 +12,31 @@ use std::path::{Path, PathBuf};
 use pyship_plugin::{Artifact, hex};
 use sha2::{Digest, Sha256};
 
+/// `base/NAME` as a work directory of the plugin's own: created when missing, refused when it
+/// is a symbolic link or not a directory. Plugins clear and rewrite their work directories,
+/// and a link there (`target/pyship/deb -> /somewhere`) would make them clear another place.
+pub fn work_dir(base: &Path, name: &str) -> Result<PathBuf, String> {
+    let path = base.join(name);
+    let failed = |error: io::Error| format!("failed to create `{}`: {error}", path.display());
+    std::fs::create_dir_all(base).map_err(failed)?;
+    match std::fs::symlink_metadata(&path) {
+        Ok(metadata) if metadata.file_type().is_symlink() || !metadata.is_dir() => Err(format!(
+            "`{}` is not a directory of its own (a symbolic link or a file); the plugin writes and clears its work there, so remove it and run again",
+            path.display()
+        )),
+        Ok(_) => Ok(path),
+        Err(error) if error.kind() == io::ErrorKind::NotFound => {
+            match std::fs::create_dir(&path) {
+                Ok(()) => Ok(path),
+                // Another run made it meanwhile.
+                Err(error) if error.kind() == io::ErrorKind::AlreadyExists => work_dir(base, name),
+                Err(error) => Err(failed(error)),
+            }
+        }
+        Err(error) => Err(failed(error)),
+    }
+}
+
 /// An artifact being written.
 pub struct ArtifactFile {
     path: PathBuf,

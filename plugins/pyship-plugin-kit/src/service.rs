@@ -1,13 +1,132 @@
 //! What every package format does with a service: the systemd unit of
-//! `[tool.pyship.service]`, generated from the facts (or the user's own file), and shell
-//! quoting for the scripts that install it.
+//! `[tool.pyship.service]`, generated from the facts (or the user's own file), shell quoting
+//! for the scripts that install it, and the check of every deployment value before anything
+//! is rendered.
 
 use std::fmt::Write as _;
 
-use pyship_plugin::{Manifest, Service};
+use pyship_plugin::{Manifest, Service, grammar};
+
+/// Checks every value of `service` against systemd's grammar: pyship refuses these when it
+/// loads the project, and a plugin checks again before it writes a unit or a script, so that a
+/// manifest from elsewhere cannot add a directive either.
+pub fn check_service(service: &Service) -> Result<(), String> {
+    let refuse = |what: &str, value: &str, message: String| {
+        Err(format!(
+            "the service's {what} `{}` cannot be written into a unit: {message}",
+            value.escape_debug()
+        ))
+    };
+    if let Err(message) = grammar::unit_name(&service.name) {
+        return refuse("name", &service.name, message);
+    }
+    for (what, value) in [("user", &service.user), ("group", &service.group)] {
+        if let Some(value) = value {
+            if let Err(message) = grammar::account_name(value) {
+                return refuse(what, value, message);
+            }
+        }
+    }
+    if let Some(directory) = &service.working_directory {
+        let text = directory.to_string_lossy();
+        match grammar::plain_absolute_path(&text) {
+            Ok(normalized) if normalized == text => {}
+            Ok(_) => return refuse("working directory", &text, "it is not normalized".into()),
+            Err(message) => return refuse("working directory", &text, message),
+        }
+    }
+    for (name, value) in &service.environment {
+        if let Err(message) = grammar::environment_name(name) {
+            return refuse("environment variable", name, message);
+        }
+        if let Err(message) = grammar::single_line(value) {
+            return refuse("environment value", value, message);
+        }
+    }
+    for word in &service.exec_start {
+        if let Err(message) = grammar::single_line(word) {
+            return refuse("command", word, message);
+        }
+    }
+    if let Err(message) = grammar::restart(&service.restart) {
+        return refuse("restart", &service.restart, message);
+    }
+    Ok(())
+}
+
+/// Checks the whole deployment before a plugin renders any of it: the service (see
+/// [`check_service`]), the account (names, home, shell), the config files (plain targets, one
+/// file each, no set-ID bits) and the system packages (one line each).
+pub fn check_deployment(deployment: &pyship_plugin::Deployment) -> Result<(), String> {
+    let refuse = |what: &str, value: &str, message: String| {
+        Err(format!(
+            "the deployment's {what} `{}` is not valid: {message}",
+            value.escape_debug()
+        ))
+    };
+    if let Some(service) = &deployment.service {
+        check_service(service)?;
+    }
+    if let Some(user) = &deployment.user {
+        for (what, name) in [("user", &user.name), ("group", &user.group)] {
+            if let Err(message) = grammar::account_name(name) {
+                return refuse(what, name, message);
+            }
+        }
+        if let Some(home) = &user.home {
+            let text = home.to_string_lossy();
+            match grammar::owned_directory(&text) {
+                Ok(normalized) if normalized == text => {}
+                Ok(_) => return refuse("home", &text, "it is not normalized".into()),
+                Err(message) => return refuse("home", &text, message),
+            }
+        }
+        let shell = user.shell.to_string_lossy();
+        if let Err(message) = grammar::plain_absolute_path(&shell) {
+            return refuse("shell", &shell, message);
+        }
+    }
+    let mut targets = std::collections::BTreeSet::new();
+    for file in &deployment.config_files {
+        let text = file.target.to_string_lossy();
+        match grammar::plain_absolute_path(&text) {
+            Ok(normalized) if normalized == text => {}
+            Ok(_) => return refuse("config file", &text, "it is not normalized".into()),
+            Err(message) => return refuse("config file", &text, message),
+        }
+        if !targets.insert(text.to_string()) {
+            return refuse(
+                "config file",
+                &text,
+                "two config files are installed there".into(),
+            );
+        }
+        if let Err(message) = grammar::file_mode(file.mode) {
+            return refuse("config file mode of", &text, message);
+        }
+    }
+    for package in deployment
+        .run_depends
+        .iter()
+        .chain(&deployment.build_depends)
+    {
+        for (family, name) in &package.0 {
+            let checked = match family.as_str() {
+                "deb" => grammar::deb_relation(name),
+                "rpm" => grammar::rpm_dependency(name),
+                _ => grammar::single_line(name),
+            };
+            if let Err(message) = checked {
+                return refuse("system package", name, message);
+            }
+        }
+    }
+    Ok(())
+}
 
 /// The unit installed for the service: `NAME.service` and its text.
 pub fn unit_file(manifest: &Manifest, service: &Service) -> Result<(String, String), String> {
+    check_service(service)?;
     let name = format!("{}.service", service.name);
     if let Some(path) = &service.unit_file {
         let text = std::fs::read_to_string(path).map_err(|error| {
@@ -21,7 +140,9 @@ pub fn unit_file(manifest: &Manifest, service: &Service) -> Result<(String, Stri
         .as_deref()
         .and_then(|summary| summary.lines().next())
         .filter(|summary| !summary.trim().is_empty())
-        .unwrap_or(&manifest.project.name);
+        .unwrap_or(&manifest.project.name)
+        .replace(|c: char| c.is_control(), " ")
+        .replace('%', "%%");
     let mut text = String::new();
     let _ = writeln!(
         text,
@@ -63,8 +184,9 @@ pub fn unit_file(manifest: &Manifest, service: &Service) -> Result<(String, Stri
 }
 
 /// A word as systemd reads it in `ExecStart=` and `Environment=`: plain when it has nothing
-/// special, else double-quoted with `\`, `"` escaped; `%` and `$` are doubled so that systemd
-/// does not expand them.
+/// special, else double-quoted with `\`, `"` escaped and control characters written as C
+/// escapes (systemd unescapes them; a raw newline would end the directive); `%` and `$` are
+/// doubled so that systemd does not expand them.
 pub fn systemd_quote(word: &str) -> String {
     let escaped = word.replace('%', "%%").replace('$', "$$");
     if !escaped.is_empty()
@@ -74,7 +196,25 @@ pub fn systemd_quote(word: &str) -> String {
     {
         return escaped;
     }
-    format!("\"{}\"", escaped.replace('\\', "\\\\").replace('"', "\\\""))
+    let mut out = String::from("\"");
+    for c in escaped.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if c.is_control() => {
+                let mut buffer = [0u8; 4];
+                for byte in c.encode_utf8(&mut buffer).bytes() {
+                    let _ = write!(out, "\\x{byte:02x}");
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
 /// A single-quoted shell word.
@@ -97,5 +237,6 @@ mod tests {
         assert_eq!(systemd_quote("say \"hi\""), "\"say \\\"hi\\\"\"");
         assert_eq!(systemd_quote("100%"), "\"100%%\"");
         assert_eq!(systemd_quote("$HOME"), "\"$$HOME\"");
+        assert_eq!(systemd_quote("a\nExecStartPre=x"), "\"a\\nExecStartPre=x\"");
     }
 }

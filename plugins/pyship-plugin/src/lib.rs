@@ -54,6 +54,7 @@
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+pub mod grammar;
 mod walk;
 
 pub use walk::{Entry, EntryKind, WalkError, walk_staged_tree};

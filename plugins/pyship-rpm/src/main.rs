@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use pyship_plugin::{Artifact, Describe, EntryKind, Manifest, OptionDoc, PackageResult, Plugin};
-use pyship_plugin_kit::artifact::ArtifactFile;
+use pyship_plugin_kit::artifact::{self, ArtifactFile};
 use pyship_plugin_kit::options::FormatOptions;
 use pyship_plugin_kit::tree::merged_tree;
 use rpm::{CompressionWithLevel, Dependency, FileOptions};
@@ -119,11 +119,38 @@ fn build_rpm(manifest: &Manifest) -> Result<Artifact, String> {
         ),
         None => (0, project.version.replace('-', "_")),
     };
+    pyship_plugin_kit::service::check_deployment(&deployment)?;
     let release = match (options.string("release")?, deployment.build_number) {
         (Some(release), _) => release.to_string(),
         (None, Some(number)) => number.to_string(),
         (None, None) => "1".to_string(),
     } + &dist_tag(manifest.target.name.as_deref());
+    pyship_plugin::grammar::release(&release).map_err(|message| {
+        format!(
+            "the RPM release `{}` is not valid: {message}",
+            release.escape_debug()
+        )
+    })?;
+    // Tags are one line each in rpm's header and in every tool that prints them.
+    for (tag, value) in [
+        ("Group", options.string("group")?),
+        ("Vendor", options.string("vendor")?),
+        ("URL", project.homepage.as_deref()),
+        ("Packager", project.maintainer.as_deref()),
+        (
+            "License",
+            project.license.as_deref().and_then(|l| l.lines().next()),
+        ),
+    ] {
+        if let Some(value) = value {
+            pyship_plugin::grammar::single_line(value).map_err(|message| {
+                format!(
+                    "the RPM tag {tag} `{}` is not valid: {message}",
+                    value.escape_debug()
+                )
+            })?;
+        }
+    }
     let arch = if manifest.target.arch_independent == Some(true) {
         "noarch".to_string()
     } else {
@@ -136,7 +163,7 @@ fn build_rpm(manifest: &Manifest) -> Result<Artifact, String> {
         .filter(|summary| !summary.trim().is_empty())
         .map_or_else(
             || format!("Python application {}", project.name),
-            str::to_string,
+            |summary| summary.replace(|c: char| c.is_control(), " "),
         );
     let mut description = format!(
         "{} {} with its virtualenv at {}, built by pyship.",
@@ -187,8 +214,8 @@ fn build_rpm(manifest: &Manifest) -> Result<Artifact, String> {
     }
 
     // The configuration files and the unit beside the staged tree, merged into one walk.
-    let work_dir = manifest.output_dir.join("rpm");
-    let files_root = work_dir.join("files");
+    let work_dir = artifact::work_dir(&manifest.output_dir, "rpm")?;
+    let files_root = artifact::work_dir(&work_dir, "files")?;
     let failed = |path: &Path, error: std::io::Error| {
         format!("failed to write `{}`: {error}", path.display())
     };
@@ -327,6 +354,9 @@ fn requires(
     requires.extend(options.strings("requires")?);
     let mut seen = std::collections::BTreeSet::new();
     requires.retain(|requirement| seen.insert(requirement.clone()));
+    for requirement in &requires {
+        pyship_plugin::grammar::rpm_dependency(requirement)?;
+    }
     Ok(requires)
 }
 

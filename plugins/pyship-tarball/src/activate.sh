@@ -18,6 +18,36 @@ history="$prefix/.pyship-history"
 
 say() { printf 'pyship-activate: %s\n' "$*"; }
 die() { printf 'pyship-activate: error: %s\n' "$*" >&2; exit 1; }
+# A release is a plain directory name of releases/: the history file is data, never a path.
+plain_release() {
+    case "$1" in
+        "" | .* | */* | *[!A-Za-z0-9._+~-]*) return 1 ;;
+    esac
+    return 0
+}
+
+case "${1:-}" in
+    -h|--help)
+        sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
+        exit 0
+        ;;
+esac
+
+# One activation at a time: two at once would race on `current` and on the history (and
+# could leave `current` pointing at a release the other removed).
+if command -v flock >/dev/null 2>&1; then
+    exec 9>"$prefix/.pyship-activate.lock"
+    flock 9 || die "could not lock $prefix/.pyship-activate.lock"
+else
+    lock="$prefix/.pyship-activate.lock.d"
+    waited=0
+    until mkdir "$lock" 2>/dev/null; do
+        waited=$((waited + 1))
+        [ "$waited" -le 600 ] || die "another pyship-activate holds $lock (remove it if none runs)"
+        sleep 0.1 2>/dev/null || sleep 1
+    done
+    trap 'rmdir "$lock" 2>/dev/null' EXIT
+fi
 
 case "${1:-}" in
     "")
@@ -30,10 +60,7 @@ case "${1:-}" in
         # The history's last line is the current release; the one before is the target.
         target=$(grep -v -x -F -- "$current" "$history" | tail -n 1 || true)
         [ -n "$target" ] || die "no earlier release to roll back to"
-        ;;
-    -h|--help)
-        sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
-        exit 0
+        plain_release "$target" || die "the history names \`$target\`, which is not a release of $releases"
         ;;
     *)
         die "unknown argument \`$1\`: give nothing to activate this release, or --rollback"
@@ -65,7 +92,7 @@ say "current -> releases/$target"
 total=$(wc -l <"$history")
 if [ "$total" -gt "$keep" ]; then
     head -n "$((total - keep))" "$history" | while IFS= read -r old; do
-        if [ -n "$old" ] && [ "$old" != "$target" ] && [ -d "$releases/$old" ]; then
+        if plain_release "$old" && [ "$old" != "$target" ] && [ -d "$releases/$old" ]; then
             rm -rf "${releases:?}/$old"
             say "removed the old release $old"
         fi

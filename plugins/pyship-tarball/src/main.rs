@@ -103,6 +103,18 @@ fn write_tarball(manifest: &Manifest) -> Result<Artifact, String> {
         return Err("`tool.pyship.tarball.keep` must be at least 1 (the current release)".into());
     }
     let (prefix, release) = release_parts(&manifest.layout.install_prefix)?;
+    // The release is a directory name in `releases/` and a line of the history.
+    if release.is_empty()
+        || release.starts_with('.')
+        || !release
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._+~-".contains(c))
+    {
+        return Err(format!(
+            "the release `{}` is not a plain directory name (letters, digits, `._+~-`)",
+            release.escape_debug()
+        ));
+    }
     let mtime = manifest.source.source_date_epoch.unwrap_or(0);
     let release_dir = manifest
         .layout
@@ -111,7 +123,16 @@ fn write_tarball(manifest: &Manifest) -> Result<Artifact, String> {
         .unwrap_or(&manifest.layout.install_prefix)
         .display()
         .to_string();
-    let entries = merged_tree(&manifest.layout.staging_root, &[])?;
+    pyship_plugin_kit::service::check_deployment(&manifest.deployment.clone().unwrap_or_default())?;
+    // Only the release's own tree: entries for its ancestors (`opt/`, `opt/venvs/`,
+    // `releases/`) would make `tar -C / -xf` reset their owners and modes, and replace a
+    // symlinked `/opt/venvs` by an empty directory. tar creates missing parents itself.
+    let entries: Vec<_> = merged_tree(&manifest.layout.staging_root, &[])?
+        .into_iter()
+        .filter(|entry| {
+            entry.path == release_dir || entry.path.starts_with(&format!("{release_dir}/"))
+        })
+        .collect();
     let target = manifest
         .target
         .name

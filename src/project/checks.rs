@@ -1,0 +1,306 @@
+//! Every deployment value of `pyproject.toml` checked when the project loads, against the
+//! grammar of the file it will be written into (`pyship_plugin::grammar`): systemd units,
+//! Debian control files, RPM tags, account databases, scripts. A value that is not one word of
+//! that grammar is refused here, with its line, before any command does any work; the plugins
+//! check again before they render.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use pyship_plugin::grammar;
+
+use super::{
+    ProjectError, PyshipConfig, SystemPackageSpec, TargetSpec, UserSpec, key_path_offset,
+    line_and_column,
+};
+
+/// Where a setting is written, for messages.
+struct Locator<'a> {
+    path: &'a Path,
+    text: &'a str,
+}
+
+impl Locator<'_> {
+    /// The error for the value at `keys` (below `[tool.pyship]`).
+    fn invalid(&self, keys: &[&str], value: &str, message: String) -> ProjectError {
+        let mut path = vec!["tool", "pyship"];
+        path.extend(keys);
+        // The deepest key that is written (array items and inline tables have no spans of
+        // their own in every form).
+        let line = (2..=path.len())
+            .rev()
+            .map(|end| key_path_offset(self.text, &path[..end]))
+            .find(|offset| *offset != 0)
+            .map_or(0, |offset| line_and_column(self.text, offset).0);
+        ProjectError::InvalidSetting {
+            path: self.path.to_path_buf(),
+            line,
+            key: keys.join("."),
+            value: value.escape_debug().to_string(),
+            message,
+        }
+    }
+
+    /// `check(value)`, its refusal located at `keys`.
+    fn check(
+        &self,
+        keys: &[&str],
+        value: &str,
+        check: impl FnOnce(&str) -> Result<(), String>,
+    ) -> Result<(), ProjectError> {
+        check(value).map_err(|message| self.invalid(keys, value, message))
+    }
+}
+
+/// Checks `[tool.pyship]` (normalizing the paths it holds) and the format tables.
+pub(super) fn check_settings(
+    path: &Path,
+    text: &str,
+    config: &mut PyshipConfig,
+    format_options: &std::collections::BTreeMap<String, toml::Table>,
+) -> Result<(), ProjectError> {
+    let at = Locator { path, text };
+    if let Some(prefix) = &config.install_prefix {
+        config.install_prefix = Some(
+            grammar::install_prefix(prefix)
+                .map_err(|message| at.invalid(&["install-prefix"], prefix, message))?,
+        );
+    }
+    if let Some(maintainer) = &config.maintainer {
+        at.check(&["maintainer"], maintainer, grammar::single_line)?;
+    }
+    for (key, specs) in [
+        ("run-depends", &config.run_depends),
+        ("build-depends", &config.build_depends),
+    ] {
+        for spec in specs {
+            check_system_package(&at, key, spec)?;
+        }
+    }
+    check_user(&at, config)?;
+    check_config_files(&at, config)?;
+    check_service(&at, config)?;
+    for target in &config.targets {
+        check_target(&at, target)?;
+    }
+    for (format, table) in format_options {
+        check_format_table(&at, &mut vec![format.as_str()], table)?;
+    }
+    Ok(())
+}
+
+fn check_system_package(
+    at: &Locator,
+    key: &str,
+    spec: &SystemPackageSpec,
+) -> Result<(), ProjectError> {
+    match spec {
+        SystemPackageSpec::Everywhere(name) => at.check(&[key], name, grammar::system_package),
+        SystemPackageSpec::PerFamily(names) => {
+            for (family, name) in names {
+                at.check(&[key], family, |family| {
+                    let valid = !family.is_empty()
+                        && family
+                            .chars()
+                            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+                    valid.then_some(()).ok_or_else(|| {
+                        "a packaging family is a lowercase word such as `deb` or `rpm`".into()
+                    })
+                })?;
+                at.check(&[key, family], name, |name| match family.as_str() {
+                    "deb" => grammar::deb_relation(name),
+                    "rpm" => grammar::rpm_dependency(name),
+                    _ => grammar::single_line(name).and_then(|()| {
+                        if name.contains(',') {
+                            Err("one package per entry; list several as several entries".into())
+                        } else {
+                            Ok(())
+                        }
+                    }),
+                })?;
+            }
+            Ok(())
+        }
+    }
+}
+
+fn check_user(at: &Locator, config: &mut PyshipConfig) -> Result<(), ProjectError> {
+    match &mut config.user {
+        None => Ok(()),
+        Some(UserSpec::Name(name)) => at.check(&["user"], name, grammar::account_name),
+        Some(UserSpec::Table(table)) => {
+            at.check(&["user", "name"], &table.name, grammar::account_name)?;
+            if let Some(group) = &table.group {
+                at.check(&["user", "group"], group, grammar::account_name)?;
+            }
+            if let Some(home) = &table.home {
+                table.home = Some(
+                    grammar::owned_directory(home)
+                        .map_err(|message| at.invalid(&["user", "home"], home, message))?,
+                );
+            }
+            if let Some(shell) = &table.shell {
+                table.shell = Some(
+                    grammar::plain_absolute_path(shell)
+                        .map_err(|message| at.invalid(&["user", "shell"], shell, message))?,
+                );
+            }
+            Ok(())
+        }
+    }
+}
+
+fn check_config_files(at: &Locator, config: &mut PyshipConfig) -> Result<(), ProjectError> {
+    let prefix = config.install_prefix.clone();
+    let mut targets = BTreeSet::new();
+    for file in &mut config.config_files {
+        at.check(&["config-files"], &file.source, grammar::single_line)?;
+        let target = grammar::plain_absolute_path(&file.target)
+            .map_err(|message| at.invalid(&["config-files"], &file.target, message))?;
+        if !targets.insert(target.clone()) {
+            return Err(at.invalid(
+                &["config-files"],
+                &file.target,
+                "two config files are installed at this target; each target takes one file".into(),
+            ));
+        }
+        let in_prefix = prefix
+            .as_deref()
+            .is_some_and(|prefix| Path::new(&target).starts_with(prefix));
+        let unit_path = ["/lib/systemd/system/", "/usr/lib/systemd/system/"]
+            .iter()
+            .any(|directory| target.starts_with(directory));
+        if in_prefix || unit_path {
+            return Err(at.invalid(
+                &["config-files"],
+                &file.target,
+                "the target is a path the package installs itself (the install prefix or the service's unit); choose a path of its own, such as `/etc/NAME/FILE`".into(),
+            ));
+        }
+        file.target = target;
+        if let Some(mode) = &file.mode {
+            let bits = u32::from_str_radix(mode.trim_start_matches("0o"), 8).map_err(|_| {
+                at.invalid(
+                    &["config-files"],
+                    mode,
+                    "`mode` is octal permission bits, e.g. \"0640\"".into(),
+                )
+            })?;
+            grammar::file_mode(bits)
+                .map_err(|message| at.invalid(&["config-files"], mode, message))?;
+        }
+    }
+    Ok(())
+}
+
+fn check_service(at: &Locator, config: &mut PyshipConfig) -> Result<(), ProjectError> {
+    let Some(service) = &mut config.service else {
+        return Ok(());
+    };
+    let key = |name| ["service", name];
+    if let Some(name) = &service.name {
+        at.check(&key("name"), name, grammar::unit_name)?;
+    }
+    if let Some(script) = &service.script {
+        at.check(&key("script"), script, |script| {
+            let valid = !script.is_empty()
+                && !script.starts_with('.')
+                && script
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "._+-".contains(c));
+            valid
+                .then_some(())
+                .ok_or_else(|| "a console script's name is letters, digits and `._+-`".to_string())
+        })?;
+    }
+    for word in service.command.iter().chain(&service.args) {
+        let name = if service.command.contains(word) {
+            "command"
+        } else {
+            "args"
+        };
+        at.check(&key(name), word, grammar::single_line)?;
+    }
+    for (name, value) in [("user", &service.user), ("group", &service.group)] {
+        if let Some(value) = value {
+            at.check(&key(name), value, grammar::account_name)?;
+        }
+    }
+    if let Some(directory) = &service.working_directory {
+        service.working_directory = Some(
+            grammar::plain_absolute_path(directory)
+                .map_err(|message| at.invalid(&key("working-directory"), directory, message))?,
+        );
+    }
+    for (name, value) in &service.environment {
+        at.check(&["service", "environment"], name, grammar::environment_name)?;
+        at.check(
+            &["service", "environment", name],
+            value,
+            grammar::single_line,
+        )?;
+    }
+    if let Some(restart) = &service.restart {
+        at.check(&key("restart"), restart, grammar::restart)?;
+    }
+    if let Some(file) = &service.unit_file {
+        at.check(&key("unit-file"), file, grammar::single_line)?;
+    }
+    Ok(())
+}
+
+fn check_target(at: &Locator, target: &TargetSpec) -> Result<(), ProjectError> {
+    match target {
+        TargetSpec::Preset(name) => at.check(&["targets"], name, grammar::single_line),
+        TargetSpec::Explicit {
+            preset,
+            python,
+            platform,
+            arch,
+            interpreter,
+        } => {
+            for value in [preset, python, platform].into_iter().flatten() {
+                at.check(&["targets"], value, grammar::single_line)?;
+            }
+            if let Some(arch) = arch {
+                at.check(&["targets"], arch, grammar::architecture)?;
+            }
+            if let Some(interpreter) = interpreter {
+                at.check(&["targets"], interpreter, |path| {
+                    grammar::plain_absolute_path(path).map(drop)
+                })?;
+            }
+            Ok(())
+        }
+    }
+}
+
+/// A format's options are the plugin's to check, but none of them may hold a control
+/// character: every one ends up in a line-based file.
+fn check_format_table<'a>(
+    at: &Locator,
+    keys: &mut Vec<&'a str>,
+    table: &'a toml::Table,
+) -> Result<(), ProjectError> {
+    for (name, value) in table {
+        keys.push(name);
+        check_format_value(at, keys, value)?;
+        keys.pop();
+    }
+    Ok(())
+}
+
+fn check_format_value<'a>(
+    at: &Locator,
+    keys: &mut Vec<&'a str>,
+    value: &'a toml::Value,
+) -> Result<(), ProjectError> {
+    match value {
+        toml::Value::String(text) => at.check(keys, text, grammar::single_line),
+        toml::Value::Array(items) => items
+            .iter()
+            .try_for_each(|item| check_format_value(at, keys, item)),
+        toml::Value::Table(table) => check_format_table(at, keys, table),
+        _ => Ok(()),
+    }
+}
