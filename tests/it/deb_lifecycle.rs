@@ -509,3 +509,49 @@ fn split_packages_share_the_dependencies_between_releases() {
         .unwrap_or_default();
     assert!(left.is_empty(), "left under /opt/venvs: {left:?}");
 }
+
+/// Purge removes the account's home only when the package made it: a home that was there
+/// before (`/var/www`, with another site in it) survives, with everything in it.
+#[test]
+fn purge_removes_only_a_home_the_package_created() {
+    let Some(root) = DebianRoot::new("bookworm") else {
+        return;
+    };
+    let context = service_project(free_port());
+    let pyproject = context
+        .read("pyproject.toml")
+        .replace(
+            "user = { name = \"hello\", home = \"/var/lib/hello\" }",
+            "user = { name = \"www-data\", home = \"/var/www\" }",
+        )
+        .replace(
+            "working-directory = \"/var/lib/hello\"",
+            "working-directory = \"/var/www\"",
+        );
+    context.file("pyproject.toml", &pyproject);
+    context.file("deploy/scripts/postinst", "#!/bin/sh\nexit 0\n");
+    std::fs::create_dir_all(root.join("/var/www/other-site")).unwrap();
+    std::fs::write(root.join("/var/www/other-site/index.html"), "theirs\n").unwrap();
+    let deb = package(&context);
+    root.install(&deb);
+    root.ok(&["dpkg", "--purge", "hello"]);
+    assert_eq!(
+        std::fs::read_to_string(root.join("/var/www/other-site/index.html")).unwrap(),
+        "theirs\n",
+        "purge removed a home the package did not create"
+    );
+    assert!(
+        !root.join("/var/lib/pyship").exists(),
+        "the marker directory is gone"
+    );
+
+    // The same package where the home did not exist: it made it, and purge removes it.
+    std::fs::remove_dir_all(root.join("/var/www")).unwrap();
+    root.install(&deb);
+    assert!(root.join("/var/www").is_dir());
+    root.ok(&["dpkg", "--purge", "hello"]);
+    assert!(
+        !root.join("/var/www").exists(),
+        "purge left the home it made"
+    );
+}

@@ -118,3 +118,132 @@ fn releases_activate_roll_back_and_refuse_a_half_extracted_one() {
     assert_eq!(current(), "releases/0.1.0", "current did not move");
     check();
 }
+
+/// The archive holds the release's own tree only: `tar -C / -xf` as root leaves the prefix's
+/// ancestors as they are (a symlinked `/opt/venvs` stays a symlink, the other apps behind it
+/// stay). The history is data: a line that is a path is never followed. Activations at once
+/// are serialized: `current` always names a release that is there.
+#[test]
+fn extraction_and_activation_touch_only_the_release() {
+    let Some(root) = DebianRoot::new("bookworm") else {
+        return;
+    };
+    let context = TestContext::hello();
+    let archive = package(&context);
+    let listing = Command::new("tar")
+        .args(["--zstd", "-tf"])
+        .arg(&archive)
+        .output()
+        .unwrap();
+    let listing = String::from_utf8_lossy(&listing.stdout);
+    for line in listing.lines() {
+        assert!(
+            line.starts_with("opt/venvs/hello/releases/0.1.0"),
+            "an entry outside the release: {line}"
+        );
+    }
+
+    // /opt/venvs is a symlink to /srv/venvs, where another app lives.
+    std::fs::create_dir_all(root.join("/srv/venvs/other")).unwrap();
+    std::fs::write(root.join("/srv/venvs/other/keep"), "other app\n").unwrap();
+    std::fs::create_dir_all(root.join("/opt")).unwrap();
+    // Relative, so that it points into the root when tar runs here on the host.
+    std::os::unix::fs::symlink("../srv/venvs", root.join("/opt/venvs")).unwrap();
+    let extract = |archive: &PathBuf| {
+        crate::support::output_ok(
+            Command::new("tar")
+                .args(["--zstd", "-xf"])
+                .arg(archive)
+                .arg("-C")
+                .arg(&root.path),
+        );
+    };
+    extract(&archive);
+    assert!(
+        root.join("/opt/venvs").is_symlink(),
+        "/opt/venvs was replaced"
+    );
+    assert!(root.join("/srv/venvs/other/keep").is_file());
+    root.ok(&["/opt/venvs/hello/releases/0.1.0/pyship-activate"]);
+
+    // A history line that is a path: never removed, never activated.
+    let history = root.join("/srv/venvs/hello/.pyship-history");
+    let text = std::fs::read_to_string(&history).unwrap();
+    std::fs::write(&history, format!("../../other\n{text}")).unwrap();
+    let refused = root.run(&["/opt/venvs/hello/current/pyship-activate", "--rollback"]);
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("not a release"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    // keep = 1 makes every activation clean up the history's older lines.
+    let pyproject = context.read("pyproject.toml");
+    let mut releases = Vec::new();
+    for version in ["0.2.0", "0.3.0", "0.4.0"] {
+        with_version(&context, version);
+        context.file(
+            "pyproject.toml",
+            &context.read("pyproject.toml").replace(
+                "[tool.pyship.deb]\n",
+                "[tool.pyship.tarball]\nkeep = 1\n\n[tool.pyship.deb]\n",
+            ),
+        );
+        let archive = package(&context);
+        let kept = context.temp.path().join(archive.file_name().unwrap());
+        std::fs::copy(&archive, &kept).unwrap();
+        extract(&kept);
+        releases.push((version, kept));
+        context.file("pyproject.toml", &pyproject);
+    }
+    root.ok(&["/opt/venvs/hello/releases/0.2.0/pyship-activate"]);
+    assert!(
+        root.join("/srv/venvs/other/keep").is_file(),
+        "the history removed another app"
+    );
+
+    // Three activations at once, many times: `current` always names a release that exists.
+    for round in 0..12 {
+        let children: Vec<_> = releases
+            .iter()
+            .map(|(version, _)| {
+                root.command(&[&format!(
+                    "/opt/venvs/hello/releases/{version}/pyship-activate"
+                )])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+            })
+            .collect();
+        for child in children {
+            let output = child.wait_with_output().unwrap();
+            // A release removed by another activation's cleanup is refused cleanly.
+            assert!(
+                output.status.success()
+                    || String::from_utf8_lossy(&output.stderr).contains("not a complete release"),
+                "{}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        let current = std::fs::read_link(root.join("/srv/venvs/hello/current")).unwrap();
+        assert!(
+            root.join("/srv/venvs/hello")
+                .join(&current)
+                .join("bin/hello-serve")
+                .is_file(),
+            "round {round}: current -> {} is gone",
+            current.display()
+        );
+        // Put the removed releases back for the next round.
+        for (version, archive) in &releases {
+            if !root
+                .join(&format!("/srv/venvs/hello/releases/{version}"))
+                .exists()
+            {
+                extract(archive);
+            }
+        }
+    }
+    assert!(root.join("/srv/venvs/other/keep").is_file());
+}
