@@ -33,11 +33,11 @@ pub enum FetchError {
         expected: String,
         actual: Option<String>,
     },
-    #[error("`{}` (locked for `{package}`) is not a regular file of at most {limit} bytes", path.display())]
+    #[error("`{}` (locked for `{package}`) {why}", path.display())]
     NotARegularFile {
         package: String,
         path: PathBuf,
-        limit: u64,
+        why: String,
     },
     #[error("failed to fetch `{package}`")]
     Index {
@@ -233,11 +233,20 @@ pub fn check_hash(
     };
     let metadata = std::fs::metadata(path).map_err(|_| missing())?;
     let limit = crate::limits::max_unpacked_size();
-    if !metadata.is_file() || metadata.len() > limit {
+    let why = if !metadata.is_file() {
+        Some("is not a regular file; a lock names wheel and sdist files only".to_string())
+    } else if metadata.len() > limit {
+        Some(format!(
+            "is larger than {limit} bytes (PYSHIP_MAX_UNPACKED_SIZE)"
+        ))
+    } else {
+        None
+    };
+    if let Some(why) = why {
         return Err(FetchError::NotARegularFile {
             package: package.to_string(),
             path: path.to_path_buf(),
-            limit,
+            why,
         });
     }
     // A file of another size than the locked one cannot have the locked hash: not read.

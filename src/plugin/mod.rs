@@ -239,8 +239,17 @@ pub fn describe(name: &str, path: &Path) -> Result<Describe, PluginError> {
         }
     };
     let remaining = || DESCRIBE_TIMEOUT.saturating_sub(started.elapsed());
-    let Ok(stdout) = stdout.recv_timeout(remaining()) else {
-        return Err(timed_out());
+    // It answered and exited; what it left running in its group and still holding its
+    // output is killed after a moment, so that its answer can be read.
+    let stdout = match stdout.recv_timeout(Duration::from_millis(500).min(remaining())) {
+        Ok(stdout) => stdout,
+        Err(_) => {
+            let _ = Command::new("kill")
+                .args(["-KILL", "--", &format!("-{group}")])
+                .stderr(Stdio::null())
+                .status();
+            stdout.recv_timeout(remaining()).map_err(|_| timed_out())?
+        }
     };
     if !status.success() {
         let stderr = stderr.recv_timeout(remaining()).unwrap_or_default();

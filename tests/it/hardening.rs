@@ -608,7 +608,7 @@ fn credentials_reach_no_lock_manifest_cache_or_message() {
     let pyproject = context.read("pyproject.toml").replace(
         "[tool.pyship]",
         &format!(
-            "[tool.pyship]\nextra-index-url = [\"https://bob:{secret}@example.invalid/simple\"]"
+            "[tool.pyship]\nextra-index-url = [\"https://bob:{secret}@example.invalid/simple\", \"https://example.invalid/t/simple?token={secret}\"]"
         ),
     );
     context.file("pyproject.toml", &pyproject);
@@ -900,5 +900,220 @@ fn hostile_settings_are_refused_when_the_project_loads() {
             "{}: the message must escape the value\n{run}",
             case.name
         );
+    }
+}
+
+/// `pyship run` killed with -9 cannot clean up itself: its command dies with it (parent-death
+/// signal) and a guardian removes the prefix it made for the run.
+#[test]
+fn a_killed_run_leaves_no_prefix_and_no_command_behind() {
+    if !crate::support::requires_tool("unshare") {
+        return;
+    }
+    let is_root = std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|output| String::from_utf8_lossy(&output.stdout).trim() == "0");
+    if !is_root {
+        eprintln!("SKIPPING: `pyship run` creates the install prefix, which needs root");
+        assert!(
+            std::env::var("PYSHIP_TEST_REQUIRE_EXTERNAL_TOOLS").as_deref() != Ok("1"),
+            "CI runs as root"
+        );
+        return;
+    }
+    let context = TestContext::hello();
+    let top = format!("/opt/pyship-killed-run-{}", std::process::id());
+    let prefix = format!("{top}/hello");
+    let pyproject = context.read("pyproject.toml").replace(
+        "install-prefix = \"/opt/venvs/hello\"",
+        &format!("install-prefix = \"{prefix}\""),
+    );
+    context.file("pyproject.toml", &pyproject);
+    context.pyship(&["build", "--offline"]).success();
+    let marker = format!("47.{}", std::process::id());
+    let mut child = context
+        .command(&["run", "--offline", "--", "sleep", &marker])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let running = || {
+        std::fs::read_dir("/proc")
+            .unwrap()
+            .flatten()
+            .filter_map(|entry| std::fs::read(entry.path().join("cmdline")).ok())
+            .any(|cmdline| String::from_utf8_lossy(&cmdline).contains(&marker))
+    };
+    let started = Instant::now();
+    while !running() {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the command never started"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(Path::new(&prefix).is_dir());
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let killed = Instant::now();
+    while running() || Path::new(&top).exists() {
+        assert!(
+            killed.elapsed() < Duration::from_secs(10),
+            "after kill -9: command running {}, prefix left {}",
+            running(),
+            Path::new(&top).exists()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[derive(Deserialize)]
+struct HostileLocks {
+    case: Vec<HostileLock>,
+}
+
+#[derive(Deserialize)]
+struct HostileLock {
+    name: String,
+    lock: String,
+    command: Option<String>,
+    refusal: String,
+}
+
+/// A pylock.toml is input like any other: one written by another tool may name any file or
+/// directory of this machine, or smuggle lines into what pyship writes from it.
+#[test]
+fn hostile_locks_get_the_answer_testdata_names() {
+    let text = std::fs::read_to_string(repo_root().join("testdata/hostile/locks.toml")).unwrap();
+    let cases: HostileLocks = toml::from_str(&text).unwrap();
+    for case in cases.case {
+        let context = TestContext::new();
+        context.file(
+            "pyproject.toml",
+            "[project]\nname = \"victim\"\nversion = \"1.0\"\ndependencies = [\"dep\"]\n\n[tool.pyship]\nno-index = true\n",
+        );
+        let outside = context.temp.path().join("other-checkout");
+        std::fs::create_dir_all(&outside).unwrap();
+        std::fs::write(outside.join(".env"), "AWS_SECRET=outside-secret\n").unwrap();
+        std::fs::write(outside.join("id_rsa"), "outside-secret key\n").unwrap();
+        std::fs::write(
+            outside.join("setup.py"),
+            "from setuptools import setup\nsetup(name='dep', version='1.0', data_files=[('x', ['.env', 'id_rsa'])])\n",
+        )
+        .unwrap();
+        let fifo = context.temp.path().join("fifo");
+        assert!(
+            std::process::Command::new("mkfifo")
+                .arg(&fifo)
+                .status()
+                .unwrap()
+                .success(),
+            "mkfifo"
+        );
+        let secret = context.temp.path().join("secret.txt");
+        std::fs::write(&secret, "outside-secret\n").unwrap();
+        let secret_sha256 = sha256_file(&secret);
+        let lock = case
+            .lock
+            .replace("{outside}", &outside.display().to_string())
+            .replace("{fifo}", &fifo.display().to_string())
+            .replace("{secret}", &secret.display().to_string());
+        context.file("pylock.toml", &lock);
+        let command = case.command.as_deref().unwrap_or("build --offline");
+        let args: Vec<&str> = command.split(' ').collect();
+        let started = Instant::now();
+        let run = context.pyship(&args);
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{}: took {:?}",
+            case.name,
+            started.elapsed()
+        );
+        assert_refused(&run, &case.name, &case.refusal);
+        assert!(
+            !run.stderr.contains(&secret_sha256) && !run.stdout.contains(&secret_sha256),
+            "{}: printed a digest of a file of this machine\n{run}",
+            case.name
+        );
+        assert!(!run.stdout.contains("evil.example"), "{}\n{run}", case.name);
+        let shipped = files_containing(&context.root.join("target"), "outside-secret");
+        assert!(shipped.is_empty(), "{}: shipped {shipped:?}", case.name);
+    }
+}
+
+/// A backend runs the sdist's code and may hand back a wheel of another distribution: as pip
+/// does, pyship installs only the locked distribution at the locked version.
+#[test]
+fn an_sdist_that_builds_another_distribution_is_refused() {
+    let context = TestContext::new();
+    crate::support::copy_flit(&context);
+    crate::support::wheels::SdistSpec::new("other", "1.0")
+        .builds_as("flask", "9.9")
+        .write(&context.root.join("wheels"));
+    victim(&context, &["other"]);
+    let run = context.pyship(&["build"]);
+    assert_refused(&run, "flask-9.9 for other 1.0", "gave the wheel `flask-9.9");
+    assert!(!run.stderr.contains("no_such_backend"), "{run}");
+}
+
+/// PEP 517 backends run code from an index: they get the environment without pyship's index
+/// credentials, index URLs or anything named like a secret.
+#[test]
+fn build_backends_get_no_secrets_from_the_environment() {
+    let mut context = TestContext::new();
+    context.file(
+        "pyproject.toml",
+        "[project]\nname = \"leaky\"\nversion = \"1.0\"\n\n[build-system]\nrequires = []\nbuild-backend = \"leak\"\nbackend-path = [\".\"]\n\n[tool.pyship]\nno-index = true\n",
+    );
+    context.file(
+        "leak.py",
+        "import os, sys\ndef _show(*args, **kwargs):\n    for key, value in sorted(os.environ.items()):\n        print(f'ENV {key}={value}', file=sys.stderr)\n    raise SystemExit('leak: shown')\nbuild_wheel = _show\nprepare_metadata_for_build_wheel = _show\n",
+    );
+    context
+        .env("PYSHIP_INDEX_PASSWORD", "secret-1")
+        .env("GITHUB_TOKEN", "secret-2")
+        .env(
+            "PIP_INDEX_URL",
+            "https://bob:secret-3@example.invalid/simple",
+        )
+        .env("PYSHIP_TEST_HARMLESS", "kept");
+    let run = context.pyship(&["build", "-v"]);
+    assert_eq!(run.code, Some(1), "{run}");
+    assert!(run.stderr.contains("leak: shown"), "{run}");
+    assert!(
+        run.stderr.contains("ENV PYSHIP_TEST_HARMLESS=kept"),
+        "{run}"
+    );
+    assert!(!run.stderr.contains("secret-"), "{run}");
+}
+
+/// Plugins clear their work directories: a symlink there (`target/pyship/deb -> elsewhere`)
+/// is refused, never followed into another place's files.
+#[test]
+fn symlinked_work_directories_are_refused() {
+    let context = TestContext::hello();
+    for (format, link) in [("deb", "deb"), ("rpm", "rpm"), ("deb", "deb/segments")] {
+        let elsewhere = context
+            .temp
+            .path()
+            .join(format!("elsewhere-{}", link.replace('/', "-")));
+        for directory in ["files", "segments", "docs"] {
+            std::fs::create_dir_all(elsewhere.join(directory)).unwrap();
+            std::fs::write(elsewhere.join(directory).join("keep"), "theirs").unwrap();
+        }
+        let path = context.root.join("target/pyship").join(link);
+        let _ = std::fs::remove_dir_all(context.root.join("target/pyship").join(format));
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::os::unix::fs::symlink(&elsewhere, &path).unwrap();
+        let run = context.pyship(&["package", format, "--offline"]);
+        assert_refused(&run, link, "is not a directory of its own");
+        for directory in ["files", "segments", "docs"] {
+            assert!(
+                elsewhere.join(directory).join("keep").is_file(),
+                "{link}: the plugin cleared {directory}/ through the link"
+            );
+        }
+        std::fs::remove_file(&path).unwrap();
     }
 }

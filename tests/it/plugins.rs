@@ -299,3 +299,89 @@ environment = { HELLO_ENV = "production" }
         "{run}"
     );
 }
+
+/// Plugins are other people's programs: they get the environment without pyship's index
+/// credentials, index URLs, and anything named like a secret.
+#[test]
+fn plugins_get_no_secrets_from_the_environment() {
+    let mut context = echo_context();
+    context
+        .env("PYSHIP_ECHO_MODE", "env")
+        .env("PYSHIP_INDEX_PASSWORD", "secret-1")
+        .env("PYSHIP_INDEX_USERNAME", "bob")
+        .env("GITHUB_TOKEN", "secret-2")
+        .env("DEPLOY_API_KEY", "secret-3")
+        .env(
+            "PIP_EXTRA_INDEX_URL",
+            "https://bob:secret-4@example.invalid/simple",
+        )
+        .env("SOME_URL", "https://bob:secret-5@example.invalid/x")
+        .env("PYSHIP_TEST_HARMLESS", "kept");
+    context.pyship(&["package", "echo", "--offline"]).success();
+    let environment =
+        std::fs::read_to_string(context.root.join("target/pyship/echo-env.json")).unwrap();
+    assert!(!environment.contains("secret-"), "{environment}");
+    assert!(
+        !environment.contains("PYSHIP_INDEX_USERNAME"),
+        "{environment}"
+    );
+    assert!(
+        environment.contains("\"PYSHIP_TEST_HARMLESS\": \"kept\""),
+        "{environment}"
+    );
+    assert!(environment.contains("\"PATH\""), "{environment}");
+}
+
+/// A plugin whose `describe` leaves a process holding its stdout does not keep pyship
+/// waiting: what it left is killed once it has answered.
+#[test]
+fn a_describe_that_leaves_a_child_holding_stdout_does_not_hold_pyship() {
+    let mut context = echo_context();
+    context.env("PYSHIP_ECHO_MODE", "hold-stdout");
+    let started = std::time::Instant::now();
+    context.pyship(&["package", "echo", "--offline"]).success();
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(8),
+        "took {:?}",
+        started.elapsed()
+    );
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let left = std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|entry| std::fs::read(entry.path().join("cmdline")).ok())
+        .any(|cmdline| String::from_utf8_lossy(&cmdline).contains("61.5"));
+    assert!(!left, "the describe's child is still running");
+}
+
+/// An empty PATH entry (a trailing `:`) or a relative one is the current directory: a
+/// `pyship-FORMAT` there is never run.
+#[test]
+fn plugins_are_not_found_in_the_current_directory() {
+    let context = TestContext::hello();
+    let marker = context.temp.path().join("hijacked");
+    let plugin = context.root.join("pyship-hijack");
+    std::fs::write(
+        &plugin,
+        format!("#!/bin/sh\ntouch {}\nexit 1\n", marker.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(&plugin, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let path = format!("{}:", std::env::var("PATH").unwrap());
+    for args in [
+        &["package", "hijack", "--offline"][..],
+        &["hijack"],
+        &["--list"],
+    ] {
+        for path in [path.as_str(), ".", "/usr/bin:."] {
+            let run = crate::support::Run::from(
+                context.command(args).env("PATH", path).output().unwrap(),
+            );
+            assert!(
+                !marker.exists(),
+                "{args:?} with PATH={path} ran ./pyship-hijack\n{run}"
+            );
+            assert!(!run.stdout.contains("hijack"), "{run}");
+        }
+    }
+}

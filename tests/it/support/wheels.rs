@@ -218,6 +218,8 @@ pub struct SdistSpec {
     requires: Vec<String>,
     metadata_version: String,
     setup_py_only: bool,
+    /// What its pyproject.toml (and so its backend) says it is, when not `name`/`version`.
+    builds_as: Option<(String, String)>,
 }
 
 impl SdistSpec {
@@ -228,7 +230,15 @@ impl SdistSpec {
             requires: Vec::new(),
             metadata_version: "2.2".into(),
             setup_py_only: false,
+            builds_as: None,
         }
+    }
+
+    /// An sdist whose backend builds a wheel of another distribution (`name-version`) than
+    /// its file name and PKG-INFO say.
+    pub fn builds_as(mut self, name: &str, version: &str) -> SdistSpec {
+        self.builds_as = Some((name.to_string(), version.to_string()));
+        self
     }
 
     /// A legacy project: `setup.py` and no pyproject.toml (PEP 517's fallback backend).
@@ -260,12 +270,21 @@ impl SdistSpec {
             pkg_info.push_str(&format!("Requires-Dist: {requirement}\n"));
         }
         let dependencies: Vec<String> = self.requires.iter().map(|r| format!("{r:?}")).collect();
+        let (built_name, built_version) = self
+            .builds_as
+            .clone()
+            .unwrap_or_else(|| (self.name.clone(), self.version.clone()));
         let pyproject = format!(
             "[build-system]\nrequires = [\"flit_core>=3.4,<4\"]\nbuild-backend = \"flit_core.buildapi\"\n\n\
-             [project]\nname = \"{}\"\nversion = \"{}\"\ndescription = \"test package\"\ndependencies = [{}]\n",
-            self.name,
-            self.version,
-            dependencies.join(", ")
+             [project]\nname = \"{}\"\nversion = \"{}\"\ndescription = \"test package\"\ndependencies = [{}]\n{}",
+            built_name,
+            built_version,
+            dependencies.join(", "),
+            if self.builds_as.is_some() {
+                format!("\n[tool.flit.module]\nname = \"{}\"\n", self.name)
+            } else {
+                String::new()
+            }
         );
         let build_file = if self.setup_py_only {
             (
