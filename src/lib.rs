@@ -20,6 +20,8 @@ mod facts;
 mod fetch;
 #[cfg(test)]
 mod fuzz;
+#[cfg(test)]
+mod fuzz_deployment;
 mod index;
 mod limits;
 mod lockfile;

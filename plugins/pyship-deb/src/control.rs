@@ -48,8 +48,18 @@ impl Control {
             depends.push(format!("libc6 (>= {glibc})"));
         }
         // The system libraries the wheels' compiled files link (dpkg-shlibdeps' job).
-        let shlibs = crate::shlibs::Shlibs::from_dpkg_database();
-        for soname in manifest.target.needed_libraries.iter().flatten() {
+        let needed = manifest
+            .target
+            .needed_libraries
+            .as_deref()
+            .unwrap_or_default();
+        // Read only when there is something to look up (it reads every shlibs file).
+        let shlibs = if needed.is_empty() {
+            crate::shlibs::Shlibs::default()
+        } else {
+            crate::shlibs::Shlibs::from_dpkg_database()
+        };
+        for soname in needed {
             match shlibs.dependency(soname) {
                 Some(dependency) => depends.push(dependency.to_string()),
                 None => pyship_plugin::log(format_args!(
@@ -204,6 +214,27 @@ impl Control {
             if let Err(message) = pyship_plugin::grammar::single_line(value) {
                 return refuse(field, value, message);
             }
+            // deb822 readers trim a value: what is written must be what is read.
+            if value.trim() != value || value.is_empty() {
+                return refuse(
+                    field,
+                    value,
+                    "it is empty or starts or ends with white space".into(),
+                );
+            }
+        }
+        // Policy 5.6.2: the name, then the address in angle brackets.
+        let address = self
+            .maintainer
+            .strip_suffix('>')
+            .and_then(|rest| rest.rsplit_once('<'))
+            .map(|(_, address)| address);
+        if !address.is_some_and(|address| address.contains('@') && !address.contains(['<', '>'])) {
+            return refuse(
+                "Maintainer",
+                &self.maintainer,
+                "Debian wants `Name <email>` (Policy 5.6.2)".into(),
+            );
         }
         if let Some(homepage) = &self.homepage {
             if homepage.contains(' ') {

@@ -318,3 +318,128 @@ mod tests {
         assert_eq!(combine("preinst", "", None, true).unwrap(), None);
     }
 }
+
+/// Property: the account values of a deployment, arbitrary, are either refused by the
+/// deployment check, or the postinst, run with stand-ins for adduser and its helpers, passes
+/// each of them to adduser as exactly one argument, unchanged.
+#[cfg(test)]
+mod account_fuzz {
+    use std::path::PathBuf;
+
+    use proptest::prelude::*;
+    use pyship_plugin::{Deployment, SystemUser};
+
+    /// Mostly names and paths that may well be valid, sometimes hostile text.
+    fn value() -> impl Strategy<Value = String> {
+        let name = proptest::collection::vec(
+            proptest::sample::select(&["app", "a", "_", "-", "1", "x", "www-data"][..]),
+            1..4,
+        )
+        .prop_map(|pieces| pieces.concat());
+        let path = proptest::collection::vec(
+            proptest::sample::select(&["var", "lib", "srv", "app", "x-1", "a_b", "bin", "sh"][..]),
+            1..4,
+        )
+        .prop_map(|pieces| format!("/{}", pieces.join("/")));
+        let piece = prop_oneof![
+            4 => proptest::sample::select(&[
+                "app", "_x", "-", "/", "/var/lib/", "..", " ", "\n", "'", "\"", "$(id)", "`id`",
+                "\\", ";", "*", "~", "é", "/bin/sh",
+            ][..]).prop_map(str::to_string),
+            1 => any::<String>(),
+        ];
+        let hostile = proptest::collection::vec(piece, 0..5).prop_map(|pieces| pieces.concat());
+        prop_oneof![2 => name, 2 => path, 1 => hostile]
+    }
+
+    /// Stand-ins that log their arguments one a line, then `---`.
+    fn stubs(directory: &std::path::Path) {
+        let log = directory.join("log");
+        for name in ["getent", "addgroup", "adduser", "chown", "chroot"] {
+            let body = match name {
+                "getent" => "exit 2".to_string(),
+                "chroot" => "shift\nexec \"$@\"".to_string(),
+                _ => format!(
+                    "printf '%s\\n' {name} \"$@\" >>'{}'\necho --- >>'{}'",
+                    log.display(),
+                    log.display()
+                ),
+            };
+            let path = directory.join(name);
+            std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+            std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+                .unwrap();
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+        #[test]
+        fn account_values_are_refused_or_passed_as_one_argument_each(
+            field in 0usize..4,
+            text in value(),
+        ) {
+            let mut user = SystemUser {
+                name: "app".into(),
+                group: "app".into(),
+                home: Some(PathBuf::from("/var/lib/app")),
+                shell: PathBuf::from("/usr/sbin/nologin"),
+            };
+            match field {
+                0 => user.name = text.clone(),
+                1 => user.group = text.clone(),
+                2 => user.home = Some(PathBuf::from(&text)),
+                _ => user.shell = PathBuf::from(&text),
+            }
+            let deployment = Deployment { user: Some(user.clone()), ..Deployment::default() };
+            if pyship_plugin_kit::service::check_deployment(&deployment).is_err() {
+                return Ok(());
+            }
+            let scripts = super::scripts(
+                "app-pkg",
+                std::path::Path::new("/opt/venvs/app"),
+                None,
+                &deployment,
+            )
+            .map_err(TestCaseError::fail)?;
+            let postinst = scripts.postinst.expect("a postinst creates the account");
+            let scratch = tempfile::tempdir().unwrap();
+            let bin = scratch.path().join("bin");
+            let root = scratch.path().join("root");
+            std::fs::create_dir_all(&bin).unwrap();
+            std::fs::create_dir_all(&root).unwrap();
+            stubs(&bin);
+            let script = scratch.path().join("postinst");
+            std::fs::write(&script, &postinst).unwrap();
+            let status = std::process::Command::new("sh")
+                .arg(&script)
+                .arg("configure")
+                .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
+                .env("DPKG_ROOT", &root)
+                .status()
+                .unwrap();
+            prop_assert!(status.success(), "{}", postinst);
+            let log = std::fs::read_to_string(bin.join("log")).unwrap();
+            let calls: Vec<Vec<&str>> = log
+                .split("---\n")
+                .filter(|call| !call.is_empty())
+                .map(|call| call.lines().collect())
+                .collect();
+            let home = user.home.as_ref().unwrap().display().to_string();
+            let shell = user.shell.display().to_string();
+            let expected_adduser = vec![
+                "adduser", "--quiet", "--system", "--ingroup", user.group.as_str(),
+                "--home", home.as_str(), "--no-create-home", "--shell", shell.as_str(),
+                "--gecos", "app-pkg service account", user.name.as_str(),
+            ];
+            prop_assert_eq!(
+                &calls[0],
+                &vec!["addgroup", "--quiet", "--system", user.group.as_str()]
+            );
+            prop_assert_eq!(&calls[1], &expected_adduser);
+            let owner = format!("{}:{}", user.name, user.group);
+            prop_assert_eq!(&calls[2], &vec!["chown", owner.as_str(), home.as_str()]);
+            prop_assert!(root.join(home.trim_start_matches('/')).is_dir());
+        }
+    }
+}

@@ -10,6 +10,8 @@
 
 mod ar;
 mod control;
+#[cfg(test)]
+mod control_fuzz;
 mod data;
 mod docs;
 mod lifecycle;
