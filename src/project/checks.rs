@@ -265,6 +265,13 @@ fn check_target(at: &Locator, target: &TargetSpec) -> Result<(), ProjectError> {
             if let Some(arch) = arch {
                 at.check(&["targets"], arch, grammar::architecture)?;
             }
+            // `ARCH-manylinux_2_N`: its architecture names directories and artifacts too.
+            if let Some(platform) = platform {
+                let arch = platform
+                    .split_once('-')
+                    .map_or(platform.as_str(), |(arch, _)| arch);
+                at.check(&["targets"], arch, grammar::architecture)?;
+            }
             if let Some(interpreter) = interpreter {
                 at.check(&["targets"], interpreter, |path| {
                     grammar::plain_absolute_path(path).map(drop)

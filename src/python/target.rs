@@ -92,6 +92,8 @@ pub enum TargetError {
         "invalid platform `{0}`: expected ARCH-manylinux_2_N (e.g. `x86_64-manylinux_2_28`) or ARCH-linux"
     )]
     BadPlatform(String),
+    #[error("invalid architecture `{arch}`: {message}")]
+    BadArch { arch: String, message: String },
 }
 
 impl crate::diagnostics::Diagnostic for TargetError {
@@ -184,6 +186,10 @@ impl Target {
             .ok_or_else(|| TargetError::UnknownPreset(name.to_string()))?;
         let version = Version::from_str(preset.python).expect("presets hold valid versions");
         let arch = arch.unwrap_or("x86_64");
+        pyship_plugin::grammar::architecture(arch).map_err(|message| TargetError::BadArch {
+            arch: arch.escape_debug().to_string(),
+            message,
+        })?;
         let label = if arch == "x86_64" {
             preset.name.to_string()
         } else {
@@ -261,6 +267,11 @@ fn parse_platform(platform: &str) -> Result<(String, Option<(u32, u32)>), Target
     if arch.is_empty() {
         return Err(bad());
     }
+    // The architecture names directories and artifacts: a machine name, never a path.
+    pyship_plugin::grammar::architecture(arch).map_err(|message| TargetError::BadArch {
+        arch: arch.escape_debug().to_string(),
+        message,
+    })?;
     let glibc = match libc {
         "linux" => None,
         "manylinux2014" => Some((2, 17)),

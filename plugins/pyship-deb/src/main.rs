@@ -109,7 +109,7 @@ fn main() -> ExitCode {
 /// Builds the .deb for `manifest` in its output directory, or with `split = true` the
 /// dependencies' package and the application's (in that order).
 fn build_debs(manifest: &Manifest) -> Result<Vec<Artifact>, String> {
-    let mtime = manifest.source.source_date_epoch.unwrap_or(0);
+    let mtime = pyship_plugin_kit::artifact::source_date_epoch(manifest)?;
     let options = FormatOptions::new(manifest);
     let compression = options.compression(
         "compression",

@@ -12,6 +12,19 @@ use std::path::{Path, PathBuf};
 use pyship_plugin::{Artifact, hex};
 use sha2::{Digest, Sha256};
 
+/// The build's `SOURCE_DATE_EPOCH` (0 when the manifest has none), refused past what every
+/// format records (RPM's 32-bit times): a larger one would wrap or corrupt an archive.
+pub fn source_date_epoch(manifest: &pyship_plugin::Manifest) -> Result<u64, String> {
+    let epoch = manifest.source.source_date_epoch.unwrap_or(0);
+    if epoch > pyship_plugin::grammar::MAX_SOURCE_DATE_EPOCH {
+        return Err(format!(
+            "SOURCE_DATE_EPOCH {epoch} is past what package formats record (at most {})",
+            pyship_plugin::grammar::MAX_SOURCE_DATE_EPOCH
+        ));
+    }
+    Ok(epoch)
+}
+
 /// `base/NAME` as a work directory of the plugin's own: created when missing, refused when it
 /// is a symbolic link or not a directory. Plugins clear and rewrite their work directories,
 /// and a link there (`target/pyship/deb -> /somewhere`) would make them clear another place.

@@ -174,7 +174,7 @@ fn build_rpm(manifest: &Manifest) -> Result<Artifact, String> {
     if let Some(commit) = &manifest.source.git_commit {
         description.push_str(&format!("\nBuilt from commit {commit}."));
     }
-    let mtime = manifest.source.source_date_epoch.unwrap_or(0);
+    let mtime = pyship_plugin_kit::artifact::source_date_epoch(manifest)?;
     let config = rpm::BuildConfig::default()
         .compression(compression)
         .source_date(mtime as u32)

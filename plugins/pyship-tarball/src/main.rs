@@ -115,7 +115,7 @@ fn write_tarball(manifest: &Manifest) -> Result<Artifact, String> {
             release.escape_debug()
         ));
     }
-    let mtime = manifest.source.source_date_epoch.unwrap_or(0);
+    let mtime = pyship_plugin_kit::artifact::source_date_epoch(manifest)?;
     let release_dir = manifest
         .layout
         .install_prefix

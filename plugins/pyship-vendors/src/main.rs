@@ -82,7 +82,7 @@ fn write_archive(manifest: &Manifest) -> Result<Artifact, String> {
         "{top}-{target}-vendors.tar{}",
         compression.extension()
     ));
-    let mtime = manifest.source.source_date_epoch.unwrap_or(0);
+    let mtime = pyship_plugin_kit::artifact::source_date_epoch(manifest)?;
     let failed = |error: std::io::Error| format!("failed to write `{}`: {error}", path.display());
     let file = ArtifactFile::create(&path).map_err(failed)?;
     let mut writer = TarWriter::new(
