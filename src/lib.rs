@@ -127,6 +127,7 @@ fn diagnostic_of<'e>(
         resolver::ProviderError,
         plugin::PluginError,
         plugin::OptionError,
+        plugin::HonoursError,
         index::IndexError,
         python::TargetError,
         lockfile::SelectError,

@@ -126,10 +126,11 @@ fn checked_plugin(
         .into());
     }
     let project = &workspace.project;
+    plugin::check_honoured(project, format, description.honours.as_deref())?;
     if let Some(table) = project.format_options.get(format) {
         plugin::check_options(
             format,
-            table,
+            &plugin::plugin_table(table),
             &description.options,
             &project.pyproject_path(),
             |key| project.line_of(&["tool", "pyship", format, key]),
@@ -274,12 +275,12 @@ fn manifest(
         } else {
             to_json(&project.raw_options)?
         },
-        format_options: to_json(
+        format_options: to_json(&plugin::plugin_table(
             project
                 .format_options
                 .get(format)
                 .unwrap_or(&toml::Table::new()),
-        )?,
+        ))?,
         output_dir: project.target_dir(),
         source: pyship_plugin::Source {
             git_commit: git_commit.clone(),

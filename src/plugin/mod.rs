@@ -13,9 +13,14 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+mod honours;
 mod options;
 
+pub use honours::{HonoursError, plugin_table};
 pub use options::{OptionError, check_options};
+
+/// See [`honours::check`].
+pub use honours::check as check_honoured;
 
 use pyship_plugin::{Describe, PROTOCOL_VERSIONS, PackageResult};
 

@@ -9,6 +9,7 @@ mod cli;
 mod deb_lifecycle;
 mod hardening;
 mod index;
+mod lifecycle;
 mod lock;
 mod lock_targets;
 mod package_deb;

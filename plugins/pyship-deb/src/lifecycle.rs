@@ -16,6 +16,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use pyship_plugin::{Deployment, SystemUser};
+use pyship_plugin_kit::lifecycle::{self, Action, Moment};
 use pyship_plugin_kit::service::sh_quote;
 
 /// The maintainer scripts of a package; `None` where it needs none.
@@ -41,73 +42,77 @@ fn sh_double_quote(word: &str) -> String {
     out
 }
 
-/// The scripts for `deployment`: generated parts, the bytecode cleanup of `postrm`, and the
-/// user's fragments.
-/// `site_packages` (absolute, on the server) is set when the modules are compiled at install
-/// time, with the virtualenv's own interpreter.
+/// The scripts for `deployment`: the shared lifecycle plan rendered in dpkg's terms, the
+/// user's fragments placed where the plan puts them. `site_packages` (absolute, on the
+/// server) is set when the modules are compiled at install time.
 pub fn scripts(
     package: &str,
     install_prefix: &Path,
     site_packages: Option<&Path>,
     deployment: &Deployment,
 ) -> Result<Scripts, String> {
-    let mut postinst = String::new();
-    let mut prerm = String::new();
-    let mut postrm = String::new();
-    if let Some(user) = &deployment.user {
-        postinst.push_str(&create_user(package, user));
-    }
-    if let Some(site_packages) = site_packages {
-        let python = sh_quote(&install_prefix.join("bin/python").display().to_string());
-        let prefix = sh_quote(&install_prefix.display().to_string());
-        postinst.push_str(
-            &INSTALL_BYTECODE
-                .replace("#PYTHON#", &python)
-                .replace("#SITE#", &sh_quote(&site_packages.display().to_string())),
-        );
-        prerm.push_str(&REMOVE_BYTECODE.replace("#PREFIX#", &prefix));
-    }
-    for file in &deployment.config_files {
-        // A configuration file only root can read is made readable to the service's group.
-        if let Some(user) = &deployment.user {
-            if file.mode & 0o004 == 0 && file.mode & 0o040 != 0 {
-                let _ = writeln!(
-                    postinst,
-                    "if [ \"$1\" = configure ]; then\n    pyship_in_root chgrp {} {}\nfi",
-                    sh_quote(&user.group),
-                    sh_quote(&file.target.display().to_string())
-                );
+    let plan = lifecycle::plan(install_prefix, site_packages, deployment);
+    let script = |name: &str, moments: &[Moment]| -> Result<Option<String>, String> {
+        let mut generated = String::new();
+        let mut fragment = None;
+        let mut generated_first = true;
+        for moment in moments {
+            for action in plan.at(*moment) {
+                match action {
+                    Action::Fragment { path } => {
+                        // A fragment after the generated part (install) or before it (removal).
+                        generated_first = !generated.is_empty() || *moment == Moment::AfterInstall;
+                        fragment = Some(path.as_path());
+                    }
+                    action => generated.push_str(&render(package, action)),
+                }
             }
         }
-    }
-    if let Some(service) = &deployment.service {
-        let unit = sh_quote(&format!("{}.service", service.name));
-        postinst.push_str(&SERVICE_POSTINST.replace("#UNIT#", &unit));
-        prerm.push_str(&SERVICE_PRERM.replace("#UNIT#", &unit));
-        postrm.push_str(&SERVICE_POSTRM.replace("#UNIT#", &unit));
-    }
-    postrm.push_str(
-        &BYTECODE_POSTRM.replace("#PREFIX#", &sh_quote(&install_prefix.display().to_string())),
-    );
-    if let Some(home) = deployment.user.as_ref().and_then(|user| user.home.as_ref()) {
-        // The account's home holds the service's state: purge removes it, but only when this
-        // package created it (the postinst leaves a marker then); a home that was there
-        // before (`/var/www`, another package's directory) is never removed. The account
-        // itself stays, as Debian Policy 9.2.2 advises: files it owns may remain elsewhere.
-        let marker = sh_quote(&home_marker(package));
-        let _ = writeln!(
-            postrm,
-            "if [ \"$1\" = purge ] && [ -f \"$DPKG_ROOT\"{marker} ]; then\n    rm -rf \"$DPKG_ROOT\"{}\n    rm -f \"$DPKG_ROOT\"{marker}\n    rmdir \"$DPKG_ROOT\"/var/lib/pyship 2>/dev/null || true\nfi",
-            sh_quote(&home.display().to_string())
-        );
-    }
-    let fragments = &deployment.scripts;
+        combine(name, &generated, fragment, generated_first)
+    };
     Ok(Scripts {
-        preinst: combine("preinst", "", fragments.preinst.as_deref(), true)?,
-        postinst: combine("postinst", &postinst, fragments.postinst.as_deref(), true)?,
-        prerm: combine("prerm", &prerm, fragments.prerm.as_deref(), false)?,
-        postrm: combine("postrm", &postrm, fragments.postrm.as_deref(), false)?,
+        preinst: script("preinst", &[Moment::BeforeInstall])?,
+        postinst: script("postinst", &[Moment::AfterInstall])?,
+        prerm: script("prerm", &[Moment::BeforeRemove])?,
+        postrm: script("postrm", &[Moment::AfterRemove, Moment::Purge])?,
     })
+}
+
+/// One action in dpkg's terms: guarded by the script's arguments so that it runs only for the
+/// operation it belongs to (`configure`, `remove`, `purge`).
+fn render(package: &str, action: &Action) -> String {
+    let path = |path: &Path| sh_quote(&path.display().to_string());
+    match action {
+        Action::CreateAccount(user) => create_user(package, user),
+        Action::CompileBytecode {
+            python,
+            site_packages,
+        } => INSTALL_BYTECODE
+            .replace("#PYTHON#", &path(python))
+            .replace("#SITE#", &path(site_packages)),
+        Action::ShareConfigWithGroup { path: file, group } => format!(
+            "if [ \"$1\" = configure ]; then\n    pyship_in_root chgrp {} {}\nfi\n",
+            sh_quote(group),
+            path(file)
+        ),
+        Action::StartService { unit } => SERVICE_POSTINST.replace("#UNIT#", &sh_quote(unit)),
+        Action::RemoveBytecode { prefix } => REMOVE_BYTECODE.replace("#PREFIX#", &path(prefix)),
+        Action::StopService { unit } => SERVICE_PRERM.replace("#UNIT#", &sh_quote(unit)),
+        Action::ForgetService { unit } => SERVICE_POSTRM.replace("#UNIT#", &sh_quote(unit)),
+        Action::PurgeService { unit } => SERVICE_PURGE.replace("#UNIT#", &sh_quote(unit)),
+        Action::CleanPrefix { prefix } => BYTECODE_POSTRM.replace("#PREFIX#", &path(prefix)),
+        // The account's home holds the service's state: purge removes it, but only when this
+        // package made it (the postinst left the marker); a home that was there before
+        // (`/var/www`, another package's directory) is never removed.
+        Action::RemoveHome { home } => {
+            let marker = sh_quote(&lifecycle::home_marker(package));
+            format!(
+                "if [ \"$1\" = purge ] && [ -f \"$DPKG_ROOT\"{marker} ]; then\n    rm -rf \"$DPKG_ROOT\"{}\n    rm -f \"$DPKG_ROOT\"{marker}\n    rmdir \"$DPKG_ROOT\"/var/lib/pyship 2>/dev/null || true\nfi\n",
+                path(home)
+            )
+        }
+        Action::Fragment { .. } => String::new(),
+    }
 }
 
 /// One script from the generated part and the user's fragment. A fragment with a
@@ -126,6 +131,12 @@ fn combine(
         ""
     };
     let header = format!("#!/bin/sh\n# {name} written by pyship-deb\nset -e\n\n{helper}\n");
+    // What the fragment is told, in the words every format uses.
+    let action = if fragment.is_some() {
+        PYSHIP_ACTION
+    } else {
+        ""
+    };
     let Some(path) = fragment else {
         return Ok((!generated.is_empty()).then(|| format!("{header}{generated}\nexit 0\n")));
     };
@@ -136,6 +147,7 @@ fn combine(
         for line in text.lines() {
             if line.trim() == "#DEBHELPER#" {
                 let _ = writeln!(out, "# Generated by pyship-deb:");
+                out.push_str(action);
                 out.push_str(helper);
                 out.push_str(generated);
             } else {
@@ -157,8 +169,18 @@ fn combine(
     } else {
         (user_part, generated.to_string())
     };
-    Ok(Some(format!("{header}{first}\n{second}\nexit 0\n")))
+    Ok(Some(format!("{header}{action}{first}\n{second}\nexit 0\n")))
 }
+
+/// `PYSHIP_ACTION` from dpkg's arguments: `install`, `upgrade`, `remove`, `purge` or `abort`.
+const PYSHIP_ACTION: &str = r##"case "${1:-}" in
+    configure) if [ -n "${2:-}" ]; then PYSHIP_ACTION=upgrade; else PYSHIP_ACTION=install; fi ;;
+    abort-*|failed-upgrade) PYSHIP_ACTION=abort ;;
+    disappear) PYSHIP_ACTION=remove ;;
+    *) PYSHIP_ACTION=${1:-} ;;
+esac
+export PYSHIP_ACTION
+"##;
 
 /// Runs a command on the system being installed: itself, or under `chroot "$DPKG_ROOT"`.
 const IN_ROOT: &str = r##"pyship_in_root() {
@@ -169,12 +191,6 @@ const IN_ROOT: &str = r##"pyship_in_root() {
     fi
 }
 "##;
-
-/// Where the postinst records that it created the account's home, so that purge removes only
-/// a home the package made.
-fn home_marker(package: &str) -> String {
-    format!("/var/lib/pyship/{package}.home-created")
-}
 
 /// The system account, created once with adduser's conventions for system users; its home
 /// (when it has one) made and owned by it.
@@ -203,7 +219,7 @@ fn create_user(package: &str, user: &SystemUser) -> String {
         let _ = writeln!(
             text,
             "    if [ ! -d \"$DPKG_ROOT\"{home} ]; then\n        mkdir -p \"$DPKG_ROOT\"{home}\n        pyship_in_root chown {name}:{group} {home}\n        chmod 0750 \"$DPKG_ROOT\"{home}\n        mkdir -p \"$DPKG_ROOT\"/var/lib/pyship\n        : >\"$DPKG_ROOT\"{}\n    fi",
-            sh_quote(&home_marker(package))
+            sh_quote(&lifecycle::home_marker(package))
         );
     }
     let _ = writeln!(text, "fi");
@@ -257,14 +273,14 @@ fi
 const SERVICE_POSTRM: &str = r##"if [ "$1" = remove ] && [ -d "$DPKG_ROOT"/run/systemd/system ]; then
     systemctl --system daemon-reload >/dev/null || true
 fi
-if command -v deb-systemd-helper >/dev/null; then
-    if [ "$1" = remove ]; then
-        deb-systemd-helper mask #UNIT# >/dev/null || true
-    fi
-    if [ "$1" = purge ]; then
-        deb-systemd-helper purge #UNIT# >/dev/null || true
-        deb-systemd-helper unmask #UNIT# >/dev/null || true
-    fi
+if [ "$1" = remove ] && command -v deb-systemd-helper >/dev/null; then
+    deb-systemd-helper mask #UNIT# >/dev/null || true
+fi
+"##;
+
+const SERVICE_PURGE: &str = r##"if [ "$1" = purge ] && command -v deb-systemd-helper >/dev/null; then
+    deb-systemd-helper purge #UNIT# >/dev/null || true
+    deb-systemd-helper unmask #UNIT# >/dev/null || true
 fi
 "##;
 

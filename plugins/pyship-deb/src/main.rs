@@ -38,7 +38,8 @@ struct DebPlugin;
 
 impl Plugin for DebPlugin {
     fn describe(&self) -> Describe {
-        let mut describe = Describe::new("deb", "Debian .deb packages (dpkg, apt)", &["deb"]);
+        let mut describe = Describe::new("deb", "Debian .deb packages (dpkg, apt)", &["deb"])
+            .honouring(pyship_plugin::DEPLOYMENT_FACTS);
         let option = OptionDoc::new;
         describe.options = vec![
             option(

@@ -7,13 +7,15 @@
 //! - [`tree`]: the staged tree plus the plugin's generated files, in one archive order;
 //! - [`options`]: `[tool.pyship.FORMAT]` values read with their types;
 //! - [`version`]: a PEP 440 version as dpkg and rpm sort it;
-//! - [`service`]: the systemd unit of a service, and shell quoting for scripts.
+//! - [`lifecycle`]: install, upgrade, removal and purge planned once, rendered by each format;
+//! - [`service`]: the systemd unit of a service, shell quoting for scripts, the deployment check.
 //!
 //! It sits beside the protocol crate, `pyship-plugin`, which stays a small serde-only
 //! contract that plugins in any language can read.
 
 pub mod artifact;
 pub mod compress;
+pub mod lifecycle;
 pub mod options;
 pub mod segments;
 pub mod service;

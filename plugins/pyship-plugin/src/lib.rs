@@ -104,7 +104,26 @@ pub struct Describe {
     /// `{prefix}`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub install_prefix: Option<String>,
+    /// The deployment facts the plugin acts on (names of [`DEPLOYMENT_FACTS`]). pyship
+    /// refuses to package a project that sets a fact the format would silently go without,
+    /// unless the project says so (`[tool.pyship.FORMAT] ignore = [...]`). Absent: the
+    /// plugin does not say, and nothing is checked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub honours: Option<Vec<String>>,
 }
+
+/// The deployment facts a plugin may honour, as `Describe::honours` names them.
+pub const DEPLOYMENT_FACTS: &[&str] = &[
+    "build-number",
+    "run-depends",
+    "user",
+    "config-files",
+    "scripts.preinst",
+    "scripts.postinst",
+    "scripts.prerm",
+    "scripts.postrm",
+    "service",
+];
 
 impl Describe {
     /// A description speaking every protocol version of this crate, wanting a virtualenv.
@@ -117,7 +136,14 @@ impl Describe {
             layout: LayoutKind::Venv,
             options: Vec::new(),
             install_prefix: None,
+            honours: None,
         }
+    }
+
+    /// The same description, saying which deployment facts the plugin honours.
+    pub fn honouring(mut self, facts: &[&str]) -> Self {
+        self.honours = Some(facts.iter().map(|fact| fact.to_string()).collect());
+        self
     }
 }
 

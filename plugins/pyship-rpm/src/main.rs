@@ -24,7 +24,8 @@ struct RpmPlugin;
 
 impl Plugin for RpmPlugin {
     fn describe(&self) -> Describe {
-        let mut describe = Describe::new("rpm", "RPM packages (rpm, dnf, yum)", &["rpm"]);
+        let mut describe = Describe::new("rpm", "RPM packages (rpm, dnf, yum)", &["rpm"])
+            .honouring(pyship_plugin::DEPLOYMENT_FACTS);
         let option = OptionDoc::new;
         describe.options = vec![
             option(
@@ -296,7 +297,7 @@ fn build_rpm(manifest: &Manifest) -> Result<Artifact, String> {
                 manifest.target.python_version
             ))
         });
-    let scriptlets = scripts::scriptlets(prefix, install_time_bytecode.as_deref(), &deployment);
+    let scriptlets = scripts::scriptlets(prefix, install_time_bytecode.as_deref(), &deployment)?;
     if !scriptlets.pre.is_empty() {
         builder.pre_install_script(scriptlets.pre.as_str());
     }

@@ -72,8 +72,16 @@ dir="$releases/$target"
 [ -f "$dir/.pyship-release-complete" ] ||
     die "$dir is not a complete release (an interrupted extraction?); extract its archive again"
 
+# Told to the user's fragments, as every format tells them.
+if [ "${1:-}" = --rollback ]; then
+    PYSHIP_ACTION=rollback
+elif [ -e "$prefix/current" ]; then
+    PYSHIP_ACTION=upgrade
+else
+    PYSHIP_ACTION=install
+fi
+#PREINST#
 #USER#
-#BYTECODE#
 ln -sfn "releases/$target" "$prefix/.current.$$"
 mv -T "$prefix/.current.$$" "$prefix/current"
 
@@ -88,6 +96,7 @@ else
 fi
 mv "$history.$$" "$history"
 say "current -> releases/$target"
+#POSTINST#
 
 total=$(wc -l <"$history")
 if [ "$total" -gt "$keep" ]; then

@@ -15,6 +15,7 @@ use std::process::ExitCode;
 use pyship_plugin::{Artifact, Describe, Manifest, OptionDoc, PackageResult, Plugin};
 use pyship_plugin_kit::artifact::ArtifactFile;
 use pyship_plugin_kit::compress::{Compression, Encoder};
+use pyship_plugin_kit::lifecycle::{self, Action, Moment};
 use pyship_plugin_kit::options::FormatOptions;
 use pyship_plugin_kit::service::sh_quote;
 use pyship_plugin_kit::tar::TarWriter;
@@ -32,7 +33,15 @@ impl Plugin for TarballPlugin {
             "tarball",
             "release tarballs with atomic activation and rollback",
             &["tarball"],
-        );
+        )
+        // No package manager: activation is the install; nothing removes a release's
+        // files but a later activation, and services and config files are the operator's.
+        .honouring(&[
+            "build-number",
+            "user",
+            "scripts.preinst",
+            "scripts.postinst",
+        ]);
         describe.install_prefix = Some("{prefix}/releases/{version}".into());
         let option = OptionDoc::new;
         describe.options = vec![
@@ -157,7 +166,7 @@ fn write_tarball(manifest: &Manifest) -> Result<Artifact, String> {
     );
     // The script first, the completion marker last: from a copy cut short anywhere, the
     // script that refuses it is there.
-    let activate = activate_script(manifest, &prefix, &release, keep);
+    let activate = activate_script(manifest, &prefix, &release, keep)?;
     writer
         .file(
             &format!("{release_dir}/pyship-activate"),
@@ -180,58 +189,107 @@ fn write_tarball(manifest: &Manifest) -> Result<Artifact, String> {
     file.commit("tarball").map_err(failed)
 }
 
-/// The activation script for this release, with the deployment steps that apply outside a
-/// package manager: the service account and install-time bytecode.
-fn activate_script(manifest: &Manifest, prefix: &str, release: &str, keep: u64) -> String {
+/// The activation script for this release: the shared lifecycle plan's install moments in
+/// terms of a release directory (there is no package manager: activation is the install,
+/// `--rollback` activates the release before). The account, install-time bytecode and the
+/// user's `preinst`/`postinst` fragments; removal moments have no counterpart here.
+fn activate_script(
+    manifest: &Manifest,
+    prefix: &str,
+    release: &str,
+    keep: u64,
+) -> Result<String, String> {
     let deployment = manifest.deployment.clone().unwrap_or_default();
-    let user = match &deployment.user {
-        None => String::new(),
-        Some(user) => {
-            let name = sh_quote(&user.name);
-            let group = sh_quote(&user.group);
-            let home = sh_quote(&user.home.as_ref().map_or_else(
-                || "/nonexistent".to_string(),
-                |home| home.display().to_string(),
-            ));
-            let shell = sh_quote(&user.shell.display().to_string());
-            let mut text = format!(
-                "# The service account, created once (adduser where it is, else useradd).\n\
-                 if ! getent group {group} >/dev/null; then\n    \
-                 if command -v addgroup >/dev/null; then addgroup --quiet --system {group}; else groupadd --system {group}; fi\n    \
-                 say \"created the group {}\"\nfi\n\
-                 if ! getent passwd {name} >/dev/null; then\n    \
-                 if command -v adduser >/dev/null; then adduser --quiet --system --ingroup {group} --home {home} --no-create-home --shell {shell} {name}; \
-                 else useradd --system --gid {group} --home-dir {home} --no-create-home --shell {shell} {name}; fi\n    \
-                 say \"created the user {}\"\nfi\n",
-                user.group, user.name
-            );
-            if user.home.is_some() {
-                text.push_str(&format!(
-                    "if [ ! -d {home} ]; then\n    mkdir -p {home}\n    chown {name}:{group} {home}\n    chmod 0750 {home}\nfi\n"
-                ));
-            }
-            text
-        }
-    };
-    let bytecode = if manifest.target.bytecode.as_deref() == Some("install") {
-        format!(
-            "# Bytecode, compiled once per release by the interpreter that will import it.\n\
-             if [ ! -f \"$dir/.pyship-bytecode\" ]; then\n    \
-             \"$dir/bin/python\" -I -m compileall -q -f -j0 --invalidation-mode checked-hash \"$dir/lib/python{}/site-packages\" >/dev/null || true\n    \
-             touch \"$dir/.pyship-bytecode\"\n    say \"compiled the bytecode of $target\"\nfi\n",
+    let site_packages = (manifest.target.bytecode.as_deref() == Some("install")).then(|| {
+        manifest.layout.install_prefix.join(format!(
+            "lib/python{}/site-packages",
             manifest.target.python_version
-        )
-    } else {
-        String::new()
-    };
-    ACTIVATE
+        ))
+    });
+    let plan = lifecycle::plan(
+        &manifest.layout.install_prefix,
+        site_packages.as_deref(),
+        &deployment,
+    );
+    let mut preinst = String::new();
+    let mut setup = String::new();
+    let mut postinst = String::new();
+    for action in plan.at(Moment::BeforeInstall) {
+        if let Action::Fragment { path } = action {
+            preinst.push_str(&fragment(path)?);
+        }
+    }
+    for action in plan.at(Moment::AfterInstall) {
+        match action {
+            Action::CreateAccount(user) => setup.push_str(&create_user(user)),
+            Action::CompileBytecode { .. } => setup.push_str(&compile_bytecode(manifest)),
+            Action::Fragment { path } => postinst.push_str(&fragment(path)?),
+            // Config files and units are not shipped in a tarball.
+            _ => {}
+        }
+    }
+    Ok(ACTIVATE
         .replace("#NAME#", &manifest.project.name)
         .replace("'#PREFIX#'", &sh_quote(prefix))
         .replace("#PREFIX#", prefix)
         .replace("'#RELEASE#'", &sh_quote(release))
         .replace("#KEEP#", &keep.to_string())
-        .replace("#USER#\n", &user)
-        .replace("#BYTECODE#\n", &bytecode)
+        .replace("#PREINST#\n", &preinst)
+        .replace("#USER#\n", &setup)
+        .replace("#POSTINST#\n", &postinst))
+}
+
+/// The user's fragment in a subshell run in the release directory, told `PYSHIP_ACTION`
+/// (`install`, `upgrade` or `rollback`).
+fn fragment(path: &Path) -> Result<String, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|error| format!("failed to read `{}`: {error}", path.display()))?;
+    let name = path
+        .file_name()
+        .map_or_else(String::new, |name| name.to_string_lossy().into_owned());
+    Ok(format!(
+        "# From {name}:\n(\nexport PYSHIP_ACTION\ncd \"$dir\"\n:\n{}\n)\n",
+        text.trim_end()
+    ))
+}
+
+/// The service account, created once (adduser where it is, else useradd), its home made.
+fn create_user(user: &pyship_plugin::SystemUser) -> String {
+    let name = sh_quote(&user.name);
+    let group = sh_quote(&user.group);
+    let home = sh_quote(&user.home.as_ref().map_or_else(
+        || "/nonexistent".to_string(),
+        |home| home.display().to_string(),
+    ));
+    let shell = sh_quote(&user.shell.display().to_string());
+    let mut text = format!(
+        "# The service account, created once (adduser where it is, else useradd).\n\
+         if ! getent group {group} >/dev/null; then\n    \
+         if command -v addgroup >/dev/null; then addgroup --quiet --system {group}; else groupadd --system {group}; fi\n    \
+         say \"created the group {}\"\nfi\n\
+         if ! getent passwd {name} >/dev/null; then\n    \
+         if command -v adduser >/dev/null; then adduser --quiet --system --ingroup {group} --home {home} --no-create-home --shell {shell} {name}; \
+         else useradd --system --gid {group} --home-dir {home} --no-create-home --shell {shell} {name}; fi\n    \
+         say \"created the user {}\"\nfi\n",
+        user.group, user.name
+    );
+    if user.home.is_some() {
+        text.push_str(&format!(
+            "if [ ! -d {home} ]; then\n    mkdir -p {home}\n    chown {name}:{group} {home}\n    chmod 0750 {home}\nfi\n"
+        ));
+    }
+    text
+}
+
+/// Bytecode, compiled once per release by the interpreter that will import it.
+fn compile_bytecode(manifest: &Manifest) -> String {
+    format!(
+        "# Bytecode, compiled once per release by the interpreter that will import it.\n\
+         if [ ! -f \"$dir/.pyship-bytecode\" ]; then\n    \
+         \"$dir/bin/python\" -I -m compileall -q -f -j0 --invalidation-mode checked-hash \"$dir/lib/python{}/site-packages\" >/dev/null || true\n    \
+         touch \"$dir/.pyship-bytecode\"\n    say \"compiled the bytecode of $target\"\nfi\n",
+        manifest.target.python_version
+    )
 }
 
 #[cfg(test)]
@@ -252,10 +310,11 @@ mod tests {
         let manifest: Manifest =
             serde_json::from_str(include_str!("../../../testdata/protocol/v2/manifest.json"))
                 .unwrap();
-        let script = activate_script(&manifest, "/opt/venvs/my app", "1.0", 3);
+        let script = activate_script(&manifest, "/opt/venvs/my app", "1.0", 3).unwrap();
         assert!(script.contains("prefix='/opt/venvs/my app'\n"), "{script}");
         assert!(script.contains("release='1.0'\nkeep=3\n"), "{script}");
-        assert!(!script.contains("#USER#") && !script.contains("#BYTECODE#"));
+        assert!(!script.contains("#USER#") && !script.contains("#PREINST#"));
+        assert!(!script.contains("#POSTINST#"));
         let directory =
             std::env::temp_dir().join(format!("pyship-activate-{}", std::process::id()));
         std::fs::write(&directory, &script).unwrap();

@@ -25,7 +25,8 @@ impl Plugin for VendorsPlugin {
             "vendors",
             "the app with its dependencies in vendors/, no virtualenv",
             &["vendors"],
-        );
+        )
+        .honouring(&["build-number"]);
         describe.layout = LayoutKind::Vendors;
         describe.options = vec![OptionDoc::new(
             "compression",

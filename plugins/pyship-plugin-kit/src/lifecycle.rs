@@ -1,0 +1,260 @@
+//! The lifecycle of a deployment, planned once from the manifest's facts and rendered by each
+//! format into its own conventions: deb maintainer scripts, rpm scriptlets, the tarball's
+//! `pyship-activate`. A format decides *how* an action is done (adduser or useradd, dpkg's
+//! arguments or rpm's counts); *what* is done, and in which order, is decided here, so that
+//! the formats cannot drift apart.
+//!
+//! The moments are neutral: before and after the files are installed (a first install or an
+//! upgrade), before and after they are removed (not on upgrade), and purge (the operator asks
+//! for the state to go too; only deb has it).
+//!
+//! Every format also tells the user's fragments what is happening in one variable,
+//! `PYSHIP_ACTION` (`install`, `upgrade`, `remove`, `purge`, `abort`), beside its own
+//! arguments, so that one fragment serves every format.
+
+use std::path::{Path, PathBuf};
+
+use pyship_plugin::{Deployment, SystemUser};
+
+/// When an action runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Moment {
+    /// Before the files are unpacked: install and upgrade.
+    BeforeInstall,
+    /// After the files are in place: install and upgrade.
+    AfterInstall,
+    /// Before the files are removed: removal only.
+    BeforeRemove,
+    /// After the files are removed: removal only.
+    AfterRemove,
+    /// The operator purges: the package's state goes too.
+    Purge,
+}
+
+/// What is done, in neutral terms.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// The system group and user, created when missing; the home made and owned by the user
+    /// when missing, and recorded as made (so that only a home the package made is removed).
+    CreateAccount(SystemUser),
+    /// A config file only root may read is made readable to the service's group.
+    ShareConfigWithGroup { path: PathBuf, group: String },
+    /// The modules compiled by the virtualenv's own interpreter (checked-hash pycs).
+    CompileBytecode {
+        python: PathBuf,
+        site_packages: PathBuf,
+    },
+    /// Bytecode caches under the prefix removed before the files go, so directories empty.
+    RemoveBytecode { prefix: PathBuf },
+    /// The unit enabled on first install (an operator's `disable` kept on upgrade), started on
+    /// install and restarted on upgrade, only where systemd runs.
+    StartService { unit: String },
+    /// The unit stopped (and disabled) on removal, where systemd runs.
+    StopService { unit: String },
+    /// systemd told that the unit is gone.
+    ForgetService { unit: String },
+    /// The unit's enablement state purged.
+    PurgeService { unit: String },
+    /// Caches written at run time removed under the prefix, then its empty directories.
+    CleanPrefix { prefix: PathBuf },
+    /// The account's home removed, only when [`Action::CreateAccount`] made it.
+    RemoveHome { home: PathBuf },
+    /// The user's fragment (`scripts` in `[tool.pyship]`) for this moment.
+    Fragment { path: PathBuf },
+}
+
+/// The ordered actions of each moment.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Plan {
+    pub steps: Vec<(Moment, Action)>,
+}
+
+impl Plan {
+    /// The actions of `moment`, in order.
+    pub fn at(&self, moment: Moment) -> impl Iterator<Item = &Action> {
+        self.steps
+            .iter()
+            .filter(move |(when, _)| *when == moment)
+            .map(|(_, action)| action)
+    }
+}
+
+/// Where the package records that it made an account's home: `/var/lib/pyship/PACKAGE.home-created`.
+pub fn home_marker(package: &str) -> String {
+    format!("/var/lib/pyship/{package}.home-created")
+}
+
+/// The plan for `deployment` of the package `package` installed at `install_prefix`;
+/// `site_packages` is set when the modules are compiled on the server.
+pub fn plan(install_prefix: &Path, site_packages: Option<&Path>, deployment: &Deployment) -> Plan {
+    let mut steps = Vec::new();
+    let mut add = |moment, action| steps.push((moment, action));
+    let fragments = &deployment.scripts;
+    let unit = deployment
+        .service
+        .as_ref()
+        .map(|service| format!("{}.service", service.name));
+
+    if let Some(path) = &fragments.preinst {
+        add(
+            Moment::BeforeInstall,
+            Action::Fragment { path: path.clone() },
+        );
+    }
+
+    if let Some(user) = &deployment.user {
+        add(Moment::AfterInstall, Action::CreateAccount(user.clone()));
+    }
+    if let Some(site_packages) = site_packages {
+        add(
+            Moment::AfterInstall,
+            Action::CompileBytecode {
+                python: install_prefix.join("bin/python"),
+                site_packages: site_packages.to_path_buf(),
+            },
+        );
+    }
+    if let Some(user) = &deployment.user {
+        for file in &deployment.config_files {
+            if file.mode & 0o004 == 0 && file.mode & 0o040 != 0 {
+                add(
+                    Moment::AfterInstall,
+                    Action::ShareConfigWithGroup {
+                        path: file.target.clone(),
+                        group: user.group.clone(),
+                    },
+                );
+            }
+        }
+    }
+    if let Some(unit) = &unit {
+        add(
+            Moment::AfterInstall,
+            Action::StartService { unit: unit.clone() },
+        );
+    }
+    // The user's step runs last: the account, bytecode and service are there.
+    if let Some(path) = &fragments.postinst {
+        add(
+            Moment::AfterInstall,
+            Action::Fragment { path: path.clone() },
+        );
+    }
+
+    // Removal mirrors it: the user's step first, while everything is still there.
+    if let Some(path) = &fragments.prerm {
+        add(
+            Moment::BeforeRemove,
+            Action::Fragment { path: path.clone() },
+        );
+    }
+    if site_packages.is_some() {
+        add(
+            Moment::BeforeRemove,
+            Action::RemoveBytecode {
+                prefix: install_prefix.to_path_buf(),
+            },
+        );
+    }
+    if let Some(unit) = &unit {
+        add(
+            Moment::BeforeRemove,
+            Action::StopService { unit: unit.clone() },
+        );
+    }
+    if let Some(path) = &fragments.postrm {
+        add(Moment::AfterRemove, Action::Fragment { path: path.clone() });
+    }
+    if let Some(unit) = &unit {
+        add(
+            Moment::AfterRemove,
+            Action::ForgetService { unit: unit.clone() },
+        );
+    }
+    add(
+        Moment::AfterRemove,
+        Action::CleanPrefix {
+            prefix: install_prefix.to_path_buf(),
+        },
+    );
+    if let Some(unit) = &unit {
+        add(Moment::Purge, Action::PurgeService { unit: unit.clone() });
+    }
+    if let Some(home) = deployment.user.as_ref().and_then(|user| user.home.clone()) {
+        add(Moment::Purge, Action::RemoveHome { home });
+    }
+    Plan { steps }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pyship_plugin::{ConfigFile, MaintainerScripts, Service};
+
+    #[test]
+    fn the_plan_orders_each_moment() {
+        let deployment = Deployment {
+            user: Some(SystemUser {
+                name: "app".into(),
+                group: "app".into(),
+                home: Some("/var/lib/app".into()),
+                shell: "/usr/sbin/nologin".into(),
+            }),
+            config_files: vec![ConfigFile {
+                source: "/p/app.toml".into(),
+                target: "/etc/app/app.toml".into(),
+                mode: 0o640,
+            }],
+            scripts: MaintainerScripts {
+                preinst: None,
+                postinst: Some("/p/postinst".into()),
+                prerm: Some("/p/prerm".into()),
+                postrm: None,
+            },
+            service: Some(Service {
+                name: "app".into(),
+                exec_start: vec!["/opt/app/bin/app".into()],
+                user: None,
+                group: None,
+                working_directory: None,
+                environment: Default::default(),
+                restart: "on-failure".into(),
+                unit_file: None,
+            }),
+            ..Deployment::default()
+        };
+        let plan = plan(
+            Path::new("/opt/app"),
+            Some(Path::new("/opt/app/lib/python3.11/site-packages")),
+            &deployment,
+        );
+        let kinds = |moment| {
+            plan.at(moment)
+                .map(|action| {
+                    format!("{action:?}")
+                        .split([' ', '(', '{'])
+                        .next()
+                        .unwrap()
+                        .to_string()
+                })
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            kinds(Moment::AfterInstall),
+            [
+                "CreateAccount",
+                "CompileBytecode",
+                "ShareConfigWithGroup",
+                "StartService",
+                "Fragment"
+            ]
+        );
+        assert_eq!(
+            kinds(Moment::BeforeRemove),
+            ["Fragment", "RemoveBytecode", "StopService"]
+        );
+        assert_eq!(kinds(Moment::AfterRemove), ["ForgetService", "CleanPrefix"]);
+        assert_eq!(kinds(Moment::Purge), ["PurgeService", "RemoveHome"]);
+        assert_eq!(kinds(Moment::BeforeInstall), Vec::<String>::new());
+    }
+}
