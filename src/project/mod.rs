@@ -66,6 +66,16 @@ pub enum ProjectError {
         line: usize,
         column: usize,
     },
+    #[error(
+        "`[tool.pyship.{format}]` at `{}:{line}` is neither a setting nor the table of an installed format",
+        path.display()
+    )]
+    UnknownFormat {
+        path: PathBuf,
+        format: String,
+        line: usize,
+        suggestion: Option<String>,
+    },
     #[error("`{}` has no `[project]` table", path.display())]
     NoProjectTable { path: PathBuf },
     #[error("`[project] {field}` is missing in `{}`", path.display())]
@@ -112,6 +122,15 @@ impl Diagnostic for ProjectError {
                     None => format!("known keys are: {}", KNOWN_KEYS.join(", ")),
                 })
             }
+            ProjectError::UnknownFormat {
+                format, suggestion, ..
+            } => Some(match suggestion {
+                Some(known) => format!("did you mean `[tool.pyship.{known}]`?"),
+                None => format!(
+                    "a table under `[tool.pyship]` holds a format's options (`[tool.pyship.deb]`), read by the plugin `pyship-{format}`; known settings are: {}",
+                    KNOWN_KEYS.join(", ")
+                ),
+            }),
             ProjectError::MissingField { field: "version", .. } => Some(
                 "pyship needs a static `version` in `[project]`; dynamic versions are not supported yet".into(),
             ),
@@ -556,6 +575,45 @@ impl Project {
             format_options,
             text: text.to_string(),
         })
+    }
+
+    /// Checks the format tables (`[tool.pyship.FORMAT]`) against the formats `installed` (the
+    /// plugins found) and pyship's own: a table that looks like a misspelt format or setting
+    /// (`[tool.pyship.debian]`, `[tool.pyship.python]`) is refused; the names of tables for
+    /// formats that are not installed here are returned, for a warning.
+    pub fn check_format_tables(&self, installed: &[String]) -> Result<Vec<String>, ProjectError> {
+        /// Formats that come with pyship, whether or not their plugin is installed here.
+        const OWN_FORMATS: &[&str] = &["deb", "rpm", "tarball", "vendors"];
+        /// Names that are settings (now or planned), never formats.
+        const NOT_FORMATS: &[&str] = &["python", "deployment", "tool", "pyship", "project"];
+        let mut not_installed = Vec::new();
+        for format in self.format_options.keys() {
+            if installed.contains(format) || OWN_FORMATS.contains(&format.as_str()) {
+                continue;
+            }
+            let close = installed
+                .iter()
+                .map(String::as_str)
+                .chain(OWN_FORMATS.iter().copied())
+                .chain(KNOWN_KEYS.iter().copied())
+                .filter(|known| {
+                    edit_distance(format, known) <= 2
+                        || known.starts_with(format.as_str())
+                        || format.starts_with(known)
+                })
+                .min_by_key(|known| edit_distance(format, known))
+                .map(str::to_string);
+            if close.is_some() || NOT_FORMATS.contains(&format.as_str()) {
+                return Err(ProjectError::UnknownFormat {
+                    path: self.pyproject_path(),
+                    format: format.clone(),
+                    line: self.line_of(&["tool", "pyship", format]),
+                    suggestion: close,
+                });
+            }
+            not_installed.push(format.clone());
+        }
+        Ok(not_installed)
     }
 
     /// `pyproject.toml`'s path.
