@@ -130,6 +130,36 @@ fn manylinux_glibc(platform: &str) -> Option<(u32, u32)> {
     Some((major, minor))
 }
 
+/// The preset a target was made from: `debian-12`, or `debian-12-aarch64` for another arch.
+fn preset_of(target_name: &str) -> Option<&'static crate::python::Preset> {
+    PRESETS.iter().find(|preset| {
+        target_name == preset.name
+            || target_name
+                .strip_prefix(preset.name)
+                .is_some_and(|rest| rest.starts_with('-'))
+    })
+}
+
+/// The distribution release a preset target is, as os-release names it.
+pub fn distro(target_name: &str) -> Option<pyship_plugin::Distro> {
+    preset_of(target_name).map(|preset| {
+        let (id, version_id, codename) = preset.distro;
+        pyship_plugin::Distro {
+            id: id.to_string(),
+            version_id: version_id.to_string(),
+            codename: codename.map(str::to_string),
+        }
+    })
+}
+
+/// The release: the version, `-N` added for a build number (`1.4.0-3`).
+pub fn release(project: &Project) -> String {
+    match project.config.build_number {
+        Some(number) => format!("{}-{number}", project.version),
+        None => project.version.clone(),
+    }
+}
+
 /// The distribution package providing the interpreter: the preset's, else Debian's naming
 /// for `/usr/bin/pythonX.Y` (`pythonX.Y`); `None` for an interpreter of no known package.
 pub fn distro_package(
@@ -137,7 +167,7 @@ pub fn distro_package(
     interpreter: &Path,
     python_version: &str,
 ) -> Option<String> {
-    if let Some(preset) = PRESETS.iter().find(|preset| preset.name == target_name) {
+    if let Some(preset) = preset_of(target_name) {
         return Some(preset.interpreter_package.to_string());
     }
     let name = interpreter.file_name()?.to_str()?;

@@ -152,10 +152,7 @@ fn install_prefix(
     let Some(template) = template else {
         return Ok(prefix);
     };
-    let release = match project.config.build_number {
-        Some(number) => format!("{}-{number}", project.version),
-        None => project.version.clone(),
-    };
+    let release = facts::release(project);
     let filled = template
         .replace("{prefix}", &prefix.display().to_string())
         .replace("{version}", &release);
@@ -216,6 +213,7 @@ fn manifest(
             homepage: project.homepage.clone(),
             scripts: project.scripts.clone(),
             version_parts: v2.then(|| facts::version_parts(&project.parsed_version)),
+            release: v2.then(|| facts::release(project)),
         },
         target: pyship_plugin::Target {
             python_version: target.python_version(),
@@ -242,6 +240,7 @@ fn manifest(
                 .flatten(),
             arch_independent: v2.then(|| staged.packages.iter().all(|package| package.pure)),
             needed_libraries: v2.then(|| facts::needed_libraries(&staged.venv.staged_prefix())),
+            distro: v2.then(|| facts::distro(&target.name)).flatten(),
             bytecode: v2.then(|| {
                 match staged.bytecode {
                     BytecodeMode::Build => "build",

@@ -8,7 +8,7 @@ mod tags;
 mod target;
 
 pub use tags::TagPriorities;
-pub use target::{PRESETS, Target, TargetError};
+pub use target::{PRESETS, Preset, Target, TargetError};
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

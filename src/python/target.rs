@@ -22,6 +22,8 @@ pub struct Preset {
     pub glibc: (u32, u32),
     pub interpreter_package: &'static str,
     pub interpreter: &'static str,
+    /// The distribution as its os-release names it: `ID`, `VERSION_ID`, `VERSION_CODENAME`.
+    pub distro: (&'static str, &'static str, Option<&'static str>),
 }
 
 const fn preset(
@@ -30,6 +32,7 @@ const fn preset(
     glibc: (u32, u32),
     interpreter_package: &'static str,
     interpreter: &'static str,
+    distro: (&'static str, &'static str, Option<&'static str>),
 ) -> Preset {
     Preset {
         name,
@@ -37,6 +40,7 @@ const fn preset(
         glibc,
         interpreter_package,
         interpreter,
+        distro,
     }
 }
 
@@ -48,6 +52,7 @@ pub const PRESETS: &[Preset] = &[
         (2, 31),
         "python3.9",
         "/usr/bin/python3.9",
+        ("debian", "11", Some("bullseye")),
     ),
     preset(
         "debian-12",
@@ -55,6 +60,7 @@ pub const PRESETS: &[Preset] = &[
         (2, 36),
         "python3.11",
         "/usr/bin/python3.11",
+        ("debian", "12", Some("bookworm")),
     ),
     preset(
         "debian-13",
@@ -62,6 +68,7 @@ pub const PRESETS: &[Preset] = &[
         (2, 41),
         "python3.13",
         "/usr/bin/python3.13",
+        ("debian", "13", Some("trixie")),
     ),
     preset(
         "ubuntu-22.04",
@@ -69,6 +76,7 @@ pub const PRESETS: &[Preset] = &[
         (2, 35),
         "python3.10",
         "/usr/bin/python3.10",
+        ("ubuntu", "22.04", Some("jammy")),
     ),
     preset(
         "ubuntu-24.04",
@@ -76,9 +84,24 @@ pub const PRESETS: &[Preset] = &[
         (2, 39),
         "python3.12",
         "/usr/bin/python3.12",
+        ("ubuntu", "24.04", Some("noble")),
     ),
-    preset("rhel-8", "3.6.8", (2, 28), "python36", "/usr/bin/python3.6"),
-    preset("rhel-9", "3.9.18", (2, 34), "python3", "/usr/bin/python3.9"),
+    preset(
+        "rhel-8",
+        "3.6.8",
+        (2, 28),
+        "python36",
+        "/usr/bin/python3.6",
+        ("rhel", "8", None),
+    ),
+    preset(
+        "rhel-9",
+        "3.9.18",
+        (2, 34),
+        "python3",
+        "/usr/bin/python3.9",
+        ("rhel", "9", None),
+    ),
 ];
 
 /// Why a target description is not usable.

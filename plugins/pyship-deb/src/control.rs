@@ -138,7 +138,7 @@ impl Control {
                     Some(parts) => debian_version_from_parts(parts),
                     None => debian_version(&project.version),
                 },
-                release_suffix(manifest.target.name.as_deref())
+                release_suffix(manifest.target.distro.as_ref())
             ),
             architecture: architecture(manifest),
             maintainer: match options.string("maintainer")? {
@@ -315,23 +315,21 @@ impl Control {
 
 /// The Debian convention for builds of one version for several releases, so that one APT
 /// repository can hold them all: `~deb11` for Debian 11, `~ubuntu24.04` for Ubuntu 24.04 (a
-/// `~` sorts before the plain version, so a release's own build wins an upgrade). Only
-/// preset targets get one; a target named after this machine's interpreter gets none.
-fn release_suffix(target: Option<&str>) -> String {
-    let Some(target) = target else {
-        return String::new();
+/// `~` sorts before the plain version, so a release's own build wins an upgrade). From the
+/// target's distribution fact: only a target that is a known release gets one.
+fn release_suffix(distro: Option<&pyship_plugin::Distro>) -> String {
+    let plain = |version: &str| {
+        !version.is_empty() && version.chars().all(|c| c.is_ascii_digit() || c == '.')
     };
-    if let Some(number) = target.strip_prefix("debian-") {
-        if !number.is_empty() && number.chars().all(|c| c.is_ascii_digit()) {
-            return format!("~deb{number}");
+    match distro {
+        Some(distro) if distro.id == "debian" && plain(&distro.version_id) => {
+            format!("~deb{}", distro.version_id)
         }
-    }
-    if let Some(release) = target.strip_prefix("ubuntu-") {
-        if !release.is_empty() && release.chars().all(|c| c.is_ascii_digit() || c == '.') {
-            return format!("~ubuntu{release}");
+        Some(distro) if distro.id == "ubuntu" && plain(&distro.version_id) => {
+            format!("~ubuntu{}", distro.version_id)
         }
+        _ => String::new(),
     }
-    String::new()
 }
 
 /// The relationship fields beside Depends, and their `[tool.pyship.deb]` keys.

@@ -314,19 +314,32 @@ fn is_shared_library_name(path: &str) -> bool {
 /// The compression a target's dpkg reads best: zstd from dpkg 1.21.18 (Debian 12, Ubuntu
 /// 22.04: glibc 2.35 and later), else xz, which every supported release reads.
 fn default_compression(manifest: &Manifest) -> Compression {
-    let glibc_minor = manifest
-        .target
-        .platform_tags
-        .iter()
-        .filter_map(|tag| tag.strip_prefix("manylinux_2_"))
-        .filter_map(|rest| rest.split('_').next()?.parse::<u32>().ok())
-        .max();
-    if glibc_minor.is_some_and(|minor| minor >= 35) {
-        Compression::from_name("zstd")
-    } else {
-        Compression::from_name("xz")
-    }
-    .unwrap_or(Compression::Gzip(6))
+    // dpkg reads zstd from Debian 12 and Ubuntu 21.10 on.
+    let reads_zstd = match &manifest.target.distro {
+        Some(distro) => {
+            let version: Vec<u32> = distro
+                .version_id
+                .split('.')
+                .filter_map(|part| part.parse().ok())
+                .collect();
+            match distro.id.as_str() {
+                "debian" => version.first().is_some_and(|major| *major >= 12),
+                "ubuntu" => version >= vec![21, 10],
+                _ => false,
+            }
+        }
+        // A target that is no known release: its glibc says how recent it is (2.35 came
+        // with the first releases whose dpkg reads zstd).
+        None => manifest
+            .target
+            .platform_tags
+            .iter()
+            .filter_map(|tag| tag.strip_prefix("manylinux_2_"))
+            .filter_map(|rest| rest.split('_').next()?.parse::<u32>().ok())
+            .max()
+            .is_some_and(|minor| minor >= 35),
+    };
+    Compression::from_name(if reads_zstd { "zstd" } else { "xz" }).unwrap_or(Compression::Gzip(6))
 }
 
 /// Writes the configuration files and the service's unit under `root` as they are installed,

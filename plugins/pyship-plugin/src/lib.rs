@@ -396,6 +396,10 @@ pub struct Project {
     /// `version` split into its PEP 440 parts (protocol 2).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version_parts: Option<VersionParts>,
+    /// The release: the version, with `-N` for a build number (`1.4.0-3`), as directories
+    /// and file names use it (protocol 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub release: Option<String>,
 }
 
 /// A PEP 440 version's parts: `1!2.0rc1.post2.dev3+local.4`.
@@ -472,6 +476,24 @@ pub struct Target {
     /// interpreter, and removes them before removal), or `none`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bytecode: Option<String>,
+    /// The distribution the target is a release of, for a preset target (protocol 2, from
+    /// pyship 0.1 with this field): what a plugin needs for release suffixes (`~deb12`),
+    /// dist tags (`.el9`), repository suites (`bookworm`) and format defaults.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub distro: Option<Distro>,
+}
+
+/// A distribution release, as its `/etc/os-release` names it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Distro {
+    /// `ID`: `debian`, `ubuntu`, `rhel`.
+    pub id: String,
+    /// `VERSION_ID`: `12`, `24.04`, `9`.
+    pub version_id: String,
+    /// `VERSION_CODENAME`: `bookworm`, `noble`; none for RHEL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub codename: Option<String>,
 }
 
 /// Where the staged tree is and what shape it has.

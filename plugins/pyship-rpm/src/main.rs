@@ -72,12 +72,13 @@ fn main() -> ExitCode {
     pyship_plugin::main(RpmPlugin)
 }
 
-/// `.el8` for `rhel-8`; nothing for other targets.
-fn dist_tag(target: Option<&str>) -> String {
-    target
-        .and_then(|name| name.strip_prefix("rhel-"))
-        .filter(|number| !number.is_empty() && number.chars().all(|c| c.is_ascii_digit()))
-        .map(|number| format!(".el{number}"))
+/// `.el8` for a RHEL 8 target (from the distribution fact); nothing for other targets.
+fn dist_tag(distro: Option<&pyship_plugin::Distro>) -> String {
+    distro
+        .filter(|distro| distro.id == "rhel")
+        .map(|distro| distro.version_id.split('.').next().unwrap_or_default())
+        .filter(|major| !major.is_empty() && major.chars().all(|c| c.is_ascii_digit()))
+        .map(|major| format!(".el{major}"))
         .unwrap_or_default()
 }
 
@@ -86,11 +87,10 @@ fn build_rpm(manifest: &Manifest) -> Result<Artifact, String> {
     let project = &manifest.project;
     let deployment = manifest.deployment.clone().unwrap_or_default();
     // RHEL 8's rpm predates zstd payloads: gzip there, zstd elsewhere.
-    let default = if manifest.target.name.as_deref() == Some("rhel-8") {
-        "gzip"
-    } else {
-        "zstd"
-    };
+    let rhel8 = manifest.target.distro.as_ref().is_some_and(|distro| {
+        distro.id == "rhel" && distro.version_id.split('.').next() == Some("8")
+    });
+    let default = if rhel8 { "gzip" } else { "zstd" };
     let compression = match options.string("compression")?.unwrap_or(default) {
         "zstd" => CompressionWithLevel::Zstd(10),
         "gzip" => CompressionWithLevel::Gzip(6),
@@ -125,7 +125,7 @@ fn build_rpm(manifest: &Manifest) -> Result<Artifact, String> {
         (Some(release), _) => release.to_string(),
         (None, Some(number)) => number.to_string(),
         (None, None) => "1".to_string(),
-    } + &dist_tag(manifest.target.name.as_deref());
+    } + &dist_tag(manifest.target.distro.as_ref());
     pyship_plugin::grammar::release(&release).map_err(|message| {
         format!(
             "the RPM release `{}` is not valid: {message}",
@@ -366,9 +366,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn rhel_presets_get_a_dist_tag() {
-        assert_eq!(dist_tag(Some("rhel-9")), ".el9");
-        assert_eq!(dist_tag(Some("debian-12")), "");
+    fn rhel_targets_get_a_dist_tag() {
+        let distro = |id: &str, version: &str| pyship_plugin::Distro {
+            id: id.into(),
+            version_id: version.into(),
+            codename: None,
+        };
+        assert_eq!(dist_tag(Some(&distro("rhel", "9"))), ".el9");
+        assert_eq!(dist_tag(Some(&distro("rhel", "8.10"))), ".el8");
+        assert_eq!(dist_tag(Some(&distro("debian", "12"))), "");
         assert_eq!(dist_tag(None), "");
     }
 }

@@ -78,23 +78,29 @@ fn main() -> ExitCode {
     pyship_plugin::main(TarballPlugin)
 }
 
-/// `PREFIX` and `RELEASE` of an install prefix `PREFIX/releases/RELEASE`.
-fn release_parts(install_prefix: &Path) -> Result<(String, String), String> {
-    let release = install_prefix
-        .file_name()
-        .and_then(|name| name.to_str())
-        .map(str::to_string);
-    let releases = install_prefix.parent();
-    match (release, releases) {
-        (Some(release), Some(releases)) if releases.ends_with("releases") => Ok((
-            releases
-                .parent()
-                .map(|prefix| prefix.display().to_string())
-                .unwrap_or_default(),
-            release,
-        )),
+/// `PREFIX` and `RELEASE` of an install prefix `PREFIX/releases/RELEASE`: the release from
+/// the manifest's fact (a manifest without it: the install prefix's last step), checked
+/// against the install prefix pyship staged at.
+fn release_parts(install_prefix: &Path, release: Option<&str>) -> Result<(String, String), String> {
+    let release = release
+        .map(str::to_string)
+        .or_else(|| {
+            install_prefix
+                .file_name()
+                .and_then(|name| name.to_str())
+                .map(str::to_string)
+        })
+        .unwrap_or_default();
+    let releases = install_prefix
+        .strip_prefix("/")
+        .ok()
+        .filter(|_| install_prefix.ends_with(Path::new("releases").join(&release)))
+        .and(install_prefix.parent())
+        .and_then(Path::parent);
+    match releases {
+        Some(prefix) if !release.is_empty() => Ok((prefix.display().to_string(), release)),
         _ => Err(format!(
-            "the install prefix `{}` is not PREFIX/releases/RELEASE; this pyship did not stage what pyship-tarball asked for",
+            "the install prefix `{}` is not PREFIX/releases/{release}; this pyship did not stage what pyship-tarball asked for",
             install_prefix.display()
         )),
     }
@@ -111,7 +117,10 @@ fn write_tarball(manifest: &Manifest) -> Result<Artifact, String> {
     if keep == 0 {
         return Err("`tool.pyship.tarball.keep` must be at least 1 (the current release)".into());
     }
-    let (prefix, release) = release_parts(&manifest.layout.install_prefix)?;
+    let (prefix, release) = release_parts(
+        &manifest.layout.install_prefix,
+        manifest.project.release.as_deref(),
+    )?;
     // The release is a directory name in `releases/` and a line of the history.
     if release.is_empty()
         || release.starts_with('.')
@@ -299,10 +308,21 @@ mod tests {
     #[test]
     fn the_release_and_its_prefix_come_from_the_install_prefix() {
         assert_eq!(
-            release_parts(Path::new("/opt/venvs/hello/releases/0.1.0")).unwrap(),
+            release_parts(Path::new("/opt/venvs/hello/releases/0.1.0"), None).unwrap(),
             ("/opt/venvs/hello".to_string(), "0.1.0".to_string())
         );
-        assert!(release_parts(Path::new("/opt/venvs/hello")).is_err());
+        assert_eq!(
+            release_parts(
+                Path::new("/opt/venvs/hello/releases/0.1.0-2"),
+                Some("0.1.0-2")
+            )
+            .unwrap(),
+            ("/opt/venvs/hello".to_string(), "0.1.0-2".to_string())
+        );
+        assert!(release_parts(Path::new("/opt/venvs/hello"), None).is_err());
+        assert!(
+            release_parts(Path::new("/opt/venvs/hello/releases/0.1.0"), Some("0.2.0")).is_err()
+        );
     }
 
     #[test]

@@ -69,10 +69,13 @@ fn write_archive(manifest: &Manifest) -> Result<Artifact, String> {
         .staging_root
         .join(prefix.strip_prefix("/").unwrap_or(prefix));
     let entries = merged_tree(&staged, &[])?;
-    let release = match manifest.deployment.as_ref().and_then(|d| d.build_number) {
-        Some(number) => format!("{}-{number}", manifest.project.version),
-        None => manifest.project.version.clone(),
-    };
+    // The release fact; a manifest without it (older pyship) gets it made the same way.
+    let release = manifest.project.release.clone().unwrap_or_else(|| {
+        match manifest.deployment.as_ref().and_then(|d| d.build_number) {
+            Some(number) => format!("{}-{number}", manifest.project.version),
+            None => manifest.project.version.clone(),
+        }
+    });
     let top = format!("{}-{release}", manifest.project.name);
     let target = manifest
         .target
