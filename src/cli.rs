@@ -88,6 +88,9 @@ pub enum Command {
     Build(BuildArgs),
     /// Build an artifact with the plugin `pyship-FORMAT`; prints the artifact paths.
     Package(PackageArgs),
+    /// Hand artifacts to the publisher plugin `pyship-NAME` (e.g. a package repository):
+    /// this build's, or those an earlier `pyship package --message-format json` listed.
+    Publish(PublishArgs),
     /// Run a command against the staged tree as it will run on the server: in a private mount
     /// namespace with the staged tree bound at its install prefix.
     Run(RunArgs),
@@ -327,6 +330,34 @@ pub struct PackageArgs {
     /// The format, e.g. `deb`: runs the plugin `pyship-FORMAT`.
     pub format: String,
     /// Package only this target of the lock (a preset name such as `debian-11`).
+    #[arg(long, value_name = "TARGET")]
+    pub target: Option<String>,
+    /// How results are printed on stdout: `human` (the artifact paths, one a line) or `json`
+    /// (one object: `{"protocol": 2, "artifacts": [{"path", "kind", "size", "sha256"}]}`,
+    /// what `pyship publish --artifacts` reads).
+    #[arg(long, value_enum, default_value_t = MessageFormat::Human)]
+    pub message_format: MessageFormat,
+}
+
+/// `--message-format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MessageFormat {
+    Human,
+    Json,
+}
+
+/// `pyship publish`.
+#[derive(Debug, Args)]
+pub struct PublishArgs {
+    /// The publisher: runs the plugin `pyship-NAME` (its describe says `"role": "publisher"`).
+    pub name: String,
+    /// Where to publish: a directory or URL, as the publisher reads it.
+    pub destination: String,
+    /// The artifacts to publish, as `pyship package FORMAT --message-format json` printed them
+    /// (default: package now, in the first format the publisher accepts).
+    #[arg(long, value_name = "FILE")]
+    pub artifacts: Option<PathBuf>,
+    /// Package only this target of the lock, when packaging now.
     #[arg(long, value_name = "TARGET")]
     pub target: Option<String>,
 }

@@ -161,6 +161,17 @@ fn run(cli: Cli, settings: &GlobalSettings, printer: Printer) -> anyhow::Result<
             &workspace()?,
             &args.format,
             args.target.as_deref(),
+            args.message_format,
+            &printer,
+        ),
+        Command::Publish(args) => commands::publish(
+            &workspace()?,
+            &args.name,
+            &args.destination,
+            args.artifacts
+                .map(|file| settings.directory.join(file))
+                .as_deref(),
+            args.target.as_deref(),
             &printer,
         ),
         Command::Run(args) => commands::run(

@@ -43,6 +43,8 @@ pub mod verb {
     pub const PRUNED: &str = "Pruned";
     pub const REMOVED: &str = "Removed";
     pub const PACKAGING: &str = "Packaging";
+    pub const PUBLISHING: &str = "Publishing";
+    pub const PUBLISHED: &str = "Published";
     pub const FINISHED: &str = "Finished";
     pub const WARNING: &str = "warning";
 }

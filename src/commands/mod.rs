@@ -9,6 +9,7 @@ mod fetch;
 mod list;
 mod lock;
 mod package;
+mod publish;
 mod run;
 mod tree;
 
@@ -20,6 +21,7 @@ pub(crate) use fetch::fetch;
 pub(crate) use list::list;
 pub(crate) use lock::lock;
 pub(crate) use package::package;
+pub(crate) use publish::publish;
 pub(crate) use run::run;
 pub(crate) use tree::tree;
 

@@ -1,30 +1,46 @@
 //! `pyship package FORMAT`: the artifacts a plugin makes of the staged project.
 
 use super::ExitStatus;
+use crate::cli::MessageFormat;
 use crate::ops::package::PluginOutput;
 use crate::ops::{self, Workspace};
 use crate::printer::{Printer, Verbosity, verb};
 
-/// Packages the project in `format` and prints the artifact paths.
+/// How a plugin should print, from pyship's own verbosity.
+pub(crate) fn plugin_output(printer: &Printer) -> PluginOutput {
+    PluginOutput {
+        verbose: printer.verbosity() >= Verbosity::Verbose,
+        quiet: printer.verbosity() <= Verbosity::Quiet,
+        color: printer.color(),
+    }
+}
+
+/// Packages the project in `format` and prints the artifact paths (or, as JSON, the
+/// artifacts with their sizes and sha256s).
 pub(crate) fn package(
     workspace: &Workspace,
     format: &str,
     target: Option<&str>,
+    message_format: MessageFormat,
     printer: &Printer,
 ) -> anyhow::Result<ExitStatus> {
-    let output = PluginOutput {
-        verbose: printer.verbosity() >= Verbosity::Verbose,
-        quiet: printer.verbosity() <= Verbosity::Quiet,
-        color: printer.color(),
-    };
-    let artifacts = ops::package::package(workspace, format, target, output)?;
+    let artifacts = ops::package::package(workspace, format, target, plugin_output(printer))?;
     let root = &workspace.project.root;
     for artifact in &artifacts {
         let relative = artifact.path.strip_prefix(root).unwrap_or(&artifact.path);
         printer.status(verb::FINISHED, format!("`{}`", relative.display()));
     }
-    for artifact in &artifacts {
-        printer.data(artifact.path.display());
+    match message_format {
+        MessageFormat::Json => {
+            printer.data(serde_json::to_string(&pyship_plugin::PackageResult::new(
+                artifacts,
+            ))?);
+        }
+        MessageFormat::Human => {
+            for artifact in &artifacts {
+                printer.data(artifact.path.display());
+            }
+        }
     }
     Ok(ExitStatus::Success)
 }

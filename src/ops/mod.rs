@@ -10,6 +10,7 @@ pub(crate) mod fetch;
 mod fresh;
 pub(crate) mod lock;
 pub(crate) mod package;
+pub(crate) mod publish;
 pub(crate) mod run;
 pub(crate) mod stage;
 pub(crate) mod wheelhouse;

@@ -63,6 +63,18 @@ fn run_plugin(
         verb::PACKAGING,
         &format!("{format} with `{}`", path.display()),
     );
+    let environment = plugin_environment(workspace, protocol, output);
+    let result = plugin::run_package(format, path, &manifest_path, &environment)?;
+    Ok(result.artifacts)
+}
+
+/// The environment a plugin runs with (besides this process's, less its secrets): the
+/// protocol agreed, how to print, `SOURCE_DATE_EPOCH`, and pyship's own path.
+pub(crate) fn plugin_environment(
+    workspace: &Workspace,
+    protocol: u32,
+    output: PluginOutput,
+) -> Vec<(&'static str, OsString)> {
     let mut environment: Vec<(&str, OsString)> = vec![
         (env_vars::PYSHIP_PROTOCOL, protocol.to_string().into()),
         (
@@ -88,8 +100,7 @@ fn run_plugin(
     if output.quiet {
         environment.push((env_vars::PYSHIP_QUIET, "1".into()));
     }
-    let result = plugin::run_package(format, path, &manifest_path, &environment)?;
-    Ok(result.artifacts)
+    environment
 }
 
 /// The plugin for `format`, checked before anything is staged: it speaks a protocol pyship

@@ -291,16 +291,58 @@ pub fn run_package(
     manifest: &Path,
     environment: &[(&str, OsString)],
 ) -> Result<PackageResult, PluginError> {
+    let stdout = run_command(
+        name,
+        path,
+        &[
+            "package".as_ref(),
+            "--manifest".as_ref(),
+            manifest.as_os_str(),
+        ],
+        environment,
+    )?;
+    let result: PackageResult = parse_result(name, path, &stdout)?;
+    check_protocol(name, path, result.protocol, &stdout)?;
+    Ok(result)
+}
+
+/// Runs `PATH publish --request REQUEST` (a publisher) and parses the result.
+pub fn run_publish(
+    name: &str,
+    path: &Path,
+    request: &Path,
+    environment: &[(&str, OsString)],
+) -> Result<pyship_plugin::PublishResult, PluginError> {
+    let stdout = run_command(
+        name,
+        path,
+        &[
+            "publish".as_ref(),
+            "--request".as_ref(),
+            request.as_os_str(),
+        ],
+        environment,
+    )?;
+    let result: pyship_plugin::PublishResult = parse_result(name, path, &stdout)?;
+    check_protocol(name, path, result.protocol, &stdout)?;
+    Ok(result)
+}
+
+/// Runs the plugin with `args`, stderr shown live, and returns its stdout. Its stdin is a
+/// lifeline: a pipe only pyship holds, closed when pyship exits however it exits, so that the
+/// plugin ends with it (plugins built on `pyship_plugin::main` watch it).
+fn run_command(
+    name: &str,
+    path: &Path,
+    args: &[&std::ffi::OsStr],
+    environment: &[(&str, OsString)],
+) -> Result<String, PluginError> {
     let spawn_error = |source| PluginError::Spawn {
         path: path.to_path_buf(),
         source,
     };
-    // Its stdin is a lifeline: a pipe only pyship holds, closed when pyship exits however it
-    // exits, so that the plugin ends with it (plugins built on `pyship_plugin::main` watch it).
     let mut child = crate::credentials::without_secrets(&mut Command::new(path))
-        .arg("package")
-        .arg("--manifest")
-        .arg(manifest)
+        .args(args)
         .envs(environment.iter().map(|(key, value)| (key, value)))
         .env(pyship_plugin::LIFELINE_ENV, "stdin")
         .stdin(Stdio::piped())
@@ -318,25 +360,53 @@ pub fn run_package(
             status: output.status.to_string(),
         });
     }
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let protocol_error = |message: String| PluginError::Protocol {
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+fn protocol_error(name: &str, path: &Path, message: String, stdout: &str) -> PluginError {
+    PluginError::Protocol {
         name: name.to_string(),
         path: path.to_path_buf(),
         message,
-        stdout: head(&stdout),
-    };
+        stdout: head(stdout),
+    }
+}
+
+/// The one JSON result a plugin prints.
+fn parse_result<T: serde::de::DeserializeOwned>(
+    name: &str,
+    path: &Path,
+    stdout: &str,
+) -> Result<T, PluginError> {
     if stdout.trim().is_empty() {
-        return Err(protocol_error("it printed no result on stdout".into()));
+        return Err(protocol_error(
+            name,
+            path,
+            "it printed no result on stdout".into(),
+            stdout,
+        ));
     }
-    let result: PackageResult = serde_json::from_str(stdout.trim())
-        .map_err(|error| protocol_error(format!("its result is not valid JSON: {error}")))?;
-    if !PROTOCOL_VERSIONS.contains(&result.protocol) {
-        return Err(protocol_error(format!(
-            "its result uses protocol {}",
-            result.protocol
-        )));
+    serde_json::from_str(stdout.trim()).map_err(|error| {
+        protocol_error(
+            name,
+            path,
+            format!("its result is not valid JSON: {error}"),
+            stdout,
+        )
+    })
+}
+
+fn check_protocol(name: &str, path: &Path, protocol: u32, stdout: &str) -> Result<(), PluginError> {
+    if PROTOCOL_VERSIONS.contains(&protocol) {
+        Ok(())
+    } else {
+        Err(protocol_error(
+            name,
+            path,
+            format!("its result uses protocol {protocol}"),
+            stdout,
+        ))
     }
-    Ok(result)
 }
 
 /// The first bytes of a plugin's output, for error messages.

@@ -385,3 +385,76 @@ fn plugins_are_not_found_in_the_current_directory() {
         }
     }
 }
+
+/// A publisher plugin takes artifacts to a destination: this build's (packaged in the format
+/// it accepts) or those `pyship package --message-format json` listed, checked first.
+#[test]
+fn publishers_take_this_builds_artifacts_or_a_listed_set() {
+    let context = echo_context();
+    let destination = context.temp.path().join("repository");
+    let run = context
+        .pyship(&[
+            "publish",
+            "copydir",
+            destination.to_str().unwrap(),
+            "--offline",
+        ])
+        .success();
+    let published = destination.join("hello_0.1.0-1_amd64.deb");
+    assert_eq!(run.stdout.trim(), published.display().to_string(), "{run}");
+    assert!(run.stderr.contains("Packaging deb"), "{run}");
+    assert!(
+        run.stderr.contains("Published `hello_0.1.0-1_amd64.deb`"),
+        "{run}"
+    );
+    let built = context.root.join("target/pyship/hello_0.1.0-1_amd64.deb");
+    assert_eq!(
+        std::fs::read(&published).unwrap(),
+        std::fs::read(&built).unwrap()
+    );
+
+    // Package once (the artifact a CI run certifies), publish that set later.
+    let run = context
+        .pyship(&["package", "deb", "--offline", "--message-format", "json"])
+        .success();
+    let result: pyship_plugin::PackageResult = serde_json::from_str(run.stdout.trim()).unwrap();
+    assert_eq!(result.artifacts.len(), 1);
+    assert_eq!(result.artifacts[0].path, built);
+    let listed = context.temp.path().join("artifacts.json");
+    std::fs::write(&listed, &run.stdout).unwrap();
+    let elsewhere = context.temp.path().join("elsewhere");
+    let run = context
+        .pyship(&[
+            "publish",
+            "copydir",
+            elsewhere.to_str().unwrap(),
+            "--artifacts",
+            listed.to_str().unwrap(),
+        ])
+        .success();
+    assert!(!run.stderr.contains("Packaging"), "{run}");
+    assert!(elsewhere.join("hello_0.1.0-1_amd64.deb").is_file());
+
+    // A listed artifact that changed since is refused before the publisher runs.
+    let mut bytes = std::fs::read(&built).unwrap();
+    bytes.push(0);
+    std::fs::write(&built, bytes).unwrap();
+    let run = context.pyship(&[
+        "publish",
+        "copydir",
+        context.temp.path().join("third").to_str().unwrap(),
+        "--artifacts",
+        listed.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, Some(1), "{run}");
+    assert!(
+        run.stderr.contains("changed since it was packaged"),
+        "{run}"
+    );
+    assert!(!context.temp.path().join("third").exists());
+
+    // A format is not a publisher.
+    let run = context.pyship(&["publish", "deb", "/tmp/x", "--offline"]);
+    assert_eq!(run.code, Some(1), "{run}");
+    assert!(run.stderr.contains("is not a publisher"), "{run}");
+}

@@ -110,6 +110,73 @@ pub struct Describe {
     /// plugin does not say, and nothing is checked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub honours: Option<Vec<String>>,
+    /// What the plugin is: a format (`pyship package NAME`, the default) or a publisher
+    /// (`pyship publish NAME DESTINATION`), which takes artifacts somewhere.
+    #[serde(default)]
+    pub role: PluginRole,
+    /// For a publisher: the formats whose artifacts it takes (`["deb"]` for an APT
+    /// repository); `pyship publish` packages the first one when it is given no artifacts.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub accepts: Vec<String>,
+}
+
+/// What a plugin is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum PluginRole {
+    /// Writes artifacts: `pyship-NAME package --manifest PATH`.
+    #[default]
+    Format,
+    /// Takes artifacts to a destination: `pyship-NAME publish --request PATH`.
+    Publisher,
+    /// A role this crate does not know yet.
+    #[serde(other)]
+    Unknown,
+}
+
+/// What pyship writes for `pyship-NAME publish --request PATH`
+/// (`target/pyship/publish/NAME/request.json`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct PublishRequest {
+    /// The protocol version of this document.
+    pub protocol: u32,
+    /// The publisher's name.
+    pub publisher: String,
+    /// Where to publish, as the user gave it (a directory, a URL: the publisher's to read).
+    pub destination: String,
+    /// The artifacts, as `pyship package` returned them (with their sha256, which a publisher
+    /// checks before it uses a file).
+    pub artifacts: Vec<Artifact>,
+    /// `[tool.pyship.NAME]` of the project, as written.
+    #[serde(default)]
+    pub options: serde_json::Map<String, serde_json::Value>,
+    /// The project's name and release, for publishers that record them.
+    pub project: String,
+    pub release: String,
+    /// The build's `SOURCE_DATE_EPOCH`.
+    pub source_date_epoch: u64,
+}
+
+/// What a publisher prints on stdout after `publish`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct PublishResult {
+    /// The protocol version of this document.
+    pub protocol: u32,
+    /// Where each artifact can now be found (a path or URL), in the order given.
+    pub published: Vec<Published>,
+}
+
+/// One artifact, published.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Published {
+    /// The artifact's path as it was given.
+    pub artifact: PathBuf,
+    /// Where it is now.
+    pub location: String,
 }
 
 /// The deployment facts a plugin may honour, as `Describe::honours` names them.
@@ -137,6 +204,8 @@ impl Describe {
             options: Vec::new(),
             install_prefix: None,
             honours: None,
+            role: PluginRole::Format,
+            accepts: Vec::new(),
         }
     }
 
