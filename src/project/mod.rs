@@ -866,6 +866,53 @@ depends = ["libpq5"]
         assert!(error.contains("`..`"), "{error}");
     }
 
+    /// docs/configuration.md is the reference: every key `[tool.pyship]` and its tables accept
+    /// is shown there as it is written.
+    #[test]
+    fn the_configuration_reference_shows_every_key() {
+        let reference = include_str!("../../docs/configuration.md");
+        let service = [
+            "name",
+            "script",
+            "command",
+            "args",
+            "user",
+            "group",
+            "working-directory",
+            "environment",
+            "restart",
+            "unit-file",
+        ];
+        for key in KNOWN_KEYS.iter().chain(&service) {
+            let written = [
+                format!("\n{key} = "),
+                format!("\n# {key} = "),
+                format!("{{ {key} = "),
+                format!("\n[tool.pyship.{key}]"),
+            ];
+            assert!(
+                written.iter().any(|form| reference.contains(form.as_str())),
+                "docs/configuration.md does not show `{key} = …`"
+            );
+        }
+        // And nothing it shows as a setting of [tool.pyship] is unknown.
+        let document: toml::Table = toml::from_str(
+            reference
+                .split("```toml\n")
+                .nth(1)
+                .and_then(|block| block.split("```").next())
+                .expect("a toml block"),
+        )
+        .expect("the reference's example is TOML");
+        let pyship = document["tool"]["pyship"].as_table().unwrap();
+        for (key, value) in pyship {
+            assert!(
+                KNOWN_KEYS.contains(&key.as_str()) || value.is_table(),
+                "docs/configuration.md shows an unknown key `{key}`"
+            );
+        }
+    }
+
     #[test]
     fn malformed_toml_names_the_line() {
         let error = parse("[project]\nname = \"a\"\nversion = 1.0.0\n").unwrap_err();
