@@ -80,6 +80,7 @@ pub(crate) fn stage_each<T>(
     mut then: impl FnMut(Staged) -> anyhow::Result<T>,
 ) -> anyhow::Result<Vec<T>> {
     let (lock, targets) = self::targets(workspace, requested)?;
+    claim_target_dir(&workspace.project.root.join("target"))?;
     let several = lock.inputs.targets.len() > 1;
     targets
         .iter()
@@ -97,6 +98,29 @@ pub(crate) fn stage_each<T>(
         .collect()
 }
 
+/// `target/`, made by pyship, says what it is, as cargo's does: a `.gitignore` of `*` (so that
+/// a checkout does not turn dirty, and artifacts do not say "with uncommitted changes") and a
+/// `CACHEDIR.TAG` (backup tools skip it). A `target/` that was there before is left as it is.
+fn claim_target_dir(target: &Path) -> anyhow::Result<()> {
+    if target.exists() {
+        return Ok(());
+    }
+    std::fs::create_dir_all(target)
+        .with_context(|| format!("failed to create `{}`", target.display()))?;
+    let write = |name: &str, text: &str| {
+        let path = target.join(name);
+        std::fs::write(&path, text).with_context(|| format!("failed to write `{}`", path.display()))
+    };
+    write(
+        ".gitignore",
+        "# Made by pyship: its work and output directory.\n*\n",
+    )?;
+    write(
+        "CACHEDIR.TAG",
+        "Signature: 8a477f597d28d172789f06886806bc55\n# This directory was made by pyship: its builds and artifacts, none of them sources.\n",
+    )
+}
+
 /// Where `target` is staged: `target/pyship/stage`, or `stage/NAME` when the lock has
 /// several targets.
 fn staging_root(workspace: &Workspace, target: &Target, several: bool) -> PathBuf {
@@ -108,9 +132,64 @@ fn staging_root(workspace: &Workspace, target: &Target, several: bool) -> PathBu
     }
 }
 
-/// Fetches what the lock selects for `target`, then creates the `layout` (a virtualenv, or
-/// the vendors layout) at `install_prefix` under `staging_root` and installs the
-/// dependencies and the application.
+/// Where the staged tree's interpreter comes from. Today the server's own (the target's
+/// system Python, which the venv links to and the package depends on); an interpreter shipped
+/// inside the artifact is another source.
+#[derive(Debug, Clone)]
+enum InterpreterSource {
+    /// The server's interpreter at this path.
+    System(PathBuf),
+}
+
+impl InterpreterSource {
+    /// The target's source: the interpreter its entry or preset names.
+    fn of(target: &Target) -> anyhow::Result<InterpreterSource> {
+        target
+            .interpreter
+            .clone()
+            .map(InterpreterSource::System)
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "the target `{}` names no interpreter: add `interpreter = \"/usr/bin/python{}\"` (its path on the server) to its `[tool.pyship] targets` entry",
+                    target.name,
+                    target.python_version()
+                )
+            })
+    }
+
+    /// The interpreter the virtualenv's `home`, `bin/python` and shebangs name on the server.
+    fn base(&self) -> &Path {
+        match self {
+            InterpreterSource::System(path) => path,
+        }
+    }
+}
+
+/// What staging one target decided before any file is written.
+struct Plan<'a> {
+    target: &'a Target,
+    staging_root: &'a Path,
+    install_prefix: &'a Path,
+    layout: LayoutKind,
+    interpreter: InterpreterSource,
+    /// A Python of the target's X.Y on this machine, for builds and bytecode.
+    build_python: Option<Interpreter>,
+    bytecode: BytecodeMode,
+}
+
+impl Plan<'_> {
+    /// The interpreter that compiles bytecode at build time, when that is the policy.
+    fn compiler(&self) -> Option<&Interpreter> {
+        match (&self.build_python, self.bytecode) {
+            (Some(python), BytecodeMode::Build) => Some(python),
+            _ => None,
+        }
+    }
+}
+
+/// Fetches what the lock selects for `target`, then stages it in phases: the plan (interpreter
+/// source, bytecode policy, paths checked), the layout (a virtualenv or the vendors layout) at
+/// `install_prefix` under `staging_root`, the dependencies, the application, the stamp.
 fn stage(
     workspace: &Workspace,
     lock: &Lock,
@@ -119,15 +198,8 @@ fn stage(
     install_prefix: &Path,
     layout: LayoutKind,
 ) -> anyhow::Result<Staged> {
-    let project = &workspace.project;
     let reporter = workspace.reporter.as_ref();
-    let base_interpreter = target.interpreter.clone().ok_or_else(|| {
-        anyhow::anyhow!(
-            "the target `{}` names no interpreter: add `interpreter = \"/usr/bin/python{}\"` (its path on the server) to its `[tool.pyship] targets` entry",
-            target.name,
-            target.python_version()
-        )
-    })?;
+    let interpreter = InterpreterSource::of(target)?;
     let items = lock.select(target)?;
     let inputs = inputs(workspace, lock, target, &items, install_prefix, layout);
     if let Some(stamp) = fresh::fresh(staging_root, &inputs) {
@@ -143,37 +215,23 @@ fn stage(
             venv: stamp.venv,
             packages: stamp.packages,
             target: target.clone(),
-            base_interpreter,
+            base_interpreter: interpreter.base().to_path_buf(),
             bytecode: stamp.bytecode,
             layout,
         });
     }
     let wheels = fetch(workspace, &items)?;
     let build_python = workspace.build_python(target);
-    let bytecode = match (project.config.bytecode, &build_python) {
-        (Some(BytecodeMode::Build) | None, Some(_)) => BytecodeMode::Build,
-        (Some(BytecodeMode::Build), None) => bail!(
-            "`bytecode = \"build\"` needs Python {} on this machine for the target `{}`: set `build-interpreter` in `[tool.pyship]`, or use `bytecode = \"install\"`",
-            target.python_version(),
-            target.name
-        ),
-        (None | Some(BytecodeMode::Install), _) => BytecodeMode::Install,
-        (Some(BytecodeMode::None), _) => BytecodeMode::None,
+    let plan = Plan {
+        bytecode: bytecode_policy(workspace, target, build_python.as_ref())?,
+        target,
+        staging_root,
+        install_prefix,
+        layout,
+        interpreter,
+        build_python,
     };
-    let target_dir = project.target_dir();
-    if staging_root.to_str().is_none() {
-        bail!(
-            "the staging directory `{}` is not UTF-8; packages need UTF-8 paths",
-            staging_root.display()
-        );
-    }
-    if !install_prefix.is_absolute() {
-        bail!(
-            "`install-prefix` in `[tool.pyship]` must be an absolute path, not `{}`",
-            install_prefix.display()
-        );
-    }
-    check_install_prefix(install_prefix)?;
+    check_paths(&plan)?;
     reporter.status(
         verb::STAGING,
         &format!(
@@ -183,40 +241,13 @@ fn stage(
             target.python_full_version
         ),
     );
-    fresh::forget(staging_root)
-        .with_context(|| format!("failed to clear `{}`'s stamp", staging_root.display()))?;
-    if staging_root.exists() {
-        std::fs::remove_dir_all(staging_root)
-            .with_context(|| format!("failed to clear `{}`", staging_root.display()))?;
-    }
-    let vendors = layout == LayoutKind::Vendors;
-    let venv = if vendors {
-        venv::create_vendors(staging_root, install_prefix)
-    } else {
-        venv::create_venv(
-            staging_root,
-            install_prefix,
-            project.name.as_ref(),
-            &base_interpreter,
-            target,
-        )
-    }
-    .with_context(|| {
-        format!(
-            "failed to create the layout in `{}`",
-            staging_root.display()
-        )
-    })?;
-    let venv_layout = venv_layout(layout, &base_interpreter, target);
+    let venv = create_layout(workspace, &plan)?;
+    let venv_layout = venv_layout(layout, plan.interpreter.base(), target);
+    let mut owners = venv::Owners::of(&venv);
 
+    // The dependencies: locked wheels, and sdists built here.
     let mut to_install =
-        wheels_to_install(workspace, lock, target, build_python.as_ref(), &wheels)?;
-    let compiler = match (&build_python, bytecode) {
-        (Some(python), BytecodeMode::Build) => Some(python),
-        _ => None,
-    };
-    let cache_dir = workspace.cache.installed_dir();
-    let max_unpacked = crate::limits::max_unpacked_size();
+        wheels_to_install(workspace, lock, target, plan.build_python.as_ref(), &wheels)?;
     let dependencies: Vec<venv::Wheel> =
         to_install.iter().map(|(wheel, _)| wheel.clone()).collect();
     // Seconds when trees must be installed and compiled, instant when they are cached.
@@ -224,26 +255,156 @@ fn stage(
         verb::INSTALLING,
         &format!("{} packages", dependencies.len()),
     );
-    let prepared = venv::prepare(
-        &cache_dir,
-        &venv,
-        &venv_layout,
-        &dependencies,
-        compiler,
-        max_unpacked,
-    )?;
+    let prepared = prepare(workspace, &plan, &venv, &venv_layout, &dependencies)?;
     spinner.finish();
-    let mut owners = venv::Owners::of(&venv);
     let mut installed = venv::link(&venv, &prepared, &mut owners)?;
 
-    // The application's own wheel: built by a matching Python when there is one; a pure
-    // Python application builds the same on any Python 3 of this machine.
+    // The application.
+    let app = build_app(workspace, lock, &plan)?;
+    let prepared_app = prepare(
+        workspace,
+        &plan,
+        &venv,
+        &venv_layout,
+        std::slice::from_ref(&app),
+    )?;
+    to_install.push((app, workspace.project.version.clone()));
+    installed.extend(venv::link(&venv, &prepared_app, &mut owners)?);
+
+    let packages: Vec<pyship_plugin::Package> = to_install
+        .into_iter()
+        .zip(installed)
+        .map(|((wheel, version), installed)| pyship_plugin::Package {
+            name: wheel.name,
+            version,
+            sha256: installed.sha256,
+            wheel: wheel.path,
+            pure: installed.pure,
+            license: installed.license,
+        })
+        .collect();
+    report_bytecode(
+        workspace,
+        &plan,
+        &[&prepared, &prepared_app],
+        packages.len(),
+    );
+    reporter.status(
+        verb::INSTALLED,
+        &format!(
+            "{} packages into {}",
+            packages.len(),
+            install_prefix.display()
+        ),
+    );
+    fresh::remember(staging_root, &inputs, plan.bytecode, &venv, &packages)
+        .with_context(|| format!("failed to stamp `{}`", staging_root.display()))?;
+    Ok(Staged {
+        venv,
+        packages,
+        target: target.clone(),
+        base_interpreter: plan.interpreter.base().to_path_buf(),
+        bytecode: plan.bytecode,
+        layout,
+    })
+}
+
+/// When the modules are compiled: at build time when a Python of the target's X.Y is here
+/// (unless the project says otherwise), else on the server.
+fn bytecode_policy(
+    workspace: &Workspace,
+    target: &Target,
+    build_python: Option<&Interpreter>,
+) -> anyhow::Result<BytecodeMode> {
+    Ok(match (workspace.project.config.bytecode, build_python) {
+        (Some(BytecodeMode::Build) | None, Some(_)) => BytecodeMode::Build,
+        (Some(BytecodeMode::Build), None) => bail!(
+            "`bytecode = \"build\"` needs Python {} on this machine for the target `{}`: set `build-interpreter` in `[tool.pyship]`, or use `bytecode = \"install\"`",
+            target.python_version(),
+            target.name
+        ),
+        (None | Some(BytecodeMode::Install), _) => BytecodeMode::Install,
+        (Some(BytecodeMode::None), _) => BytecodeMode::None,
+    })
+}
+
+/// The staging directory must be UTF-8 (packages need UTF-8 paths) and the prefix follow the
+/// one install-prefix rule.
+fn check_paths(plan: &Plan) -> anyhow::Result<()> {
+    if plan.staging_root.to_str().is_none() {
+        bail!(
+            "the staging directory `{}` is not UTF-8; packages need UTF-8 paths",
+            plan.staging_root.display()
+        );
+    }
+    if !plan.install_prefix.is_absolute() {
+        bail!(
+            "`install-prefix` in `[tool.pyship]` must be an absolute path, not `{}`",
+            plan.install_prefix.display()
+        );
+    }
+    check_install_prefix(plan.install_prefix)
+}
+
+/// A fresh layout under the staging root: what was staged before (and its stamp) removed, then
+/// the virtualenv (or the vendors layout) created.
+fn create_layout(workspace: &Workspace, plan: &Plan) -> anyhow::Result<StagedVenv> {
+    let staging_root = plan.staging_root;
+    fresh::forget(staging_root)
+        .with_context(|| format!("failed to clear `{}`'s stamp", staging_root.display()))?;
+    if staging_root.exists() {
+        std::fs::remove_dir_all(staging_root)
+            .with_context(|| format!("failed to clear `{}`", staging_root.display()))?;
+    }
+    if plan.layout == LayoutKind::Vendors {
+        venv::create_vendors(staging_root, plan.install_prefix)
+    } else {
+        venv::create_venv(
+            staging_root,
+            plan.install_prefix,
+            workspace.project.name.as_ref(),
+            plan.interpreter.base(),
+            plan.target,
+        )
+    }
+    .with_context(|| {
+        format!(
+            "failed to create the layout in `{}`",
+            staging_root.display()
+        )
+    })
+}
+
+/// `wheels` installed (and compiled, when bytecode is built here) into trees of the cache.
+fn prepare(
+    workspace: &Workspace,
+    plan: &Plan,
+    venv: &StagedVenv,
+    venv_layout: &venv::Layout,
+    wheels: &[venv::Wheel],
+) -> anyhow::Result<venv::Prepared> {
+    Ok(venv::prepare(
+        &workspace.cache.installed_dir(),
+        venv,
+        venv_layout,
+        wheels,
+        plan.compiler(),
+        crate::limits::max_unpacked_size(),
+    )?)
+}
+
+/// The application's own wheel, built through its PEP 517 backend in its locked build
+/// environment: by a matching Python when there is one; a pure Python application builds the
+/// same on any Python 3 of this machine.
+fn build_app(workspace: &Workspace, lock: &Lock, plan: &Plan) -> anyhow::Result<venv::Wheel> {
+    let project = &workspace.project;
+    let reporter = workspace.reporter.as_ref();
     check_build_depends(workspace, project.name.as_ref())?;
     reporter.status(
         verb::BUILDING,
         &format!("{} {} (PEP 517)", project.name, project.version),
     );
-    let app_python = match &build_python {
+    let app_python = match &plan.build_python {
         Some(python) => python,
         None => workspace.interpreter()?,
     };
@@ -261,7 +422,7 @@ fn stage(
             project.name
         )
     })?;
-    let work_dir = target_dir.join("build");
+    let work_dir = project.target_dir().join("build");
     let environment = work_dir.join("build-env");
     pep517::prepare_environment(
         &project.build_system.requires,
@@ -292,18 +453,18 @@ fn stage(
         .and_then(|name| name.to_str())
         .and_then(wheel::WheelFilename::parse)
         .is_some_and(|name| name.is_pure());
-    if build_python.is_none() && !pure {
+    if plan.build_python.is_none() && !pure {
         bail!(
             "`{}` has compiled extensions, and building them for the target `{}` needs Python {} on this machine: set `build-interpreter` in `[tool.pyship]`",
             project.name,
-            target.name,
-            target.python_version()
+            plan.target.name,
+            plan.target.python_version()
         );
     }
     // The application is the distribution asked for (pip writes `REQUESTED` for it too). Not
     // pip's `direct_url.json` naming the project directory: that is a path on this machine,
     // meaningless on the server, and it would make artifacts differ by checkout location.
-    let app = venv::Wheel {
+    Ok(venv::Wheel {
         path: app_wheel,
         locked_sha256: None,
         name: project.name.to_string(),
@@ -312,30 +473,13 @@ fn stage(
             requested: true,
             direct_url: None,
         },
-    };
-    let prepared_app = venv::prepare(
-        &cache_dir,
-        &venv,
-        &venv_layout,
-        std::slice::from_ref(&app),
-        compiler,
-        max_unpacked,
-    )?;
-    to_install.push((app, project.version.clone()));
-    installed.extend(venv::link(&venv, &prepared_app, &mut owners)?);
-    let packages: Vec<pyship_plugin::Package> = to_install
-        .into_iter()
-        .zip(installed)
-        .map(|((wheel, version), installed)| pyship_plugin::Package {
-            name: wheel.name,
-            version,
-            sha256: installed.sha256,
-            wheel: wheel.path,
-            pure: installed.pure,
-            license: installed.license,
-        })
-        .collect();
-    let failures: Vec<&str> = [&prepared, &prepared_app]
+    })
+}
+
+/// Says how the bytecode was handled, and which modules did not compile.
+fn report_bytecode(workspace: &Workspace, plan: &Plan, parts: &[&venv::Prepared], packages: usize) {
+    let reporter = workspace.reporter.as_ref();
+    let failures: Vec<&str> = parts
         .iter()
         .filter_map(|part| part.compile_failures.as_deref())
         .collect();
@@ -347,9 +491,9 @@ fn stage(
             failures.join("\n")
         ));
     }
-    let installed_now = prepared.fresh_installs + prepared_app.fresh_installs;
-    let linked = packages.len() - installed_now;
-    match (compiler, bytecode) {
+    let installed_now: usize = parts.iter().map(|part| part.fresh_installs).sum();
+    let linked = packages - installed_now;
+    match (plan.compiler(), plan.bytecode) {
         (Some(python), _) => reporter.status(
             verb::COMPILED,
             &format!(
@@ -361,29 +505,11 @@ fn stage(
             verb::COMPILED,
             &format!(
                 "bytecode: left to the server at install time (no Python {} here)",
-                target.python_version()
+                plan.target.python_version()
             ),
         ),
         _ => reporter.status(verb::COMPILED, "no bytecode (`bytecode = \"none\"`)"),
     }
-    reporter.status(
-        verb::INSTALLED,
-        &format!(
-            "{} packages into {}",
-            packages.len(),
-            install_prefix.display()
-        ),
-    );
-    fresh::remember(staging_root, &inputs, bytecode, &venv, &packages)
-        .with_context(|| format!("failed to stamp `{}`", staging_root.display()))?;
-    Ok(Staged {
-        venv,
-        packages,
-        target: target.clone(),
-        base_interpreter,
-        bytecode,
-        layout,
-    })
 }
 
 /// The wheels to install for `fetched` locked files, with their versions: locked wheels as

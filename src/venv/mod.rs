@@ -7,7 +7,7 @@
 
 mod populate;
 
-pub use populate::{Layout, Owners, Wheel, link, mirror, prepare};
+pub use populate::{Layout, Owners, Prepared, Wheel, link, mirror, prepare};
 
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};

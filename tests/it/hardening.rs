@@ -938,12 +938,14 @@ fn a_killed_run_leaves_no_prefix_and_no_command_behind() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
+    // The command itself (`sleep MARKER`), not pyship, whose arguments name it too.
+    let command_line = format!("sleep\0{marker}\0");
     let running = || {
         std::fs::read_dir("/proc")
             .unwrap()
             .flatten()
             .filter_map(|entry| std::fs::read(entry.path().join("cmdline")).ok())
-            .any(|cmdline| String::from_utf8_lossy(&cmdline).contains(&marker))
+            .any(|cmdline| String::from_utf8_lossy(&cmdline) == command_line)
     };
     let started = Instant::now();
     while !running() {
