@@ -58,6 +58,14 @@ pub(crate) fn run_in_place(venv: &StagedVenv, command: &[OsString]) -> anyhow::R
         // Unprivileged user namespaces, where the kernel allows them.
         unshare.args(["--user", "--map-root-user"]);
     }
+    // The virtualenv's `bin/` first on PATH, as `activate` does, so that `pyship run --
+    // hello-serve` finds the app's console scripts.
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let mut search = vec![prefix.join("bin")];
+    search.extend(std::env::split_paths(&path));
+    if let Ok(joined) = std::env::join_paths(search) {
+        unshare.env("PATH", joined);
+    }
     unshare
         .args(["--mount", "--propagation", "private", "--", "sh", "-c"])
         .arg(r#"mount --bind "$1" "$2" && shift 2 && exec "$@""#)

@@ -430,6 +430,14 @@ fn run_executes_the_staged_tree_at_its_install_prefix() {
     );
     let run = context.pyship(&["run", "--offline", "--", "sh", "-c", "exit 7"]);
     assert_eq!(run.code, Some(7), "{run}");
+    // The virtualenv's bin/ is first on PATH, as after `activate`.
+    let run = context
+        .pyship(&["run", "--offline", "--", "hello-serve", "--check"])
+        .success();
+    assert_eq!(run.stdout.trim(), format!("ok: {prefix}"), "{run}");
+    // target/ says what it is: ignored by git, skipped by backups.
+    assert_eq!(context.read("target/.gitignore").lines().last(), Some("*"));
+    assert!(context.root.join("target/CACHEDIR.TAG").is_file());
 
     // A dependency group's packages are there for the run, never in the artifact's tree.
     WheelSpec::new("probe", "1.0")
