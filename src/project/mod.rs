@@ -16,35 +16,17 @@ use crate::diagnostics::{Diagnostic, edit_distance};
 
 mod checks;
 mod requirements_in;
+mod schema;
 
 pub use requirements_in::RequirementsIn;
 
 /// The file pyship reads its project from.
 pub const PYPROJECT: &str = "pyproject.toml";
 
-/// Keys `[tool.pyship]` accepts (sub-tables aside).
-const KNOWN_KEYS: &[&str] = &[
-    "install-prefix",
-    "interpreter",
-    "build-interpreter",
-    "bytecode",
-    "find-links",
-    "wheelhouse",
-    "index-url",
-    "extra-index-url",
-    "no-index",
-    "maintainer",
-    "targets",
-    "extras",
-    "build-number",
-    "run-depends",
-    "build-depends",
-    "user",
-    "config-files",
-    "scripts",
-    "service",
-    "allow-directories",
-];
+/// Keys `[tool.pyship]` accepts (sub-tables aside): [`PyshipConfig`]'s own fields.
+fn known_keys() -> &'static [&'static str] {
+    schema::keys_of::<PyshipConfig>()
+}
 
 /// Why a project could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -113,13 +95,13 @@ impl Diagnostic for ProjectError {
                     .into(),
             ),
             ProjectError::UnknownKey { key, .. } => {
-                let suggestion = KNOWN_KEYS
+                let suggestion = known_keys()
                     .iter()
                     .min_by_key(|known| edit_distance(key, known))
                     .filter(|known| edit_distance(key, known) <= 3);
                 Some(match suggestion {
                     Some(known) => format!("did you mean `{known}`?"),
-                    None => format!("known keys are: {}", KNOWN_KEYS.join(", ")),
+                    None => format!("known keys are: {}", known_keys().join(", ")),
                 })
             }
             ProjectError::UnknownFormat {
@@ -128,7 +110,7 @@ impl Diagnostic for ProjectError {
                 Some(known) => format!("did you mean `[tool.pyship.{known}]`?"),
                 None => format!(
                     "a table under `[tool.pyship]` holds a format's options (`[tool.pyship.deb]`), read by the plugin `pyship-{format}`; known settings are: {}",
-                    KNOWN_KEYS.join(", ")
+                    known_keys().join(", ")
                 ),
             }),
             ProjectError::MissingField { field: "version", .. } => Some(
@@ -595,7 +577,7 @@ impl Project {
                 .iter()
                 .map(String::as_str)
                 .chain(OWN_FORMATS.iter().copied())
-                .chain(KNOWN_KEYS.iter().copied())
+                .chain(known_keys().iter().copied())
                 .filter(|known| {
                     edit_distance(format, known) <= 2
                         || known.starts_with(format.as_str())
@@ -738,7 +720,7 @@ fn read_tool_table(path: &Path, text: &str) -> Result<ToolTables, ProjectError> 
     let mut formats = BTreeMap::new();
     for (key, value) in pyship {
         // Known keys first: `service` and `user` may be tables without being formats.
-        if KNOWN_KEYS.contains(&key.as_str()) {
+        if known_keys().contains(&key.as_str()) {
             settings.insert(key.clone(), value.clone());
         } else if let toml::Value::Table(table) = value {
             formats.insert(key.clone(), table.clone());
@@ -871,19 +853,8 @@ depends = ["libpq5"]
     #[test]
     fn the_configuration_reference_shows_every_key() {
         let reference = include_str!("../../docs/configuration.md");
-        let service = [
-            "name",
-            "script",
-            "command",
-            "args",
-            "user",
-            "group",
-            "working-directory",
-            "environment",
-            "restart",
-            "unit-file",
-        ];
-        for key in KNOWN_KEYS.iter().chain(&service) {
+        let service = schema::keys_of::<ServiceSpec>();
+        for key in known_keys().iter().chain(service) {
             let written = [
                 format!("\n{key} = "),
                 format!("\n# {key} = "),
@@ -907,7 +878,7 @@ depends = ["libpq5"]
         let pyship = document["tool"]["pyship"].as_table().unwrap();
         for (key, value) in pyship {
             assert!(
-                KNOWN_KEYS.contains(&key.as_str()) || value.is_table(),
+                known_keys().contains(&key.as_str()) || value.is_table(),
                 "docs/configuration.md shows an unknown key `{key}`"
             );
         }
