@@ -110,10 +110,7 @@ fn checked_plugin(
     workspace: &Workspace,
     format: &str,
 ) -> anyhow::Result<(PathBuf, u32, PathBuf, LayoutKind)> {
-    let path = plugin::find_plugin(format).ok_or_else(|| PluginError::NotFound {
-        name: format.to_string(),
-        available: plugin::list_plugins().into_keys().collect(),
-    })?;
+    let path = plugin::find_required(format)?;
     let description = plugin::describe(format, &path)?;
     let protocol = plugin::negotiate(format, &path, &description)?;
     if !description.formats.is_empty() && !description.formats.iter().any(|f| f == format) {

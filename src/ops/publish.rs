@@ -11,7 +11,7 @@ use pyship_plugin::{Artifact, PluginRole, PublishRequest, PublishResult};
 use super::Workspace;
 use super::package::{PluginOutput, plugin_environment};
 use crate::cache;
-use crate::plugin::{self, PluginError};
+use crate::plugin;
 use crate::printer::verb;
 
 /// Publishes to `destination` with the publisher `name`: the artifacts listed in
@@ -24,10 +24,7 @@ pub(crate) fn publish(
     target: Option<&str>,
     output: PluginOutput,
 ) -> anyhow::Result<PublishResult> {
-    let path = plugin::find_plugin(name).ok_or_else(|| PluginError::NotFound {
-        name: name.to_string(),
-        available: plugin::list_plugins().into_keys().collect(),
-    })?;
+    let path = plugin::find_required(name)?;
     let description = plugin::describe(name, &path)?;
     let protocol = plugin::negotiate(name, &path, &description)?;
     if description.role != PluginRole::Publisher {

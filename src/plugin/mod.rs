@@ -146,6 +146,14 @@ pub fn find_plugin(name: &str) -> Option<PathBuf> {
         .find(|path| is_executable(path))
 }
 
+/// The plugin `pyship-NAME`, or an error naming what is installed.
+pub fn find_required(name: &str) -> Result<PathBuf, PluginError> {
+    find_plugin(name).ok_or_else(|| PluginError::NotFound {
+        name: name.to_string(),
+        available: list_plugins().into_keys().collect(),
+    })
+}
+
 /// Every plugin on the search path, by name; the first one found per name wins.
 pub fn list_plugins() -> BTreeMap<String, PathBuf> {
     let mut plugins = BTreeMap::new();

@@ -396,29 +396,13 @@ fn locked_and_frozen_never_write_the_lock() {
 /// command sees; pyship exits with the command's status and leaves no prefix behind.
 #[test]
 fn run_executes_the_staged_tree_at_its_install_prefix() {
-    if !crate::support::requires_tool("unshare") {
-        return;
-    }
-    let is_root = std::process::Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|output| String::from_utf8_lossy(&output.stdout).trim() == "0");
-    if !is_root {
-        eprintln!("SKIPPING: `pyship run` creates the install prefix, which needs root");
-        assert!(
-            std::env::var("PYSHIP_TEST_REQUIRE_EXTERNAL_TOOLS").as_deref() != Ok("1"),
-            "CI runs as root"
-        );
+    if !crate::support::can_run_in_place() {
         return;
     }
     let context = TestContext::hello();
     // A prefix of its own, so that nothing else on the machine is under it.
     let prefix = format!("/opt/pyship-run-test-{}/hello", std::process::id());
-    let pyproject = context.read("pyproject.toml").replace(
-        "install-prefix = \"/opt/venvs/hello\"",
-        &format!("install-prefix = \"{prefix}\""),
-    );
-    context.file("pyproject.toml", &pyproject);
+    context.set_install_prefix(&prefix);
     let script = format!("{prefix}/bin/hello-serve");
     let run = context
         .pyship(&["run", "--offline", "--", &script, "--check"])

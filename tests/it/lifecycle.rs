@@ -25,24 +25,11 @@ fn project() -> TestContext {
     context
 }
 
-fn with_version(context: &TestContext, version: &str) {
-    let pyproject = context.read("pyproject.toml");
-    let line = pyproject
-        .lines()
-        .find(|line| line.starts_with("version = "))
-        .unwrap()
-        .to_string();
-    context.file(
-        "pyproject.toml",
-        &pyproject.replace(&line, &format!("version = \"{version}\"")),
-    );
-}
-
 /// Builds `format` for versions 0.1.0 and 0.2.0 and returns both artifacts (copied out).
 fn two_versions(context: &TestContext, format: &str) -> (PathBuf, PathBuf) {
     let mut built = Vec::new();
     for version in ["0.1.0", "0.2.0"] {
-        with_version(context, version);
+        context.set_version(version);
         let run = context.pyship(&["package", format, "--offline"]).success();
         let artifact = PathBuf::from(run.stdout.trim());
         let kept = context.temp.path().join(artifact.file_name().unwrap());

@@ -14,19 +14,6 @@ fn package(context: &TestContext) -> PathBuf {
     PathBuf::from(run.stdout.trim())
 }
 
-fn with_version(context: &TestContext, version: &str) {
-    let pyproject = context.read("pyproject.toml");
-    let current = pyproject
-        .lines()
-        .find(|line| line.starts_with("version = "))
-        .unwrap()
-        .to_string();
-    context.file(
-        "pyproject.toml",
-        &pyproject.replace(&current, &format!("version = \"{version}\"")),
-    );
-}
-
 #[test]
 fn tarballs_are_reproducible_and_name_their_release() {
     let first = TestContext::hello();
@@ -90,7 +77,7 @@ fn releases_activate_roll_back_and_refuse_a_half_extracted_one() {
     assert!(said.contains("current -> releases/0.1.0"), "{said}");
     assert_eq!(check().trim(), "ok: /opt/venvs/hello/releases/0.1.0");
 
-    with_version(&context, "0.2.0");
+    context.set_version("0.2.0");
     let second = package(&context);
     assert!(extract(&second).success());
     root.ok(&["/opt/venvs/hello/releases/0.2.0/pyship-activate"]);
@@ -102,7 +89,7 @@ fn releases_activate_roll_back_and_refuse_a_half_extracted_one() {
     assert_eq!(check().trim(), "ok: /opt/venvs/hello/releases/0.1.0");
 
     // A copy cut short: tar fails, and the release it left behind is refused.
-    with_version(&context, "0.3.0");
+    context.set_version("0.3.0");
     let third = package(&context);
     let bytes = std::fs::read(&third).unwrap();
     let cut = context.temp.path().join("cut.tar.zst");
@@ -181,7 +168,7 @@ fn extraction_and_activation_touch_only_the_release() {
     let pyproject = context.read("pyproject.toml");
     let mut releases = Vec::new();
     for version in ["0.2.0", "0.3.0", "0.4.0"] {
-        with_version(&context, version);
+        context.set_version(version);
         context.file(
             "pyproject.toml",
             &context.read("pyproject.toml").replace(

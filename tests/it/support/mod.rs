@@ -27,6 +27,26 @@ pub fn copy_flit(context: &TestContext) {
     .unwrap();
 }
 
+/// Whether `pyship run` can be tested here: it needs `unshare` and root (it creates the
+/// install prefix). Says `SKIPPING` when not; CI runs as root and fails instead.
+pub fn can_run_in_place() -> bool {
+    if !requires_tool("unshare") {
+        return false;
+    }
+    let is_root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|output| String::from_utf8_lossy(&output.stdout).trim() == "0");
+    if !is_root {
+        eprintln!("SKIPPING: `pyship run` creates the install prefix, which needs root");
+        assert!(
+            std::env::var("PYSHIP_TEST_REQUIRE_EXTERNAL_TOOLS").as_deref() != Ok("1"),
+            "CI runs as root"
+        );
+    }
+    is_root
+}
+
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
@@ -111,6 +131,29 @@ impl TestContext {
         let _ = std::fs::remove_file(context.root.join("pylock.toml"));
         let _ = std::fs::remove_dir_all(context.root.join("target"));
         context
+    }
+
+    /// The hello app installed at `prefix` instead of `/opt/venvs/hello`.
+    pub fn set_install_prefix(&self, prefix: &str) {
+        let pyproject = self.read("pyproject.toml").replace(
+            "install-prefix = \"/opt/venvs/hello\"",
+            &format!("install-prefix = \"{prefix}\""),
+        );
+        self.file("pyproject.toml", &pyproject);
+    }
+
+    /// `[project] version` set to `version`.
+    pub fn set_version(&self, version: &str) {
+        let pyproject = self.read("pyproject.toml");
+        let line = pyproject
+            .lines()
+            .find(|line| line.starts_with("version = "))
+            .expect("a version line")
+            .to_string();
+        self.file(
+            "pyproject.toml",
+            &pyproject.replace(&line, &format!("version = \"{version}\"")),
+        );
     }
 
     /// Writes a file under the project.
