@@ -116,7 +116,8 @@ impl Workspace {
     }
 
     /// The interpreters that may build for `target`, best first: the `build-interpreter`
-    /// setting, the target's own interpreter path, then the project's interpreter.
+    /// setting, the target's own interpreter path, the project's interpreter, then
+    /// `pythonX.Y` of the target's X.Y in each PATH directory.
     pub fn build_python_candidates(&self, target: &Target) -> Vec<PathBuf> {
         let config = &self.project.config;
         let mut candidates: Vec<PathBuf> = Vec::new();
@@ -125,7 +126,18 @@ impl Workspace {
         candidates.push(PathBuf::from(
             config.interpreter.as_deref().unwrap_or(DEFAULT_INTERPRETER),
         ));
-        candidates.dedup();
+        // Then `pythonX.Y` on PATH (pyenv, a distribution's other versions), as uv looks.
+        let name = format!("python{}", target.python_version());
+        if let Some(path) = std::env::var_os("PATH") {
+            candidates.extend(
+                std::env::split_paths(&path)
+                    .filter(|directory| directory.is_absolute())
+                    .map(|directory| directory.join(&name))
+                    .filter(|candidate| candidate.is_file()),
+            );
+        }
+        let mut seen = std::collections::HashSet::new();
+        candidates.retain(|candidate| seen.insert(candidate.clone()));
         candidates
     }
 
@@ -173,7 +185,8 @@ pub(crate) fn probe_existing(path: &Path) -> Option<Interpreter> {
         .flatten()
 }
 
-/// `SOURCE_DATE_EPOCH`, else the project's last commit time, else now. A value every format
+/// `SOURCE_DATE_EPOCH`, else the project's last commit time, else pyproject.toml's
+/// modification time. A value every format
 /// cannot record (RPM's times are 32-bit) or that is not a number is refused: it would give a
 /// corrupt archive or a wrapped date, not an error, further on.
 fn source_date_epoch(root: &Path) -> anyhow::Result<u64> {
@@ -193,9 +206,21 @@ fn source_date_epoch(root: &Path) -> anyhow::Result<u64> {
     {
         return Ok(epoch);
     }
-    Ok(std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |duration| duration.as_secs()))
+    // Outside a checkout: when pyproject.toml last changed, so that two builds of the same
+    // project agree (and a rebuild reuses what is compressed) instead of differing by the
+    // time they ran.
+    let modified = std::fs::metadata(root.join(crate::project::PYPROJECT))
+        .and_then(|metadata| metadata.modified())
+        .ok()
+        .and_then(|time| time.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|duration| duration.as_secs());
+    Ok(modified
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |duration| duration.as_secs())
+        })
+        .min(limit))
 }
 
 /// The trimmed output of a git command run in `root`, if it succeeds.

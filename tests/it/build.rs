@@ -846,3 +846,57 @@ fn a_lock_written_by_another_tool_is_used_as_it_is_or_refused() {
     assert!(run.stderr.contains("`pyship lock` replaces it"), "{run}");
     assert_eq!(context.read("pylock.toml"), elsewhere);
 }
+
+/// A Python of the target's X.Y found as `pythonX.Y` on PATH (pyenv's shims, another
+/// installation) builds and compiles for it when no configured path has one.
+#[test]
+fn a_matching_python_on_path_builds_for_the_target() {
+    let context = TestContext::hello();
+    let pyproject = context
+        .read("pyproject.toml")
+        .replace(
+            "interpreter = \"/usr/bin/python3\"",
+            "interpreter = \"/nonexistent/bin/python3\"\ntargets = [{ python = \"3.11\", platform = \"x86_64-manylinux_2_36\", interpreter = \"/nonexistent/bin/python3.11\" }]",
+        );
+    context.file("pyproject.toml", &pyproject);
+    let shims = context.temp.path().join("shims");
+    std::fs::create_dir_all(&shims).unwrap();
+    std::os::unix::fs::symlink("/usr/bin/python3.11", shims.join("python3.11")).unwrap();
+    let path = format!("{}:{}", shims.display(), std::env::var("PATH").unwrap());
+    let run = crate::support::Run::from(
+        context
+            .command(&["build", "--offline"])
+            .env("PATH", &path)
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(run.code, Some(0), "{run}");
+    assert!(
+        run.stderr
+            .contains("Compiled bytecode with `/usr/bin/python3.11`"),
+        "{run}"
+    );
+}
+
+/// Outside a git checkout and without SOURCE_DATE_EPOCH, two builds agree: the default is
+/// pyproject.toml's modification time, not the time of the build.
+#[test]
+fn builds_outside_a_checkout_are_reproducible_without_source_date_epoch() {
+    let context = TestContext::hello();
+    let package = || {
+        let run = crate::support::Run::from(
+            context
+                .command(&["package", "tarball", "--offline"])
+                .env_remove("SOURCE_DATE_EPOCH")
+                .output()
+                .unwrap(),
+        );
+        assert_eq!(run.code, Some(0), "{run}");
+        std::fs::read(run.stdout.trim()).unwrap()
+    };
+    let first = package();
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    std::fs::remove_dir_all(context.root.join("target")).unwrap();
+    let second = package();
+    assert!(first == second, "two builds a second apart differ");
+}

@@ -90,3 +90,12 @@ fn external_subcommand_passes_the_exit_code_on() {
         "{run}"
     );
 }
+
+/// `pyship deb` (a format listed by `--list`) with nothing else points to `pyship package deb`.
+#[test]
+fn a_format_run_as_a_command_points_to_package() {
+    let context = TestContext::hello();
+    let run = context.pyship(&["deb"]);
+    assert_eq!(run.code, Some(2), "{run}");
+    assert!(run.stderr.contains("run `pyship package deb`"), "{run}");
+}

@@ -105,7 +105,10 @@ fn run(plugin: &impl Plugin, description: &Describe, args: &[String]) -> Result<
         }
         Some("--help" | "-h" | "help") => Ok(help(description)),
         Some(other) => Err(Failure::Usage(format!("unknown command `{other}`"))),
-        None => Err(Failure::Usage("no command given".into())),
+        None => Err(Failure::Usage(format!(
+            "no command given; to make a {name} package of a project, run `pyship package {name}`",
+            name = description.name
+        ))),
     }
 }
 
