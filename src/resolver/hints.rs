@@ -10,6 +10,8 @@ use pep508_rs::{PackageName, Requirement, VersionOrUrl};
 
 use super::candidates::Candidate;
 use super::ranges::{after_locals, specifiers_range};
+use crate::index::DistFile;
+use crate::python::Target;
 
 /// `report` with the ranges that `==`, `!=` and `<=` became (they take in local versions:
 /// `>=1.2, <1.2.post0.dev0`) written back as those operators.
@@ -83,10 +85,14 @@ fn before_locals(high: &Version) -> Option<Version> {
 }
 
 /// For each of `requirements` whose specifiers no installable version meets (while some
-/// versions exist): which versions come nearest, so that a typo in a pin is obvious.
+/// versions exist): why a release that does match is not installable on `target` (its
+/// Requires-Python, its wheels' tags, yanked), and which versions come nearest, so that a
+/// typo in a pin is obvious.
 pub fn nearest_versions<'r>(
     requirements: impl IntoIterator<Item = &'r Requirement>,
     candidates_of: impl Fn(&PackageName) -> Option<std::rc::Rc<Vec<Candidate>>>,
+    files_of: impl Fn(&PackageName) -> Vec<DistFile>,
+    target: &Target,
 ) -> Vec<String> {
     let mut hints = Vec::new();
     for requirement in requirements {
@@ -112,6 +118,19 @@ pub fn nearest_versions<'r>(
             .collect();
         nearest.sort();
         let nearest: Vec<String> = nearest.iter().map(ToString::to_string).collect();
+        if let Some(reason) = why_excluded(
+            &requirement.name,
+            &range,
+            &files_of(&requirement.name),
+            target,
+        ) {
+            hints.push(format!(
+                "{reason}; the nearest versions that install are {} (newest: {})",
+                nearest.join(", "),
+                candidates[0].version
+            ));
+            continue;
+        }
         hints.push(format!(
             "no version of `{}` matches `{specifiers}`; the nearest that exist are {} (newest: {})",
             requirement.name,
@@ -120,6 +139,75 @@ pub fn nearest_versions<'r>(
         ));
     }
     hints
+}
+
+/// Why the newest release of `name` in `range` that the indexes list does not install on
+/// `target`; `None` when no such release is listed.
+fn why_excluded(
+    name: &PackageName,
+    range: &pubgrub::Ranges<Version>,
+    files: &[DistFile],
+    target: &Target,
+) -> Option<String> {
+    let version = files
+        .iter()
+        .map(|file| &file.version)
+        .filter(|version| range.contains(version))
+        .max()?;
+    let of_version: Vec<&DistFile> = files
+        .iter()
+        .filter(|file| &file.version == version)
+        .collect();
+    let python = &target.python_full_version;
+    let requires: Vec<&pep508_rs::pep440_rs::VersionSpecifiers> = of_version
+        .iter()
+        .filter_map(|file| file.requires_python.as_ref())
+        .collect();
+    if requires.len() == of_version.len() && requires.iter().all(|spec| !spec.contains(python)) {
+        let spec = requires[0];
+        let takers: Vec<String> = crate::python::PRESETS
+            .iter()
+            .filter(|preset| {
+                pep508_rs::pep440_rs::Version::from_str(preset.python)
+                    .is_ok_and(|version| spec.contains(&version))
+            })
+            .map(|preset| format!("{} ({})", preset.name, preset.python))
+            .collect();
+        let takers = if takers.is_empty() {
+            String::new()
+        } else {
+            format!("; targets that take it: {}", takers.join(", "))
+        };
+        return Some(format!(
+            "`{name}` {version} exists, but requires Python {spec}, and the target `{}` has {python}{takers}",
+            target.name
+        ));
+    }
+    if of_version.iter().all(|file| file.yanked) {
+        return Some(format!("`{name}` {version} exists, but was yanked"));
+    }
+    let installs = of_version.iter().any(|file| match &file.wheel {
+        Some(wheel) => target
+            .tags
+            .rank(&wheel.python, &wheel.abi, &wheel.platform)
+            .is_some(),
+        None => true,
+    });
+    if !installs {
+        let tags: Vec<&str> = of_version
+            .iter()
+            .map(|file| file.file_name.as_str())
+            .collect();
+        return Some(format!(
+            "`{name}` {version} exists, but has no sdist and no wheel for the target `{}` (Python {python}, {}): {}",
+            target.name,
+            target.platform(),
+            tags.join(", ")
+        ));
+    }
+    Some(format!(
+        "`{name}` {version} exists, but the lock's options leave it out (`--exclude-newer`, `--only-binary`, `--no-binary`)"
+    ))
 }
 
 #[cfg(test)]

@@ -347,9 +347,17 @@ impl Provider<'_> {
             .root_requirements
             .iter()
             .filter(|r| r.marker.evaluate(&self.target.markers, &[]));
-        hints.extend(hints::nearest_versions(applicable, |name| {
-            self.candidates.borrow().get(name).cloned()
-        }));
+        hints.extend(hints::nearest_versions(
+            applicable,
+            |name| self.candidates.borrow().get(name).cloned(),
+            |name| {
+                self.index
+                    .files(name)
+                    .map(|files| files.to_vec())
+                    .unwrap_or_default()
+            },
+            self.target,
+        ));
         hints
     }
 

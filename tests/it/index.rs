@@ -309,3 +309,28 @@ fn cache_commands_show_and_clear_only_pyships_own_directories() {
     // The lock still works from an empty cache.
     context.pyship(&["lock", "--upgrade"]).success();
 }
+
+/// A pinned release that exists but needs a newer Python than the target's is named as such,
+/// with the targets that would take it, instead of "no version matches".
+#[test]
+fn a_pin_excluded_by_requires_python_says_so_and_names_the_targets_that_take_it() {
+    let mut context = TestContext::new();
+    let server = served(&mut context, &["1.0", "2.0"]);
+    server.requires_python("dep-2.0-py3-none-any.whl", ">=3.12");
+    context.file(
+        "pyproject.toml",
+        "[project]\nname = \"app\"\nversion = \"1.0\"\ndependencies = [\"dep==2.0\"]\n\n[tool.pyship]\ntargets = [\"debian-12\"]\n",
+    );
+    let run = context.pyship(&["lock"]).code(3);
+    assert!(
+        run.stderr.contains(
+            "`dep` 2.0 exists, but requires Python >=3.12, and the target `debian-12` has 3.11.2; targets that take it: debian-13 (3.13.5), ubuntu-24.04 (3.12.3)"
+        ),
+        "{run}"
+    );
+    assert!(
+        run.stderr
+            .contains("the nearest versions that install are 1.0"),
+        "{run}"
+    );
+}

@@ -28,6 +28,7 @@ struct State {
     faults: HashMap<String, Fault>,
     yanked: Vec<String>,
     upload_times: HashMap<String, String>,
+    requires_python: HashMap<String, String>,
     json: bool,
 }
 
@@ -101,6 +102,14 @@ impl IndexServer {
             .insert(file_name.to_string(), time.to_string());
     }
 
+    /// Publishes a file's Requires-Python on the page (PEP 503 `data-requires-python`, PEP 691
+    /// `requires-python`), as PyPI does.
+    pub fn requires_python(&self, file_name: &str, specifiers: &str) {
+        self.state()
+            .requires_python
+            .insert(file_name.to_string(), specifiers.to_string());
+    }
+
     /// Answers requests for paths ending with `suffix` with `status`.
     pub fn fail(&self, suffix: &str, status: u16) {
         self.state()
@@ -131,6 +140,7 @@ struct PageOptions {
     json: bool,
     yanked: Vec<String>,
     upload_times: HashMap<String, String>,
+    requires_python: HashMap<String, String>,
 }
 
 fn handle(mut stream: TcpStream, directory: &Path, state: &Mutex<State>) {
@@ -183,6 +193,7 @@ fn handle(mut stream: TcpStream, directory: &Path, state: &Mutex<State>) {
             json: state.json && accepts_json,
             yanked: state.yanked.clone(),
             upload_times: state.upload_times.clone(),
+            requires_python: state.requires_python.clone(),
         };
         (fault, options)
     };
@@ -286,9 +297,16 @@ fn respond(path: &str, directory: &Path, options: &PageOptions) -> (u16, &'stati
             }
             let sha256 = super::sha256_file(&wheel);
             let yanked = options.yanked.contains(&file_name);
+            let requires_python = options.requires_python.get(&file_name);
             html.push_str(&format!(
-                "<a href=\"../../files/{file_name}#sha256={sha256}\"{}>{file_name}</a><br/>\n",
-                if yanked { " data-yanked=\"\"" } else { "" }
+                "<a href=\"../../files/{file_name}#sha256={sha256}\"{}{}>{file_name}</a><br/>\n",
+                if yanked { " data-yanked=\"\"" } else { "" },
+                requires_python
+                    .map(|spec| format!(
+                        " data-requires-python=\"{}\"",
+                        spec.replace('>', "&gt;").replace('<', "&lt;")
+                    ))
+                    .unwrap_or_default()
             ));
             let size = std::fs::metadata(&wheel).map(|m| m.len()).unwrap_or(0);
             let upload_time = options
@@ -298,7 +316,10 @@ fn respond(path: &str, directory: &Path, options: &PageOptions) -> (u16, &'stati
                 .unwrap_or_default();
             let core_metadata = file_name.ends_with(".whl");
             files.push(format!(
-                "{{\"filename\":\"{file_name}\",\"url\":\"../../files/{file_name}\",\"hashes\":{{\"sha256\":\"{sha256}\"}},\"yanked\":{yanked},\"size\":{size},\"core-metadata\":{core_metadata}{upload_time}}}"
+                "{{\"filename\":\"{file_name}\",\"url\":\"../../files/{file_name}\",\"hashes\":{{\"sha256\":\"{sha256}\"}},\"yanked\":{yanked},\"size\":{size},\"core-metadata\":{core_metadata}{upload_time}{}}}",
+                requires_python
+                    .map(|spec| format!(",\"requires-python\":\"{spec}\""))
+                    .unwrap_or_default()
             ));
         }
         html.push_str("</body></html>\n");
