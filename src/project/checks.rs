@@ -311,3 +311,49 @@ fn check_format_value<'a>(
         _ => Ok(()),
     }
 }
+
+/// The files the deployment names exist, checked on load like every other setting (not after
+/// a whole stage): config files' sources, the `scripts` directory, the service's `unit-file`.
+pub(super) fn check_files(project: &super::Project) -> Result<(), ProjectError> {
+    let path = project.pyproject_path();
+    let at = Locator {
+        path: &path,
+        text: &project.text,
+    };
+    let config = &project.config;
+    for file in &config.config_files {
+        let source = project.root.join(&file.source);
+        if !source.is_file() {
+            return Err(at.invalid(
+                &["config-files"],
+                &file.source,
+                format!("`{}` does not exist", source.display()),
+            ));
+        }
+    }
+    if let Some(directory) = &config.scripts {
+        let root = project.root.join(directory);
+        if !root.is_dir() {
+            return Err(at.invalid(
+                &["scripts"],
+                directory,
+                format!("`{}` is not a directory", root.display()),
+            ));
+        }
+    }
+    if let Some(file) = config
+        .service
+        .as_ref()
+        .and_then(|service| service.unit_file.as_ref())
+    {
+        let path = project.root.join(file);
+        if !path.is_file() {
+            return Err(at.invalid(
+                &["service", "unit-file"],
+                file,
+                format!("`{}` does not exist", path.display()),
+            ));
+        }
+    }
+    Ok(())
+}

@@ -410,7 +410,9 @@ impl Project {
             }
             Err(source) => return Err(ProjectError::Read { path, source }),
         };
-        Self::parse(directory, &path, &text)
+        let project = Self::parse(directory, &path, &text)?;
+        checks::check_files(&project)?;
+        Ok(project)
     }
 
     pub(crate) fn parse(
