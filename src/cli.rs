@@ -54,7 +54,7 @@ pub struct GlobalArgs {
     #[arg(long, global = true)]
     pub frozen: bool,
 
-    /// Say less: -q hides status lines, -qq hides errors' details too.
+    /// Say less: -q hides status lines, -qq warnings too; errors are always shown.
     #[arg(short, long, action = clap::ArgAction::Count, global = true, conflicts_with = "verbose")]
     pub quiet: u8,
 

@@ -52,9 +52,19 @@ pub mod verb {
 impl Printer {
     /// A printer; `color` is `None` for "when stderr is a terminal and NO_COLOR is unset".
     pub fn new(verbosity: Verbosity, color: Option<bool>) -> Printer {
+        // `--color`, else NO_COLOR, then CLICOLOR_FORCE (colour into a pipe, as CI logs
+        // want), else a terminal that is not dumb.
         let color = color.unwrap_or_else(|| {
+            let set = |name: &str| std::env::var_os(name).is_some_and(|value| !value.is_empty());
+            if set("NO_COLOR") {
+                return false;
+            }
+            if std::env::var_os("CLICOLOR_FORCE")
+                .is_some_and(|value| !value.is_empty() && value != "0")
+            {
+                return true;
+            }
             std::io::stderr().is_terminal()
-                && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty())
                 && std::env::var("TERM").map_or(true, |term| term != "dumb")
         });
         Printer { verbosity, color }
@@ -108,11 +118,25 @@ impl Printer {
         let _ = writeln!(std::io::stdout().lock(), "{line}");
     }
 
-    /// An error report on stderr, unless `-qq`.
+    /// An error report on stderr, always (even with `-qq`: an exit code alone says nothing
+    /// of why); `error:` and `hint:` in colour when colour is on.
     pub fn error(&self, report: &str) {
-        if self.verbosity < Verbosity::Quiet {
-            return;
-        }
+        let report = if self.color {
+            report
+                .split_inclusive('\n')
+                .map(|line| {
+                    if let Some(rest) = line.strip_prefix("error:") {
+                        format!("\x1b[1;31merror\x1b[0m:{rest}")
+                    } else if let Some(rest) = line.strip_prefix("hint:") {
+                        format!("\x1b[1;36mhint\x1b[0m:{rest}")
+                    } else {
+                        line.to_string()
+                    }
+                })
+                .collect()
+        } else {
+            report.to_string()
+        };
         let _ = write!(std::io::stderr().lock(), "{report}");
     }
 }

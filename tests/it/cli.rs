@@ -99,3 +99,34 @@ fn a_format_run_as_a_command_points_to_package() {
     assert_eq!(run.code, Some(2), "{run}");
     assert!(run.stderr.contains("run `pyship package deb`"), "{run}");
 }
+
+/// Errors are never silenced (`-qq` included), and `error:`/`hint:` are coloured when colour
+/// is on: CLICOLOR_FORCE turns it on into a pipe, NO_COLOR and `--color never` off.
+#[test]
+fn errors_show_with_qq_and_are_coloured_when_asked() {
+    let context = TestContext::new();
+    let run = |args: &[&str], force: bool| {
+        let mut command = context.command(args);
+        command.env_remove("NO_COLOR");
+        if force {
+            command.env("CLICOLOR_FORCE", "1");
+        }
+        crate::support::Run::from(command.output().unwrap())
+    };
+    let quiet = run(&["-qq", "lock"], false);
+    assert_eq!(quiet.code, Some(1), "{quiet}");
+    assert!(
+        quiet.stderr.contains("error: no `pyproject.toml`"),
+        "{quiet}"
+    );
+    let coloured = run(&["lock"], true);
+    assert!(
+        coloured
+            .stderr
+            .contains("\x1b[1;31merror\x1b[0m: no `pyproject.toml`")
+            && coloured.stderr.contains("\x1b[1;36mhint\x1b[0m:"),
+        "{coloured}"
+    );
+    let never = run(&["--color", "never", "lock"], true);
+    assert!(!never.stderr.contains('\x1b'), "{never}");
+}
