@@ -48,10 +48,39 @@ fn targets(workspace: &Workspace, requested: Option<&str>) -> anyhow::Result<(Lo
         .collect();
     if chosen.is_empty() {
         let names: Vec<&str> = targets.iter().map(|target| target.name.as_str()).collect();
-        bail!(
-            "the lock has no target `{requested}` (it has {}); add `\"{requested}\"` to `[tool.pyship] targets` and run `pyship lock`",
-            names.join(", ")
-        );
+        // A misspelt name is most likely meant as one of the lock's targets or a preset.
+        let is_preset = crate::python::PRESETS
+            .iter()
+            .any(|preset| preset.name == requested);
+        let close = names
+            .iter()
+            .copied()
+            .chain(crate::python::PRESETS.iter().map(|preset| preset.name))
+            .filter(|name| !is_preset && crate::diagnostics::edit_distance(requested, name) <= 2)
+            .min_by_key(|name| crate::diagnostics::edit_distance(requested, name));
+        match close {
+            Some(name) if names.contains(&name) => bail!(
+                "the lock has no target `{requested}`; did you mean `{name}`? (it has {})",
+                names.join(", ")
+            ),
+            Some(name) => bail!(
+                "the lock has no target `{requested}` (it has {}); did you mean the preset `{name}`? Add `\"{name}\"` to `[tool.pyship] targets` and run `pyship lock`",
+                names.join(", ")
+            ),
+            None if is_preset => bail!(
+                "the lock has no target `{requested}` (it has {}); add `\"{requested}\"` to `[tool.pyship] targets` and run `pyship lock`",
+                names.join(", ")
+            ),
+            None => bail!(
+                "the lock has no target `{requested}` (it has {}), and it is no preset ({})",
+                names.join(", "),
+                crate::python::PRESETS
+                    .iter()
+                    .map(|preset| preset.name)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        }
     }
     Ok((lock, chosen))
 }

@@ -700,6 +700,14 @@ fn a_target_whose_python_is_not_here_is_staged_for_its_own_interpreter() {
         ),
         "{run}"
     );
+    // A misspelt target is named with the one meant.
+    let run = context.pyship(&["build", "--target", "debain-11"]).code(1);
+    assert!(run.stderr.contains("did you mean `debian-11`?"), "{run}");
+    let run = context.pyship(&["build", "--target", "debain-12"]).code(1);
+    assert!(
+        run.stderr.contains("did you mean the preset `debian-12`?"),
+        "{run}"
+    );
 
     // An sdist cannot be built for Python 3.9 here: the error names the package and the ways
     // out.
