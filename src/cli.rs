@@ -18,6 +18,7 @@ Exit status:
      a missing or stale lock with `--locked`/`--frozen`
   2  bad arguments or unknown command
   3  the requirements cannot be satisfied together
+  4  --offline, and what is needed is not in the cache or a find-links directory
   a plugin run as `pyship NAME` exits with the plugin's own status";
 
 /// Ship Python server applications as one versioned artifact: lock, fetch, build, package.

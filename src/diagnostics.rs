@@ -18,6 +18,8 @@ pub mod exit_code {
     pub const USAGE: u8 = 2;
     /// The requirements cannot be satisfied together.
     pub const UNSATISFIABLE: u8 = 3;
+    /// `--offline`, and what was needed is not in the cache or a find-links directory.
+    pub const OFFLINE: u8 = 4;
 }
 
 /// What an error knows about itself beyond its message: advice for the user, and the exit

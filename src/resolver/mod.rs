@@ -46,6 +46,9 @@ pub enum ResolveError {
         /// Packages the target cannot install at all, with the reason; requirements no
         /// version matches, with the nearest that exist.
         hints: Vec<String>,
+        /// With `--offline`, some package had no cached index page at all: the lock failed
+        /// for want of the network, not because the requirements conflict.
+        offline_miss: bool,
     },
     #[error("failed to get the metadata of `{package}` {version}")]
     Metadata {
@@ -77,8 +80,13 @@ impl Diagnostic for ResolveError {
     }
 
     fn exit_code(&self) -> Option<u8> {
-        matches!(self, ResolveError::NoSolution { .. })
-            .then_some(crate::diagnostics::exit_code::UNSATISFIABLE)
+        match self {
+            ResolveError::NoSolution {
+                offline_miss: true, ..
+            } => Some(crate::diagnostics::exit_code::OFFLINE),
+            ResolveError::NoSolution { .. } => Some(crate::diagnostics::exit_code::UNSATISFIABLE),
+            _ => None,
+        }
     }
 }
 
@@ -326,6 +334,16 @@ impl Provider<'_> {
             }
         }
         Ok(range)
+    }
+
+    /// Offline, a package the resolution needed had no cached index page at all.
+    fn offline_miss(&self) -> bool {
+        self.index.is_offline()
+            && self
+                .unavailable
+                .borrow()
+                .keys()
+                .any(|name| self.index.files(name).is_ok_and(|files| files.is_empty()))
     }
 
     /// What to tell the user when no solution exists, beyond the derivation.
@@ -644,6 +662,7 @@ fn solve(
             return Err(ResolveError::NoSolution {
                 report,
                 hints: provider.hints(),
+                offline_miss: provider.offline_miss(),
             });
         }
         Err(PubGrubError::ErrorRetrievingDependencies {

@@ -109,8 +109,9 @@ fn offline_lock_uses_the_http_cache_and_says_what_is_missing() {
     context.pyship(&["lock", "--offline"]).success();
     assert_eq!(context.locked_version("dep"), "1.0");
 
+    // Nothing cached: a failure for want of the network (4), not a conflict (3).
     std::fs::remove_dir_all(&context.cache).unwrap();
-    let run = context.pyship(&["lock", "--offline"]).code(3);
+    let run = context.pyship(&["lock", "--offline"]).code(4);
     assert!(run.stderr.contains("no files of `dep` were found"), "{run}");
     assert!(run.stderr.contains("--offline"), "{run}");
 }
