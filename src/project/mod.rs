@@ -581,7 +581,9 @@ impl Project {
                 .chain(OWN_FORMATS.iter().copied())
                 .chain(known_keys().iter().copied())
                 .filter(|known| {
-                    edit_distance(format, known) <= 2
+                    // Short names are close to many others (`apt` and `rpm`): one edit only.
+                    let most = if format.len() >= 5 { 2 } else { 1 };
+                    edit_distance(format, known) <= most
                         || known.starts_with(format.as_str())
                         || format.starts_with(known)
                 })
@@ -882,6 +884,40 @@ depends = ["libpq5"]
             assert!(
                 known_keys().contains(&key.as_str()) || value.is_table(),
                 "docs/configuration.md shows an unknown key `{key}`"
+            );
+        }
+    }
+
+    #[test]
+    fn format_tables_are_installed_formats_or_look_like_none() {
+        let with_table = |name: &str| {
+            parse(&format!(
+                "[project]\nname = \"a\"\nversion = \"1\"\n\n[tool.pyship.{name}]\nx = 1\n"
+            ))
+            .unwrap()
+        };
+        let installed = vec!["echo".to_string()];
+        assert!(
+            with_table("echo")
+                .check_format_tables(&installed)
+                .unwrap()
+                .is_empty()
+        );
+        assert!(
+            with_table("deb")
+                .check_format_tables(&installed)
+                .unwrap()
+                .is_empty()
+        );
+        // A short name one edit from nothing known: a format not installed here, a warning.
+        assert_eq!(
+            with_table("apt").check_format_tables(&installed).unwrap(),
+            ["apt"]
+        );
+        for typo in ["debian", "tarbal", "python"] {
+            assert!(
+                with_table(typo).check_format_tables(&installed).is_err(),
+                "{typo}"
             );
         }
     }
