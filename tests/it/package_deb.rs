@@ -282,7 +282,7 @@ fn run_depends_and_the_build_number_reach_the_control_file() {
     let context = TestContext::hello();
     let pyproject = context.read("pyproject.toml").replace(
         "[tool.pyship.deb]\n",
-        "build-number = 3\nrun-depends = [\"libpq5\", { rpm = \"libpq\" }]\n\n[tool.pyship.deb]\nconflicts = [\"hello-legacy\"]\nprovides = [\"hello-app\"]\npre-depends = [\"dpkg (>= 1.21)\"]\n",
+        "build-number = 3\nrun-depends = [\"libpq5\", { rpm = \"libpq\" }]\n\n[tool.pyship.deb]\nconflicts = [\"hello-legacy\"]\nprovides = [\"hello-app\"]\npre-depends = [\"dpkg (>= 1.21)\"]\nrecommends = [\"postgresql-client | default-mysql-client\"]\nsuggests = [\"nginx\"]\n",
     );
     context.file("pyproject.toml", &pyproject);
     let run = context.pyship(&["package", "deb", "--offline"]).success();
@@ -299,6 +299,8 @@ fn run_depends_and_the_build_number_reach_the_control_file() {
         "Pre-Depends: dpkg (>= 1.21)\n",
         "Conflicts: hello-legacy\n",
         "Provides: hello-app\n",
+        "Recommends: postgresql-client | default-mysql-client\n",
+        "Suggests: nginx\n",
         " Build number 3.\n",
     ] {
         assert!(info.contains(line), "missing {line:?} in\n{info}");

@@ -64,12 +64,15 @@ fn rpm_tools_accept_the_package_and_it_is_reproducible() {
         let other = TestContext::hello();
         let pyproject = other.read("pyproject.toml").replace(
             "[tool.pyship.deb]\n",
-            &format!("[tool.pyship.rpm]\ncompression = \"{compression}\"\n\n[tool.pyship.deb]\n"),
+            &format!("[tool.pyship.rpm]\ncompression = \"{compression}\"\nrecommends = [\"postgresql\"]\nsuggests = [\"nginx >= 1.20\"]\n\n[tool.pyship.deb]\n"),
         );
         other.file("pyproject.toml", &pyproject);
         let built = package(&other);
         let format = rpm(&["-qp", "--queryformat", "%{PAYLOADCOMPRESSOR}"], &built);
         assert_eq!(format, payload);
+        // Weak dependencies, as rpm reads them back.
+        assert_eq!(rpm(&["-qp", "--recommends"], &built).trim(), "postgresql");
+        assert_eq!(rpm(&["-qp", "--suggests"], &built).trim(), "nginx >= 1.20");
         assert!(rpm(&["-K"], &built).contains("digests OK"));
         assert!(rpm(&["-qlp"], &built).contains("/opt/venvs/hello/bin/hello-serve"));
     }

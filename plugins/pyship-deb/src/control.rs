@@ -335,6 +335,9 @@ fn release_suffix(distro: Option<&pyship_plugin::Distro>) -> String {
 /// The relationship fields beside Depends, and their `[tool.pyship.deb]` keys.
 pub const RELATION_FIELDS: &[(&str, &str)] = &[
     ("Pre-Depends", "pre-depends"),
+    ("Recommends", "recommends"),
+    ("Suggests", "suggests"),
+    ("Enhances", "enhances"),
     ("Breaks", "breaks"),
     ("Conflicts", "conflicts"),
     ("Provides", "provides"),

@@ -65,6 +65,13 @@ impl Plugin for DebPlugin {
             option("section", "string", "Section field (default: python)"),
             option("priority", "string", "Priority field (default: optional)"),
             option("pre-depends", "array<string>", "Pre-Depends entries"),
+            option(
+                "recommends",
+                "array<string>",
+                "Recommends entries: installed by default, not required (e.g. a database client)",
+            ),
+            option("suggests", "array<string>", "Suggests entries"),
+            option("enhances", "array<string>", "Enhances entries"),
             option("breaks", "array<string>", "Breaks entries"),
             option("conflicts", "array<string>", "Conflicts entries"),
             option(

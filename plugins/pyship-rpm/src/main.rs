@@ -50,6 +50,12 @@ impl Plugin for RpmPlugin {
             ),
             option("vendor", "string", "Vendor tag"),
             option(
+                "recommends",
+                "array<string>",
+                "weak dependencies dnf installs by default (Recommends)",
+            ),
+            option("suggests", "array<string>", "Suggests entries"),
+            option(
                 "compression",
                 "string",
                 "payload compression: `zstd` (default; `gzip` for rhel-8), `xz` or `gzip`",
@@ -212,6 +218,15 @@ fn build_rpm(manifest: &Manifest) -> Result<Artifact, String> {
     }
     if deployment.user.is_some() {
         builder.requires(Dependency::script_pre("shadow-utils"));
+    }
+    // Weak dependencies (rpm 4.12+): what dnf installs by default, and what it only suggests.
+    for requirement in options.strings("recommends")? {
+        pyship_plugin::grammar::rpm_dependency(&requirement)?;
+        builder.recommends(Dependency::any(requirement));
+    }
+    for requirement in options.strings("suggests")? {
+        pyship_plugin::grammar::rpm_dependency(&requirement)?;
+        builder.suggests(Dependency::any(requirement));
     }
 
     // The configuration files and the unit beside the staged tree, merged into one walk.
