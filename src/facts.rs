@@ -278,6 +278,15 @@ pub fn deployment(
         .as_ref()
         .map(|spec| service(project, spec, user.as_ref(), install_prefix, staged_bin))
         .transpose()?;
+    for command in &config.commands {
+        if !staged_bin.join(command).is_file() {
+            return Err(invalid(
+                "commands",
+                command,
+                format!("`{command}` is not a console script of the virtualenv (its `bin/`)"),
+            ));
+        }
+    }
     Ok(Deployment {
         build_number: config.build_number,
         run_depends: packages(&config.run_depends),
@@ -286,6 +295,7 @@ pub fn deployment(
         config_files,
         scripts,
         service,
+        commands: config.commands.clone(),
     })
 }
 

@@ -234,6 +234,9 @@ pub struct PyshipConfig {
     /// Directories outside the project that a lock may build from (relative to the project).
     #[serde(default)]
     pub allow_directories: Vec<String>,
+    /// Console scripts linked into `/usr/bin` by the packages.
+    #[serde(default)]
+    pub commands: Vec<String>,
 }
 
 /// A system package: the same name everywhere, or a name per packaging family.

@@ -555,3 +555,56 @@ fn purge_removes_only_a_home_the_package_created() {
         "purge left the home it made"
     );
 }
+
+/// `commands` puts console scripts on every user's PATH: `/usr/bin/NAME` links to the
+/// virtualenv's script, installed and removed with the package (deb), listed in the rpm.
+#[test]
+fn commands_are_on_the_path_while_the_package_is_installed() {
+    let Some(root) = DebianRoot::new("bookworm") else {
+        return;
+    };
+    let context = TestContext::hello();
+    let pyproject = context.read("pyproject.toml").replace(
+        "[tool.pyship.deb]\n",
+        "commands = [\"hello-serve\"]\n\n[tool.pyship.deb]\n",
+    );
+    context.file("pyproject.toml", &pyproject);
+    let deb = package(&context);
+    root.install(&deb);
+    assert_eq!(
+        std::fs::read_link(root.join("/usr/bin/hello-serve")).unwrap(),
+        Path::new("/opt/venvs/hello/bin/hello-serve")
+    );
+    assert_eq!(
+        root.ok(&["hello-serve", "--check"]).trim(),
+        "ok: /opt/venvs/hello"
+    );
+    root.ok(&["dpkg", "--remove", "hello"]);
+    assert!(!root.join("/usr/bin/hello-serve").exists());
+    if crate::support::requires_tool("rpm") {
+        let run = context.pyship(&["package", "rpm", "--offline"]).success();
+        let listing = output_ok(
+            Command::new("rpm")
+                .args(["-qlp", "--dump"])
+                .arg(run.stdout.trim()),
+        );
+        let listing = String::from_utf8_lossy(&listing.stdout);
+        assert!(
+            listing
+                .lines()
+                .any(|line| line.starts_with("/usr/bin/hello-serve ")
+                    && line.ends_with("/opt/venvs/hello/bin/hello-serve")),
+            "{listing}"
+        );
+    }
+    // A script the virtualenv does not have is refused, naming it.
+    context.file(
+        "pyproject.toml",
+        &pyproject.replace("commands = [\"hello-serve\"]", "commands = [\"hello-srv\"]"),
+    );
+    let run = context.pyship(&["package", "deb", "--offline"]).code(1);
+    assert!(
+        run.stderr.contains("`hello-srv` is not a console script"),
+        "{run}"
+    );
+}

@@ -47,6 +47,16 @@ pub fn write_doc_files(root: &Path, control: &Control, manifest: &Manifest) -> R
             path.trim_start_matches('/')
         ));
     }
+    let commands = manifest
+        .deployment
+        .iter()
+        .flat_map(|deployment| &deployment.commands);
+    for command in commands {
+        text.push_str(&format!(
+            "# `commands` puts a console script of the virtualenv on PATH; Python entry points ship no manual page.\n{}: no-manual-page [usr/bin/{command}]\n",
+            control.package
+        ));
+    }
     std::fs::write(overrides.join(&control.package), text).map_err(failed)?;
     Ok(())
 }

@@ -388,6 +388,7 @@ fn write_deployment_files(
             text.as_bytes(),
         )?;
     }
+    pyship_plugin_kit::service::link_commands(root, &manifest.layout.install_prefix, deployment)?;
     conffiles.sort();
     Ok(conffiles)
 }

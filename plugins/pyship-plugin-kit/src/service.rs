@@ -105,6 +105,20 @@ pub fn check_deployment(deployment: &pyship_plugin::Deployment) -> Result<(), St
             return refuse("config file mode of", &text, message);
         }
     }
+    for command in &deployment.commands {
+        let plain = !command.is_empty()
+            && !command.starts_with(['.', '-'])
+            && command
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._+-".contains(c));
+        if !plain {
+            return refuse(
+                "command",
+                command,
+                "a console script's name is letters, digits and `._+-`".into(),
+            );
+        }
+    }
     for package in deployment
         .run_depends
         .iter()
@@ -120,6 +134,27 @@ pub fn check_deployment(deployment: &pyship_plugin::Deployment) -> Result<(), St
                 return refuse("system package", name, message);
             }
         }
+    }
+    Ok(())
+}
+
+/// Puts `/usr/bin/NAME -> PREFIX/bin/NAME` for each of the deployment's `commands` under
+/// `root` (the tree a plugin merges with the staged one).
+pub fn link_commands(
+    root: &std::path::Path,
+    install_prefix: &std::path::Path,
+    deployment: &pyship_plugin::Deployment,
+) -> Result<(), String> {
+    if deployment.commands.is_empty() {
+        return Ok(());
+    }
+    let bin = root.join("usr/bin");
+    std::fs::create_dir_all(&bin)
+        .map_err(|error| format!("failed to create `{}`: {error}", bin.display()))?;
+    for command in &deployment.commands {
+        let link = bin.join(command);
+        std::os::unix::fs::symlink(install_prefix.join("bin").join(command), &link)
+            .map_err(|error| format!("failed to write `{}`: {error}", link.display()))?;
     }
     Ok(())
 }

@@ -190,6 +190,7 @@ pub const DEPLOYMENT_FACTS: &[&str] = &[
     "scripts.prerm",
     "scripts.postrm",
     "service",
+    "commands",
 ];
 
 impl Describe {
@@ -320,6 +321,10 @@ pub struct Deployment {
     /// A long-running service to install, enable and start.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service: Option<Service>,
+    /// Console scripts of the virtualenv to put on every user's PATH: `/usr/bin/NAME`, a
+    /// symbolic link to `PREFIX/bin/NAME` (checked to exist in the staged tree).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub commands: Vec<String>,
 }
 
 /// One system package, named per packaging family: `{"deb": "libpq5", "rpm": "libpq"}`. A

@@ -258,6 +258,11 @@ fn build_rpm(manifest: &Manifest) -> Result<Artifact, String> {
         )?;
     }
     std::fs::create_dir_all(&files_root).map_err(|error| failed(&files_root, error))?;
+    pyship_plugin_kit::service::link_commands(
+        &files_root,
+        &manifest.layout.install_prefix,
+        &deployment,
+    )?;
     let entries = merged_tree(&manifest.layout.staging_root, &[&files_root])?;
 
     // Directories the package owns: the prefix and below, and the configuration files' own
