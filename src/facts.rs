@@ -232,38 +232,25 @@ pub fn deployment(
         .config_files
         .iter()
         .map(|file| {
+            // Source, target and mode were checked (and the target normalized) on load.
             let source = project.root.join(&file.source);
-            if !source.is_file() {
-                return Err(invalid(
-                    "config-files",
-                    &file.source,
-                    format!("`{}` does not exist", source.display()),
-                ));
-            }
-            // Target and mode were checked (and the target normalized) on load.
             let mode = file
                 .mode
                 .as_deref()
                 .and_then(|mode| u32::from_str_radix(mode.trim_start_matches("0o"), 8).ok())
                 .unwrap_or(0o644);
-            Ok(ConfigFile {
+            ConfigFile {
                 source,
                 target: PathBuf::from(&file.target),
                 mode,
-            })
+            }
         })
-        .collect::<Result<Vec<_>, _>>()?;
+        .collect();
     let scripts = match &config.scripts {
         None => MaintainerScripts::default(),
         Some(directory) => {
+            // A directory: checked on load.
             let root = project.root.join(directory);
-            if !root.is_dir() {
-                return Err(invalid(
-                    "scripts",
-                    directory,
-                    format!("`{}` is not a directory", root.display()),
-                ));
-            }
             let fragment = |name: &str| Some(root.join(name)).filter(|path| path.is_file());
             MaintainerScripts {
                 preinst: fragment("preinst"),
@@ -313,16 +300,8 @@ fn service(
         value: String::new(),
         message,
     };
-    let unit_file = spec
-        .unit_file
-        .as_ref()
-        .map(|file| {
-            let path = project.root.join(file);
-            path.is_file()
-                .then_some(path.clone())
-                .ok_or_else(|| invalid("unit-file", format!("`{}` does not exist", path.display())))
-        })
-        .transpose()?;
+    // A file: checked on load.
+    let unit_file = spec.unit_file.as_ref().map(|file| project.root.join(file));
     let mut exec_start = match (&spec.script, spec.command.is_empty(), &unit_file) {
         (Some(script), true, _) => {
             if !staged_bin.join(script).is_file() {

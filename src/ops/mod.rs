@@ -55,8 +55,8 @@ impl Workspace {
         reporter: Arc<dyn Reporter>,
     ) -> anyhow::Result<Workspace> {
         let project = Project::load(directory)?;
-        let installed: Vec<String> = crate::plugin::list_plugins().into_keys().collect();
-        for format in project.check_format_tables(&installed)? {
+        let installed = || crate::plugin::list_plugins().into_keys().collect();
+        for format in project.check_format_tables(installed)? {
             reporter.warning(&format!(
                 "no plugin `pyship-{format}` is installed here: `[tool.pyship.{format}]` is read only by `pyship package {format}`"
             ));

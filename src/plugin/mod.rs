@@ -228,11 +228,7 @@ pub fn describe(name: &str, path: &Path) -> Result<Describe, PluginError> {
     );
     let started = Instant::now();
     let timed_out = || {
-        // `kill -KILL -- -PGID`: the plugin and whatever it left in its group.
-        let _ = Command::new("kill")
-            .args(["-KILL", "--", &format!("-{group}")])
-            .stderr(Stdio::null())
-            .status();
+        kill_group(group);
         failed(format!(
             "no answer in {}s (its output stayed open; a process it started may still hold it)",
             DESCRIBE_TIMEOUT.as_secs()
@@ -257,10 +253,7 @@ pub fn describe(name: &str, path: &Path) -> Result<Describe, PluginError> {
     let stdout = match stdout.recv_timeout(Duration::from_millis(500).min(remaining())) {
         Ok(stdout) => stdout,
         Err(_) => {
-            let _ = Command::new("kill")
-                .args(["-KILL", "--", &format!("-{group}")])
-                .stderr(Stdio::null())
-                .status();
+            kill_group(group);
             stdout.recv_timeout(remaining()).map_err(|_| timed_out())?
         }
     };
@@ -274,6 +267,15 @@ pub fn describe(name: &str, path: &Path) -> Result<Describe, PluginError> {
             head(&stdout)
         ))
     })
+}
+
+/// `kill -KILL -- -PGID`: a plugin run in a process group of its own, and whatever it left
+/// in that group.
+fn kill_group(group: u32) {
+    let _ = Command::new("kill")
+        .args(["-KILL", "--", &format!("-{group}")])
+        .stderr(Stdio::null())
+        .status();
 }
 
 /// The highest protocol version both sides speak.

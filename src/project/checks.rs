@@ -78,7 +78,7 @@ pub(super) fn check_settings(
         }
     }
     for command in &config.commands {
-        at.check(&["commands"], command, console_script_name)?;
+        at.check(&["commands"], command, grammar::console_script)?;
     }
     check_user(&at, config)?;
     check_config_files(&at, config)?;
@@ -359,21 +359,4 @@ pub(super) fn check_files(project: &super::Project) -> Result<(), ProjectError> 
         }
     }
     Ok(())
-}
-
-/// A console script's name: a file name of `bin/` (and of `/usr/bin` for `commands`).
-fn console_script_name(name: &str) -> Result<(), String> {
-    let valid = !name.is_empty()
-        && !name.starts_with(['.', '-'])
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "._+-".contains(c));
-    if valid {
-        Ok(())
-    } else {
-        Err(
-            "a console script's name is letters, digits and `._+-`, not starting with `.` or `-`"
-                .into(),
-        )
-    }
 }

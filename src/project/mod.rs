@@ -564,20 +564,33 @@ impl Project {
         })
     }
 
-    /// Checks the format tables (`[tool.pyship.FORMAT]`) against the formats `installed` (the
-    /// plugins found) and pyship's own: a table that looks like a misspelt format or setting
+    /// Checks the format tables (`[tool.pyship.FORMAT]`) against pyship's own formats and the
+    /// plugins `installed` (asked for only when a table names another format, so that the
+    /// usual project costs no search of PATH): a table that looks like a misspelt format or setting
     /// (`[tool.pyship.debian]`, `[tool.pyship.python]`) is refused; the names of tables for
     /// formats that are not installed here are returned, for a warning.
-    pub fn check_format_tables(&self, installed: &[String]) -> Result<Vec<String>, ProjectError> {
+    pub fn check_format_tables(
+        &self,
+        installed: impl FnOnce() -> Vec<String>,
+    ) -> Result<Vec<String>, ProjectError> {
         /// Formats that come with pyship, whether or not their plugin is installed here.
         const OWN_FORMATS: &[&str] = &["deb", "rpm", "tarball", "vendors"];
         /// Names that are settings (now or planned), never formats.
         const NOT_FORMATS: &[&str] = &["python", "deployment", "tool", "pyship", "project"];
         let mut not_installed = Vec::new();
+        let mut installed = Some(installed);
+        let mut found: Vec<String> = Vec::new();
         for format in self.format_options.keys() {
-            if installed.contains(format) || OWN_FORMATS.contains(&format.as_str()) {
+            if OWN_FORMATS.contains(&format.as_str()) {
                 continue;
             }
+            if let Some(list) = installed.take() {
+                found = list();
+            }
+            if found.contains(format) {
+                continue;
+            }
+            let installed = &found;
             let close = installed
                 .iter()
                 .map(String::as_str)
@@ -899,27 +912,28 @@ depends = ["libpq5"]
             ))
             .unwrap()
         };
-        let installed = vec!["echo".to_string()];
+        let installed = || vec!["echo".to_string()];
         assert!(
             with_table("echo")
-                .check_format_tables(&installed)
+                .check_format_tables(installed)
                 .unwrap()
                 .is_empty()
         );
+        // pyship's own formats need no search for plugins.
         assert!(
             with_table("deb")
-                .check_format_tables(&installed)
+                .check_format_tables(|| unreachable!("no search for an own format"))
                 .unwrap()
                 .is_empty()
         );
         // A short name one edit from nothing known: a format not installed here, a warning.
         assert_eq!(
-            with_table("apt").check_format_tables(&installed).unwrap(),
+            with_table("apt").check_format_tables(installed).unwrap(),
             ["apt"]
         );
         for typo in ["debian", "tarbal", "python"] {
             assert!(
-                with_table(typo).check_format_tables(&installed).is_err(),
+                with_table(typo).check_format_tables(installed).is_err(),
                 "{typo}"
             );
         }

@@ -114,7 +114,7 @@ impl Control {
             extended.push(format!("Build number {number}."));
         }
         let package = match options.string("package")? {
-            Some(name) if !is_valid_package_name(name) => {
+            Some(name) if !pyship_plugin::grammar::package_name(name) => {
                 return Err(format!(
                     "`tool.pyship.deb.package = \"{name}\"` is not a Debian package name: lowercase letters, digits, `+`, `-` and `.`, at least two, starting with a letter or digit (Policy 5.6.1)"
                 ));
@@ -172,7 +172,8 @@ impl Control {
     }
 
     /// Every field checked against Debian's grammar (Policy 5.1, 5.6, 7.1): one line each,
-    /// relations one per entry, the revision, section and priority in their forms. pyship
+    /// relations one per entry, section and priority in their forms (the revision is
+    /// checked where it is chosen). pyship
     /// refuses such values when it loads the project; this is the second line, for manifests
     /// from elsewhere.
     fn check(&self) -> Result<(), String> {
@@ -182,15 +183,8 @@ impl Control {
                 value.escape_debug()
             ))
         };
-        if !is_valid_package_name(&self.package) {
+        if !pyship_plugin::grammar::package_name(&self.package) {
             return refuse("Package", &self.package, "Policy 5.6.1's name rule".into());
-        }
-        let revision = self
-            .version
-            .rsplit_once('-')
-            .map_or("", |(_, revision)| revision);
-        if let Err(message) = pyship_plugin::grammar::release(revision) {
-            return refuse("Version", &self.version, message);
         }
         let single = [
             ("Version", self.version.as_str()),
@@ -343,15 +337,6 @@ pub const RELATION_FIELDS: &[(&str, &str)] = &[
     ("Provides", "provides"),
     ("Replaces", "replaces"),
 ];
-
-/// Policy 5.6.1: `[a-z0-9][a-z0-9+.-]+`.
-fn is_valid_package_name(name: &str) -> bool {
-    name.len() >= 2
-        && name.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '+' | '-' | '.'))
-}
 
 /// The Debian convention (`DEBFULLNAME`, `DEBEMAIL`), else git's `user.name` and
 /// `user.email`: who builds the package maintains it, as dch assumes.

@@ -106,17 +106,8 @@ pub fn check_deployment(deployment: &pyship_plugin::Deployment) -> Result<(), St
         }
     }
     for command in &deployment.commands {
-        let plain = !command.is_empty()
-            && !command.starts_with(['.', '-'])
-            && command
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "._+-".contains(c));
-        if !plain {
-            return refuse(
-                "command",
-                command,
-                "a console script's name is letters, digits and `._+-`".into(),
-            );
+        if let Err(message) = grammar::console_script(command) {
+            return refuse("command", command, message);
         }
     }
     for package in deployment

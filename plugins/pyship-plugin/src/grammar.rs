@@ -259,6 +259,24 @@ pub fn version_bound(bound: &str) -> Option<(&str, &str)> {
     valid.then_some((operator, version))
 }
 
+/// A console script's name: a file name of the virtualenv's `bin/` (and of `/usr/bin` for
+/// `commands`), never a path.
+pub fn console_script(name: &str) -> Result<(), String> {
+    let valid = !name.is_empty()
+        && !name.starts_with(['.', '-'])
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._+-".contains(c));
+    if valid {
+        Ok(())
+    } else {
+        Err(
+            "a console script's name is letters, digits and `._+-`, not starting with `.` or `-`"
+                .into(),
+        )
+    }
+}
+
 /// A package name both Debian (Policy 5.6.1) and RPM accept: lowercase letters, digits and
 /// `+.-`, starting with a letter or digit, at least two characters.
 pub fn package_name(name: &str) -> bool {
