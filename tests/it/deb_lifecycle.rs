@@ -238,11 +238,7 @@ fn apt_resolves_the_depends_from_a_local_repository() {
         return;
     };
     let context = TestContext::hello();
-    let pyproject = context.read("pyproject.toml").replace(
-        "[tool.pyship.deb]\n",
-        "run-depends = [\"libpq5\"]\n\n[tool.pyship.deb]\n",
-    );
-    context.file("pyproject.toml", &pyproject);
+    context.add_before_deb_table("run-depends = [\"libpq5\"]\n");
     let deb = package(&context);
     let repository = root.join("/srv/repo");
     std::fs::create_dir_all(&repository).unwrap();
@@ -380,11 +376,7 @@ fn maintainer_scripts_honour_dpkg_root_when_dpkg_runs_them_chrootless() {
         return;
     };
     let context = TestContext::hello();
-    let pyproject = context.read("pyproject.toml").replace(
-        "[tool.pyship.deb]\n",
-        "user = { name = \"pyshipchr\", home = \"/var/lib/pyshipchr\" }\nconfig-files = [\n  { source = \"deploy/hello.toml\", target = \"/etc/hello/hello.toml\", mode = \"0640\" },\n]\n\n[tool.pyship.deb]\n",
-    );
-    context.file("pyproject.toml", &pyproject);
+    context.add_before_deb_table("user = { name = \"pyshipchr\", home = \"/var/lib/pyshipchr\" }\nconfig-files = [\n  { source = \"deploy/hello.toml\", target = \"/etc/hello/hello.toml\", mode = \"0640\" },\n]\n");
     context.file("deploy/hello.toml", "greeting = \"hello\"\n");
     let deb = package(&context);
     let dpkg = |args: &[&str]| {
@@ -564,11 +556,7 @@ fn commands_are_on_the_path_while_the_package_is_installed() {
         return;
     };
     let context = TestContext::hello();
-    let pyproject = context.read("pyproject.toml").replace(
-        "[tool.pyship.deb]\n",
-        "commands = [\"hello-serve\"]\n\n[tool.pyship.deb]\n",
-    );
-    context.file("pyproject.toml", &pyproject);
+    context.add_before_deb_table("commands = [\"hello-serve\"]\n");
     let deb = package(&context);
     root.install(&deb);
     assert_eq!(
@@ -600,7 +588,9 @@ fn commands_are_on_the_path_while_the_package_is_installed() {
     // A script the virtualenv does not have is refused, naming it.
     context.file(
         "pyproject.toml",
-        &pyproject.replace("commands = [\"hello-serve\"]", "commands = [\"hello-srv\"]"),
+        &context
+            .read("pyproject.toml")
+            .replace("commands = [\"hello-serve\"]", "commands = [\"hello-srv\"]"),
     );
     let run = context.pyship(&["package", "deb", "--offline"]).code(1);
     assert!(

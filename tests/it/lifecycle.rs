@@ -174,13 +174,7 @@ fn the_tarball_runs_the_install_moments_of_the_same_lifecycle() {
     let context = project();
     // A tarball has no services, config files or removal: said explicitly, it packages
     // without them (see the test below for the refusal otherwise).
-    context.file(
-        "pyproject.toml",
-        &context.read("pyproject.toml").replace(
-            "[tool.pyship.deb]\n",
-            "[tool.pyship.tarball]\nignore = [\"service\", \"config-files\", \"scripts.prerm\", \"scripts.postrm\"]\n\n[tool.pyship.deb]\n",
-        ),
-    );
+    context.add_before_deb_table("[tool.pyship.tarball]\nignore = [\"service\", \"config-files\", \"scripts.prerm\", \"scripts.postrm\"]\n");
     let (first, second) = two_versions(&context, "tarball");
     let extract = |archive: &Path| {
         output_ok(
@@ -238,14 +232,7 @@ fn a_setting_the_format_would_ignore_is_refused() {
         !context.root.join("target/pyship/stage").exists(),
         "refused before staging"
     );
-    let pyproject = context.read("pyproject.toml");
-    context.file(
-        "pyproject.toml",
-        &pyproject.replace(
-            "[tool.pyship.deb]\n",
-            "[tool.pyship.vendors]\nignore = [\"services\"]\n\n[tool.pyship.deb]\n",
-        ),
-    );
+    context.add_before_deb_table("[tool.pyship.vendors]\nignore = [\"services\"]\n");
     let run = context.pyship(&["package", "vendors", "--offline"]);
     assert_eq!(run.code, Some(1), "{run}");
     assert!(run.stderr.contains("names `services`"), "{run}");

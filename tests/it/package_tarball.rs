@@ -169,13 +169,7 @@ fn extraction_and_activation_touch_only_the_release() {
     let mut releases = Vec::new();
     for version in ["0.2.0", "0.3.0", "0.4.0"] {
         context.set_version(version);
-        context.file(
-            "pyproject.toml",
-            &context.read("pyproject.toml").replace(
-                "[tool.pyship.deb]\n",
-                "[tool.pyship.tarball]\nkeep = 1\n\n[tool.pyship.deb]\n",
-            ),
-        );
+        context.add_before_deb_table("[tool.pyship.tarball]\nkeep = 1\n");
         let archive = package(&context);
         let kept = context.temp.path().join(archive.file_name().unwrap());
         std::fs::copy(&archive, &kept).unwrap();

@@ -142,6 +142,23 @@ impl TestContext {
         self.file("pyproject.toml", &pyproject);
     }
 
+    /// `text` (settings of `[tool.pyship]`, or tables of their own) put into the hello app's
+    /// pyproject.toml just before its `[tool.pyship.deb]` table.
+    pub fn add_before_deb_table(&self, text: &str) {
+        let pyproject = self.read("pyproject.toml");
+        assert!(
+            pyproject.contains("[tool.pyship.deb]\n"),
+            "no [tool.pyship.deb] table"
+        );
+        self.file(
+            "pyproject.toml",
+            &pyproject.replace(
+                "[tool.pyship.deb]\n",
+                &format!("{text}\n[tool.pyship.deb]\n"),
+            ),
+        );
+    }
+
     /// `[project] version` set to `version`.
     pub fn set_version(&self, version: &str) {
         let pyproject = self.read("pyproject.toml");
