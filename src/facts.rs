@@ -11,13 +11,13 @@
 //! - the deployment intent of `[tool.pyship]` (service, user, config files, scripts, system
 //!   packages, build number), checked and resolved.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use pep508_rs::pep440_rs::{PrereleaseKind, Version};
-use pyship_plugin::grammar;
 use pyship_plugin::{
-    ConfigFile, Deployment, MaintainerScripts, PreRelease, Service, SystemPackage, SystemUser,
-    VersionParts,
+    ConfigFile, Deployment, MaintainerScripts, PreRelease, PreReleaseKind, Service, SystemPackage,
+    SystemUser, VersionParts,
 };
 
 use crate::project::{Project, ProjectError, ServiceSpec, SystemPackageSpec, UserSpec, UserTable};
@@ -30,11 +30,10 @@ pub fn version_parts(version: &Version) -> VersionParts {
         release: version.release().to_vec(),
         pre: version.pre().map(|pre| PreRelease {
             kind: match pre.kind {
-                PrereleaseKind::Alpha => "a",
-                PrereleaseKind::Beta => "b",
-                PrereleaseKind::Rc => "rc",
-            }
-            .to_string(),
+                PrereleaseKind::Alpha => PreReleaseKind::A,
+                PrereleaseKind::Beta => PreReleaseKind::B,
+                PrereleaseKind::Rc => PreReleaseKind::Rc,
+            },
             number: pre.number,
         }),
         post: version.post(),
@@ -195,17 +194,21 @@ pub fn deployment(
         specs
             .iter()
             .map(|spec| {
-                SystemPackage(match spec {
-                    // Checked on load to be one name with an optional bound, in Debian's
-                    // form; rpm writes the bound its own way.
-                    SystemPackageSpec::Everywhere(name) => [
-                        ("deb".to_string(), name.clone()),
-                        ("rpm".to_string(), grammar::rpm_form_of_deb_package(name)),
-                    ]
-                    .into_iter()
-                    .collect(),
-                    SystemPackageSpec::PerFamily(names) => names.clone(),
-                })
+                // Checked on load: the default in Debian's form, which each family's plugin
+                // writes its own way; `default` in a table is the same as a plain string.
+                match spec {
+                    SystemPackageSpec::Everywhere(name) => SystemPackage {
+                        default: Some(name.clone()),
+                        per_family: BTreeMap::new(),
+                    },
+                    SystemPackageSpec::PerFamily(names) => {
+                        let mut per_family = names.clone();
+                        SystemPackage {
+                            default: per_family.remove("default"),
+                            per_family,
+                        }
+                    }
+                }
             })
             .collect()
     };
@@ -404,7 +407,7 @@ mod tests {
         assert_eq!(
             parts.pre,
             Some(PreRelease {
-                kind: "rc".into(),
+                kind: PreReleaseKind::Rc,
                 number: 1
             })
         );

@@ -1,117 +1,107 @@
-//! What operations tell the user while they work ([`Reporter`]), and progress on stderr drawn
-//! with indicatif: the only module that imports it.
-//!
-//! Bars appear only when stderr is a terminal at normal verbosity, and never with
-//! `PYSHIP_NO_PROGRESS` or `TERM=dumb` (uv's rules); otherwise every method does nothing, so
-//! logs and tests see only status lines.
+//! What operations tell the user while they work: [`Reporter`], which speaks in events (a
+//! [`Step`] begins or ends, a warning, a detail, progress), never in terminal terms. The
+//! command line's printer renders them (the printer module, the only one that draws); a
+//! library caller or a test may collect or drop them.
 
-use std::io::IsTerminal;
 use std::time::Duration;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-
-use crate::env_vars;
 use crate::fetch::FetchReporter;
-use crate::printer::{Printer, Verbosity};
 
-/// What an operation reports as it works: status lines, warnings, details for `-v`, and
-/// progress. The command line's [`Printer`] draws them; a library caller or a test may
-/// collect or drop them. Operations never print.
+/// The steps status lines name, in one place so that renderers and test filters agree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    Resolving,
+    Resolved,
+    Locked,
+    Fresh,
+    Downloaded,
+    Fetching,
+    Building,
+    Staging,
+    Installing,
+    Installed,
+    Compiled,
+    Pruned,
+    Removed,
+    Packaging,
+    Publishing,
+    Published,
+    Finished,
+}
+
+impl Step {
+    /// The verb a status line starts with: `Resolving`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Step::Resolving => "Resolving",
+            Step::Resolved => "Resolved",
+            Step::Locked => "Locked",
+            Step::Fresh => "Fresh",
+            Step::Downloaded => "Downloaded",
+            Step::Fetching => "Fetching",
+            Step::Building => "Building",
+            Step::Staging => "Staging",
+            Step::Installing => "Installing",
+            Step::Installed => "Installed",
+            Step::Compiled => "Compiled",
+            Step::Pruned => "Pruned",
+            Step::Removed => "Removed",
+            Step::Packaging => "Packaging",
+            Step::Publishing => "Publishing",
+            Step::Published => "Published",
+            Step::Finished => "Finished",
+        }
+    }
+}
+
+/// What a piece of progress counts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProgressKind {
+    /// Bytes towards `total` (unknown: a counter).
+    Bytes { total: Option<u64> },
+    /// Nothing countable: work under way, described by `message`.
+    Spinner { message: String },
+}
+
+/// What an operation reports as it works. Operations never print.
 pub trait Reporter: Send + Sync {
-    /// A step begins or ends: `Resolving for debian-12`.
-    fn status(&self, verb: &str, message: &str);
+    /// A step begins or ends: `Resolving` `for debian-12`.
+    fn status(&self, step: Step, message: &str);
     /// Something the user should know that does not stop the operation.
     fn warning(&self, message: &str);
     /// A detail shown with `-v`.
     fn debug(&self, message: &str);
-    /// A bar counting bytes to `total` (a counter when the total is unknown), with the rate;
-    /// hidden unless this reporter draws progress.
-    fn bytes_bar(&self, total: Option<u64>, verb: &str) -> Progress {
-        let _ = (total, verb);
-        Progress::hidden()
-    }
-    /// A spinner with a message; hidden unless this reporter draws progress.
-    fn spinner(&self, verb: &str, message: &str) -> Progress {
-        let _ = (verb, message);
+    /// Progress of `step`, shown (if at all) until the returned handle is finished or dropped.
+    fn progress(&self, step: Step, kind: ProgressKind) -> Progress {
+        let _ = (step, kind);
         Progress::hidden()
     }
 }
 
-impl Reporter for Printer {
-    fn status(&self, verb: &str, message: &str) {
-        Printer::status(self, verb, message);
-    }
-    fn warning(&self, message: &str) {
-        Printer::warning(self, message);
-    }
-    fn debug(&self, message: &str) {
-        Printer::debug(self, message);
-    }
-    fn bytes_bar(&self, total: Option<u64>, verb: &str) -> Progress {
-        Progress::bytes_bar(self, total, verb)
-    }
-    fn spinner(&self, verb: &str, message: &str) -> Progress {
-        Progress::spinner(self, verb, message)
-    }
+/// Where a renderer draws one piece of progress.
+pub trait ProgressSink: Send + Sync {
+    /// `bytes` more are done.
+    fn advance(&self, bytes: u64);
+    /// What is under way now.
+    fn set_message(&self, message: String);
+    /// Done: clear it.
+    fn finish(&self);
 }
 
-/// A progress bar or spinner that may be hidden.
+/// One piece of progress, drawn by a renderer or by nothing.
 pub struct Progress {
-    bar: Option<ProgressBar>,
-}
-
-fn enabled(printer: &Printer) -> bool {
-    printer.verbosity() == Verbosity::Normal
-        && std::io::stderr().is_terminal()
-        && std::env::var_os(env_vars::PYSHIP_NO_PROGRESS).is_none()
-        && std::env::var("TERM").map_or(true, |term| term != "dumb")
+    sink: Option<Box<dyn ProgressSink>>,
 }
 
 impl Progress {
     /// Progress that draws nothing.
     pub fn hidden() -> Progress {
-        Progress { bar: None }
+        Progress { sink: None }
     }
 
-    /// A bar counting bytes to `total`, with the transfer rate; with no total, a spinner
-    /// counting bytes.
-    pub fn bytes_bar(printer: &Printer, total: Option<u64>, verb: &str) -> Progress {
-        if !enabled(printer) || total == Some(0) {
-            return Progress { bar: None };
-        }
-        let template = match total {
-            Some(_) => format!(
-                "{verb:>12} [{{bar:30}}] {{binary_bytes}}/{{binary_total_bytes}} ({{binary_bytes_per_sec}}) {{msg}}"
-            ),
-            None => format!(
-                "{verb:>12} {{spinner}} {{binary_bytes}} ({{binary_bytes_per_sec}}) {{msg}}"
-            ),
-        };
-        let bar = ProgressBar::with_draw_target(total, ProgressDrawTarget::stderr());
-        bar.set_style(
-            ProgressStyle::with_template(&template)
-                .unwrap_or_else(|_| ProgressStyle::default_bar())
-                .progress_chars("=> "),
-        );
-        if total.is_none() {
-            bar.enable_steady_tick(Duration::from_millis(100));
-        }
-        Progress { bar: Some(bar) }
-    }
-
-    /// A spinner with a message, ticking on its own.
-    pub fn spinner(printer: &Printer, verb: &str, message: &str) -> Progress {
-        if !enabled(printer) {
-            return Progress { bar: None };
-        }
-        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
-        bar.set_style(
-            ProgressStyle::with_template(&format!("{verb:>12} {{spinner}} {{msg}}"))
-                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-        );
-        bar.set_message(message.to_string());
-        bar.enable_steady_tick(Duration::from_millis(100));
-        Progress { bar: Some(bar) }
+    /// Progress drawn by `sink`.
+    pub fn drawn_by(sink: Box<dyn ProgressSink>) -> Progress {
+        Progress { sink: Some(sink) }
     }
 
     /// Runs `work`; meanwhile, when a request has been waiting more than two seconds, the
@@ -122,7 +112,7 @@ impl Progress {
         longest_wait: impl Fn() -> Option<(String, Duration)> + Sync,
         work: impl FnOnce() -> T,
     ) -> T {
-        let Some(bar) = &self.bar else {
+        let Some(sink) = &self.sink else {
             return work();
         };
         let done = std::sync::atomic::AtomicBool::new(false);
@@ -134,14 +124,14 @@ impl Progress {
                     match longest_wait() {
                         Some((url, waited)) if waited >= Duration::from_secs(2) => {
                             showing_wait = true;
-                            bar.set_message(format!(
+                            sink.set_message(format!(
                                 "{message} waiting for {url} ({}s)",
                                 waited.as_secs()
                             ));
                         }
                         _ if showing_wait => {
                             showing_wait = false;
-                            bar.set_message(message.to_string());
+                            sink.set_message(message.to_string());
                         }
                         _ => {}
                     }
@@ -153,10 +143,10 @@ impl Progress {
         })
     }
 
-    /// Clears the bar from the screen.
+    /// Clears it from the screen.
     pub fn finish(&self) {
-        if let Some(bar) = &self.bar {
-            bar.finish_and_clear();
+        if let Some(sink) = &self.sink {
+            sink.finish();
         }
     }
 }
@@ -169,13 +159,13 @@ impl Drop for Progress {
 
 impl FetchReporter for Progress {
     fn on_bytes(&self, bytes: u64) {
-        if let Some(bar) = &self.bar {
-            bar.inc(bytes);
+        if let Some(sink) = &self.sink {
+            sink.advance(bytes);
         }
     }
     fn on_fetched(&self, name: &str) {
-        if let Some(bar) = &self.bar {
-            bar.set_message(name.to_string());
+        if let Some(sink) = &self.sink {
+            sink.set_message(name.to_string());
         }
     }
 }

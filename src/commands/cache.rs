@@ -6,14 +6,15 @@ use super::ExitStatus;
 use crate::cache::Cache;
 use crate::cache::manage::{self, Usage, human_bytes};
 use crate::cli::CacheCommand;
-use crate::printer::{Printer, verb};
+use crate::printer::Printer;
+use crate::reporter::Step;
 
 pub(crate) fn cache(command: CacheCommand, printer: &Printer) -> anyhow::Result<ExitStatus> {
     let cache = Cache::from_env();
     let root = cache.root().display().to_string();
     let removed = |what: &str, usage: Usage| {
         printer.status(
-            verb::REMOVED,
+            Step::Removed,
             format!(
                 "{what}: {} files, {} (`{root}`)",
                 usage.files,

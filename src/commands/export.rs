@@ -7,7 +7,8 @@ use anyhow::Context as _;
 use super::{ExitStatus, read_lock};
 use crate::cache;
 use crate::lockfile::export_requirements_txt;
-use crate::printer::{Printer, verb};
+use crate::printer::Printer;
+use crate::reporter::Step;
 use crate::settings::GlobalSettings;
 
 /// Writes requirements.txt from the lock, to `output` or stdout.
@@ -25,7 +26,7 @@ pub(crate) fn export(
             let output = global.directory.join(output);
             cache::write_atomically(&output, text.as_bytes())
                 .with_context(|| format!("failed to write `{}`", output.display()))?;
-            printer.status(verb::FINISHED, format!("`{}`", output.display()));
+            printer.status(Step::Finished, format!("`{}`", output.display()));
         }
         None => printer.data(text.trim_end()),
     }

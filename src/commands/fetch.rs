@@ -4,7 +4,8 @@ use std::path::PathBuf;
 
 use super::ExitStatus;
 use crate::ops::{self, Workspace};
-use crate::printer::{Printer, verb};
+use crate::printer::Printer;
+use crate::reporter::Step;
 
 /// Locks if needed, then fetches every locked wheel (all targets), and the sdists of packages
 /// that have no wheel; with a wheelhouse (the flag, else `[tool.pyship] wheelhouse`), copies
@@ -29,7 +30,7 @@ pub(crate) fn fetch(
     };
     let report = ops::wheelhouse::write(&directory, &fetched, prune)?;
     printer.status(
-        verb::FINISHED,
+        Step::Finished,
         format!(
             "wheelhouse `{}`: {} files, {} copied",
             directory.display(),
@@ -40,7 +41,7 @@ pub(crate) fn fetch(
     if !report.stale.is_empty() {
         if report.pruned {
             printer.status(
-                verb::PRUNED,
+                Step::Pruned,
                 format!("{} files the lock no longer holds", report.stale.len()),
             );
         } else {

@@ -10,8 +10,9 @@ use super::{ExitStatus, workspace};
 use crate::cache::Cache;
 use crate::lockfile;
 use crate::ops::lock::{self, plan};
-use crate::printer::{Printer, verb};
+use crate::printer::Printer;
 use crate::reporter::Reporter;
+use crate::reporter::Step;
 use crate::settings::{GlobalSettings, LockSettings};
 
 /// `pyship lock` for a project, or pip-compile style with `-r`; with `--check`, only says
@@ -59,7 +60,7 @@ pub(crate) fn lock(
         return Ok(ExitStatus::Success);
     }
     if existing.as_deref() == Some(rendered.as_str()) {
-        printer.status(verb::FRESH, lock::display_name(&plan.output));
+        printer.status(Step::Fresh, lock::display_name(&plan.output));
         return Ok(ExitStatus::Success);
     }
     printer.warning(format!(

@@ -4,7 +4,8 @@ use super::ExitStatus;
 use crate::cli::MessageFormat;
 use crate::ops::package::PluginOutput;
 use crate::ops::{self, Workspace};
-use crate::printer::{Printer, Verbosity, verb};
+use crate::printer::{Printer, Verbosity};
+use crate::reporter::Step;
 
 /// How a plugin should print, from pyship's own verbosity.
 pub(crate) fn plugin_output(printer: &Printer) -> PluginOutput {
@@ -28,7 +29,7 @@ pub(crate) fn package(
     let root = &workspace.project.root;
     for artifact in &artifacts {
         let relative = artifact.path.strip_prefix(root).unwrap_or(&artifact.path);
-        printer.status(verb::FINISHED, format!("`{}`", relative.display()));
+        printer.status(Step::Finished, format!("`{}`", relative.display()));
     }
     match message_format {
         MessageFormat::Json => {

@@ -5,7 +5,8 @@ use std::path::Path;
 use super::ExitStatus;
 use super::package::plugin_output;
 use crate::ops::{self, Workspace};
-use crate::printer::{Printer, verb};
+use crate::printer::Printer;
+use crate::reporter::Step;
 
 /// Publishes and prints where each artifact is now.
 pub(crate) fn publish(
@@ -29,7 +30,7 @@ pub(crate) fn publish(
             .artifact
             .file_name()
             .map_or_else(String::new, |name| name.to_string_lossy().into_owned());
-        printer.status(verb::PUBLISHED, format!("`{file}`"));
+        printer.status(Step::Published, format!("`{file}`"));
     }
     for published in &result.published {
         printer.data(&published.location);

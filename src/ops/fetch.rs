@@ -3,7 +3,7 @@
 use super::Workspace;
 use crate::fetch::{FetchedWheel, fetch_all};
 use crate::lockfile::InstallItem;
-use crate::printer::verb;
+use crate::reporter::{ProgressKind, Step};
 
 /// Fetches `items` (wheels, sdists, source trees of the lock) and reports what was downloaded.
 pub(crate) fn fetch(
@@ -13,7 +13,12 @@ pub(crate) fn fetch(
     check_source_trees(workspace, items)?;
     let index = workspace.index()?;
     let reporter = workspace.reporter.as_ref();
-    let progress = reporter.bytes_bar(crate::fetch::total_size(items), verb::FETCHING);
+    let progress = reporter.progress(
+        Step::Fetching,
+        ProgressKind::Bytes {
+            total: crate::fetch::total_size(items),
+        },
+    );
     let wheels = progress.while_waiting(
         "",
         || index.longest_wait(),
@@ -33,10 +38,10 @@ pub(crate) fn fetch(
         .map(|metadata| metadata.len())
         .sum();
     if downloaded.is_empty() {
-        reporter.status(verb::FRESH, &format!("{} files, all on disk", wheels.len()));
+        reporter.status(Step::Fresh, &format!("{} files, all on disk", wheels.len()));
     } else {
         reporter.status(
-            verb::DOWNLOADED,
+            Step::Downloaded,
             &format!(
                 "{} files ({:.1} MiB)",
                 downloaded.len(),

@@ -1,11 +1,11 @@
 //! Packaging: the plugin `pyship-FORMAT` found and checked, the project staged, the manifest
-//! (protocol 1 or 2) written, the plugin run; its artifacts returned.
+//! (in the protocol version agreed) written, the plugin run; its artifacts returned.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
-use pyship_plugin::{Artifact, Layout, LayoutKind, Manifest};
+use pyship_plugin::{Artifact, Bytecode, Layout, LayoutKind, Manifest};
 
 use super::stage::{self, Staged};
 use super::{Workspace, git};
@@ -13,8 +13,8 @@ use crate::cache;
 use crate::env_vars;
 use crate::facts;
 use crate::plugin::{self, PluginError};
-use crate::printer::verb;
 use crate::project::BytecodeMode;
+use crate::reporter::Step;
 
 /// How the plugin should print: what the user asked of pyship's own output.
 #[derive(Debug, Clone, Copy, Default)]
@@ -56,11 +56,11 @@ fn run_plugin(
     crate::process::remove_stale_temporaries(&output_dir);
     let manifest = manifest(workspace, format, protocol, staged)?;
     let manifest_path = output_dir.join(format).join("manifest.json");
-    let text = serde_json::to_string_pretty(&manifest)?;
+    let text = serde_json::to_string_pretty(&manifest.to_wire())?;
     cache::write_atomically(&manifest_path, text.as_bytes())
         .with_context(|| format!("failed to write `{}`", manifest_path.display()))?;
     workspace.reporter.status(
-        verb::PACKAGING,
+        Step::Packaging,
         &format!("{format} with `{}`", path.display()),
     );
     let environment = plugin_environment(workspace, protocol, output);
@@ -178,7 +178,8 @@ fn install_prefix(
         })
 }
 
-/// The manifest handed to the plugin: protocol 2's facts only when the plugin speaks it.
+/// The manifest handed to the plugin, with every fact of the newest protocol: the protocol
+/// crate writes it in the version agreed ([`Manifest::to_wire`]).
 fn manifest(
     workspace: &Workspace,
     format: &str,
@@ -186,16 +187,11 @@ fn manifest(
     staged: Staged,
 ) -> anyhow::Result<Manifest> {
     let project = &workspace.project;
-    let v2 = protocol >= 2;
-    let deployment = if v2 {
-        Some(facts::deployment(
-            &workspace.project,
-            &staged.venv.install_prefix,
-            &staged.venv.staged_prefix().join("bin"),
-        )?)
-    } else {
-        None
-    };
+    let deployment = facts::deployment(
+        &workspace.project,
+        &staged.venv.install_prefix,
+        &staged.venv.staged_prefix().join("bin"),
+    )?;
     let target = &staged.target;
     let to_json =
         |table: &toml::Table| -> anyhow::Result<serde_json::Map<String, serde_json::Value>> {
@@ -220,8 +216,8 @@ fn manifest(
             maintainer: project.maintainer.clone(),
             homepage: project.homepage.clone(),
             scripts: project.scripts.clone(),
-            version_parts: v2.then(|| facts::version_parts(&project.parsed_version)),
-            release: v2.then(|| facts::release(project)),
+            version_parts: Some(facts::version_parts(&project.parsed_version)),
+            release: Some(facts::release(project)),
         },
         target: pyship_plugin::Target {
             python_version: target.python_version(),
@@ -229,33 +225,25 @@ fn manifest(
             interpreter: staged.base_interpreter.clone(),
             arch: target.arch.clone(),
             platform_tags: target.tags.platforms(),
-            name: v2.then(|| target.name.clone()),
-            distro_package: v2
-                .then(|| {
-                    facts::distro_package(
-                        &target.name,
-                        &staged.base_interpreter,
-                        &target.python_version(),
-                    )
-                })
-                .flatten(),
-            min_glibc: v2
-                .then(|| {
-                    facts::min_glibc(staged.packages.iter().filter_map(|package| {
-                        package.wheel.file_name().and_then(|name| name.to_str())
-                    }))
-                })
-                .flatten(),
-            arch_independent: v2.then(|| staged.packages.iter().all(|package| package.pure)),
-            needed_libraries: v2.then(|| facts::needed_libraries(&staged.venv.staged_prefix())),
-            distro: v2.then(|| facts::distro(&target.name)).flatten(),
-            bytecode: v2.then(|| {
-                match staged.bytecode {
-                    BytecodeMode::Build => "build",
-                    BytecodeMode::Install => "install",
-                    BytecodeMode::None => "none",
-                }
-                .to_string()
+            name: Some(target.name.clone()),
+            distro_package: facts::distro_package(
+                &target.name,
+                &staged.base_interpreter,
+                &target.python_version(),
+            ),
+            min_glibc: facts::min_glibc(
+                staged
+                    .packages
+                    .iter()
+                    .filter_map(|package| package.wheel.file_name().and_then(|name| name.to_str())),
+            ),
+            arch_independent: Some(staged.packages.iter().all(|package| package.pure)),
+            needed_libraries: Some(facts::needed_libraries(&staged.venv.staged_prefix())),
+            distro: facts::distro(&target.name),
+            bytecode: Some(match staged.bytecode {
+                BytecodeMode::Build => Bytecode::AtBuild,
+                BytecodeMode::Install => Bytecode::AtInstall,
+                BytecodeMode::None => Bytecode::Never,
             }),
         },
         layout: Layout {
@@ -263,25 +251,9 @@ fn manifest(
             staging_root: staged.venv.staging_root.clone(),
             install_prefix: staged.venv.install_prefix.clone(),
         },
-        // Facts protocol 1 did not have stay out of its manifests.
-        packages: if v2 {
-            staged.packages
-        } else {
-            staged
-                .packages
-                .into_iter()
-                .map(|package| pyship_plugin::Package {
-                    license: None,
-                    ..package
-                })
-                .collect()
-        },
-        // Protocol 2 hands over facts instead; only version 1 plugins get the raw table.
-        options: if v2 {
-            serde_json::Map::new()
-        } else {
-            to_json(&project.raw_options)?
-        },
+        packages: staged.packages,
+        // Only version 1 plugins get the raw table; `to_wire` drops it for the others.
+        options: to_json(&project.raw_options)?,
         format_options: to_json(&plugin::plugin_table(
             project
                 .format_options
@@ -295,10 +267,11 @@ fn manifest(
                 .filter(|branch| branch != "HEAD"),
             source_date_epoch: Some(workspace.source_date_epoch),
             // Only a checkout can be dirty; `status --porcelain` prints nothing when clean.
-            dirty: (v2 && git_commit.is_some())
+            dirty: git_commit
+                .is_some()
                 .then(|| git(&project.root, &["status", "--porcelain"]).is_some()),
         },
-        deployment,
+        deployment: Some(deployment),
     })
 }
 

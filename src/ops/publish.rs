@@ -12,7 +12,7 @@ use super::Workspace;
 use super::package::{PluginOutput, plugin_environment};
 use crate::cache;
 use crate::plugin;
-use crate::printer::verb;
+use crate::reporter::Step;
 
 /// Publishes to `destination` with the publisher `name`: the artifacts listed in
 /// `artifacts_file`, or this project's, packaged now (`target` as for `pyship package`).
@@ -99,7 +99,7 @@ pub(crate) fn publish(
     )
     .with_context(|| format!("failed to write `{}`", request_path.display()))?;
     workspace.reporter.status(
-        verb::PUBLISHING,
+        Step::Publishing,
         &format!(
             "{} artifacts to `{destination}` with `{}`",
             request.artifacts.len(),

@@ -13,9 +13,9 @@ use super::fresh;
 use super::lock::{Locked, ensure_lock};
 use crate::lockfile::Lock;
 use crate::pep517;
-use crate::printer::verb;
 use crate::project::BytecodeMode;
 use crate::python::{Interpreter, Target};
+use crate::reporter::{ProgressKind, Step};
 use crate::venv::{self, StagedVenv};
 use crate::wheel;
 use pyship_plugin::LayoutKind;
@@ -233,7 +233,7 @@ fn stage(
     let inputs = inputs(workspace, lock, target, &items, install_prefix, layout);
     if let Some(stamp) = fresh::fresh(staging_root, &inputs) {
         reporter.status(
-            verb::FRESH,
+            Step::Fresh,
             &format!(
                 "{} for {} (nothing changed)",
                 install_prefix.display(),
@@ -262,7 +262,7 @@ fn stage(
     };
     check_paths(&plan)?;
     reporter.status(
-        verb::STAGING,
+        Step::Staging,
         &format!(
             "{} for {} (Python {})",
             install_prefix.display(),
@@ -280,9 +280,11 @@ fn stage(
     let dependencies: Vec<venv::Wheel> =
         to_install.iter().map(|(wheel, _)| wheel.clone()).collect();
     // Seconds when trees must be installed and compiled, instant when they are cached.
-    let spinner = reporter.spinner(
-        verb::INSTALLING,
-        &format!("{} packages", dependencies.len()),
+    let spinner = reporter.progress(
+        Step::Installing,
+        ProgressKind::Spinner {
+            message: format!("{} packages", dependencies.len()),
+        },
     );
     let prepared = prepare(workspace, &plan, &venv, &venv_layout, &dependencies)?;
     spinner.finish();
@@ -319,7 +321,7 @@ fn stage(
         packages.len(),
     );
     reporter.status(
-        verb::INSTALLED,
+        Step::Installed,
         &format!(
             "{} packages into {}",
             packages.len(),
@@ -430,7 +432,7 @@ fn build_app(workspace: &Workspace, lock: &Lock, plan: &Plan) -> anyhow::Result<
     let reporter = workspace.reporter.as_ref();
     check_build_depends(workspace, project.name.as_ref())?;
     reporter.status(
-        verb::BUILDING,
+        Step::Building,
         &format!("{} {} (PEP 517)", project.name, project.version),
     );
     let app_python = match &plan.build_python {
@@ -467,8 +469,19 @@ fn build_app(workspace: &Workspace, lock: &Lock, plan: &Plan) -> anyhow::Result<
             project.name
         )
     })?;
+    // From a copy of the source files: the backend never sees `target/` (setuptools would
+    // take it for a package of a flat layout).
+    let source_dir = work_dir.join("source");
+    let files = crate::project::files::source_files(&project.root, &project.root.join("target"))?;
+    reporter.debug(&format!(
+        "building `{}` from a copy of its {} source files in `{}`",
+        project.name,
+        files.len(),
+        source_dir.display()
+    ));
+    crate::project::files::copy_files(&project.root, &files, &source_dir)?;
     let request = pep517::BuildRequest {
-        source_dir: &project.root,
+        source_dir: &source_dir,
         build_system: &project.build_system,
         interpreter: app_python,
         work_dir: &work_dir,
@@ -524,20 +537,20 @@ fn report_bytecode(workspace: &Workspace, plan: &Plan, parts: &[&venv::Prepared]
     let linked = packages - installed_now;
     match (plan.compiler(), plan.bytecode) {
         (Some(python), _) => reporter.status(
-            verb::COMPILED,
+            Step::Compiled,
             &format!(
                 "bytecode with `{}` ({installed_now} packages; {linked} from the cache)",
                 python.resolved.display(),
             ),
         ),
         (None, BytecodeMode::Install) => reporter.status(
-            verb::COMPILED,
+            Step::Compiled,
             &format!(
                 "bytecode: left to the server at install time (no Python {} here)",
                 plan.target.python_version()
             ),
         ),
-        _ => reporter.status(verb::COMPILED, "no bytecode (`bytecode = \"none\"`)"),
+        _ => reporter.status(Step::Compiled, "no bytecode (`bytecode = \"none\"`)"),
     }
 }
 
@@ -580,7 +593,7 @@ fn wheels_to_install(
         let mut extras = wheel::DistInfoExtras::default();
         let wheel_path = if fetched.item.is_source_tree() {
             reporter.status(
-                verb::BUILDING,
+                Step::Building,
                 &format!("{} from `{}`", package.name, fetched.path.display()),
             );
             let builder = builder.as_ref().expect("set just above");
@@ -592,7 +605,7 @@ fn wheels_to_install(
         } else if fetched.item.is_sdist() {
             // No locked wheel fits this target: build the locked sdist (once; cached).
             reporter.status(
-                verb::BUILDING,
+                Step::Building,
                 &format!("{} {} from its sdist", package.name, package.version),
             );
             let builder = builder.as_ref().expect("set just above");
@@ -740,7 +753,7 @@ pub(crate) fn with_groups(
     )?;
     venv::link(&venv, &prepared, &mut owners)?;
     workspace.reporter.status(
-        verb::INSTALLED,
+        Step::Installed,
         &format!(
             "{} packages of `{}` for the run (not in the artifact)",
             wheels.len(),

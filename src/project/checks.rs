@@ -101,25 +101,10 @@ fn check_system_package(
         SystemPackageSpec::Everywhere(name) => at.check(&[key], name, grammar::system_package),
         SystemPackageSpec::PerFamily(names) => {
             for (family, name) in names {
-                at.check(&[key], family, |family| {
-                    let valid = !family.is_empty()
-                        && family
-                            .chars()
-                            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-                    valid.then_some(()).ok_or_else(|| {
-                        "a packaging family is a lowercase word such as `deb` or `rpm`".into()
-                    })
-                })?;
+                at.check(&[key], family, grammar::packaging_family)?;
                 at.check(&[key, family], name, |name| match family.as_str() {
-                    "deb" => grammar::deb_relation(name),
-                    "rpm" => grammar::rpm_dependency(name),
-                    _ => grammar::single_line(name).and_then(|()| {
-                        if name.contains(',') {
-                            Err("one package per entry; list several as several entries".into())
-                        } else {
-                            Ok(())
-                        }
-                    }),
+                    "default" => grammar::system_package(name),
+                    family => grammar::family_package(family, name),
                 })?;
             }
             Ok(())

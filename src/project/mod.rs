@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::diagnostics::{Diagnostic, edit_distance};
 
 mod checks;
+pub mod files;
 mod requirements_in;
 mod schema;
 
@@ -564,26 +565,21 @@ impl Project {
         })
     }
 
-    /// Checks the format tables (`[tool.pyship.FORMAT]`) against pyship's own formats and the
-    /// plugins `installed` (asked for only when a table names another format, so that the
-    /// usual project costs no search of PATH): a table that looks like a misspelt format or setting
+    /// Checks the format tables (`[tool.pyship.FORMAT]`) against the plugins `installed`
+    /// (asked for only when there is such a table; pyship's own formats are plugins like any
+    /// other, found beside its executable, so no list of them is kept here): a table that looks like a misspelt format or setting
     /// (`[tool.pyship.debian]`, `[tool.pyship.python]`) is refused; the names of tables for
     /// formats that are not installed here are returned, for a warning.
     pub fn check_format_tables(
         &self,
         installed: impl FnOnce() -> Vec<String>,
     ) -> Result<Vec<String>, ProjectError> {
-        /// Formats that come with pyship, whether or not their plugin is installed here.
-        const OWN_FORMATS: &[&str] = &["deb", "rpm", "tarball", "vendors"];
         /// Names that are settings (now or planned), never formats.
         const NOT_FORMATS: &[&str] = &["python", "deployment", "tool", "pyship", "project"];
         let mut not_installed = Vec::new();
         let mut installed = Some(installed);
         let mut found: Vec<String> = Vec::new();
         for format in self.format_options.keys() {
-            if OWN_FORMATS.contains(&format.as_str()) {
-                continue;
-            }
             if let Some(list) = installed.take() {
                 found = list();
             }
@@ -594,7 +590,6 @@ impl Project {
             let close = installed
                 .iter()
                 .map(String::as_str)
-                .chain(OWN_FORMATS.iter().copied())
                 .chain(known_keys().iter().copied())
                 .filter(|known| {
                     // Short names are close to many others (`apt` and `rpm`): one edit only.
@@ -623,7 +618,7 @@ impl Project {
         self.root.join(PYPROJECT)
     }
 
-    /// The 1-based line where the key at `path` (e.g. `["tool", "pyship", "deb", "x"]`) is
+    /// The 1-based line where the key at `path` (e.g. `["tool", "pyship", "service", "user"]`) is
     /// written; 0 when it is not found.
     pub fn line_of(&self, path: &[&str]) -> usize {
         match key_path_offset(&self.text, path) {
@@ -912,17 +907,20 @@ depends = ["libpq5"]
             ))
             .unwrap()
         };
-        let installed = || vec!["echo".to_string()];
+        let installed = || ["echo", "deb", "tarball"].map(str::to_string).to_vec();
+        for format in ["echo", "deb"] {
+            assert!(
+                with_table(format)
+                    .check_format_tables(installed)
+                    .unwrap()
+                    .is_empty()
+            );
+        }
+        // No table, no search for plugins.
         assert!(
-            with_table("echo")
-                .check_format_tables(installed)
+            parse("[project]\nname = \"a\"\nversion = \"1\"\n")
                 .unwrap()
-                .is_empty()
-        );
-        // pyship's own formats need no search for plugins.
-        assert!(
-            with_table("deb")
-                .check_format_tables(|| unreachable!("no search for an own format"))
+                .check_format_tables(|| unreachable!("no search without a format table"))
                 .unwrap()
                 .is_empty()
         );

@@ -121,3 +121,44 @@ fn commands_stay_thin() {
         );
     }
 }
+
+#[test]
+fn only_the_printer_draws_and_operations_speak_in_events() {
+    for (path, code) in sources_under(&repo_root().join("src")) {
+        let relative = path.strip_prefix(repo_root().join("src")).unwrap();
+        if code.contains("indicatif") {
+            assert_eq!(
+                relative,
+                Path::new("printer/bars.rs"),
+                "only the printer draws progress"
+            );
+        }
+        if relative.starts_with("ops") {
+            assert!(
+                !code.contains("crate::printer"),
+                "`{}` names the printer: report `reporter::Step` events instead",
+                relative.display()
+            );
+        }
+    }
+}
+
+#[test]
+fn the_core_keeps_no_list_of_formats_or_packaging_families() {
+    // A new format is a new crate: nothing in the core names pyship's own formats.
+    for (path, code) in sources_under(&repo_root().join("src")) {
+        let relative = path.strip_prefix(repo_root().join("src")).unwrap();
+        // This machine's own package manager (for build-depends) is the one exception.
+        if relative == Path::new("system_packages.rs") {
+            continue;
+        }
+        // (`vendors` is also a layout the core stages, so it is not among these.)
+        for literal in ["\"tarball\"", "\"rpm\"", "\"deb\""] {
+            assert!(
+                !code.contains(literal),
+                "`{}` names the format {literal}",
+                relative.display()
+            );
+        }
+    }
+}

@@ -136,3 +136,61 @@ fn a_setup_py_only_sdist_builds_with_legacy_setuptools() {
     assert_eq!(legacy["requires"][0].as_str(), Some("setuptools>=40.8.0"));
     assert_eq!(legacy["packages"][0]["name"].as_str(), Some("setuptools"));
 }
+
+/// setuptools' automatic discovery in a flat layout, built twice: the second time `target/`
+/// exists, and the backend must not see it ("Multiple top-level packages discovered").
+#[test]
+fn a_flat_layout_setuptools_project_builds_with_target_present() {
+    let context = TestContext::new();
+    context.file("mysite/__init__.py", "VALUE = 1\n");
+    context.file(
+        "pyproject.toml",
+        &format!(
+            "[project]\nname = \"mysite\"\nversion = \"1.0\"\n\n\
+             [build-system]\nrequires = [\"setuptools>=61\"]\nbuild-backend = \"setuptools.build_meta\"\n\n\
+             [tool.pyship]\ninterpreter = \"/usr/bin/python3.11\"\nfind-links = [{:?}]\nno-index = true\n",
+            repo_root().join("testdata/build-backends").display().to_string()
+        ),
+    );
+    context.pyship(&["build", "--offline"]).success();
+    // A source change, so the second build really builds, with `target/` full.
+    context.file("mysite/__init__.py", "VALUE = 2\n");
+    let run = context.pyship(&["build", "--offline"]).success();
+    let site = PathBuf::from(run.stdout.trim()).join("lib/python3.11/site-packages");
+    assert_eq!(
+        std::fs::read_to_string(site.join("mysite/__init__.py")).unwrap(),
+        "VALUE = 2\n"
+    );
+    let top_level = std::fs::read_to_string(site.join("mysite-1.0.dist-info/top_level.txt"))
+        .unwrap_or_default();
+    assert!(!top_level.contains("target"), "{top_level}");
+    assert!(!site.join("target").exists());
+    assert_clean(&context.root);
+}
+
+/// A uv-style project: one module, no `[build-system]` (PEP 517's legacy setuptools). Where
+/// only one top-level name remains, setuptools once took `target/` for the app silently.
+#[test]
+fn a_single_module_project_without_build_system_ships_its_module() {
+    let context = TestContext::new();
+    context.file("main.py", "def main():\n    print('hi')\n");
+    context.file(
+        "pyproject.toml",
+        &format!(
+            "[project]\nname = \"solo\"\nversion = \"1.0\"\n\n[project.scripts]\nsolo = \"main:main\"\n\n\
+             [tool.pyship]\ninterpreter = \"/usr/bin/python3.11\"\nfind-links = [{:?}]\nno-index = true\n",
+            repo_root().join("testdata/build-backends").display().to_string()
+        ),
+    );
+    context.pyship(&["build", "--offline"]).success();
+    context.file("main.py", "def main():\n    print('hello')\n");
+    let run = context.pyship(&["build", "--offline"]).success();
+    let prefix = PathBuf::from(run.stdout.trim());
+    let site = prefix.join("lib/python3.11/site-packages");
+    assert_eq!(
+        std::fs::read_to_string(site.join("main.py")).unwrap(),
+        "def main():\n    print('hello')\n"
+    );
+    assert!(!site.join("target").exists());
+    assert!(prefix.join("bin/solo").is_file());
+}

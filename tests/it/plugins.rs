@@ -87,7 +87,7 @@ fn plugin_speaking_another_protocol_is_refused_clearly() {
     assert!(run.stderr.contains("testdata/plugins/pyship-echo"), "{run}");
     assert!(
         run.stderr
-            .contains("speaks protocol [99], but this pyship speaks [1, 2]"),
+            .contains("speaks protocol [99], but this pyship speaks [1, 2, 3]"),
         "{run}"
     );
     assert!(run.stderr.contains("hint: upgrade pyship"), "{run}");
@@ -224,6 +224,38 @@ fn help_for_a_format_lists_its_options() {
 }
 
 #[test]
+fn version_3_plugins_get_system_packages_as_a_default_and_names_per_family() {
+    let mut context = echo_context();
+    context.env("PYSHIP_ECHO_PROTOCOLS", "1,2,3");
+    let pyproject = context.read("pyproject.toml").replace(
+        "[tool.pyship.deb]\n",
+        "run-depends = [\"libpq5 (>= 15)\", { default = \"libssl3\", rpm = \"openssl-libs\" }, { apk = \"libpq\" }]\n\n[tool.pyship.deb]\n",
+    );
+    context.file("pyproject.toml", &pyproject);
+    let run = context.pyship(&["package", "echo", "--offline"]).success();
+    let text = std::fs::read_to_string(run.stdout.trim()).unwrap();
+    let wire: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(wire["protocol"], 3, "{text}");
+    assert_eq!(
+        wire["deployment"]["run-depends"],
+        serde_json::json!([
+            {"default": "libpq5 (>= 15)"},
+            {"default": "libssl3", "per-family": {"rpm": "openssl-libs"}},
+            {"per-family": {"apk": "libpq"}},
+        ]),
+        "{text}"
+    );
+    let manifest: pyship_plugin::Manifest = serde_json::from_str(&text).unwrap();
+    let depends = manifest.deployment.expect("a deployment").run_depends;
+    let rpm = |index: usize| {
+        depends[index].name_for("rpm", pyship_plugin::grammar::rpm_form_of_deb_package)
+    };
+    assert_eq!(rpm(0).as_deref(), Some("libpq5 >= 15"));
+    assert_eq!(rpm(1).as_deref(), Some("openssl-libs"));
+    assert_eq!(rpm(2), None);
+}
+
+#[test]
 fn the_deployment_intent_reaches_version_2_plugins_resolved() {
     let mut context = echo_context();
     context.env("PYSHIP_ECHO_PROTOCOLS", "1,2");
@@ -251,11 +283,12 @@ environment = { HELLO_ENV = "production" }
         serde_json::from_str(&std::fs::read_to_string(run.stdout.trim()).unwrap()).unwrap();
     let deployment = manifest.deployment.expect("a deployment");
     assert_eq!(deployment.build_number, Some(3));
-    assert_eq!(deployment.run_depends[0].name_for("rpm"), Some("libpq5"));
-    assert_eq!(
-        deployment.run_depends[1].name_for("rpm"),
-        Some("openssl-libs")
-    );
+    // Version 2 plugins get a name per family they know, made by the protocol crate.
+    let names = |index: usize| deployment.run_depends[index].per_family.clone();
+    assert_eq!(names(0)["rpm"], "libpq5");
+    assert_eq!(names(0)["deb"], "libpq5");
+    assert_eq!(names(1)["rpm"], "openssl-libs");
+    assert!(deployment.run_depends[0].default.is_none());
     let user = deployment.user.expect("a user");
     assert_eq!(
         (user.name.as_str(), user.group.as_str()),

@@ -71,7 +71,7 @@ impl Control {
             deployment
                 .run_depends
                 .iter()
-                .filter_map(|package| package.name_for("deb").map(str::to_string)),
+                .filter_map(|package| package.name_for("deb", str::to_string)),
         );
         if deployment.user.is_some() {
             // The postinst creates the account with adduser (Policy 9.2.2).
@@ -475,7 +475,7 @@ fn interpreter_depends(manifest: &Manifest) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
-    use pyship_plugin::PreRelease;
+    use pyship_plugin::{PreRelease, PreReleaseKind};
 
     use super::*;
 
@@ -548,11 +548,15 @@ mod tests {
             }
         }
         parts.release = release.split('.').map(|n| n.parse().unwrap()).collect();
-        for (marker, kind) in [("rc", "rc"), ("a", "a"), ("b", "b")] {
+        for (marker, kind) in [
+            ("rc", PreReleaseKind::Rc),
+            ("a", PreReleaseKind::A),
+            ("b", PreReleaseKind::B),
+        ] {
             if let Some(after) = tail.strip_prefix(marker) {
                 let digits: String = after.chars().take_while(char::is_ascii_digit).collect();
                 parts.pre = Some(PreRelease {
-                    kind: kind.into(),
+                    kind,
                     number: digits.parse().unwrap(),
                 });
                 tail = &after[digits.len()..];

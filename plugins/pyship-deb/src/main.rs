@@ -155,7 +155,7 @@ fn build_debs(manifest: &Manifest) -> Result<Vec<Artifact>, String> {
         }
     }
     let install_time_bytecode =
-        (manifest.target.bytecode.as_deref() == Some("install")).then(|| {
+        (manifest.target.bytecode == Some(pyship_plugin::Bytecode::AtInstall)).then(|| {
             manifest.layout.install_prefix.join(format!(
                 "lib/python{}/site-packages",
                 manifest.target.python_version

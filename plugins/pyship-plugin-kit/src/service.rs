@@ -115,12 +115,15 @@ pub fn check_deployment(deployment: &pyship_plugin::Deployment) -> Result<(), St
         .iter()
         .chain(&deployment.build_depends)
     {
-        for (family, name) in &package.0 {
-            let checked = match family.as_str() {
-                "deb" => grammar::deb_relation(name),
-                "rpm" => grammar::rpm_dependency(name),
-                _ => grammar::single_line(name),
-            };
+        let default = package
+            .default
+            .iter()
+            .map(|name| (name, grammar::system_package(name)));
+        let own = package
+            .per_family
+            .iter()
+            .map(|(family, name)| (name, grammar::family_package(family, name)));
+        for (name, checked) in default.chain(own) {
             if let Err(message) = checked {
                 return refuse("system package", name, message);
             }

@@ -10,7 +10,7 @@ pub fn tilde_version(parts: &VersionParts) -> String {
     let release: Vec<String> = parts.release.iter().map(u64::to_string).collect();
     let mut out = release.join(".");
     if let Some(pre) = &parts.pre {
-        out.push_str(&format!("~{}{}", pre.kind, pre.number));
+        out.push_str(&format!("~{}{}", pre.kind.as_str(), pre.number));
     }
     if let Some(post) = parts.post {
         out.push_str(&format!(".post{post}"));
@@ -26,7 +26,7 @@ pub fn tilde_version(parts: &VersionParts) -> String {
 
 #[cfg(test)]
 mod tests {
-    use pyship_plugin::PreRelease;
+    use pyship_plugin::{PreRelease, PreReleaseKind};
 
     use super::*;
 
@@ -36,7 +36,7 @@ mod tests {
             epoch: 1,
             release: vec![2, 0],
             pre: Some(PreRelease {
-                kind: "rc".into(),
+                kind: PreReleaseKind::Rc,
                 number: 1,
             }),
             post: Some(2),

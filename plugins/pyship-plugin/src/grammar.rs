@@ -410,6 +410,38 @@ pub fn rpm_dependency(entry: &str) -> Result<(), String> {
 }
 
 /// A Debian relation entry `name (op version)` in RPM's form `name op version`.
+/// A system package named for one packaging family (`run-depends = [{ rpm = "libpq" }]`):
+/// in that family's own form for the families whose form is known (`deb`, `rpm`), one name
+/// on one line for any other.
+pub fn family_package(family: &str, name: &str) -> Result<(), String> {
+    match family {
+        "deb" => deb_relation(name),
+        "rpm" => rpm_dependency(name),
+        _ => single_line(name).and_then(|()| {
+            if name.contains(',') {
+                Err("one package per entry; list several as several entries".into())
+            } else {
+                Ok(())
+            }
+        }),
+    }
+}
+
+/// A packaging family's name as a per-family key: a lowercase word (`deb`, `rpm`, `apk`).
+pub fn packaging_family(family: &str) -> Result<(), String> {
+    let valid = !family.is_empty()
+        && family
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    if valid {
+        Ok(())
+    } else {
+        Err("a packaging family is a lowercase word such as `deb` or `rpm`".into())
+    }
+}
+
+/// A dependency in Debian's form (`libssl3 (>= 3.0)`) written as RPM writes it
+/// (`libssl3 >= 3.0`).
 pub fn rpm_form_of_deb_package(entry: &str) -> String {
     match entry.split_once('(') {
         Some((name, rest)) => {

@@ -1,4 +1,4 @@
-//! The pyship plugin protocol, versions 1 and 2: the contract every format plugin speaks.
+//! The pyship plugin protocol, versions 1, 2 and 3: the contract every format plugin speaks.
 //!
 //! pyship (the core) prepares a staged tree and hands it to an external executable
 //! `pyship-FORMAT`. Everything that crosses that process boundary is defined here:
@@ -56,6 +56,7 @@
 
 pub mod grammar;
 mod runner;
+mod versions;
 mod walk;
 
 pub use runner::{LIFELINE_ENV, Plugin, log, main, read_manifest};
@@ -73,10 +74,15 @@ use serde::{Deserialize, Serialize};
 /// version's parts, the target's distribution package and minimum glibc, and whether the
 /// tree is architecture-independent, and it no longer carries `options` (the raw
 /// `[tool.pyship]` table). A plugin that speaks only 1 still gets a version 1 manifest.
-pub const PROTOCOL_VERSIONS: &[u32] = &[1, 2];
+///
+/// Version 3 names system packages as a default (Debian's form, which each family's plugin
+/// translates) plus per-family overrides, so neither pyship nor this crate keeps a list of
+/// packaging families; a version 2 manifest still carries a `deb` and an `rpm` name, made by
+/// [`Manifest::to_wire`].
+pub const PROTOCOL_VERSIONS: &[u32] = &[1, 2, 3];
 
 /// The newest protocol version this crate speaks.
-pub const PROTOCOL_VERSION: u32 = 2;
+pub const PROTOCOL_VERSION: u32 = 3;
 
 /// The answer to `pyship-FORMAT describe`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -327,16 +333,81 @@ pub struct Deployment {
     pub commands: Vec<String>,
 }
 
-/// One system package, named per packaging family: `{"deb": "libpq5", "rpm": "libpq"}`. A
-/// dependency written as a plain string has the same name in every family.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SystemPackage(pub BTreeMap<String, String>);
+/// One system package: a default name in Debian's form (`libpq5 (>= 15)`), which each
+/// family's plugin writes its own way, and names for particular families that replace it
+/// there (`{"rpm": "libpq"}`). Protocol 3; a version 2 document (`{"deb": …, "rpm": …}`) reads
+/// as per-family names only.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct SystemPackage {
+    /// The name everywhere no per-family name is given, with an optional version bound in
+    /// Debian's form.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default: Option<String>,
+    /// Names for particular packaging families (`deb`, `rpm`, `apk`, …), in their own form.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub per_family: BTreeMap<String, String>,
+}
 
 impl SystemPackage {
-    /// The name for `family` (`deb`, `rpm`, …), if it has one there.
-    pub fn name_for(&self, family: &str) -> Option<&str> {
-        self.0.get(family).map(String::as_str)
+    /// The name for `family`: its own name, else the default made into the family's form by
+    /// `from_default`; none when the package is for other families only.
+    pub fn name_for(&self, family: &str, from_default: impl Fn(&str) -> String) -> Option<String> {
+        match self.per_family.get(family) {
+            Some(name) => Some(name.clone()),
+            None => self.default.as_deref().map(from_default),
+        }
     }
+}
+
+impl<'de> Deserialize<'de> for SystemPackage {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "kebab-case", deny_unknown_fields)]
+        struct Version3 {
+            #[serde(default)]
+            default: Option<String>,
+            #[serde(default)]
+            per_family: BTreeMap<String, String>,
+        }
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Either {
+            Version3(Version3),
+            Version2(BTreeMap<String, String>),
+        }
+        Ok(match Either::deserialize(deserializer)? {
+            Either::Version3(Version3 {
+                default,
+                per_family,
+            }) => SystemPackage {
+                default,
+                per_family,
+            },
+            Either::Version2(per_family) => SystemPackage {
+                default: None,
+                per_family,
+            },
+        })
+    }
+}
+
+/// When the modules are byte-compiled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum Bytecode {
+    /// At build time: the pycs are in the staged tree.
+    #[serde(rename = "build")]
+    AtBuild,
+    /// On the server at install time, with the target's interpreter; removed before removal.
+    #[serde(rename = "install")]
+    AtInstall,
+    /// Not at all.
+    #[serde(rename = "none")]
+    Never,
+    /// A policy this crate does not know yet.
+    #[serde(other)]
+    Unknown,
 }
 
 /// A system account.
@@ -504,9 +575,37 @@ pub struct VersionParts {
 #[serde(rename_all = "kebab-case")]
 pub struct PreRelease {
     /// `a`, `b` or `rc`.
-    pub kind: String,
+    pub kind: PreReleaseKind,
     /// Its number.
     pub number: u64,
+}
+
+/// The kind of a pre-release.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum PreReleaseKind {
+    /// Alpha.
+    A,
+    /// Beta.
+    B,
+    /// Release candidate.
+    Rc,
+    /// A kind this crate does not know yet.
+    #[serde(other)]
+    Unknown,
+}
+
+impl PreReleaseKind {
+    /// As PEP 440 writes it: `a`, `b`, `rc`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PreReleaseKind::A => "a",
+            PreReleaseKind::B => "b",
+            PreReleaseKind::Rc => "rc",
+            PreReleaseKind::Unknown => "unknown",
+        }
+    }
 }
 
 /// The target interpreter and platform.
@@ -545,11 +644,9 @@ pub struct Target {
     /// packages, an rpm plugin to `libpq.so.5()(64bit)` capabilities.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub needed_libraries: Option<Vec<String>>,
-    /// When the modules are byte-compiled (protocol 2): `build` (the pycs are in the staged
-    /// tree), `install` (the package compiles them on the server with the target's
-    /// interpreter, and removes them before removal), or `none`.
+    /// When the modules are byte-compiled (protocol 2): `build`, `install` or `none`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub bytecode: Option<String>,
+    pub bytecode: Option<Bytecode>,
     /// The distribution the target is a release of, for a preset target (protocol 2, from
     /// pyship 0.1 with this field): what a plugin needs for release suffixes (`~deb12`),
     /// dist tags (`.el9`), repository suites (`bookworm`) and format defaults.
@@ -702,7 +799,10 @@ mod tests {
         assert_eq!(manifest.protocol, 2);
         let parts = manifest.project.version_parts.as_ref().unwrap();
         assert_eq!((parts.epoch, parts.release.as_slice()), (1, &[2, 0][..]));
-        assert_eq!(parts.pre.as_ref().map(|pre| pre.kind.as_str()), Some("rc"));
+        assert_eq!(
+            parts.pre.as_ref().map(|pre| pre.kind),
+            Some(PreReleaseKind::Rc)
+        );
         assert_eq!(manifest.target.min_glibc.as_deref(), Some("2.17"));
         assert_eq!(
             manifest.target.distro_package.as_deref(),
@@ -727,6 +827,27 @@ mod tests {
     }
 
     #[test]
+    fn version_3_documents_name_system_packages_by_default_and_family() {
+        let describe: Describe = serde_json::from_str(&example_of(3, "describe.json")).unwrap();
+        assert_eq!(describe.protocols, vec![1, 2, 3]);
+        let manifest: Manifest = serde_json::from_str(&example_of(3, "manifest.json")).unwrap();
+        assert_eq!(manifest.target.bytecode, Some(Bytecode::AtBuild));
+        let depends = &manifest.deployment.as_ref().unwrap().run_depends;
+        let deb = |index: usize| depends[index].name_for("deb", str::to_string);
+        assert_eq!(deb(0).as_deref(), Some("libpq5 (>= 15)"));
+        assert_eq!(deb(1).as_deref(), Some("libssl3"));
+        assert_eq!(
+            depends[1].name_for("rpm", |_| unreachable!()).as_deref(),
+            Some("openssl-libs")
+        );
+        // What it writes reads back the same.
+        let again: Manifest = serde_json::from_value(manifest.to_wire()).unwrap();
+        assert_eq!(again, manifest);
+        let result: PackageResult = serde_json::from_str(&example_of(3, "result.json")).unwrap();
+        assert_eq!(result.protocol, 3);
+    }
+
+    #[test]
     fn unknown_fields_and_layouts_are_tolerated() {
         let describe: Describe = serde_json::from_str(
             r#"{"protocols":[1,2],"name":"x","layout":"container","new-field":true}"#,
@@ -734,6 +855,10 @@ mod tests {
         .unwrap();
         assert_eq!(describe.layout, LayoutKind::Unknown);
         assert!(describe.formats.is_empty());
+        let kind: PreReleaseKind = serde_json::from_str("\"gamma\"").unwrap();
+        assert_eq!(kind, PreReleaseKind::Unknown);
+        let bytecode: Bytecode = serde_json::from_str("\"lazily\"").unwrap();
+        assert_eq!(bytecode, Bytecode::Unknown);
     }
 
     #[test]

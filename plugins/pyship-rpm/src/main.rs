@@ -311,7 +311,7 @@ fn build_rpm(manifest: &Manifest) -> Result<Artifact, String> {
     }
 
     let install_time_bytecode =
-        (manifest.target.bytecode.as_deref() == Some("install")).then(|| {
+        (manifest.target.bytecode == Some(pyship_plugin::Bytecode::AtInstall)).then(|| {
             prefix.join(format!(
                 "lib/python{}/site-packages",
                 manifest.target.python_version
@@ -353,12 +353,9 @@ fn requires(
 ) -> Result<Vec<String>, String> {
     let mut requires: Vec<String> = Vec::new();
     requires.extend(manifest.target.distro_package.clone());
-    requires.extend(
-        deployment
-            .run_depends
-            .iter()
-            .filter_map(|package| package.name_for("rpm").map(str::to_string)),
-    );
+    requires.extend(deployment.run_depends.iter().filter_map(|package| {
+        package.name_for("rpm", pyship_plugin::grammar::rpm_form_of_deb_package)
+    }));
     let bits = if manifest.target.arch.ends_with("64") || manifest.target.arch == "s390x" {
         "(64bit)"
     } else {

@@ -209,12 +209,13 @@ fn activate_script(
     keep: u64,
 ) -> Result<String, String> {
     let deployment = manifest.deployment.clone().unwrap_or_default();
-    let site_packages = (manifest.target.bytecode.as_deref() == Some("install")).then(|| {
-        manifest.layout.install_prefix.join(format!(
-            "lib/python{}/site-packages",
-            manifest.target.python_version
-        ))
-    });
+    let site_packages = (manifest.target.bytecode == Some(pyship_plugin::Bytecode::AtInstall))
+        .then(|| {
+            manifest.layout.install_prefix.join(format!(
+                "lib/python{}/site-packages",
+                manifest.target.python_version
+            ))
+        });
     let plan = lifecycle::plan(
         &manifest.layout.install_prefix,
         site_packages.as_deref(),

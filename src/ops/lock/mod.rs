@@ -21,9 +21,9 @@ use crate::cache::{self, Cache};
 use crate::index::PackageIndex;
 use crate::lockfile::{self, Lock, LockfileError, Resolution};
 use crate::pep517::WheelBuilder;
-use crate::printer::verb;
 use crate::python::Target;
 use crate::reporter::Reporter;
+use crate::reporter::{ProgressKind, Step};
 use crate::resolver::{self, Builder, Edge};
 use crate::settings::LockSettings;
 
@@ -66,7 +66,7 @@ pub(crate) fn resolve(
     let mut resolutions = Vec::new();
     for target in &plan.targets {
         reporter.status(
-            verb::RESOLVING,
+            Step::Resolving,
             &format!(
                 "for {} (Python {}, {})",
                 target.name,
@@ -74,7 +74,12 @@ pub(crate) fn resolve(
                 target.platform()
             ),
         );
-        let spinner = reporter.spinner(verb::RESOLVING, &target.name);
+        let spinner = reporter.progress(
+            Step::Resolving,
+            ProgressKind::Spinner {
+                message: target.name.clone(),
+            },
+        );
         let solution = spinner.while_waiting(
             &target.name,
             || index.longest_wait(),
@@ -121,7 +126,7 @@ pub(crate) fn resolve(
             build_envs::lock_build_environments(plan, &lock, &index, reporter.as_ref())?;
     }
     reporter.status(
-        verb::RESOLVED,
+        Step::Resolved,
         &format!(
             "{} packages in {:.2}s",
             lock.packages.len(),
@@ -302,7 +307,7 @@ fn use_foreign_lock(lock: Lock, plan: LockPlan, reporter: &dyn Reporter) -> anyh
         }
     }
     reporter.status(
-        verb::FRESH,
+        Step::Fresh,
         &format!(
             "{} (written by {tool}, used as it is)",
             display_name(&plan.output)
@@ -337,12 +342,12 @@ pub(crate) fn write(
 ) -> anyhow::Result<()> {
     let name = display_name(path);
     if existing == Some(rendered) {
-        reporter.status(verb::FRESH, &name);
+        reporter.status(Step::Fresh, &name);
         return Ok(());
     }
     cache::write_atomically(path, rendered.as_bytes())
         .with_context(|| format!("failed to write `{}`", path.display()))?;
-    reporter.status(verb::LOCKED, &name);
+    reporter.status(Step::Locked, &name);
     Ok(())
 }
 

@@ -5,7 +5,11 @@
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod bars;
+
 use std::io::{IsTerminal, Write};
+
+use crate::reporter::{Progress, ProgressKind, Reporter, Step};
 
 /// How much to say.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -25,28 +29,6 @@ pub enum Verbosity {
 pub struct Printer {
     verbosity: Verbosity,
     color: bool,
-}
-
-/// The verbs of status lines, kept in one place so test filters stay in sync.
-pub mod verb {
-    pub const RESOLVING: &str = "Resolving";
-    pub const RESOLVED: &str = "Resolved";
-    pub const LOCKED: &str = "Locked";
-    pub const FRESH: &str = "Fresh";
-    pub const DOWNLOADED: &str = "Downloaded";
-    pub const FETCHING: &str = "Fetching";
-    pub const BUILDING: &str = "Building";
-    pub const STAGING: &str = "Staging";
-    pub const INSTALLING: &str = "Installing";
-    pub const INSTALLED: &str = "Installed";
-    pub const COMPILED: &str = "Compiled";
-    pub const PRUNED: &str = "Pruned";
-    pub const REMOVED: &str = "Removed";
-    pub const PACKAGING: &str = "Packaging";
-    pub const PUBLISHING: &str = "Publishing";
-    pub const PUBLISHED: &str = "Published";
-    pub const FINISHED: &str = "Finished";
-    pub const WARNING: &str = "warning";
 }
 
 impl Printer {
@@ -81,10 +63,11 @@ impl Printer {
     }
 
     /// `   Resolving 12 packages`.
-    pub fn status(&self, verb: &str, message: impl std::fmt::Display) {
+    pub fn status(&self, step: Step, message: impl std::fmt::Display) {
         if self.verbosity < Verbosity::Normal {
             return;
         }
+        let verb = step.label();
         let line = if self.color {
             format!("\x1b[1;32m{verb:>12}\x1b[0m {message}")
         } else {
@@ -101,7 +84,7 @@ impl Printer {
         let prefix = if self.color {
             "\x1b[1;33mwarning\x1b[0m"
         } else {
-            verb::WARNING
+            "warning"
         };
         let _ = writeln!(std::io::stderr().lock(), "{prefix}: {message}");
     }
@@ -138,5 +121,20 @@ impl Printer {
             report.to_string()
         };
         let _ = write!(std::io::stderr().lock(), "{report}");
+    }
+}
+
+impl Reporter for Printer {
+    fn status(&self, step: Step, message: &str) {
+        Printer::status(self, step, message);
+    }
+    fn warning(&self, message: &str) {
+        Printer::warning(self, message);
+    }
+    fn debug(&self, message: &str) {
+        Printer::debug(self, message);
+    }
+    fn progress(&self, step: Step, kind: ProgressKind) -> Progress {
+        bars::progress(self, step, kind)
     }
 }
