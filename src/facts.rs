@@ -256,10 +256,10 @@ pub fn deployment(
             let root = project.root.join(directory);
             let fragment = |name: &str| Some(root.join(name)).filter(|path| path.is_file());
             MaintainerScripts {
-                preinst: fragment("preinst"),
-                postinst: fragment("postinst"),
-                prerm: fragment("prerm"),
-                postrm: fragment("postrm"),
+                before_install: fragment("preinst"),
+                after_install: fragment("postinst"),
+                before_remove: fragment("prerm"),
+                after_remove: fragment("postrm"),
             }
         }
     };

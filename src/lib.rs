@@ -123,6 +123,7 @@ fn diagnostic_of<'e>(
         commands::UnknownCommand,
         settings::SettingsError,
         project::ProjectError,
+        project::frozen::FrozenError,
         resolver::ResolveError,
         resolver::ProviderError,
         plugin::PluginError,

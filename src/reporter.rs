@@ -10,6 +10,7 @@ use crate::fetch::FetchReporter;
 /// The steps status lines name, in one place so that renderers and test filters agree.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Step {
+    Pinning,
     Resolving,
     Resolved,
     Locked,
@@ -33,6 +34,7 @@ impl Step {
     /// The verb a status line starts with: `Resolving`.
     pub fn label(self) -> &'static str {
         match self {
+            Step::Pinning => "Pinning",
             Step::Resolving => "Resolving",
             Step::Resolved => "Resolved",
             Step::Locked => "Locked",

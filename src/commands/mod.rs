@@ -52,12 +52,18 @@ pub(crate) fn workspace(
     printer: Printer,
 ) -> anyhow::Result<Workspace> {
     Workspace::load(
-        &global.directory,
+        &project_directory(global),
         index,
         global.offline,
         global.locked,
         Arc::new(printer),
     )
+}
+
+/// The project's directory: from a subdirectory, the project around it (cargo's and uv's
+/// rule); the directory itself when none is (so that the error names it).
+fn project_directory(global: &GlobalSettings) -> std::path::PathBuf {
+    crate::project::enclosing_project(&global.directory).unwrap_or_else(|| global.directory.clone())
 }
 
 /// The lock `export` and `tree` read: `--lockfile FILE`, else the project's pylock.toml.
@@ -67,7 +73,7 @@ pub(crate) fn read_lock(
 ) -> anyhow::Result<crate::lockfile::Lock> {
     let path = match lockfile {
         Some(path) => global.directory.join(path),
-        None => Project::load(&global.directory)?.lockfile_path(),
+        None => Project::load(&project_directory(global))?.lockfile_path(),
     };
     crate::lockfile::Lock::read(&path).context("run `pyship lock` first")
 }

@@ -290,8 +290,11 @@ fn stage(
     spinner.finish();
     let mut installed = venv::link(&venv, &prepared, &mut owners)?;
 
-    // The application.
-    let app = build_app(workspace, lock, &plan)?;
+    // The application: built by its backend, or its files shipped as they are.
+    let app = match &workspace.project.config.app_files {
+        Some(spec) => app_files_wheel(workspace, &plan, spec)?,
+        None => build_app(workspace, lock, &plan)?,
+    };
     let prepared_app = prepare(
         workspace,
         &plan,
@@ -479,9 +482,9 @@ fn build_app(workspace: &Workspace, lock: &Lock, plan: &Plan) -> anyhow::Result<
         files.len(),
         source_dir.display()
     ));
-    crate::project::files::copy_files(&project.root, &files, &source_dir)?;
+    let sources = crate::project::files::SourceCopy::new(&project.root, &files, &source_dir)?;
     let request = pep517::BuildRequest {
-        source_dir: &source_dir,
+        source_dir: sources.path(),
         build_system: &project.build_system,
         interpreter: app_python,
         work_dir: &work_dir,
@@ -508,6 +511,73 @@ fn build_app(workspace: &Workspace, lock: &Lock, plan: &Plan) -> anyhow::Result<
     // meaningless on the server, and it would make artifacts differ by checkout location.
     Ok(venv::Wheel {
         path: app_wheel,
+        locked_sha256: None,
+        name: project.name.to_string(),
+        app: true,
+        extras: wheel::DistInfoExtras {
+            requested: true,
+            direct_url: None,
+        },
+    })
+}
+
+/// An application that is not a Python package: its files in a wheel pyship writes, installed
+/// at `PREFIX/app` (or `app-directory`) and put on `sys.path`.
+fn app_files_wheel(
+    workspace: &Workspace,
+    plan: &Plan,
+    spec: &crate::project::AppFilesSpec,
+) -> anyhow::Result<venv::Wheel> {
+    let project = &workspace.project;
+    let all = crate::project::files::source_files(&project.root, &project.root.join("target"))?;
+    let files: Vec<PathBuf> = match spec {
+        crate::project::AppFilesSpec::All(true) => all,
+        crate::project::AppFilesSpec::All(false) => Vec::new(),
+        crate::project::AppFilesSpec::Paths(paths) => all
+            .into_iter()
+            .filter(|file| {
+                paths
+                    .iter()
+                    .any(|path| file.starts_with(Path::new(path).components().as_path()))
+            })
+            .collect(),
+    };
+    if files.is_empty() {
+        bail!(
+            "`app-files` in `[tool.pyship]` selects no file of `{}` (files git ignores are not shipped)",
+            project.root.display()
+        );
+    }
+    let directory = project
+        .config
+        .app_directory
+        .as_deref()
+        .unwrap_or(crate::project::DEFAULT_APP_DIRECTORY);
+    workspace.reporter.status(
+        Step::Building,
+        &format!(
+            "{} {} ({} files to {})",
+            project.name,
+            project.version,
+            files.len(),
+            plan.install_prefix.join(directory).display()
+        ),
+    );
+    let path = wheel::write_app_wheel(
+        &wheel::AppFiles {
+            name: project.name.as_ref(),
+            version: &project.version,
+            root: &project.root,
+            files: &files,
+            directory,
+            installed_at: &plan.install_prefix.join(directory),
+            scripts: &project.scripts,
+            source_date_epoch: workspace.source_date_epoch,
+        },
+        &project.target_dir().join("build").join("app-files"),
+    )?;
+    Ok(venv::Wheel {
+        path,
         locked_sha256: None,
         name: project.name.to_string(),
         app: true,

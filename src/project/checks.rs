@@ -80,6 +80,35 @@ pub(super) fn check_settings(
     for command in &config.commands {
         at.check(&["commands"], command, grammar::console_script)?;
     }
+    if let Some(directory) = &config.app_directory {
+        at.check(&["app-directory"], directory, |directory| {
+            let plain = !directory.is_empty()
+                && std::path::Path::new(directory)
+                    .components()
+                    .all(|component| matches!(component, std::path::Component::Normal(_)));
+            grammar::single_line(directory).and_then(|()| {
+                plain.then_some(()).ok_or_else(|| {
+                    "a directory under the install prefix: a relative path without `..`".into()
+                })
+            })
+        })?;
+    }
+    if let Some(super::AppFilesSpec::Paths(paths)) = &config.app_files {
+        for path in paths {
+            at.check(&["app-files"], path, |path| {
+                let plain = !path.is_empty()
+                    && std::path::Path::new(path).components().all(|component| {
+                        matches!(
+                            component,
+                            std::path::Component::Normal(_) | std::path::Component::CurDir
+                        )
+                    });
+                plain.then_some(()).ok_or_else(|| {
+                    "a file or directory of the project: a relative path without `..`".into()
+                })
+            })?;
+        }
+    }
     check_user(&at, config)?;
     check_config_files(&at, config)?;
     check_service(&at, config)?;
@@ -317,6 +346,26 @@ pub(super) fn check_files(project: &super::Project) -> Result<(), ProjectError> 
                 &file.source,
                 format!("`{}` does not exist", source.display()),
             ));
+        }
+    }
+    for file in &config.requirements {
+        if !project.root.join(file).is_file() {
+            return Err(at.invalid(
+                &["requirements"],
+                file,
+                format!("`{}` does not exist", project.root.join(file).display()),
+            ));
+        }
+    }
+    if let Some(super::AppFilesSpec::Paths(paths)) = &config.app_files {
+        for path in paths {
+            if project.root.join(path).symlink_metadata().is_err() {
+                return Err(at.invalid(
+                    &["app-files"],
+                    path,
+                    format!("`{}` does not exist", project.root.join(path).display()),
+                ));
+            }
         }
     }
     if let Some(directory) = &config.scripts {

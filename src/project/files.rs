@@ -90,6 +90,35 @@ fn walked_files(root: &Path) -> std::io::Result<Vec<PathBuf>> {
     Ok(files)
 }
 
+/// A copy of source files, removed when dropped: it holds `pyproject.toml`, which may hold an
+/// index URL with a credential, and nothing that holds one may outlive its use.
+pub struct SourceCopy {
+    path: PathBuf,
+}
+
+impl SourceCopy {
+    /// Copies `files` (relative to `root`) to a fresh `destination` (always the same
+    /// directory, so that paths a build records do not vary between builds).
+    pub fn new(root: &Path, files: &[PathBuf], destination: &Path) -> anyhow::Result<SourceCopy> {
+        let copy = SourceCopy {
+            path: destination.to_path_buf(),
+        };
+        copy_files(root, files, destination)?;
+        Ok(copy)
+    }
+
+    /// Where the copy is.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for SourceCopy {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
+}
+
 /// Copies `files` (relative to `root`) to a fresh `destination`: regular files with their
 /// permission bits, symbolic links as links. Whatever `destination` held is removed first.
 pub fn copy_files(root: &Path, files: &[PathBuf], destination: &Path) -> anyhow::Result<()> {
@@ -152,8 +181,10 @@ mod tests {
             [PathBuf::from("app.py"), PathBuf::from("mysite/__init__.py")]
         );
         let copy = tempfile::tempdir().unwrap();
-        copy_files(root, &files, &copy.path().join("src")).unwrap();
-        assert!(copy.path().join("src/mysite/__init__.py").is_file());
-        assert!(!copy.path().join("src/target").exists());
+        let sources = SourceCopy::new(root, &files, &copy.path().join("src")).unwrap();
+        assert!(sources.path().join("mysite/__init__.py").is_file());
+        assert!(!sources.path().join("target").exists());
+        drop(sources);
+        assert!(!copy.path().join("src").exists());
     }
 }

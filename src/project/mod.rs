@@ -16,6 +16,7 @@ use crate::diagnostics::{Diagnostic, edit_distance};
 
 mod checks;
 pub mod files;
+pub mod frozen;
 mod requirements_in;
 mod schema;
 
@@ -23,6 +24,14 @@ pub use requirements_in::RequirementsIn;
 
 /// The file pyship reads its project from.
 pub const PYPROJECT: &str = "pyproject.toml";
+
+/// The nearest directory from `start` up that holds a `pyproject.toml`.
+pub fn enclosing_project(start: &Path) -> Option<PathBuf> {
+    start
+        .ancestors()
+        .find(|directory| directory.join(PYPROJECT).is_file())
+        .map(Path::to_path_buf)
+}
 
 /// Keys `[tool.pyship]` accepts (sub-tables aside): [`PyshipConfig`]'s own fields.
 fn known_keys() -> &'static [&'static str] {
@@ -238,7 +247,30 @@ pub struct PyshipConfig {
     /// Console scripts linked into `/usr/bin` by the packages.
     #[serde(default)]
     pub commands: Vec<String>,
+    /// The project's frozen versions: a pinned requirements file or a `uv.lock` (found
+    /// beside `pyproject.toml` when not set), or `false` to resolve afresh.
+    pub frozen: Option<frozen::FrozenSetting>,
+    /// Requirements files (pip's format) whose entries are dependencies too, beside
+    /// `[project] dependencies`: the list of an app that is not a Python package.
+    #[serde(default)]
+    pub requirements: Vec<String>,
+    /// Ship the project's files instead of building it: `true` for every source file, or the
+    /// files and directories to ship. For apps that are not Python packages.
+    pub app_files: Option<AppFilesSpec>,
+    /// Where the app's files go, relative to the install prefix: `app` by default.
+    pub app_directory: Option<String>,
 }
+
+/// `app-files = true` or `app-files = ["manage.py", "mysite"]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum AppFilesSpec {
+    All(bool),
+    Paths(Vec<String>),
+}
+
+/// The directory an app's files go to under the prefix, when `app-directory` is not set.
+pub const DEFAULT_APP_DIRECTORY: &str = "app";
 
 /// A system package: the same name everywhere, or a name per packaging family.
 #[derive(Debug, Clone, Deserialize)]

@@ -35,6 +35,11 @@ pub struct RequirementsIn {
     pub requirements: Vec<Requirement>,
     /// The file each of `requirements` was read from, in the same order.
     pub origins: Vec<PathBuf>,
+    /// The line each of `requirements` starts on, in the same order.
+    pub lines: Vec<usize>,
+    /// The `--hash=ALGORITHM:DIGEST` values given with each of `requirements`, in the same
+    /// order (pip's hash-checking mode).
+    pub hashes: Vec<Vec<String>>,
     pub constraints: Vec<Requirement>,
     pub index_url: Option<String>,
     pub extra_index_urls: Vec<String>,
@@ -107,6 +112,7 @@ impl RequirementsIn {
                 }
                 continue;
             }
+            let (line, hashes) = split_hashes(&line).map_err(invalid)?;
             let line = match local_archive(directory, &line) {
                 Some(Ok(requirement)) => requirement,
                 Some(Err(message)) => return Err(invalid(message)),
@@ -119,11 +125,44 @@ impl RequirementsIn {
             } else {
                 self.requirements.push(requirement);
                 self.origins.push(path.to_path_buf());
+                self.lines.push(line_number);
+                self.hashes.push(hashes);
             }
         }
         stack.pop();
         Ok(())
     }
+}
+
+/// A requirement line without its `--hash` options, and their values (`sha256:HEX`).
+fn split_hashes(line: &str) -> Result<(String, Vec<String>), String> {
+    let Some(start) = line.find(" --hash") else {
+        return Ok((line.to_string(), Vec::new()));
+    };
+    let mut hashes = Vec::new();
+    let mut tokens = line[start..].split_whitespace();
+    while let Some(token) = tokens.next() {
+        let value = match token.strip_prefix("--hash") {
+            Some("") => tokens.next().map(str::to_string),
+            Some(rest) => rest.strip_prefix('=').map(str::to_string),
+            None => None,
+        };
+        match value {
+            Some(value)
+                if value.split_once(':').is_some_and(|(algorithm, digest)| {
+                    !algorithm.is_empty() && !digest.is_empty()
+                }) =>
+            {
+                hashes.push(value)
+            }
+            _ => {
+                return Err(format!(
+                    "`{token}`: after a requirement only `--hash=ALGORITHM:DIGEST` options may follow"
+                ));
+            }
+        }
+    }
+    Ok((line[..start].trim().to_string(), hashes))
 }
 
 /// A bare path to a wheel or sdist (`./wheels/app-1.0-py3-none-any.whl`, pip's form), as the

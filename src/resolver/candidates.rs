@@ -71,6 +71,8 @@ pub struct ResolveOptions {
     pub allow_yanked: HashSet<PackageName>,
     /// Constraints (`-c`): they narrow a package's versions when something requires it.
     pub constraints: Vec<Requirement>,
+    /// Where the constraints on a package were written (`requirements.txt:12`), for messages.
+    pub constraint_origins: HashMap<PackageName, String>,
     /// `name @ URL` requirements: the one wheel such a package comes from.
     pub direct: HashMap<PackageName, DistFile>,
     /// Which packages must come from wheels.

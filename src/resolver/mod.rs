@@ -321,8 +321,14 @@ impl Provider<'_> {
                 Some(VersionOrUrl::VersionSpecifier(specifiers)) => {
                     let narrowed = range.intersection(&ranges::specifiers_range(specifiers));
                     if narrowed.is_empty() && !range.is_empty() {
+                        let origin = self
+                            .options
+                            .constraint_origins
+                            .get(name)
+                            .map(|origin| format!(" (`{origin}`)"))
+                            .unwrap_or_default();
                         return Err(ProviderError::Conflict(format!(
-                            "because it requires `{name} {range}`, which the constraint `{constraint}` excludes"
+                            "because it requires `{name} {range}`, which the constraint `{constraint}`{origin} excludes"
                         )));
                     }
                     range = narrowed;

@@ -130,3 +130,20 @@ fn errors_show_with_qq_and_are_coloured_when_asked() {
     let never = run(&["--color", "never", "lock"], true);
     assert!(!never.stderr.contains('\x1b'), "{never}");
 }
+
+#[test]
+fn commands_find_the_project_from_a_subdirectory() {
+    let context = crate::support::TestContext::hello();
+    let run = context
+        .command(&["lock", "--offline"])
+        .current_dir(context.root.join("src/hello"))
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert!(context.root.join("pylock.toml").is_file());
+    assert!(!context.root.join("src/hello/pylock.toml").exists());
+}

@@ -50,7 +50,7 @@ fn package(context: &TestContext) -> PathBuf {
     PathBuf::from(run.stdout.trim())
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -59,7 +59,7 @@ fn free_port() -> u16 {
 }
 
 /// GET / on the port until it answers, or `None` after 20 s.
-fn get(port: u16) -> Option<String> {
+pub(crate) fn get(port: u16) -> Option<String> {
     let started = Instant::now();
     while started.elapsed() < Duration::from_secs(20) {
         if let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) {

@@ -355,3 +355,99 @@ fn pre_releases_are_chosen_only_when_allowed_or_named() {
         .pyship(&["lock", "--upgrade", "--prerelease", "disallow"])
         .code(3);
 }
+
+/// The version of `name` in the project's pylock.toml.
+fn locked_version(context: &TestContext, name: &str) -> String {
+    context
+        .locked_packages("pylock.toml")
+        .iter()
+        .find(|package| package["name"].as_str() == Some(name))
+        .and_then(|package| package["version"].as_str().map(str::to_string))
+        .unwrap_or_else(|| panic!("{name} not locked"))
+}
+
+#[test]
+fn a_frozen_requirements_txt_is_what_ships() {
+    let context = TestContext::hello();
+    // Left to itself, the lock takes the newest click.
+    context.pyship(&["lock", "--offline"]).success();
+    assert_eq!(locked_version(&context, "click"), "8.5.1");
+    // A pip freeze beside the project: its versions, hashes checked.
+    let click = context.root.join("wheelhouse/click-8.1.8-py3-none-any.whl");
+    context.file(
+        "requirements.txt",
+        &format!(
+            "blinker==1.9.0\nclick==8.1.8 \\\n    --hash=sha256:{}\nflask==3.0.3\nitsdangerous==2.2.0\njinja2==3.1.6\nmarkupsafe==3.0.4\nwerkzeug==3.1.9\n",
+            sha256_file(&click)
+        ),
+    );
+    let run = context.pyship(&["lock", "--offline"]).success();
+    assert!(
+        run.stderr
+            .contains("Pinning 7 versions frozen in `requirements.txt`"),
+        "{run}"
+    );
+    assert!(!run.stderr.contains("does not pin"), "{run}");
+    assert_eq!(locked_version(&context, "click"), "8.1.8");
+    // The lock follows the freeze when it changes, and says what it does not pin.
+    context.file("requirements.txt", "click==8.1.8\nflask==3.0.3\n");
+    let run = context.pyship(&["lock", "--offline"]).success();
+    assert!(
+        run.stderr
+            .contains("`requirements.txt` does not pin blinker 1.9.0"),
+        "{run}"
+    );
+    // A freeze with ranges is an input list, not a freeze (and a lock from scratch, since a
+    // relock keeps the versions it had where it may).
+    context.file("requirements.txt", "click>=8\nflask==3.0.3\n");
+    std::fs::remove_file(context.root.join("pylock.toml")).unwrap();
+    context.pyship(&["lock", "--offline"]).success();
+    assert_eq!(locked_version(&context, "click"), "8.5.1");
+}
+
+#[test]
+fn a_freeze_that_cannot_be_honoured_says_which_pin() {
+    let context = TestContext::hello();
+    // The project asks for flask 3; the freeze has another one.
+    context.file("requirements.txt", "click==8.1.8\nflask==2.3.0\n");
+    let run = context.pyship(&["lock", "--offline"]).code(3);
+    assert!(
+        run.stderr
+            .contains("the constraint `flask==2.3.0` (`requirements.txt:2`) excludes"),
+        "{run}"
+    );
+    assert!(!run.stderr.contains("panicked"), "{run}");
+    // Hashes that no file has.
+    context.file(
+        "requirements.txt",
+        &format!("click==8.1.8 --hash=sha256:{}\n", "0".repeat(64)),
+    );
+    let run = context.pyship(&["lock", "--offline"]).code(1);
+    assert!(run.stderr.contains("requirements.txt:1"), "{run}");
+    assert!(run.stderr.contains("click==8.1.8"), "{run}");
+    // `frozen = false`: resolved afresh.
+    let pyproject = context
+        .read("pyproject.toml")
+        .replace("[tool.pyship]\n", "[tool.pyship]\nfrozen = false\n");
+    context.file("pyproject.toml", &pyproject);
+    context.pyship(&["lock", "--offline"]).success();
+    assert_eq!(locked_version(&context, "click"), "8.5.1");
+}
+
+#[test]
+fn a_uv_lock_beside_the_project_is_what_ships() {
+    let context = TestContext::hello();
+    context.file(
+        "uv.lock",
+        "version = 1\nrequires-python = \">=3.9\"\n\n\
+         [[package]]\nname = \"hello\"\nversion = \"0.1.0\"\nsource = { editable = \".\" }\n\n\
+         [[package]]\nname = \"click\"\nversion = \"8.1.8\"\nsource = { registry = \"https://pypi.org/simple\" }\n",
+    );
+    let run = context.pyship(&["lock", "--offline"]).success();
+    assert!(
+        run.stderr
+            .contains("Pinning 1 versions frozen in `uv.lock`"),
+        "{run}"
+    );
+    assert_eq!(locked_version(&context, "click"), "8.1.8");
+}

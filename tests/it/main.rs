@@ -7,6 +7,7 @@ mod build_backends;
 mod build_isolation;
 mod cli;
 mod deb_lifecycle;
+mod first_contact;
 mod hardening;
 mod index;
 mod lifecycle;

@@ -301,7 +301,9 @@ environment = { HELLO_ENV = "production" }
     );
     assert_eq!(deployment.config_files[0].mode, 0o640);
     assert!(deployment.config_files[0].source.is_absolute());
-    assert!(deployment.scripts.postinst.is_some() && deployment.scripts.prerm.is_none());
+    assert!(
+        deployment.scripts.after_install.is_some() && deployment.scripts.before_remove.is_none()
+    );
     let service = deployment.service.expect("a service");
     assert_eq!(
         service.exec_start,

@@ -95,7 +95,7 @@ pub fn plan(install_prefix: &Path, site_packages: Option<&Path>, deployment: &De
         .as_ref()
         .map(|service| format!("{}.service", service.name));
 
-    if let Some(path) = &fragments.preinst {
+    if let Some(path) = &fragments.before_install {
         add(
             Moment::BeforeInstall,
             Action::Fragment { path: path.clone() },
@@ -134,7 +134,7 @@ pub fn plan(install_prefix: &Path, site_packages: Option<&Path>, deployment: &De
         );
     }
     // The user's step runs last: the account, bytecode and service are there.
-    if let Some(path) = &fragments.postinst {
+    if let Some(path) = &fragments.after_install {
         add(
             Moment::AfterInstall,
             Action::Fragment { path: path.clone() },
@@ -142,7 +142,7 @@ pub fn plan(install_prefix: &Path, site_packages: Option<&Path>, deployment: &De
     }
 
     // Removal mirrors it: the user's step first, while everything is still there.
-    if let Some(path) = &fragments.prerm {
+    if let Some(path) = &fragments.before_remove {
         add(
             Moment::BeforeRemove,
             Action::Fragment { path: path.clone() },
@@ -162,7 +162,7 @@ pub fn plan(install_prefix: &Path, site_packages: Option<&Path>, deployment: &De
             Action::StopService { unit: unit.clone() },
         );
     }
-    if let Some(path) = &fragments.postrm {
+    if let Some(path) = &fragments.after_remove {
         add(Moment::AfterRemove, Action::Fragment { path: path.clone() });
     }
     if let Some(unit) = &unit {
@@ -206,10 +206,10 @@ mod tests {
                 mode: 0o640,
             }],
             scripts: MaintainerScripts {
-                preinst: None,
-                postinst: Some("/p/postinst".into()),
-                prerm: Some("/p/prerm".into()),
-                postrm: None,
+                before_install: None,
+                after_install: Some("/p/postinst".into()),
+                before_remove: Some("/p/prerm".into()),
+                after_remove: None,
             },
             service: Some(Service {
                 name: "app".into(),

@@ -437,22 +437,24 @@ pub struct ConfigFile {
     pub mode: u32,
 }
 
-/// Paths of the user's maintainer-script fragments; each is optional.
+/// Paths of the user's script fragments, by the moment they run at; each is optional.
+/// Protocol 3 names the moments neutrally; version 2 used Debian's names (`preinst`,
+/// `postinst`, `prerm`, `postrm`), which still read.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub struct MaintainerScripts {
-    /// Runs before the files are unpacked.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub preinst: Option<PathBuf>,
-    /// Runs after the files are in place.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub postinst: Option<PathBuf>,
-    /// Runs before the files are removed.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub prerm: Option<PathBuf>,
-    /// Runs after the files are removed.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub postrm: Option<PathBuf>,
+    /// Runs before the files are unpacked (the user's `preinst`).
+    #[serde(default, skip_serializing_if = "Option::is_none", alias = "preinst")]
+    pub before_install: Option<PathBuf>,
+    /// Runs after the files are in place (`postinst`).
+    #[serde(default, skip_serializing_if = "Option::is_none", alias = "postinst")]
+    pub after_install: Option<PathBuf>,
+    /// Runs before the files are removed (`prerm`).
+    #[serde(default, skip_serializing_if = "Option::is_none", alias = "prerm")]
+    pub before_remove: Option<PathBuf>,
+    /// Runs after the files are removed (`postrm`).
+    #[serde(default, skip_serializing_if = "Option::is_none", alias = "postrm")]
+    pub after_remove: Option<PathBuf>,
 }
 
 /// A long-running service (a systemd unit on the target).

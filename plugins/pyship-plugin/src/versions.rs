@@ -17,6 +17,14 @@ const VERSION_2_FAMILIES: &[(&str, FromDefault)] = &[
     ("rpm", grammar::rpm_form_of_deb_package),
 ];
 
+/// The script moments' names in version 2.
+const VERSION_2_SCRIPT_NAMES: &[(&str, &str)] = &[
+    ("before-install", "preinst"),
+    ("after-install", "postinst"),
+    ("before-remove", "prerm"),
+    ("after-remove", "postrm"),
+];
+
 impl Manifest {
     /// The manifest as protocol `self.protocol` writes it.
     pub fn to_wire(&self) -> Value {
@@ -41,6 +49,14 @@ impl Manifest {
         }
         let mut value = serde_json::to_value(&manifest).unwrap_or(Value::Null);
         if protocol == 2 {
+            // Version 2 named the script moments as Debian does.
+            if let Some(Value::Object(scripts)) = value.pointer_mut("/deployment/scripts") {
+                for (neutral, debian) in VERSION_2_SCRIPT_NAMES {
+                    if let Some(path) = scripts.remove(*neutral) {
+                        scripts.insert(debian.to_string(), path);
+                    }
+                }
+            }
             // Version 2 wrote a system package as a bare map of family to name.
             if let Some(deployment) = value.get_mut("deployment").and_then(Value::as_object_mut) {
                 for key in ["run-depends", "build-depends"] {
@@ -118,6 +134,10 @@ mod tests {
                     per_family: [("apk".to_string(), "libpq".to_string())].into(),
                 },
             ],
+            scripts: crate::MaintainerScripts {
+                after_install: Some("/p/deploy/scripts/postinst".into()),
+                ..Default::default()
+            },
             ..Deployment::default()
         });
         manifest
@@ -131,7 +151,15 @@ mod tests {
             serde_json::json!({"default": "libpq5 (>= 15)"})
         );
         assert!(v3.get("options").is_none());
+        assert_eq!(
+            v3["deployment"]["scripts"],
+            serde_json::json!({"after-install": "/p/deploy/scripts/postinst"})
+        );
         let v2 = manifest(2).to_wire();
+        assert_eq!(
+            v2["deployment"]["scripts"],
+            serde_json::json!({"postinst": "/p/deploy/scripts/postinst"})
+        );
         assert_eq!(
             v2["deployment"]["run-depends"][0],
             serde_json::json!({"deb": "libpq5 (>= 15)", "rpm": "libpq5 >= 15"})
@@ -142,7 +170,9 @@ mod tests {
         );
         // Each reads back as what it says.
         let read: Manifest = serde_json::from_value(v2).unwrap();
-        let names = &read.deployment.unwrap().run_depends[0];
+        let deployment = read.deployment.unwrap();
+        assert!(deployment.scripts.after_install.is_some());
+        let names = &deployment.run_depends[0];
         assert_eq!(
             names.name_for("rpm", |_| unreachable!()).as_deref(),
             Some("libpq5 >= 15")

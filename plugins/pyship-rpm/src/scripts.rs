@@ -157,10 +157,10 @@ mod tests {
         };
         let deployment = Deployment {
             scripts: MaintainerScripts {
-                preinst: write("preinst"),
-                postinst: write("postinst"),
-                prerm: write("prerm"),
-                postrm: write("postrm"),
+                before_install: write("preinst"),
+                after_install: write("postinst"),
+                before_remove: write("prerm"),
+                after_remove: write("postrm"),
             },
             ..Deployment::default()
         };

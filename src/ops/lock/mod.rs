@@ -3,6 +3,7 @@
 
 mod build_envs;
 mod direct;
+mod frozen;
 pub(crate) mod plan;
 pub(crate) mod txt;
 
@@ -54,6 +55,13 @@ pub(crate) fn resolve(
         options.metadata_builder = Some(Builder(builder.clone()));
     }
     options.constraints = plan.constraints.clone();
+    if let Some(frozen) = &plan.frozen {
+        options.constraint_origins = frozen
+            .pins
+            .iter()
+            .map(|pin| (pin.name.clone(), pin.origin.clone()))
+            .collect();
+    }
     let all_requirements: Vec<Requirement> = plan
         .requirements
         .iter()
@@ -62,6 +70,16 @@ pub(crate) fn resolve(
         .collect();
     direct::allow_yanked_pins(&all_requirements, &mut options);
     direct::add_direct_references(&all_requirements, builder.as_deref(), &mut options)?;
+    if let Some(frozen) = &plan.frozen {
+        reporter.status(
+            Step::Pinning,
+            &format!(
+                "{} versions frozen in `{}`",
+                frozen.pins.len(),
+                display_name(&frozen.path)
+            ),
+        );
+    }
     let started = Instant::now();
     let mut resolutions = Vec::new();
     for target in &plan.targets {
@@ -120,6 +138,9 @@ pub(crate) fn resolve(
         plan.groups.keys().cloned().collect(),
         plan.inputs(),
     )?;
+    if let Some(frozen) = &plan.frozen {
+        frozen::hold_to(frozen, &mut lock, reporter.as_ref())?;
+    }
     // A requirements.txt cannot hold them.
     if !writes_requirements_txt(plan) {
         lock.build_environments =

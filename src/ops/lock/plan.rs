@@ -12,6 +12,7 @@ use pep508_rs::{PackageName, Requirement};
 use super::super::Workspace;
 use crate::index::Source;
 use crate::lockfile::{Lock, LockInputs, TxtAnnotations};
+use crate::project::frozen::{self, Frozen};
 use crate::project::{RequirementsIn, TargetSpec};
 use crate::python::{Interpreter, Target};
 use crate::reporter::Reporter;
@@ -47,6 +48,9 @@ pub(crate) struct LockPlan {
     pub build_candidates: Vec<Vec<PathBuf>>,
     /// The Python that builds the application when none of its target's candidates matches.
     pub app_build_fallback: Option<PathBuf>,
+    /// The versions the project froze (a pinned requirements.txt, a uv.lock): constraints
+    /// here, and the hashes the locked files must have.
+    pub frozen: Option<Frozen>,
 }
 
 impl LockPlan {
@@ -102,6 +106,12 @@ pub(crate) fn for_project(
     let project = &workspace.project;
     let config = &project.config;
     let mut requirements = project.dependencies.clone();
+    // `[tool.pyship] requirements`: the files' entries are dependencies too.
+    let mut files = RequirementsIn::default();
+    for file in &config.requirements {
+        files.read(&project.root.join(file))?;
+    }
+    requirements.extend(files.requirements);
     let mut extras: Vec<String> = config.extras.clone();
     extras.extend(settings.extras.iter().cloned());
     if settings.all_extras {
@@ -137,6 +147,11 @@ pub(crate) fn for_project(
         .output
         .clone()
         .unwrap_or_else(|| project.lockfile_path());
+    let frozen = frozen::discover(&project.root, config.frozen.as_ref())?;
+    let mut constraints = read_constraints(&settings.constraints)?;
+    if let Some(frozen) = &frozen {
+        constraints.extend(frozen.constraints());
+    }
     Ok(LockPlan {
         root_name: project.name.clone(),
         root_version: project.parsed_version.clone(),
@@ -144,7 +159,7 @@ pub(crate) fn for_project(
         stdout: is_stdout(settings),
         requirements,
         groups,
-        constraints: read_constraints(&settings.constraints)?,
+        constraints,
         requires_python: project.requires_python.clone(),
         sources: workspace.sources()?,
         options: resolve_options(settings, &output, false)?,
@@ -162,6 +177,7 @@ pub(crate) fn for_project(
         app_build_fallback: Some(PathBuf::from(
             config.interpreter.as_deref().unwrap_or(DEFAULT_INTERPRETER),
         )),
+        frozen,
         targets,
     })
 }
@@ -239,6 +255,7 @@ pub(crate) fn for_requirements(
             .map(|_| vec![PathBuf::from(DEFAULT_INTERPRETER)])
             .collect(),
         app_build_fallback: None,
+        frozen: None,
         targets,
     })
 }
