@@ -79,6 +79,19 @@ pub enum ColorChoice {
 /// The built-in commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Write the `[tool.pyship]` settings that ship this project (a pyproject.toml too, where
+    /// there is none): install prefix, target, service, dependencies. Never overwrites.
+    #[command(after_help = "\
+Looks at the project as it is: [project] or Poetry's table, a build backend or setup.py (a
+package, built) or none (an app whose files ship, such as a Django project with manage.py and a
+requirements.txt), gunicorn or uvicorn among the dependencies, console scripts, and this
+machine's release for the target. Prints the pyproject.toml it wrote; a project that already
+has [tool.pyship] is left alone (exit 1).
+
+Then:
+  pyship lock
+  pyship package deb")]
+    Init,
     /// Resolve the project's dependencies for the target into pylock.toml (PEP 751).
     Lock(Box<LockArgs>),
     /// Download every locked wheel into the cache, checking its sha256; with `--wheelhouse`,

@@ -149,6 +149,7 @@ fn run(cli: Cli, settings: &GlobalSettings, printer: Printer) -> anyhow::Result<
     // environment decide.
     let workspace = || commands::workspace(settings, &IndexSettings::default(), printer);
     match command {
+        Command::Init => commands::init(&settings.directory, &printer),
         Command::Lock(args) => commands::lock(settings, LockSettings::resolve(*args)?, printer),
         Command::Fetch(args) => commands::fetch(
             &workspace()?,

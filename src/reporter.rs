@@ -10,6 +10,9 @@ use crate::fetch::FetchReporter;
 /// The steps status lines name, in one place so that renderers and test filters agree.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Step {
+    Found,
+    Added,
+    Updated,
     Pinning,
     Resolving,
     Resolved,
@@ -34,6 +37,9 @@ impl Step {
     /// The verb a status line starts with: `Resolving`.
     pub fn label(self) -> &'static str {
         match self {
+            Step::Found => "Found",
+            Step::Added => "Added",
+            Step::Updated => "Updated",
             Step::Pinning => "Pinning",
             Step::Resolving => "Resolving",
             Step::Resolved => "Resolved",

@@ -8,6 +8,7 @@
 
 pub(crate) mod fetch;
 mod fresh;
+pub(crate) mod init;
 pub(crate) mod lock;
 pub(crate) mod package;
 pub(crate) mod publish;

@@ -17,6 +17,7 @@ use crate::diagnostics::{Diagnostic, edit_distance};
 mod checks;
 pub mod files;
 pub mod frozen;
+mod poetry;
 mod requirements_in;
 mod schema;
 
@@ -101,8 +102,11 @@ impl Diagnostic for ProjectError {
     fn hint(&self) -> Option<String> {
         match self {
             ProjectError::Missing { .. } => Some(
-                "run pyship in a Python project's directory, or pass `-C DIR` (`--directory`)"
+                "run pyship in a Python project's directory, or pass `-C DIR` (`--directory`); `pyship init` writes a pyproject.toml for an app that has none (a requirements.txt and its source files)"
                     .into(),
+            ),
+            ProjectError::NoProjectTable { .. } => Some(
+                "`pyship init` adds one (with the app's name and version) and the `[tool.pyship]` settings to ship it".into(),
             ),
             ProjectError::UnknownKey { key, .. } => {
                 let suggestion = known_keys()
@@ -367,10 +371,19 @@ pub enum TargetSpec {
 #[derive(Deserialize)]
 struct PyProjectToml {
     project: Option<ProjectTable>,
+    #[serde(default)]
+    tool: OtherTools,
     #[serde(rename = "build-system")]
     build_system: Option<BuildSystem>,
     #[serde(rename = "dependency-groups", default)]
     dependency_groups: BTreeMap<String, Vec<GroupEntry>>,
+}
+
+/// The `[tool]` tables pyship reads besides its own.
+#[derive(Deserialize, Default)]
+struct OtherTools {
+    /// Read only when there is no `[project]`, and only then checked.
+    poetry: Option<toml::Value>,
 }
 
 /// An entry of a PEP 735 dependency group.
@@ -465,11 +478,19 @@ impl Project {
             toml::from_str(text).map_err(|error| parse_error(error.to_string()))?;
         let (mut config, raw_options, format_options) = read_tool_table(path, text)?;
         checks::check_settings(path, text, &mut config, &format_options)?;
-        let table = document
-            .project
-            .ok_or_else(|| ProjectError::NoProjectTable {
-                path: path.to_path_buf(),
-            })?;
+        let table = match (document.project, document.tool.poetry) {
+            (Some(table), _) => table,
+            // A Poetry project: its metadata read as it is.
+            (None, Some(poetry)) => poetry::PoetryTable::deserialize(poetry)
+                .map_err(|error| error.to_string())
+                .and_then(poetry::PoetryTable::into_project)
+                .map_err(|message| parse_error(format!("`[tool.poetry]`: {message}")))?,
+            (None, None) => {
+                return Err(ProjectError::NoProjectTable {
+                    path: path.to_path_buf(),
+                });
+            }
+        };
         let missing = |field| ProjectError::MissingField {
             path: path.to_path_buf(),
             field,

@@ -102,3 +102,110 @@ args = ["--port", "{port}"]
     root.ok(&["dpkg", "--purge", "myapp"]);
     assert!(!root.join("/opt/myapp/app/app.py").exists());
 }
+
+/// Settings after `[tool.pyship]` that make a test project hermetic: the hello app's wheels
+/// (and the build backends') and a maintainer.
+fn hermetic(context: &TestContext) {
+    let pyproject = context.read("pyproject.toml").replace(
+        "[tool.pyship]\n",
+        &format!(
+            "[tool.pyship]\nfind-links = [\"wheelhouse\", {:?}]\nmaintainer = \"Ops <ops@example.com>\"\n",
+            repo_root().join("testdata/build-backends").display().to_string()
+        ),
+    );
+    context.file("pyproject.toml", &pyproject);
+}
+
+#[test]
+fn init_on_a_django_project_writes_its_service_and_never_overwrites() {
+    let context = TestContext::new();
+    context.file("manage.py", "#!/usr/bin/env python\n");
+    context.file("mysite/__init__.py", "");
+    context.file("mysite/wsgi.py", "application = None\n");
+    context.file("requirements.txt", "Django==5.1.4\ngunicorn==23.0.0\n");
+    std::fs::create_dir(context.root.join(".git")).unwrap();
+    let run = context.pyship(&["init"]).success();
+    assert_eq!(
+        run.stdout.trim(),
+        context.root.join("pyproject.toml").display().to_string()
+    );
+    let written = context.read("pyproject.toml");
+    for expected in [
+        "[project]\nname = ",
+        "requirements = [\"requirements.txt\"]",
+        "app-files = true",
+        "[tool.pyship.service]\nscript = \"gunicorn\"\nargs = [\"mysite.wsgi:application\", \"--bind\", \"127.0.0.1:8000\"]\n",
+    ] {
+        assert!(written.contains(expected), "{expected}:\n{written}");
+    }
+    assert!(context.read(".gitignore").contains("/target/"));
+    // A second run changes nothing and says why.
+    let run = context.pyship(&["init"]).code(1);
+    assert!(run.stderr.contains("already has `[tool.pyship]`"), "{run}");
+    assert_eq!(context.read("pyproject.toml"), written);
+}
+
+#[test]
+fn init_on_a_bare_app_then_lock_and_package_ship_its_files() {
+    let context = files_app();
+    let run = context.pyship(&["init"]).success();
+    assert!(run.stderr.contains("is not a Python package"), "{run}");
+    hermetic(&context);
+    context.pyship(&["lock", "--offline"]).success();
+    let run = context.pyship(&["package", "deb", "--offline"]).success();
+    let deb = PathBuf::from(run.stdout.trim());
+    let listing =
+        crate::support::output_ok(std::process::Command::new("dpkg-deb").arg("-c").arg(&deb));
+    let listing = String::from_utf8_lossy(&listing.stdout);
+    let name = context
+        .root
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .replace('_', "-");
+    let prefix = format!("./opt/venvs/{}", name.to_ascii_lowercase());
+    assert!(
+        listing.contains(&format!("{prefix}/app/app.py")),
+        "{listing}"
+    );
+    assert!(
+        listing.contains(&format!(
+            "{prefix}/lib/python3.11/site-packages/click-8.1.8.dist-info/"
+        )),
+        "{listing}"
+    );
+}
+
+#[test]
+fn a_poetry_project_is_read_as_it_is_and_ships() {
+    let context = TestContext::new();
+    copy_tree(
+        &repo_root().join("testdata/apps/hello/wheelhouse"),
+        &context.root.join("wheelhouse"),
+    );
+    copy_tree(
+        &repo_root().join("testdata/apps/hello/src/hello"),
+        &context.root.join("hello"),
+    );
+    context.file(
+        "pyproject.toml",
+        "[tool.poetry]\nname = \"hello\"\nversion = \"2.0.0\"\ndescription = \"x\"\nauthors = [\"Ann <ann@example.com>\"]\npackages = [{ include = \"hello\" }]\n\n\
+         [tool.poetry.dependencies]\npython = \"^3.9\"\nflask = \"^3.0\"\nmarkupsafe = \">=2.1\"\n\n\
+         [tool.poetry.scripts]\nhello-serve = \"hello.app:main\"\n\n\
+         [build-system]\nrequires = [\"poetry-core>=2\"]\nbuild-backend = \"poetry.core.masonry.api\"\n",
+    );
+    let run = context.pyship(&["init"]).success();
+    assert!(run.stderr.contains("is a Python package"), "{run}");
+    assert!(run.stderr.contains("a service runs `hello-serve`"), "{run}");
+    hermetic(&context);
+    let run = context.pyship(&["lock", "--offline"]).success();
+    assert!(run.stderr.contains("Resolved 7 packages"), "{run}");
+    let run = context.pyship(&["build", "--offline"]).success();
+    let prefix = PathBuf::from(run.stdout.trim());
+    assert!(prefix.join("bin/hello-serve").is_file());
+    assert!(
+        prefix
+            .join("lib/python3.11/site-packages/hello-2.0.0.dist-info/METADATA")
+            .is_file()
+    );
+}

@@ -389,6 +389,11 @@ fn a_frozen_requirements_txt_is_what_ships() {
     );
     assert!(!run.stderr.contains("does not pin"), "{run}");
     assert_eq!(locked_version(&context, "click"), "8.1.8");
+    // The lock says what changed, as uv does.
+    assert!(
+        run.stderr.contains("Updated click v8.5.1 -> v8.1.8"),
+        "{run}"
+    );
     // The lock follows the freeze when it changes, and says what it does not pin.
     context.file("requirements.txt", "click==8.1.8\nflask==3.0.3\n");
     let run = context.pyship(&["lock", "--offline"]).success();

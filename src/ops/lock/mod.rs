@@ -7,7 +7,7 @@ mod frozen;
 pub(crate) mod plan;
 pub(crate) mod txt;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -368,8 +368,50 @@ pub(crate) fn write(
     }
     cache::write_atomically(path, rendered.as_bytes())
         .with_context(|| format!("failed to write `{}`", path.display()))?;
+    if let Some(existing) = existing {
+        for (step, change) in changes(path, existing, rendered) {
+            reporter.status(step, &change);
+        }
+    }
     reporter.status(Step::Locked, &name);
     Ok(())
+}
+
+/// What a new pylock.toml changes of the old one, as uv says it: `Updated click v8.1.8 ->
+/// v8.5.1`, `Added`, `Removed`; nothing when either is not a pylock pyship reads.
+fn changes(path: &Path, old: &str, new: &str) -> Vec<(Step, String)> {
+    let versions = |text: &str| -> Option<BTreeMap<String, BTreeSet<String>>> {
+        let lock = Lock::parse(path, text).ok()?;
+        let mut versions: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for package in lock.packages {
+            versions
+                .entry(package.name)
+                .or_default()
+                .insert(format!("v{}", package.version));
+        }
+        Some(versions)
+    };
+    let (Some(old), Some(new)) = (versions(old), versions(new)) else {
+        return Vec::new();
+    };
+    let join = |set: &BTreeSet<String>| set.iter().cloned().collect::<Vec<_>>().join(", ");
+    let mut changes = Vec::new();
+    for (name, versions) in &new {
+        match old.get(name) {
+            None => changes.push((Step::Added, format!("{name} {}", join(versions)))),
+            Some(before) if before != versions => changes.push((
+                Step::Updated,
+                format!("{name} {} -> {}", join(before), join(versions)),
+            )),
+            Some(_) => {}
+        }
+    }
+    for (name, versions) in &old {
+        if !new.contains_key(name) {
+            changes.push((Step::Removed, format!("{name} {}", join(versions))));
+        }
+    }
+    changes
 }
 
 /// The file name alone, for status lines.
