@@ -92,6 +92,9 @@ pub struct HttpClient {
     /// display can say what is being waited for.
     in_flight: Mutex<HashMap<u64, (Instant, String)>>,
     next_id: AtomicU64,
+    /// Pages the servers said they do not have (404, 410), by URL (redacted), with the
+    /// status: for messages that say where a package was looked for.
+    missing: Mutex<HashMap<String, u16>>,
 }
 
 #[derive(Debug, Clone)]
@@ -117,6 +120,7 @@ impl HttpClient {
             client: OnceLock::new(),
             netrc: OnceLock::new(),
             in_flight: Mutex::new(HashMap::new()),
+            missing: Mutex::new(HashMap::new()),
             next_id: AtomicU64::new(0),
         }
     }
@@ -202,7 +206,11 @@ impl HttpClient {
             // Not modified, but what we hold is unusable: ask for the page itself.
             response = self.send(url, plain_headers, MAX_PAGE_BYTES)?;
         }
+        let status = response.status.as_u16();
         let Some(response) = successful(url, response)? else {
+            if let Ok(mut missing) = self.missing.lock() {
+                missing.insert(redact(url), status);
+            }
             return Ok(None);
         };
         let header = |name| {
@@ -483,6 +491,13 @@ struct Response {
     status: reqwest::StatusCode,
     headers: HeaderMap,
     body: Vec<u8>,
+}
+
+impl HttpClient {
+    /// The HTTP status a server gave for `url` when it had no such page (404, 410).
+    pub fn missing_status(&self, url: &Url) -> Option<u16> {
+        self.missing.lock().ok()?.get(&redact(url)).copied()
+    }
 }
 
 /// The response when it succeeded, `None` when the server has no such thing (404, 410), and

@@ -380,6 +380,23 @@ impl PackageIndex {
         }
     }
 
+    /// Where `name` was looked for and not found: each index page's URL with the HTTP status
+    /// its server gave (`https://pypi.org/simpel/six/ (HTTP 404)`), for messages.
+    pub fn where_missing(&self, name: &PackageName) -> Vec<String> {
+        self.sources
+            .iter()
+            .filter_map(|source| match source {
+                Source::Simple(index) => index.join(&format!("{name}/")).ok(),
+                Source::FindLinks(_) => None,
+            })
+            .filter_map(|url| {
+                self.http
+                    .missing_status(&url)
+                    .map(|status| format!("{} (HTTP {status})", redact(&url)))
+            })
+            .collect()
+    }
+
     /// The known project name closest to `name` (a likely misspelling), from the
     /// find-links directories and the indexes' root pages; `None` when nothing is close or
     /// the names cannot be had (offline with nothing cached, say). For error messages only.

@@ -71,6 +71,18 @@ impl Inputs {
         self.fact(fingerprint)
     }
 
+    /// The files under `root` like [`Self::tree`], `skips` left out too (a lockfile, which a
+    /// lock writes after reading the tree).
+    pub fn tree_without(&mut self, root: &Path, skips: &[PathBuf]) -> &mut Self {
+        let fingerprint = tree_fingerprint(root, |path| {
+            skips.iter().any(|skip| path == skip)
+                || path.file_name().is_some_and(|name| {
+                    name.to_string_lossy().starts_with('.') || name == "__pycache__"
+                })
+        });
+        self.fact(fingerprint)
+    }
+
     /// A file's identity (an interpreter): its path, size and modification time.
     pub fn file(&mut self, path: &Path) -> &mut Self {
         let identity = std::fs::metadata(path)
@@ -79,7 +91,7 @@ impl Inputs {
         self.fact(format!("{}={identity}", path.display()))
     }
 
-    fn finish(&self) -> String {
+    pub fn finish(&self) -> String {
         pyship_plugin::hex(&self.0.clone().finalize())
     }
 }

@@ -153,7 +153,10 @@ fn look_at(root: &Path, document: Option<&toml_edit::DocumentMut>) -> anyhow::Re
     let project = item(&["project"]);
     let poetry = item(&["tool", "poetry"]);
     let table = project.or(poetry);
-    shape.needs_project_table = table.is_none();
+    // A setup.py project's metadata is its backend's (pyship asks it); a `[project]` written
+    // beside it would make setuptools ignore setup.py's.
+    let has_setup = root.join("setup.py").is_file() || root.join("setup.cfg").is_file();
+    shape.needs_project_table = table.is_none() && !has_setup;
     let directory_name = root
         .file_name()
         .map(|name| name.to_string_lossy().into_owned())
@@ -166,10 +169,7 @@ fn look_at(root: &Path, document: Option<&toml_edit::DocumentMut>) -> anyhow::Re
     shape.name = PackageName::from_str(&normalize(&raw_name))
         .map(|name| name.to_string())
         .unwrap_or_else(|_| "app".into());
-    shape.is_package = item(&["build-system"]).is_some()
-        || poetry.is_some()
-        || root.join("setup.py").is_file()
-        || root.join("setup.cfg").is_file();
+    shape.is_package = item(&["build-system"]).is_some() || poetry.is_some() || has_setup;
     shape.has_maintainer = table.is_some_and(|table| {
         ["maintainers", "authors"].iter().any(|key| {
             table

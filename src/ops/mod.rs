@@ -6,6 +6,7 @@
 //! Later steps call the earlier ones they need: packaging stages, staging fetches what the lock
 //! selects, fetching locks when the lockfile is missing or stale.
 
+mod dynamic;
 pub(crate) mod fetch;
 mod fresh;
 pub(crate) mod init;
@@ -62,7 +63,7 @@ impl Workspace {
                 "no plugin `pyship-{format}` is installed here: `[tool.pyship.{format}]` is read only by `pyship package {format}`"
             ));
         }
-        Ok(Workspace {
+        let mut workspace = Workspace {
             index_settings: IndexSettings::for_project(cli, &project),
             source_date_epoch: source_date_epoch(&project.root)?,
             project,
@@ -71,7 +72,21 @@ impl Workspace {
             offline,
             locked,
             reporter,
-        })
+        };
+        if !workspace.project.dynamic.is_empty() {
+            let interpreter = workspace.interpreter()?.clone();
+            let sources = workspace.sources()?;
+            dynamic::fill(
+                &mut workspace.project,
+                &interpreter,
+                sources,
+                offline,
+                &workspace.cache,
+                workspace.source_date_epoch,
+                workspace.reporter.clone(),
+            )?;
+        }
+        Ok(workspace)
     }
 
     /// The target interpreter (`[tool.pyship] interpreter`, else [`DEFAULT_INTERPRETER`]).
@@ -230,6 +245,8 @@ pub(crate) fn git(root: &Path, args: &[&str]) -> Option<String> {
         .arg("-C")
         .arg(root)
         .args(args)
+        // Read the checkout, never refresh its index behind the user's back.
+        .env("GIT_OPTIONAL_LOCKS", "0")
         .stderr(std::process::Stdio::null())
         .output()
         .ok()?;

@@ -256,6 +256,9 @@ fn run_backend(
         .env("PYTHONPATH", python_path)
         .env("PYTHONNOUSERSITE", "1")
         .env("PYTHONDONTWRITEBYTECODE", "1")
+        // A copy of a checkout points at the project's git directory (for setuptools_scm,
+        // hatch-vcs): git may read it, never refresh its index behind the user's back.
+        .env("GIT_OPTIONAL_LOCKS", "0")
         .env("SOURCE_DATE_EPOCH", request.source_date_epoch.to_string());
     // Backends that drive a binary of their own (uv_build) look for it on PATH.
     let mut path = vec![scheme.scripts.clone()];

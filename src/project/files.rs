@@ -33,12 +33,98 @@ pub fn source_files(root: &Path, skip: &Path) -> anyhow::Result<Vec<PathBuf>> {
     Ok(files)
 }
 
+/// A checkout's git directories: its own (HEAD, index) and the common one (objects, refs).
+struct GitDirs {
+    own: PathBuf,
+    common: PathBuf,
+    object_format: String,
+}
+
+/// The git directories of the checkout whose top is `root`; `None` when `root` is not the top
+/// of a work tree (a project in a subdirectory keeps to its own files).
+fn git_dirs_of_top(root: &Path) -> Option<GitDirs> {
+    let output = Command::new("git")
+        .arg("-C")
+        .arg(root)
+        .env("GIT_OPTIONAL_LOCKS", "0")
+        .args([
+            "rev-parse",
+            "--show-toplevel",
+            "--absolute-git-dir",
+            "--git-common-dir",
+            "--show-object-format",
+        ])
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    if !output.status.success() {
+        return None;
+    }
+    let text = String::from_utf8(output.stdout).ok()?;
+    let mut lines = text.lines();
+    let top = std::fs::canonicalize(lines.next()?).ok()?;
+    if top != std::fs::canonicalize(root).ok()? {
+        return None;
+    }
+    let own = PathBuf::from(lines.next()?);
+    let common = std::fs::canonicalize(root.join(lines.next()?)).ok()?;
+    let object_format = lines.next().unwrap_or("sha1").to_string();
+    Some(GitDirs {
+        own,
+        common,
+        object_format,
+    })
+}
+
+/// A git directory at `destination` with the checkout's HEAD, refs, index and shallow list
+/// (copies) and its objects (borrowed through `objects/info/alternates`); a config of its
+/// own, since the checkout's may hold credentials in remote URLs.
+fn borrow_history(git: &GitDirs, destination: &Path) -> anyhow::Result<()> {
+    let copy = |from: &Path, to: &Path| -> anyhow::Result<()> {
+        if from.is_file() {
+            if let Some(parent) = to.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            std::fs::copy(from, to)
+                .with_context(|| format!("failed to copy `{}`", from.display()))?;
+        }
+        Ok(())
+    };
+    std::fs::create_dir_all(destination.join("objects/info"))?;
+    copy(&git.own.join("HEAD"), &destination.join("HEAD"))?;
+    copy(&git.own.join("index"), &destination.join("index"))?;
+    copy(
+        &git.common.join("packed-refs"),
+        &destination.join("packed-refs"),
+    )?;
+    copy(&git.common.join("shallow"), &destination.join("shallow"))?;
+    let refs = git.common.join("refs");
+    let listed = walked_files(&refs).unwrap_or_default();
+    copy_files(&refs, &listed, &destination.join("refs"))?;
+    std::fs::write(
+        destination.join("objects/info/alternates"),
+        format!("{}\n", git.common.join("objects").display()),
+    )?;
+    let extensions = if git.object_format == "sha1" {
+        String::new()
+    } else {
+        format!("[extensions]\n\tobjectformat = {}\n", git.object_format)
+    };
+    let version = if extensions.is_empty() { 0 } else { 1 };
+    std::fs::write(
+        destination.join("config"),
+        format!("[core]\n\trepositoryformatversion = {version}\n\tbare = false\n{extensions}"),
+    )?;
+    Ok(())
+}
+
 /// `git ls-files` of a checkout: tracked files that still exist, and untracked ones that are
 /// not ignored. `None` outside a checkout or without git.
 fn git_files(root: &Path) -> Option<Vec<PathBuf>> {
     let output = Command::new("git")
         .arg("-C")
         .arg(root)
+        .env("GIT_OPTIONAL_LOCKS", "0")
         .args([
             "ls-files",
             "-z",
@@ -104,6 +190,12 @@ impl SourceCopy {
             path: destination.to_path_buf(),
         };
         copy_files(root, files, destination)?;
+        // Versions from git tags (setuptools_scm, hatch-vcs) need the checkout's history: the
+        // copy gets a git directory of its own that borrows the checkout's objects, so that git
+        // run there (by a backend, which may refresh an index) never writes into the checkout.
+        if let Some(git) = git_dirs_of_top(root) {
+            borrow_history(&git, &destination.join(".git"))?;
+        }
         Ok(copy)
     }
 

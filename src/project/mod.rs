@@ -128,7 +128,7 @@ impl Diagnostic for ProjectError {
                 ),
             }),
             ProjectError::MissingField { field: "version", .. } => Some(
-                "pyship needs a static `version` in `[project]`; dynamic versions are not supported yet".into(),
+                "set `version` in `[project]`, or list it in `dynamic = [\"version\"]` for the backend to provide (setuptools_scm, hatch-vcs)".into(),
             ),
             _ => None,
         }
@@ -170,7 +170,21 @@ pub struct Project {
     pub format_options: BTreeMap<String, toml::Table>,
     /// The text of `pyproject.toml`, for messages that point at a line.
     pub text: String,
+    /// The fields of `[project]` its backend provides (PEP 621's `dynamic`, or every one for
+    /// a setup.py project without `[project]`): filled in from the backend's metadata when
+    /// the workspace loads, placeholders until then.
+    pub dynamic: Vec<String>,
 }
+
+/// The fields pyship reads from the backend's metadata when `[project]` says they are
+/// dynamic.
+pub const DYNAMIC_FIELDS: &[&str] = &[
+    "name",
+    "version",
+    "dependencies",
+    "requires-python",
+    "description",
+];
 
 /// `[build-system]`.
 #[derive(Debug, Clone, Deserialize)]
@@ -417,6 +431,10 @@ struct ProjectTable {
     scripts: BTreeMap<String, String>,
     #[serde(default)]
     urls: BTreeMap<String, String>,
+    /// PEP 621's fields the backend provides (`version` from setuptools_scm, `dependencies`
+    /// from setup.py).
+    #[serde(default)]
+    dynamic: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -485,12 +503,45 @@ impl Project {
                 .map_err(|error| error.to_string())
                 .and_then(poetry::PoetryTable::into_project)
                 .map_err(|message| parse_error(format!("`[tool.poetry]`: {message}")))?,
+            // A setup.py (or setup.cfg) project: everything comes from its backend.
+            (None, None)
+                if directory.join("setup.py").is_file()
+                    || directory.join("setup.cfg").is_file() =>
+            {
+                ProjectTable {
+                    name: directory
+                        .file_name()
+                        .map(|name| name.to_string_lossy().into_owned())
+                        .filter(|name| PackageName::from_str(name).is_ok())
+                        .or_else(|| Some("app".into())),
+                    version: None,
+                    description: None,
+                    requires_python: None,
+                    license: None,
+                    maintainers: Vec::new(),
+                    authors: Vec::new(),
+                    dependencies: Vec::new(),
+                    optional_dependencies: BTreeMap::new(),
+                    scripts: BTreeMap::new(),
+                    urls: BTreeMap::new(),
+                    dynamic: DYNAMIC_FIELDS
+                        .iter()
+                        .map(|field| field.to_string())
+                        .collect(),
+                }
+            }
             (None, None) => {
                 return Err(ProjectError::NoProjectTable {
                     path: path.to_path_buf(),
                 });
             }
         };
+        let dynamic: Vec<String> = table
+            .dynamic
+            .iter()
+            .filter(|field| DYNAMIC_FIELDS.contains(&field.as_str()))
+            .cloned()
+            .collect();
         let missing = |field| ProjectError::MissingField {
             path: path.to_path_buf(),
             field,
@@ -502,7 +553,12 @@ impl Project {
             value: raw_name.clone(),
             message: error.to_string(),
         })?;
-        let version = table.version.ok_or_else(|| missing("version"))?;
+        // A dynamic version is the backend's: a placeholder until the workspace asks it.
+        let version = match table.version {
+            Some(version) => version,
+            None if dynamic.iter().any(|field| field == "version") => "0".to_string(),
+            None => return Err(missing("version")),
+        };
         let parsed_version =
             pep508_rs::pep440_rs::Version::from_str(&version).map_err(|error| {
                 ProjectError::Invalid {
@@ -615,6 +671,7 @@ impl Project {
             raw_options,
             format_options,
             text: text.to_string(),
+            dynamic,
         })
     }
 

@@ -97,6 +97,7 @@ impl PoetryTable {
                 .homepage
                 .map(|url| [("Homepage".to_string(), url)].into())
                 .unwrap_or_default(),
+            dynamic: Vec::new(),
         })
     }
 }

@@ -361,8 +361,18 @@ impl Provider<'_> {
             .map(|(name, reason)| {
                 // Not found anywhere: maybe misspelled.
                 let missing = self.index.files(name).is_ok_and(|files| files.is_empty());
+                // Where it was looked for, with what the servers answered.
+                let looked = self.index.where_missing(name).join(", ");
                 match missing.then(|| self.index.closest_name(name)).flatten() {
-                    Some(similar) => format!("{reason}; did you mean `{similar}`?"),
+                    Some(similar) if looked.is_empty() => {
+                        format!("{reason}; did you mean `{similar}`?")
+                    }
+                    Some(similar) => {
+                        format!("{reason}; did you mean `{similar}`? (looked for at {looked})")
+                    }
+                    None if missing && !looked.is_empty() => format!(
+                        "{reason}; looked for at {looked}: is the name right, and the index URL?"
+                    ),
                     None => reason.clone(),
                 }
             })

@@ -194,3 +194,112 @@ fn a_single_module_project_without_build_system_ships_its_module() {
     assert!(!site.join("target").exists());
     assert!(prefix.join("bin/solo").is_file());
 }
+
+/// `[project]` settings for a project built offline from the build backends and the hello
+/// app's wheels.
+fn offline_settings() -> String {
+    format!(
+        "[tool.pyship]\ninterpreter = \"/usr/bin/python3.11\"\nfind-links = [{:?}, {:?}]\nno-index = true\n",
+        repo_root()
+            .join("testdata/build-backends")
+            .display()
+            .to_string(),
+        repo_root()
+            .join("testdata/apps/hello/wheelhouse")
+            .display()
+            .to_string()
+    )
+}
+
+/// PEP 621's `dynamic`: the version and the dependencies come from setuptools' own settings.
+#[test]
+fn dynamic_version_and_dependencies_come_from_the_backend() {
+    let context = TestContext::new();
+    context.file("app/__init__.py", "__version__ = \"1.2.3\"\n");
+    context.file("requirements.in", "click>=8\n");
+    context.file(
+        "pyproject.toml",
+        &format!(
+            "[project]\nname = \"app\"\ndynamic = [\"version\", \"dependencies\"]\n\n\
+             [build-system]\nrequires = [\"setuptools>=61\"]\nbuild-backend = \"setuptools.build_meta\"\n\n\
+             [tool.setuptools]\npackages = [\"app\"]\n\n\
+             [tool.setuptools.dynamic]\nversion = {{ attr = \"app.__version__\" }}\ndependencies = {{ file = [\"requirements.in\"] }}\n\n{}",
+            offline_settings()
+        ),
+    );
+    let run = context.pyship(&["lock", "--offline"]).success();
+    assert!(
+        run.stderr
+            .contains("its backend provides version, dependencies"),
+        "{run}"
+    );
+    assert!(run.stderr.contains("Resolved 1 packages"), "{run}");
+    assert_eq!(context.locked_version("click"), "8.5.1");
+    let run = context.pyship(&["build", "--offline"]).success();
+    // Asked once: the second command finds it remembered.
+    assert!(!run.stderr.contains("its backend provides"), "{run}");
+    let site = PathBuf::from(run.stdout.trim()).join("lib/python3.11/site-packages");
+    assert!(site.join("app-1.2.3.dist-info/METADATA").is_file());
+    assert_clean(&context.root);
+}
+
+/// A setup.py project with no `[project]` at all: everything from setup.py.
+#[test]
+fn a_setup_py_project_ships_with_its_install_requires() {
+    let context = TestContext::new();
+    context.file("legacy/__init__.py", "");
+    context.file(
+        "setup.py",
+        "from setuptools import setup\nsetup(name='legacy', version='2.0', install_requires=['click'], packages=['legacy'])\n",
+    );
+    context.file("pyproject.toml", &offline_settings());
+    let run = context.pyship(&["lock", "--offline"]).success();
+    assert!(run.stderr.contains("Resolved 1 packages"), "{run}");
+    let run = context.pyship(&["build", "--offline"]).success();
+    let prefix = PathBuf::from(run.stdout.trim());
+    // The name came from setup.py too: the default prefix is named after it.
+    assert!(prefix.ends_with("opt/venvs/legacy"), "{}", prefix.display());
+    assert!(
+        prefix
+            .join("lib/python3.11/site-packages/legacy-2.0.dist-info")
+            .is_dir()
+    );
+}
+
+/// A version from git tags (setuptools_scm), read from the checkout's history although the
+/// build runs on a copy of its files.
+#[test]
+fn a_version_from_git_tags_is_the_checkouts() {
+    let context = TestContext::new();
+    context.file("app/__init__.py", "");
+    context.file(
+        "pyproject.toml",
+        &format!(
+            "[project]\nname = \"app\"\ndynamic = [\"version\"]\n\n\
+             [build-system]\nrequires = [\"setuptools>=64\", \"setuptools_scm>=8\"]\nbuild-backend = \"setuptools.build_meta\"\n\n\
+             [tool.setuptools]\npackages = [\"app\"]\n\n[tool.setuptools_scm]\n\n{}",
+            offline_settings()
+        ),
+    );
+    let git = |args: &[&str]| {
+        crate::support::output_ok(
+            std::process::Command::new("git")
+                .args(["-c", "user.name=t", "-c", "user.email=t@e", "-C"])
+                .arg(&context.root)
+                .args(args),
+        )
+    };
+    git(&["init", "-q"]);
+    git(&["add", "."]);
+    git(&["commit", "-qm", "first"]);
+    git(&["tag", "v1.4.0"]);
+    let index_before = std::fs::read(context.root.join(".git/index")).unwrap();
+    let run = context.pyship(&["build", "--offline"]).success();
+    let site = PathBuf::from(run.stdout.trim()).join("lib/python3.11/site-packages");
+    assert!(site.join("app-1.4.0.dist-info").is_dir(), "{run}");
+    // The checkout's index is read, never rewritten.
+    assert_eq!(
+        std::fs::read(context.root.join(".git/index")).unwrap(),
+        index_before
+    );
+}

@@ -209,3 +209,149 @@ fn a_poetry_project_is_read_as_it_is_and_ships() {
             .is_file()
     );
 }
+
+/// The real framework wheels (`scripts/framework-wheels`, cached once per machine), or `None`,
+/// said loudly, when this machine cannot fetch them; CI fails instead.
+fn framework_wheels() -> Option<PathBuf> {
+    let made = std::process::Command::new(repo_root().join("scripts/framework-wheels"))
+        .output()
+        .expect("scripts/framework-wheels runs");
+    if !made.status.success() {
+        let why = String::from_utf8_lossy(&made.stderr);
+        assert!(
+            std::env::var("PYSHIP_TEST_REQUIRE_EXTERNAL_TOOLS").as_deref() != Ok("1"),
+            "scripts/framework-wheels failed:\n{why}"
+        );
+        eprintln!("SKIPPING: no framework wheels on this machine:\n{why}");
+        return None;
+    }
+    Some(PathBuf::from(String::from_utf8_lossy(&made.stdout).trim()))
+}
+
+/// `pyship init`, then the settings that keep the test hermetic (the framework wheels, a
+/// maintainer, a free port instead of 8000), lock, package; the .deb installed in a Debian 12
+/// root and the service's own command run as its user there; returns its answer to `GET /`.
+fn init_ship_and_serve(context: &TestContext, wheels: &std::path::Path) -> Option<String> {
+    let run = context.pyship(&["init"]).success();
+    let port = free_port();
+    let pyproject = context
+        .read("pyproject.toml")
+        .replace(
+            "[tool.pyship]\n",
+            &format!(
+                "[tool.pyship]\nfind-links = [{:?}]\nno-index = true\nmaintainer = \"Ops <ops@example.com>\"\n",
+                wheels.display().to_string()
+            ),
+        )
+        .replace("8000", &port.to_string());
+    context.file("pyproject.toml", &pyproject);
+    context.pyship(&["lock", "--offline"]).success();
+    let deb = PathBuf::from(
+        context
+            .pyship(&["package", "deb", "--offline"])
+            .success()
+            .stdout
+            .trim(),
+    );
+    let root = DebianRoot::new("bookworm")?;
+    root.install(&deb);
+    let name = context
+        .root
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .to_ascii_lowercase()
+        .replace('_', "-");
+    let unit = std::fs::read_to_string(root.join(&format!("/lib/systemd/system/{name}.service")))
+        .unwrap_or_else(|error| panic!("{name}.service: {error}\n{run}"));
+    let exec_start: Vec<&str> = unit
+        .lines()
+        .find_map(|line| line.strip_prefix("ExecStart="))
+        .unwrap()
+        .split(' ')
+        .collect();
+    let user = unit
+        .lines()
+        .find_map(|line| line.strip_prefix("User="))
+        .unwrap_or("root");
+    let mut server = root
+        .command_as(user, &exec_start)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let answer = get(port);
+    let _ = server.kill();
+    let output = server.wait_with_output().unwrap();
+    Some(answer.unwrap_or_else(|| {
+        panic!(
+            "the service did not answer:\n{unit}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+    }))
+}
+
+/// A Django project as `django-admin startproject` shapes it, with a frozen requirements.txt
+/// and no packaging: init finds `mysite.wsgi` and gunicorn; the .deb's service serves it.
+#[test]
+fn a_django_project_goes_from_init_to_a_served_page() {
+    let Some(wheels) = framework_wheels() else {
+        return;
+    };
+    let context = TestContext::new();
+    context.file(
+        "manage.py",
+        "#!/usr/bin/env python\nimport os, sys\nif __name__ == '__main__':\n    os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'mysite.settings')\n    from django.core.management import execute_from_command_line\n    execute_from_command_line(sys.argv)\n",
+    );
+    context.file("mysite/__init__.py", "");
+    context.file(
+        "mysite/settings.py",
+        "SECRET_KEY = 'test'\nDEBUG = False\nALLOWED_HOSTS = ['*']\nROOT_URLCONF = 'mysite.urls'\nINSTALLED_APPS = []\nMIDDLEWARE = []\nDATABASES = {}\nUSE_TZ = True\n",
+    );
+    context.file(
+        "mysite/urls.py",
+        "from django.http import HttpResponse\nfrom django.urls import path\n\ndef hello(request):\n    return HttpResponse('Hello from Django, ' + request.GET.get('name', 'world') + '!')\n\nurlpatterns = [path('', hello)]\n",
+    );
+    context.file(
+        "mysite/wsgi.py",
+        "import os\nfrom django.core.wsgi import get_wsgi_application\nos.environ.setdefault('DJANGO_SETTINGS_MODULE', 'mysite.settings')\napplication = get_wsgi_application()\n",
+    );
+    context.file(
+        "requirements.txt",
+        "asgiref==3.13.0\ndjango==5.2.20\ngunicorn==23.0.0\npackaging==26.4\nsqlparse==0.6.1\n",
+    );
+    let Some(answer) = init_ship_and_serve(&context, &wheels) else {
+        return;
+    };
+    assert!(answer.contains("Hello from Django, root!"), "{answer}");
+}
+
+/// A FastAPI app in `main.py` with a frozen requirements.txt: init finds `main:app` and
+/// uvicorn; the .deb's service serves it.
+#[test]
+fn a_fastapi_app_goes_from_init_to_a_served_page() {
+    let Some(wheels) = framework_wheels() else {
+        return;
+    };
+    let context = TestContext::new();
+    context.file(
+        "main.py",
+        "from fastapi import FastAPI\nfrom fastapi.responses import PlainTextResponse\n\napp = FastAPI()\n\n@app.get('/', response_class=PlainTextResponse)\ndef hello(name: str = 'world'):\n    return f'Hello from FastAPI, {name}!'\n",
+    );
+    let frozen: Vec<String> = std::fs::read_dir(&wheels)
+        .unwrap()
+        .flatten()
+        .filter_map(|entry| {
+            let file = entry.file_name().to_string_lossy().into_owned();
+            let mut parts = file.split('-');
+            let (name, version) = (parts.next()?, parts.next()?);
+            (!["django", "gunicorn", "sqlparse", "asgiref", "packaging"].contains(&name))
+                .then(|| format!("{}=={version}", name.replace('_', "-")))
+        })
+        .collect();
+    context.file("requirements.txt", &(frozen.join("\n") + "\n"));
+    let Some(answer) = init_ship_and_serve(&context, &wheels) else {
+        return;
+    };
+    assert!(answer.contains("Hello from FastAPI, root!"), "{answer}");
+}

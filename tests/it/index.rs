@@ -335,3 +335,19 @@ fn a_pin_excluded_by_requires_python_says_so_and_names_the_targets_that_take_it(
         "{run}"
     );
 }
+
+#[test]
+fn a_mistyped_index_url_is_named_with_the_status_it_answered() {
+    let mut context = TestContext::new();
+    let server = served(&mut context, &["1.0"]);
+    let wrong = server.url().replace("/simple", "/simpel");
+    context.env("PYSHIP_INDEX_URL", &wrong);
+    context.file("pyproject.toml", PROJECT);
+    let run = context.pyship(&["lock"]).code(3);
+    assert!(
+        run.stderr.contains(&format!(
+            "looked for at {wrong}/dep/ (HTTP 404): is the name right, and the index URL?"
+        )),
+        "{run}"
+    );
+}
