@@ -114,6 +114,14 @@ Then:
     Tree(TreeArgs),
     /// Show where the cache is and what it holds, or clear it.
     Cache(CacheArgs),
+    /// Print a shell's completion script: `pyship completions bash > /etc/bash_completion.d/pyship`.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print pyship's manual page (roff): `pyship man > /usr/local/share/man/man1/pyship.1`.
+    Man,
     /// Run the plugin `pyship-NAME` with the remaining arguments.
     #[command(external_subcommand)]
     External(Vec<OsString>),
@@ -212,6 +220,11 @@ pub struct LockArgs {
     /// Allow this package to move to its newest fitting version (repeatable).
     #[arg(short = 'P', long, value_name = "NAME")]
     pub upgrade_package: Vec<String>,
+
+    /// How the result is printed on stdout: `human` (nothing; status on stderr) or `json`
+    /// (one object: `{"lockfile", "written", "targets", "packages": [{"name", "version"}]}`).
+    #[arg(long, value_enum, default_value_t = MessageFormat::Human)]
+    pub message_format: MessageFormat,
 }
 
 /// `pyship cache`.
@@ -261,6 +274,10 @@ pub struct ExportArgs {
     /// The lockfile to export (default: the project's pylock.toml).
     #[arg(long, value_name = "FILE")]
     pub lockfile: Option<PathBuf>,
+
+    /// Leave out the `--hash` lines (pip then does not check the files).
+    #[arg(long)]
+    pub no_hashes: bool,
 }
 
 /// `pyship export --format`.
@@ -277,6 +294,19 @@ pub struct TreeArgs {
     /// The lockfile to show (default: the project's pylock.toml).
     #[arg(long, value_name = "FILE")]
     pub lockfile: Option<PathBuf>,
+
+    /// Show who depends on each package (from the packages that depend on nothing, or the
+    /// ones `--package` names).
+    #[arg(short, long)]
+    pub invert: bool,
+
+    /// Start from this package (repeatable).
+    #[arg(short, long = "package", value_name = "NAME")]
+    pub packages: Vec<String>,
+
+    /// Show this many levels below the starting packages.
+    #[arg(long, value_name = "N")]
+    pub depth: Option<usize>,
 }
 
 /// `pyship fetch`.

@@ -150,6 +150,8 @@ fn run(cli: Cli, settings: &GlobalSettings, printer: Printer) -> anyhow::Result<
     let workspace = || commands::workspace(settings, &IndexSettings::default(), printer);
     match command {
         Command::Init => commands::init(&settings.directory, &printer),
+        Command::Completions { shell } => commands::completions(shell),
+        Command::Man => commands::man(),
         Command::Lock(args) => commands::lock(settings, LockSettings::resolve(*args)?, printer),
         Command::Fetch(args) => commands::fetch(
             &workspace()?,
@@ -182,8 +184,8 @@ fn run(cli: Cli, settings: &GlobalSettings, printer: Printer) -> anyhow::Result<
             &args.groups,
             &args.command,
         ),
-        Command::Export(args) => commands::export(settings, args.lockfile, args.output, &printer),
-        Command::Tree(args) => commands::tree(settings, args.lockfile, &printer),
+        Command::Export(args) => commands::export(settings, args, &printer),
+        Command::Tree(args) => commands::tree(settings, args, &printer),
         Command::Cache(args) => commands::cache(args.command, &printer),
         Command::External(args) => commands::external(&args),
     }

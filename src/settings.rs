@@ -182,6 +182,8 @@ pub struct LockSettings {
     pub groups: Vec<String>,
     pub upgrade: bool,
     pub upgrade_packages: Vec<String>,
+    /// `--message-format json`: the result as one JSON object on stdout.
+    pub json: bool,
 }
 
 /// Why lock arguments cannot be used.
@@ -223,6 +225,7 @@ impl LockSettings {
             groups,
             upgrade,
             upgrade_package,
+            message_format,
         } = args;
         let exclude_newer = exclude_newer
             .map(|value| normalize_instant(&value).ok_or(SettingsError::ExcludeNewer(value)))
@@ -254,6 +257,7 @@ impl LockSettings {
             groups,
             upgrade,
             upgrade_packages: upgrade_package,
+            json: message_format == crate::cli::MessageFormat::Json,
         })
     }
 }

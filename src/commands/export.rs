@@ -1,11 +1,10 @@
 //! `pyship export`: the project's lock in another format.
 
-use std::path::PathBuf;
-
 use anyhow::Context as _;
 
 use super::{ExitStatus, read_lock};
 use crate::cache;
+use crate::cli::ExportArgs;
 use crate::lockfile::export_requirements_txt;
 use crate::printer::Printer;
 use crate::reporter::Step;
@@ -14,12 +13,13 @@ use crate::settings::GlobalSettings;
 /// Writes requirements.txt from the lock, to `output` or stdout.
 pub(crate) fn export(
     global: &GlobalSettings,
-    lockfile: Option<PathBuf>,
-    output: Option<PathBuf>,
+    args: ExportArgs,
     printer: &Printer,
 ) -> anyhow::Result<ExitStatus> {
-    let lock = read_lock(global, lockfile)?;
-    let annotations = crate::ops::lock::txt::for_lock(&lock);
+    let lock = read_lock(global, args.lockfile)?;
+    let mut annotations = crate::ops::lock::txt::for_lock(&lock);
+    annotations.without_hashes = args.no_hashes;
+    let output = args.output;
     let text = export_requirements_txt(&lock, &annotations);
     match output {
         Some(output) => {

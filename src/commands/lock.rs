@@ -57,6 +57,10 @@ pub(crate) fn lock(
     }
     if !settings.check {
         lock::write(&plan.output, &rendered, existing.as_deref(), &printer)?;
+        if settings.json {
+            let written = existing.as_deref() != Some(rendered.as_str());
+            printer.data(lock::summary(&plan, &locked, written));
+        }
         return Ok(ExitStatus::Success);
     }
     if existing.as_deref() == Some(rendered.as_str()) {

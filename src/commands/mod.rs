@@ -3,6 +3,7 @@
 
 mod build;
 mod cache;
+mod docs;
 mod export;
 mod external;
 mod fetch;
@@ -16,6 +17,7 @@ mod tree;
 
 pub(crate) use build::build;
 pub(crate) use cache::cache;
+pub(crate) use docs::{completions, man};
 pub(crate) use export::export;
 pub(crate) use external::{UnknownCommand, external};
 pub(crate) use fetch::fetch;

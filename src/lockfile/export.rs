@@ -18,6 +18,8 @@ pub struct TxtAnnotations {
     /// Where each top-level requirement came from (`-r requirements.in`,
     /// `app (pyproject.toml)`), by normalized name.
     pub roots: BTreeMap<String, BTreeSet<String>>,
+    /// No `--hash` lines (`pyship export --no-hashes`).
+    pub without_hashes: bool,
 }
 
 /// The requirements.txt text of `lock`.
@@ -86,6 +88,9 @@ pub fn export_requirements_txt(lock: &Lock, annotations: &TxtAnnotations) -> Str
             let _ = write!(out, " ; {marker}");
         }
         for wheel in package.wheels.iter().chain(&package.sdist) {
+            if annotations.without_hashes {
+                break;
+            }
             let _ = write!(out, " \\\n    --hash=sha256:{}", wheel.sha256);
         }
         out.push('\n');

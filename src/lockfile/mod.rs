@@ -9,10 +9,12 @@
 mod assemble;
 mod export;
 mod select;
+mod tree;
 
 pub use assemble::{Resolution, assemble, locked_file};
 pub use export::{TxtAnnotations, diff_pins, export_requirements_txt, pinned_in_requirements_txt};
 pub use select::{InstallItem, SelectError};
+pub use tree::{TreeOptions, render_tree};
 
 use crate::python::Target;
 

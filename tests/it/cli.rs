@@ -61,7 +61,7 @@ fn unknown_command_suggests_a_similar_one_and_exits_2() {
     );
     assert!(
         run.stderr
-            .contains("available commands: init, lock, fetch, build, package, publish, run, export, tree, cache, deb, rpm, tarball, vendors"),
+            .contains("available commands: init, lock, fetch, build, package, publish, run, export, tree, cache, completions, man, deb, rpm, tarball, vendors"),
         "{run}"
     );
 }
@@ -146,4 +146,25 @@ fn commands_find_the_project_from_a_subdirectory() {
     );
     assert!(context.root.join("pylock.toml").is_file());
     assert!(!context.root.join("src/hello/pylock.toml").exists());
+}
+
+#[test]
+fn completions_and_the_manual_come_from_the_command_line_definition() {
+    let context = crate::support::TestContext::new();
+    let run = context.pyship(&["completions", "bash"]).success();
+    assert!(run.stdout.contains("_pyship()"), "{run}");
+    assert!(run.stdout.contains("package"), "{run}");
+    let script = context.temp.path().join("pyship.bash");
+    std::fs::write(&script, &run.stdout).unwrap();
+    let checked = std::process::Command::new("bash")
+        .arg("-n")
+        .arg(&script)
+        .status()
+        .unwrap();
+    assert!(checked.success(), "bash refuses the completion script");
+    let run = context.pyship(&["completions", "fish"]).success();
+    assert!(run.stdout.contains("complete -c pyship"), "{run}");
+    let run = context.pyship(&["man"]).success();
+    assert!(run.stdout.contains(".TH pyship 1"), "{run}");
+    assert!(run.stdout.contains("init"), "{run}");
 }

@@ -456,3 +456,40 @@ fn a_uv_lock_beside_the_project_is_what_ships() {
     );
     assert_eq!(locked_version(&context, "click"), "8.1.8");
 }
+
+#[test]
+fn tree_inverts_starts_from_a_package_and_stops_at_a_depth_and_export_drops_hashes() {
+    let context = TestContext::hello();
+    context.pyship(&["lock", "--offline"]).success();
+    let run = context
+        .pyship(&["tree", "--invert", "--package", "MarkupSafe"])
+        .success();
+    assert_eq!(
+        run.stdout,
+        "markupsafe v3.0.4\n├── jinja2 v3.1.6\n│   └── flask v3.0.3\n└── werkzeug v3.1.9\n    └── flask v3.0.3\n"
+    );
+    let run = context.pyship(&["tree", "--depth", "1"]).success();
+    assert!(run.stdout.contains("├── jinja2 v3.1.6\n"), "{run}");
+    assert!(!run.stdout.contains("│   └── markupsafe"), "{run}");
+    let run = context.pyship(&["tree", "-p", "flsk"]).code(1);
+    assert!(
+        run.stderr
+            .contains("the lock has no package `flsk`; did you mean `flask`?"),
+        "{run}"
+    );
+    let run = context
+        .pyship(&["lock", "--offline", "--message-format", "json"])
+        .success();
+    let result: serde_json::Value = serde_json::from_str(run.stdout.trim()).unwrap();
+    assert_eq!(result["written"], false, "{run}");
+    assert!(
+        result["lockfile"]
+            .as_str()
+            .unwrap()
+            .ends_with("pylock.toml")
+    );
+    assert_eq!(result["packages"].as_array().unwrap().len(), 7, "{run}");
+    let run = context.pyship(&["export", "--no-hashes"]).success();
+    assert!(run.stdout.contains("\nflask==3.0.3\n"), "{run}");
+    assert!(!run.stdout.contains("--hash"), "{run}");
+}

@@ -414,6 +414,21 @@ fn changes(path: &Path, old: &str, new: &str) -> Vec<(Step, String)> {
     changes
 }
 
+/// The result of a lock as one JSON object (`pyship lock --message-format json`): where it
+/// was written, whether it changed, its targets and packages.
+pub(crate) fn summary(plan: &LockPlan, lock: &Lock, written: bool) -> serde_json::Value {
+    serde_json::json!({
+        "lockfile": plan.output,
+        "written": written,
+        "targets": plan.targets.iter().map(|target| &target.name).collect::<Vec<_>>(),
+        "packages": lock
+            .packages
+            .iter()
+            .map(|package| serde_json::json!({"name": package.name, "version": package.version}))
+            .collect::<Vec<_>>(),
+    })
+}
+
 /// The file name alone, for status lines.
 pub(crate) fn display_name(path: &Path) -> String {
     path.file_name().map_or_else(

@@ -21,6 +21,7 @@ pub(super) fn for_project(
     TxtAnnotations {
         command: Some(command(settings, project_dir)),
         roots: roots(requirements.iter().map(|r| (r, label.clone()))),
+        without_hashes: false,
     }
 }
 
@@ -56,6 +57,7 @@ pub(super) fn for_requirements(
                 .zip(origins)
                 .map(|(requirement, origin)| (requirement, label(origin))),
         ),
+        without_hashes: false,
     }
 }
 
@@ -70,6 +72,7 @@ pub(crate) fn for_lock(lock: &crate::lockfile::Lock) -> TxtAnnotations {
     TxtAnnotations {
         command: None,
         roots: roots(requirements.iter().map(|r| (r, "pylock.toml".to_string()))),
+        without_hashes: false,
     }
 }
 
