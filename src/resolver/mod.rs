@@ -12,6 +12,7 @@ mod candidates;
 mod hints;
 mod prefetch;
 mod ranges;
+mod simplify;
 
 pub use candidates::{Builder, MetadataBuilder, OnlyBinary, PrereleaseMode, ResolveOptions};
 
@@ -352,6 +353,24 @@ impl Provider<'_> {
                 .any(|name| self.index.files(name).is_ok_and(|files| files.is_empty()))
     }
 
+    /// Every version of each package seen while resolving, for explaining a conflict over
+    /// the versions that exist.
+    fn known_versions(&self) -> HashMap<PackageName, Vec<Version>> {
+        self.candidates
+            .borrow()
+            .iter()
+            .map(|(name, candidates)| {
+                (
+                    name.clone(),
+                    candidates
+                        .iter()
+                        .map(|candidate| candidate.version.clone())
+                        .collect(),
+                )
+            })
+            .collect()
+    }
+
     /// What to tell the user when no solution exists, beyond the derivation.
     fn hints(&self) -> Vec<String> {
         let mut hints: Vec<String> = self
@@ -657,6 +676,7 @@ fn solve(
             // "no version of c in <1.0 | >1.0" facts only add noise to the explanation;
             // packages with no installable version at all are named in the hint instead.
             tree.collapse_no_versions();
+            let tree = simplify::simplify(tree, &provider.known_versions());
             let mut report = hints::readable(&DefaultStringReporter::report(&tree));
             // Requirements files have no project: their root is "your requirements", never
             // "requirements 0".
