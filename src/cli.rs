@@ -43,6 +43,11 @@ pub struct GlobalArgs {
     #[arg(short = 'C', long = "directory", value_name = "DIR", global = true)]
     pub directory: Option<PathBuf>,
 
+    /// Where pyship works and writes its artifacts (DIR/pyship) instead of the project's
+    /// `target/`: a scratch disk, a CI cache, a directory outside a read-only checkout.
+    #[arg(long, value_name = "DIR", env = crate::env_vars::PYSHIP_TARGET_DIR, global = true)]
+    pub target_dir: Option<PathBuf>,
+
     /// Use no network: only find-links directories and the cache.
     #[arg(long, global = true)]
     pub offline: bool,

@@ -8,6 +8,8 @@ pub const PYSHIP_INDEX_URL: &str = "PYSHIP_INDEX_URL";
 pub const PYSHIP_INDEX_USERNAME: &str = "PYSHIP_INDEX_USERNAME";
 /// Password sent with `PYSHIP_INDEX_USERNAME`; never printed.
 pub const PYSHIP_INDEX_PASSWORD: &str = "PYSHIP_INDEX_PASSWORD";
+/// pyship's work and output directory instead of the project's `target/` (`--target-dir`).
+pub const PYSHIP_TARGET_DIR: &str = "PYSHIP_TARGET_DIR";
 /// Set to anything to hide progress bars.
 pub const PYSHIP_NO_PROGRESS: &str = "PYSHIP_NO_PROGRESS";
 /// Seconds an index page without cache headers stays fresh (default 600; 0 = always ask).

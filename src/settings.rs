@@ -112,6 +112,8 @@ impl IndexSettings {
 pub struct GlobalSettings {
     /// The project directory.
     pub directory: PathBuf,
+    /// `--target-dir`, absolute.
+    pub target_dir: Option<PathBuf>,
     pub offline: bool,
     /// Never write the lockfile: a missing or stale one is an error.
     pub locked: bool,
@@ -125,6 +127,7 @@ impl GlobalSettings {
     pub fn resolve(args: &GlobalArgs) -> std::io::Result<GlobalSettings> {
         let GlobalArgs {
             directory,
+            target_dir,
             offline,
             locked,
             frozen,
@@ -133,6 +136,7 @@ impl GlobalSettings {
             color,
         } = args;
         let current = std::env::current_dir()?;
+        let target_dir = target_dir.as_ref().map(|target| current.join(target));
         let directory = match directory {
             Some(directory) => current.join(directory),
             None => current,
@@ -149,6 +153,7 @@ impl GlobalSettings {
             ColorChoice::Never => Some(false),
         };
         Ok(GlobalSettings {
+            target_dir,
             directory,
             offline: *offline || *frozen,
             locked: *locked || *frozen,

@@ -57,6 +57,7 @@ pub(crate) fn workspace(
 ) -> anyhow::Result<Workspace> {
     Workspace::load(
         &project_directory(global),
+        global.target_dir.as_deref(),
         index,
         global.offline,
         global.locked,

@@ -32,7 +32,7 @@ pub(crate) fn fill(
     if project.dynamic.is_empty() {
         return Ok(());
     }
-    let target = project.root.join("target");
+    let target = project.target_root();
     let mut inputs = Inputs::new();
     inputs
         .tree_without(&project.root, &[target.clone(), project.lockfile_path()])

@@ -51,12 +51,14 @@ impl Workspace {
     /// Loads the project in `directory`; `cli` holds the index flags given on the command line.
     pub fn load(
         directory: &Path,
+        target_dir: Option<&Path>,
         cli: &IndexSettings,
         offline: bool,
         locked: bool,
         reporter: Arc<dyn Reporter>,
     ) -> anyhow::Result<Workspace> {
-        let project = Project::load(directory)?;
+        let mut project = Project::load(directory)?;
+        project.target_root = target_dir.map(Path::to_path_buf);
         let installed = || crate::plugin::list_plugins().into_keys().collect();
         for format in project.check_format_tables(installed)? {
             reporter.warning(&format!(

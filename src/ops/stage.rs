@@ -109,7 +109,7 @@ pub(crate) fn stage_each<T>(
     mut then: impl FnMut(Staged) -> anyhow::Result<T>,
 ) -> anyhow::Result<Vec<T>> {
     let (lock, targets) = self::targets(workspace, requested)?;
-    claim_target_dir(&workspace.project.root.join("target"))?;
+    claim_target_dir(&workspace.project.target_root())?;
     let several = lock.inputs.targets.len() > 1;
     targets
         .iter()
@@ -475,7 +475,7 @@ fn build_app(workspace: &Workspace, lock: &Lock, plan: &Plan) -> anyhow::Result<
     // From a copy of the source files: the backend never sees `target/` (setuptools would
     // take it for a package of a flat layout).
     let source_dir = work_dir.join("source");
-    let files = crate::project::files::source_files(&project.root, &project.root.join("target"))?;
+    let files = crate::project::files::source_files(&project.root, &project.target_root())?;
     reporter.debug(&format!(
         "building `{}` from a copy of its {} source files in `{}`",
         project.name,
@@ -529,7 +529,7 @@ fn app_files_wheel(
     spec: &crate::project::AppFilesSpec,
 ) -> anyhow::Result<venv::Wheel> {
     let project = &workspace.project;
-    let all = crate::project::files::source_files(&project.root, &project.root.join("target"))?;
+    let all = crate::project::files::source_files(&project.root, &project.target_root())?;
     let files: Vec<PathBuf> = match spec {
         crate::project::AppFilesSpec::All(true) => all,
         crate::project::AppFilesSpec::All(false) => Vec::new(),
@@ -875,7 +875,7 @@ fn inputs(
             }
         }
     }
-    inputs.tree(&project.root, &project.root.join("target"));
+    inputs.tree(&project.root, &project.target_root());
     inputs
 }
 

@@ -174,6 +174,8 @@ pub struct Project {
     /// a setup.py project without `[project]`): filled in from the backend's metadata when
     /// the workspace loads, placeholders until then.
     pub dynamic: Vec<String>,
+    /// `--target-dir`: where pyship works instead of `target/` (absolute).
+    pub target_root: Option<PathBuf>,
 }
 
 /// The fields pyship reads from the backend's metadata when `[project]` says they are
@@ -672,6 +674,7 @@ impl Project {
             format_options,
             text: text.to_string(),
             dynamic,
+            target_root: None,
         })
     }
 
@@ -746,9 +749,18 @@ impl Project {
             .unwrap_or_else(|| PathBuf::from(format!("/opt/venvs/{}", self.name)))
     }
 
-    /// `target/pyship` under the project: pyship's work and output directory.
+    /// `target/pyship` (under `--target-dir`, else the project's `target/`): pyship's work and
+    /// output directory.
     pub fn target_dir(&self) -> PathBuf {
-        self.root.join("target").join("pyship")
+        self.target_root().join("pyship")
+    }
+
+    /// The directory pyship claims for its work: `--target-dir` (or `PYSHIP_TARGET_DIR`),
+    /// else the project's `target/`.
+    pub fn target_root(&self) -> PathBuf {
+        self.target_root
+            .clone()
+            .unwrap_or_else(|| self.root.join("target"))
     }
 
     /// The lockfile's path.

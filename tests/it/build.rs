@@ -900,3 +900,36 @@ fn builds_outside_a_checkout_are_reproducible_without_source_date_epoch() {
     let second = package();
     assert!(first == second, "two builds a second apart differ");
 }
+
+#[test]
+fn target_dir_moves_all_of_pyships_work_out_of_the_project() {
+    let mut context = TestContext::hello();
+    let elsewhere = context.temp.path().join("elsewhere");
+    let run = context
+        .pyship(&[
+            "package",
+            "deb",
+            "--offline",
+            "--target-dir",
+            elsewhere.to_str().unwrap(),
+        ])
+        .success();
+    assert!(
+        run.stdout
+            .trim()
+            .starts_with(elsewhere.join("pyship").to_str().unwrap()),
+        "{run}"
+    );
+    assert!(!context.root.join("target").exists(), "{run}");
+    assert!(elsewhere.join("CACHEDIR.TAG").is_file());
+    // The environment says the same.
+    context.env("PYSHIP_TARGET_DIR", elsewhere.join("env").to_str().unwrap());
+    let run = context.pyship(&["build", "--offline"]).success();
+    assert!(
+        run.stdout
+            .trim()
+            .starts_with(elsewhere.join("env/pyship/stage").to_str().unwrap()),
+        "{run}"
+    );
+    assert!(!context.root.join("target").exists(), "{run}");
+}
