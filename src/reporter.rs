@@ -84,6 +84,10 @@ pub trait Reporter: Send + Sync {
         let _ = (step, kind);
         Progress::hidden()
     }
+    /// A line a program pyship runs wrote on its stderr (a plugin's), passed on as it is.
+    fn relay(&self, line: &str) {
+        let _ = line;
+    }
 }
 
 /// Where a renderer draws one piece of progress.
@@ -94,6 +98,8 @@ pub trait ProgressSink: Send + Sync {
     fn set_message(&self, message: String);
     /// Done: clear it.
     fn finish(&self);
+    /// Prints `line` above it, which stays drawn below.
+    fn print_above(&self, line: &str);
 }
 
 /// One piece of progress, drawn by a renderer or by nothing.
@@ -149,6 +155,15 @@ impl Progress {
             done.store(true, std::sync::atomic::Ordering::Relaxed);
             result
         })
+    }
+
+    /// A line of a program's stderr: above the progress when it is drawn, else through
+    /// `reporter`.
+    pub fn relay(&self, line: &str, reporter: &dyn Reporter) {
+        match &self.sink {
+            Some(sink) => sink.print_above(line),
+            None => reporter.relay(line),
+        }
     }
 
     /// Clears it from the screen.

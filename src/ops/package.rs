@@ -14,7 +14,7 @@ use crate::env_vars;
 use crate::facts;
 use crate::plugin::{self, PluginError};
 use crate::project::BytecodeMode;
-use crate::reporter::Step;
+use crate::reporter::{ProgressKind, Step};
 
 /// How the plugin should print: what the user asked of pyship's own output.
 #[derive(Debug, Clone, Copy, Default)]
@@ -64,7 +64,18 @@ fn run_plugin(
         &format!("{format} with `{}`", path.display()),
     );
     let environment = plugin_environment(workspace, protocol, output);
-    let result = plugin::run_package(format, path, &manifest_path, &environment)?;
+    // Something moves while the plugin works; what it prints goes above.
+    let reporter = workspace.reporter.as_ref();
+    let spinner = reporter.progress(
+        Step::Packaging,
+        ProgressKind::Spinner {
+            message: format!("{format} (pyship-{format})"),
+        },
+    );
+    let result = plugin::run_package(format, path, &manifest_path, &environment, &|line| {
+        spinner.relay(line, reporter)
+    })?;
+    spinner.finish();
     Ok(result.artifacts)
 }
 

@@ -12,7 +12,7 @@ use super::Workspace;
 use super::package::{PluginOutput, plugin_environment};
 use crate::cache;
 use crate::plugin;
-use crate::reporter::Step;
+use crate::reporter::{ProgressKind, Step};
 
 /// Publishes to `destination` with the publisher `name`: the artifacts listed in
 /// `artifacts_file`, or this project's, packaged now (`target` as for `pyship package`).
@@ -107,12 +107,18 @@ pub(crate) fn publish(
         ),
     );
     let environment = plugin_environment(workspace, protocol, output);
-    Ok(plugin::run_publish(
-        name,
-        &path,
-        &request_path,
-        &environment,
-    )?)
+    let reporter = workspace.reporter.as_ref();
+    let spinner = reporter.progress(
+        Step::Publishing,
+        ProgressKind::Spinner {
+            message: format!("to `{destination}` (pyship-{name})"),
+        },
+    );
+    let published = plugin::run_publish(name, &path, &request_path, &environment, &|line| {
+        spinner.relay(line, reporter)
+    })?;
+    spinner.finish();
+    Ok(published)
 }
 
 /// The artifacts of a `pyship package --message-format json` result (`{"artifacts": [...]}`,

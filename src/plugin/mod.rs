@@ -294,12 +294,14 @@ pub fn negotiate(name: &str, path: &Path, describe: &Describe) -> Result<u32, Pl
         })
 }
 
-/// Runs `PATH package --manifest MANIFEST` with stderr shown live, and parses the result.
+/// Runs `PATH package --manifest MANIFEST`, each line of its stderr handed to `on_stderr` as
+/// it comes, and parses the result.
 pub fn run_package(
     name: &str,
     path: &Path,
     manifest: &Path,
     environment: &[(&str, OsString)],
+    on_stderr: &(dyn Fn(&str) + Sync),
 ) -> Result<PackageResult, PluginError> {
     let stdout = run_command(
         name,
@@ -310,6 +312,7 @@ pub fn run_package(
             manifest.as_os_str(),
         ],
         environment,
+        on_stderr,
     )?;
     let result: PackageResult = parse_result(name, path, &stdout)?;
     check_protocol(name, path, result.protocol, &stdout)?;
@@ -322,6 +325,7 @@ pub fn run_publish(
     path: &Path,
     request: &Path,
     environment: &[(&str, OsString)],
+    on_stderr: &(dyn Fn(&str) + Sync),
 ) -> Result<pyship_plugin::PublishResult, PluginError> {
     let stdout = run_command(
         name,
@@ -332,20 +336,23 @@ pub fn run_publish(
             request.as_os_str(),
         ],
         environment,
+        on_stderr,
     )?;
     let result: pyship_plugin::PublishResult = parse_result(name, path, &stdout)?;
     check_protocol(name, path, result.protocol, &stdout)?;
     Ok(result)
 }
 
-/// Runs the plugin with `args`, stderr shown live, and returns its stdout. Its stdin is a
-/// lifeline: a pipe only pyship holds, closed when pyship exits however it exits, so that the
-/// plugin ends with it (plugins built on `pyship_plugin::main` watch it).
+/// Runs the plugin with `args`, each line of its stderr handed to `on_stderr` as it comes,
+/// and returns its stdout. Its stdin is a lifeline: a pipe only pyship holds, closed when
+/// pyship exits however it exits, so that the plugin ends with it (plugins built on
+/// `pyship_plugin::main` watch it).
 fn run_command(
     name: &str,
     path: &Path,
     args: &[&std::ffi::OsStr],
     environment: &[(&str, OsString)],
+    on_stderr: &(dyn Fn(&str) + Sync),
 ) -> Result<String, PluginError> {
     let spawn_error = |source| PluginError::Spawn {
         path: path.to_path_buf(),
@@ -357,11 +364,27 @@ fn run_command(
         .env(pyship_plugin::LIFELINE_ENV, "stdin")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
+        .stderr(Stdio::piped())
         .spawn()
         .map_err(spawn_error)?;
     let lifeline = child.stdin.take();
-    let output = child.wait_with_output().map_err(spawn_error)?;
+    let stderr = child.stderr.take();
+    // Its stderr is passed on line by line while it runs (above a spinner, on a terminal).
+    let output = std::thread::scope(|scope| {
+        if let Some(stderr) = stderr {
+            scope.spawn(move || {
+                use std::io::BufRead as _;
+                for line in std::io::BufReader::new(stderr)
+                    .split(b'\n')
+                    .map_while(Result::ok)
+                {
+                    on_stderr(String::from_utf8_lossy(&line).trim_end_matches('\r'));
+                }
+            });
+        }
+        child.wait_with_output()
+    })
+    .map_err(spawn_error)?;
     drop(lifeline);
     if !output.status.success() {
         return Err(PluginError::Failed {

@@ -74,4 +74,7 @@ impl ProgressSink for Bar {
     fn finish(&self) {
         self.0.finish_and_clear();
     }
+    fn print_above(&self, line: &str) {
+        self.0.println(line);
+    }
 }

@@ -137,4 +137,8 @@ impl Reporter for Printer {
     fn progress(&self, step: Step, kind: ProgressKind) -> Progress {
         bars::progress(self, step, kind)
     }
+    fn relay(&self, line: &str) {
+        // A plugin says what it has to say (it is told `-q` itself); its errors always show.
+        let _ = writeln!(std::io::stderr().lock(), "{line}");
+    }
 }

@@ -496,7 +496,7 @@ fn on_a_terminal_the_spinner_names_the_request_it_waits_for() {
 
 /// What `pyship ARGS` draws on a terminal (`script` gives it one; progress is on only without
 /// PYSHIP_NO_PROGRESS).
-fn on_a_terminal(context: &TestContext, args: &str) -> String {
+pub(crate) fn on_a_terminal(context: &TestContext, args: &str) -> String {
     let mut command = context.command(&[]);
     let pyship = crate::support::pyship_exe();
     command

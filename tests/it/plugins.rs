@@ -493,3 +493,25 @@ fn publishers_take_this_builds_artifacts_or_a_listed_set() {
     assert_eq!(run.code, Some(1), "{run}");
     assert!(run.stderr.contains("is not a publisher"), "{run}");
 }
+
+#[test]
+fn on_a_terminal_a_spinner_turns_while_the_plugin_works_and_its_lines_go_above() {
+    if !crate::support::requires_tool("script") {
+        return;
+    }
+    let mut context = echo_context();
+    context.env("PYSHIP_ECHO_MODE", "slow");
+    context.pyship(&["build", "--offline"]).success();
+    let screen = crate::hardening::on_a_terminal(&context, "package echo --offline");
+    assert!(screen.contains("echo (pyship-echo)"), "{screen}");
+    assert!(screen.contains("pyship-echo: packaging hello"), "{screen}");
+    assert!(screen.contains("pyship-echo: still here"), "{screen}");
+    // Off a terminal, the plugin's lines come as they are, without drawing.
+    let run = context.pyship(&["package", "echo", "--offline"]).success();
+    assert!(
+        run.stderr
+            .contains("pyship-echo: packaging hello\npyship-echo: still here\n"),
+        "{run}"
+    );
+    assert!(!run.stderr.contains("echo (pyship-echo)"), "{run}");
+}
