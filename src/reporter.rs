@@ -79,6 +79,10 @@ pub trait Reporter: Send + Sync {
     fn warning(&self, message: &str);
     /// A detail shown with `-v`.
     fn debug(&self, message: &str);
+    /// A detail shown with `-vv`: every request sent to an index, and its answer.
+    fn trace(&self, message: &str) {
+        let _ = message;
+    }
     /// Progress of `step`, shown (if at all) until the returned handle is finished or dropped.
     fn progress(&self, step: Step, kind: ProgressKind) -> Progress {
         let _ = (step, kind);
@@ -191,4 +195,12 @@ impl FetchReporter for Progress {
             sink.set_message(name.to_string());
         }
     }
+}
+
+/// A reporter's `trace` as a plain function, for modules that report nothing else (the
+/// index's HTTP client).
+pub fn tracer(
+    reporter: std::sync::Arc<dyn Reporter>,
+) -> std::sync::Arc<dyn Fn(&str) + Send + Sync> {
+    std::sync::Arc::new(move |message: &str| reporter.trace(message))
 }

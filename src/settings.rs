@@ -143,7 +143,8 @@ impl GlobalSettings {
         };
         let verbosity = match (quiet, verbose) {
             (0, 0) => Verbosity::Normal,
-            (0, _) => Verbosity::Verbose,
+            (0, 1) => Verbosity::Verbose,
+            (0, _) => Verbosity::Trace,
             (1, _) => Verbosity::Quiet,
             _ => Verbosity::Silent,
         };

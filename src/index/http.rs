@@ -95,7 +95,12 @@ pub struct HttpClient {
     /// Pages the servers said they do not have (404, 410), by URL (redacted), with the
     /// status: for messages that say where a package was looked for.
     missing: Mutex<HashMap<String, u16>>,
+    /// Told every request and its answer (`-vv`).
+    trace: Option<Trace>,
 }
+
+/// Where requests are told (`GET URL`, `200 URL (N bytes, Ms)`), for `-vv`.
+pub type Trace = std::sync::Arc<dyn Fn(&str) + Send + Sync>;
 
 #[derive(Debug, Clone)]
 struct NetrcEntry {
@@ -121,6 +126,7 @@ impl HttpClient {
             netrc: OnceLock::new(),
             in_flight: Mutex::new(HashMap::new()),
             missing: Mutex::new(HashMap::new()),
+            trace: None,
             next_id: AtomicU64::new(0),
         }
     }
@@ -325,11 +331,27 @@ impl HttpClient {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .insert(id, (Instant::now(), redact(url)));
+        let started = Instant::now();
+        if let Some(trace) = &self.trace {
+            trace(&format!("GET {}", redact(url)));
+        }
         let result = self.send_with_retries(url, headers, max_body, progress);
         self.in_flight
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .remove(&id);
+        if let Some(trace) = &self.trace {
+            trace(&match &result {
+                Ok(response) => format!(
+                    "{} {} ({} bytes, {} ms)",
+                    response.status.as_u16(),
+                    redact(url),
+                    response.body.len(),
+                    started.elapsed().as_millis()
+                ),
+                Err(error) => format!("failed {}: {error}", redact(url)),
+            });
+        }
         result
     }
 
@@ -494,6 +516,11 @@ struct Response {
 }
 
 impl HttpClient {
+    /// Tells `trace` of every request from now on.
+    pub fn set_trace(&mut self, trace: Trace) {
+        self.trace = Some(trace);
+    }
+
     /// The HTTP status a server gave for `url` when it had no such page (404, 410).
     pub fn missing_status(&self, url: &Url) -> Option<u16> {
         self.missing.lock().ok()?.get(&redact(url)).copied()

@@ -380,6 +380,12 @@ impl PackageIndex {
         }
     }
 
+    /// Tells `trace` of every request it sends, and of what came back (`-vv`).
+    pub fn with_trace(mut self, trace: http::Trace) -> PackageIndex {
+        self.http.set_trace(trace);
+        self
+    }
+
     /// Where `name` was looked for and not found: each index page's URL with the HTTP status
     /// its server gave (`https://pypi.org/simpel/six/ (HTTP 404)`), for messages.
     pub fn where_missing(&self, name: &PackageName) -> Vec<String> {

@@ -97,11 +97,21 @@ impl Inputs {
 }
 
 /// The stamp of the tree at `staging_root` when it was staged from `inputs` and has not been
-/// touched since; `None` when it must be staged again.
-pub(crate) fn fresh(staging_root: &Path, inputs: &Inputs) -> Option<Stamp> {
-    let text = std::fs::read_to_string(stamp_path(staging_root)).ok()?;
-    let stamp: Stamp = serde_json::from_str(&text).ok()?;
-    (stamp.inputs == inputs.finish() && stamp.tree == staged_tree(staging_root)).then_some(stamp)
+/// touched since; else why it must be staged again (for `-v`).
+pub(crate) fn fresh(staging_root: &Path, inputs: &Inputs) -> Result<Stamp, &'static str> {
+    let text = std::fs::read_to_string(stamp_path(staging_root))
+        .map_err(|_| "it was never staged, or its staging did not finish")?;
+    let stamp: Stamp =
+        serde_json::from_str(&text).map_err(|_| "its stamp is from another pyship")?;
+    if stamp.inputs != inputs.finish() {
+        return Err(
+            "its inputs changed (the lock, the target, the settings, the project's files, the interpreter or this pyship)",
+        );
+    }
+    if stamp.tree != staged_tree(staging_root) {
+        return Err("the staged tree was changed since (a command run in it, an edit)");
+    }
+    Ok(stamp)
 }
 
 /// Forgets the stamp, before the tree is changed.
@@ -190,18 +200,18 @@ mod tests {
         };
         let mut inputs = Inputs::new();
         inputs.fact("lock hash 1");
-        assert!(fresh(&staged, &inputs).is_none(), "no stamp yet");
+        assert!(fresh(&staged, &inputs).is_err(), "no stamp yet");
         remember(&staged, &inputs, BytecodeMode::Build, &venv, &[]).unwrap();
-        assert!(fresh(&staged, &inputs).is_some());
+        assert!(fresh(&staged, &inputs).is_ok());
 
         let mut changed = Inputs::new();
         changed.fact("lock hash 2");
-        assert!(fresh(&staged, &changed).is_none());
+        assert!(fresh(&staged, &changed).is_err());
 
         std::fs::write(staged.join("opt/app/y.py"), "y = 1\n").unwrap();
-        assert!(fresh(&staged, &inputs).is_none(), "a file appeared");
+        assert!(fresh(&staged, &inputs).is_err(), "a file appeared");
         remember(&staged, &inputs, BytecodeMode::Build, &venv, &[]).unwrap();
         forget(&staged).unwrap();
-        assert!(fresh(&staged, &inputs).is_none(), "forgotten");
+        assert!(fresh(&staged, &inputs).is_err(), "forgotten");
     }
 }

@@ -125,12 +125,14 @@ impl Workspace {
 
     /// The package index over [`Self::sources`].
     pub fn index(&self) -> anyhow::Result<PackageIndex> {
-        PackageIndex::new(self.sources()?, self.offline, self.cache.clone()).with_context(|| {
-            format!(
-                "in `[tool.pyship]` of `{}`",
-                self.project.pyproject_path().display()
-            )
-        })
+        PackageIndex::new(self.sources()?, self.offline, self.cache.clone())
+            .map(|index| index.with_trace(crate::reporter::tracer(self.reporter.clone())))
+            .with_context(|| {
+                format!(
+                    "in `[tool.pyship]` of `{}`",
+                    self.project.pyproject_path().display()
+                )
+            })
     }
 
     /// The interpreters that may build for `target`, best first: the `build-interpreter`

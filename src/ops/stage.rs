@@ -231,23 +231,30 @@ fn stage(
     let interpreter = InterpreterSource::of(target)?;
     let items = lock.select(target)?;
     let inputs = inputs(workspace, lock, target, &items, install_prefix, layout);
-    if let Some(stamp) = fresh::fresh(staging_root, &inputs) {
-        reporter.status(
-            Step::Fresh,
-            &format!(
-                "{} for {} (nothing changed)",
-                install_prefix.display(),
-                target.name
-            ),
-        );
-        return Ok(Staged {
-            venv: stamp.venv,
-            packages: stamp.packages,
-            target: target.clone(),
-            base_interpreter: interpreter.base().to_path_buf(),
-            bytecode: stamp.bytecode,
-            layout,
-        });
+    match fresh::fresh(staging_root, &inputs) {
+        Ok(stamp) => {
+            reporter.status(
+                Step::Fresh,
+                &format!(
+                    "{} for {} (nothing changed)",
+                    install_prefix.display(),
+                    target.name
+                ),
+            );
+            return Ok(Staged {
+                venv: stamp.venv,
+                packages: stamp.packages,
+                target: target.clone(),
+                base_interpreter: interpreter.base().to_path_buf(),
+                bytecode: stamp.bytecode,
+                layout,
+            });
+        }
+        Err(reason) => reporter.debug(&format!(
+            "staging {} for {} again: {reason}",
+            install_prefix.display(),
+            target.name
+        )),
     }
     let wheels = fetch(workspace, &items)?;
     let build_python = workspace.build_python(target);
@@ -506,11 +513,16 @@ fn build_app(workspace: &Workspace, lock: &Lock, plan: &Plan) -> anyhow::Result<
             plan.target.python_version()
         );
     }
-    // The application is the distribution asked for (pip writes `REQUESTED` for it too). Not
-    // pip's `direct_url.json` naming the project directory: that is a path on this machine,
-    // meaningless on the server, and it would make artifacts differ by checkout location.
-    Ok(venv::Wheel {
-        path: app_wheel,
+    Ok(app_wheel_to_install(project, app_wheel))
+}
+
+/// The application's wheel as installed: the distribution asked for (pip writes `REQUESTED`
+/// for it too). Not pip's `direct_url.json` naming the project directory: that is a path on
+/// this machine, meaningless on the server, and it would make artifacts differ by checkout
+/// location.
+fn app_wheel_to_install(project: &crate::project::Project, path: PathBuf) -> venv::Wheel {
+    venv::Wheel {
+        path,
         locked_sha256: None,
         name: project.name.to_string(),
         app: true,
@@ -518,7 +530,7 @@ fn build_app(workspace: &Workspace, lock: &Lock, plan: &Plan) -> anyhow::Result<
             requested: true,
             direct_url: None,
         },
-    })
+    }
 }
 
 /// An application that is not a Python package: its files in a wheel pyship writes, installed
@@ -576,16 +588,7 @@ fn app_files_wheel(
         },
         &project.target_dir().join("build").join("app-files"),
     )?;
-    Ok(venv::Wheel {
-        path,
-        locked_sha256: None,
-        name: project.name.to_string(),
-        app: true,
-        extras: wheel::DistInfoExtras {
-            requested: true,
-            direct_url: None,
-        },
-    })
+    Ok(app_wheel_to_install(project, path))
 }
 
 /// Says how the bytecode was handled, and which modules did not compile.

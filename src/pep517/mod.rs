@@ -370,7 +370,8 @@ impl WheelBuilder {
         reporter: Arc<dyn Reporter>,
     ) -> anyhow::Result<WheelBuilder> {
         Ok(WheelBuilder {
-            index: PackageIndex::new(sources, offline, cache.clone())?,
+            index: PackageIndex::new(sources, offline, cache.clone())?
+                .with_trace(crate::reporter::tracer(reporter.clone())),
             interpreter,
             cache,
             source_date_epoch,

@@ -22,6 +22,8 @@ pub enum Verbosity {
     Normal,
     /// `-v`: debug lines too.
     Verbose,
+    /// `-vv`: trace lines too (every request to an index and its answer).
+    Trace,
 }
 
 /// Writes status, debug lines and data.
@@ -136,6 +138,11 @@ impl Reporter for Printer {
     }
     fn progress(&self, step: Step, kind: ProgressKind) -> Progress {
         bars::progress(self, step, kind)
+    }
+    fn trace(&self, message: &str) {
+        if self.verbosity >= Verbosity::Trace {
+            let _ = writeln!(std::io::stderr().lock(), "trace: {message}");
+        }
     }
     fn relay(&self, line: &str) {
         // A plugin says what it has to say (it is told `-q` itself); its errors always show.

@@ -933,3 +933,13 @@ fn target_dir_moves_all_of_pyships_work_out_of_the_project() {
     );
     assert!(!context.root.join("target").exists(), "{run}");
 }
+
+#[test]
+fn verbose_builds_say_why_a_tree_is_staged_again() {
+    let context = TestContext::hello();
+    let run = context.pyship(&["build", "--offline", "-v"]).success();
+    assert!(run.stderr.contains("again: it was never staged"), "{run}");
+    context.file("src/hello/extra.py", "X = 1\n");
+    let run = context.pyship(&["build", "--offline", "-v"]).success();
+    assert!(run.stderr.contains("again: its inputs changed"), "{run}");
+}

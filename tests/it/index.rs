@@ -351,3 +351,23 @@ fn a_mistyped_index_url_is_named_with_the_status_it_answered() {
         "{run}"
     );
 }
+
+#[test]
+fn with_vv_every_request_and_its_answer_is_traced() {
+    let mut context = TestContext::new();
+    let server = served(&mut context, &["1.0"]);
+    context.file("pyproject.toml", PROJECT);
+    let run = context.pyship(&["lock", "-vv"]).success();
+    let page = format!("{}/dep/", server.url());
+    assert!(
+        run.stderr.contains(&format!("trace: GET {page}\n")),
+        "{run}"
+    );
+    assert!(
+        run.stderr.contains(&format!("trace: 200 {page} (")),
+        "{run}"
+    );
+    // `-v` alone says less.
+    let run = context.pyship(&["lock", "-v", "--upgrade"]).success();
+    assert!(!run.stderr.contains("trace:"), "{run}");
+}

@@ -38,7 +38,8 @@ pub(crate) fn resolve(
     reporter: &Arc<dyn Reporter>,
 ) -> anyhow::Result<Lock> {
     check_requires_python(plan)?;
-    let index = PackageIndex::new(plan.sources.clone(), offline, cache.clone())?;
+    let index = PackageIndex::new(plan.sources.clone(), offline, cache.clone())?
+        .with_trace(crate::reporter::tracer(reporter.clone()));
     let mut options = plan.options.clone();
     let builder = match &plan.build_python {
         Some(python) => Some(Arc::new(WheelBuilder::new(
