@@ -279,7 +279,8 @@ fn stage(
     );
     let venv = create_layout(workspace, &plan)?;
     let venv_layout = venv_layout(layout, plan.interpreter.base(), target);
-    let mut owners = venv::Owners::of(&venv);
+    let mut owners =
+        venv::Owners::of(&venv).choosing(workspace.project.config.scripts_from.clone());
 
     // The dependencies: locked wheels, and sdists built here.
     let mut to_install =
@@ -311,6 +312,9 @@ fn stage(
     )?;
     to_install.push((app, workspace.project.version.clone()));
     installed.extend(venv::link(&venv, &prepared_app, &mut owners)?);
+    for clash in &owners.clashes {
+        reporter.warning(clash);
+    }
 
     let packages: Vec<pyship_plugin::Package> = to_install
         .into_iter()
@@ -856,7 +860,8 @@ fn inputs(
         .fact(format!("{layout:?}"))
         // Not SOURCE_DATE_EPOCH: the staged files do not depend on it (checked-hash pycs;
         // the artifacts' times are set when packaging).
-        .fact(format!("{:?}", project.config.bytecode));
+        .fact(format!("{:?}", project.config.bytecode))
+        .fact(format!("{:?}", project.config.scripts_from));
     for item in items {
         inputs.fact(format!(
             "{} {} {} {}",

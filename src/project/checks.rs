@@ -80,6 +80,16 @@ pub(super) fn check_settings(
     for command in &config.commands {
         at.check(&["commands"], command, grammar::console_script)?;
     }
+    let mut scripts_from = std::collections::BTreeMap::new();
+    for (script, distribution) in &config.scripts_from {
+        at.check(&["scripts-from"], script, grammar::console_script)?;
+        let normalized = <pep508_rs::PackageName as std::str::FromStr>::from_str(distribution)
+            .map_err(|error| {
+                at.invalid(&["scripts-from", script], distribution, error.to_string())
+            })?;
+        scripts_from.insert(script.clone(), normalized.to_string());
+    }
+    config.scripts_from = scripts_from;
     if let Some(directory) = &config.app_directory {
         at.check(&["app-directory"], directory, |directory| {
             let plain = !directory.is_empty()

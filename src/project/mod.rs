@@ -279,6 +279,10 @@ pub struct PyshipConfig {
     pub app_files: Option<AppFilesSpec>,
     /// Where the app's files go, relative to the install prefix: `app` by default.
     pub app_directory: Option<String>,
+    /// Where two distributions ship a console script of the same name, the one whose script
+    /// is installed: script name to distribution name (normalized on load).
+    #[serde(default)]
+    pub scripts_from: BTreeMap<String, String>,
 }
 
 /// `app-files = true` or `app-files = ["manage.py", "mysite"]`.

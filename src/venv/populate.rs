@@ -13,7 +13,7 @@
 //! an entry that fails the check is installed again. Entries are written in a scratch directory
 //! and renamed into place, so an interrupted run leaves none half-written.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -184,49 +184,140 @@ pub fn prepare(
     })
 }
 
-/// Who owns each file linked into a layout so far: the layout itself, then each distribution.
-pub struct Owners(HashMap<PathBuf, String>);
+/// Who owns each file linked into a layout so far: the layout itself, then each distribution;
+/// which distribution's console script wins where two ship one of the same name; and what was
+/// decided so, for warnings.
+pub struct Owners {
+    files: HashMap<PathBuf, String>,
+    /// Console script name to the distribution whose script is installed
+    /// (`[tool.pyship] scripts-from`).
+    chosen: std::collections::BTreeMap<String, String>,
+    /// The scripts two distributions both ship, and which one was installed, said once each.
+    pub clashes: Vec<String>,
+}
+
+/// What the layout itself installs, as an owner.
+const THE_LAYOUT: &str = "the virtualenv";
 
 impl Owners {
     /// A layout's own files (interpreter links, `pyvenv.cfg`, activation scripts).
     pub fn of(venv: &StagedVenv) -> Owners {
-        Owners(
-            venv.own_files
+        Owners {
+            files: venv
+                .own_files
                 .iter()
                 .map(|own| {
                     let relative = own.strip_prefix(&venv.staging_root).unwrap_or(own);
-                    (relative.to_path_buf(), "the virtualenv".to_string())
+                    (relative.to_path_buf(), THE_LAYOUT.to_string())
                 })
                 .collect(),
-        )
+            chosen: Default::default(),
+            clashes: Vec::new(),
+        }
+    }
+
+    /// Where two distributions ship a console script of the same name, the one `chosen` names
+    /// (script name to normalized distribution name) is installed.
+    pub fn choosing(mut self, chosen: std::collections::BTreeMap<String, String>) -> Owners {
+        self.chosen = chosen;
+        self
+    }
+
+    /// Who installs `path`, which `name` ships too: `Ok(true)` for `name`, `Ok(false)` for the
+    /// one there first; an error where the clash is not two distributions' console scripts.
+    fn decide(
+        &mut self,
+        venv: &StagedVenv,
+        path: &str,
+        name: &str,
+        first: &str,
+    ) -> Result<bool, String> {
+        let bin = venv
+            .install_prefix
+            .strip_prefix("/")
+            .unwrap_or(&venv.install_prefix)
+            .join("bin");
+        let script = Path::new(path)
+            .parent()
+            .is_some_and(|parent| parent == bin)
+            .then(|| Path::new(path).file_name())
+            .flatten()
+            .and_then(|script| script.to_str());
+        let Some(script) = script.filter(|_| first != THE_LAYOUT && first != name) else {
+            return Err(first.to_string());
+        };
+        let later = match self.chosen.get(script) {
+            Some(chosen) if chosen == name => true,
+            Some(chosen) if chosen == first => false,
+            Some(chosen) => {
+                return Err(format!(
+                    "{first} (`scripts-from` names `{chosen}` for `{script}`, which neither {first} nor {name} is)"
+                ));
+            }
+            // pip's and uv's rule: the one installed last.
+            None => {
+                self.clashes.push(format!(
+                    "`bin/{script}` is shipped by both {first} and {name}: {name}'s is installed; choose with `scripts-from = {{ \"{script}\" = \"NAME\" }}` in `[tool.pyship]`"
+                ));
+                true
+            }
+        };
+        Ok(later)
     }
 }
 
 /// Links every prepared wheel into `venv`; a file that two distributions (or a distribution
-/// and the layout itself) both install is refused before anything is linked. Returns what each
-/// wheel is, in order.
+/// and the layout itself) both install is refused before anything is linked, except a console
+/// script two distributions ship, which one of them installs (see [`Owners`]). Returns what
+/// each wheel is, in order.
 pub fn link(
     venv: &StagedVenv,
     prepared: &Prepared,
     owners: &mut Owners,
 ) -> Result<Vec<Installed>, PopulateError> {
-    for (name, wheel, _, entry) in &prepared.wheels {
+    let mut skipped: Vec<HashSet<String>> = vec![HashSet::new(); prepared.wheels.len()];
+    let mut linked_here: HashMap<PathBuf, usize> = HashMap::new();
+    let mut replaced: Vec<PathBuf> = Vec::new();
+    for (index, (name, wheel, _, entry)) in prepared.wheels.iter().enumerate() {
         // Sources before bytecode, so that a clash names the module rather than its pyc.
         let mut files: Vec<&str> = entry.files.iter().map(|file| file.path.as_str()).collect();
         files.sort_by_key(|path| path.contains("__pycache__/"));
         for path in files {
-            if let Some(first) = owners.0.insert(PathBuf::from(path), name.clone()) {
-                return Err(PopulateError::Conflict {
+            let key = PathBuf::from(path);
+            let Some(first) = owners.files.get(&key).cloned() else {
+                owners.files.insert(key.clone(), name.clone());
+                linked_here.insert(key, index);
+                continue;
+            };
+            let this_one = owners.decide(venv, path, name, &first).map_err(|first| {
+                PopulateError::Conflict {
                     wheel: wheel.clone(),
                     first,
                     path: Path::new("/").join(path),
-                });
+                }
+            })?;
+            if !this_one {
+                skipped[index].insert(path.to_string());
+                continue;
             }
+            match linked_here.get(&key) {
+                Some(&earlier) => {
+                    skipped[earlier].insert(path.to_string());
+                }
+                None => replaced.push(venv.staging_root.join(path)),
+            }
+            owners.files.insert(key.clone(), name.clone());
+            linked_here.insert(key, index);
         }
     }
+    for path in &replaced {
+        std::fs::remove_file(path).map_err(io_error(path))?;
+    }
     let linker = Linker::default();
-    parallel_map(&prepared.wheels, |(_, _, tree, entry)| {
-        linker.link_entry(tree, entry, &venv.staging_root)
+    let indexes: Vec<usize> = (0..prepared.wheels.len()).collect();
+    parallel_map(&indexes, |&index| {
+        let (_, _, tree, entry) = &prepared.wheels[index];
+        linker.link_entry(tree, entry, &venv.staging_root, &skipped[index])
     })
     .into_iter()
     .collect::<Result<Vec<()>, _>>()?;
@@ -268,7 +359,14 @@ pub fn mirror(
         own_files: Vec::new(),
         ..venv.clone()
     };
-    Ok((mirrored, Owners(owners)))
+    Ok((
+        mirrored,
+        Owners {
+            files: owners,
+            chosen: Default::default(),
+            clashes: Vec::new(),
+        },
+    ))
 }
 
 /// The entry's name: a hash of everything its files depend on.
@@ -558,8 +656,13 @@ impl Linker {
         tree: &Path,
         entry: &Entry,
         staging_root: &Path,
+        skipped: &HashSet<String>,
     ) -> Result<(), PopulateError> {
-        for file in &entry.files {
+        for file in entry
+            .files
+            .iter()
+            .filter(|file| !skipped.contains(&file.path))
+        {
             let from = tree.join(&file.path);
             let to = staging_root.join(&file.path);
             if let Some(parent) = to.parent() {

@@ -943,3 +943,54 @@ fn verbose_builds_say_why_a_tree_is_staged_again() {
     let run = context.pyship(&["build", "--offline", "-v"]).success();
     assert!(run.stderr.contains("again: its inputs changed"), "{run}");
 }
+
+/// Two dependencies that ship a console script of the same name (changedetection.io's
+/// pyppeteer forks): the one installed last wins, as with pip and uv, with a warning naming
+/// both; the project may choose; the venv's own files stay refused.
+#[test]
+fn a_console_script_two_dependencies_ship_is_installed_once_and_the_project_may_choose() {
+    let context = TestContext::new();
+    let wheels = context.root.join("wheels");
+    for name in ["forka", "forkb"] {
+        WheelSpec::new(name, "1.0")
+            .entry_points(&format!("[console_scripts]\nfetch-browser = {name}:main\n"))
+            .write(&wheels);
+    }
+    copy_flit(&context);
+    let pyproject = |extra: &str| {
+        format!(
+            "[project]\nname = \"app\"\nversion = \"1.0\"\ndescription = \"x\"\ndependencies = [\"forka\", \"forkb\"]\n\n\
+             [build-system]\nrequires = [\"flit_core>=3.4\"]\nbuild-backend = \"flit_core.buildapi\"\n\n\
+             [tool.pyship]\ninterpreter = \"/usr/bin/python3.11\"\nfind-links = [\"wheels\"]\nno-index = true\n{extra}"
+        )
+    };
+    context.file(
+        "app/__init__.py",
+        "\"\"\"App.\"\"\"\n__version__ = \"1.0\"\n",
+    );
+    context.file("pyproject.toml", &pyproject(""));
+    let run = context.pyship(&["build", "--offline"]).success();
+    assert!(
+        run.stderr.contains(
+            "`bin/fetch-browser` is shipped by both forka and forkb: forkb's is installed"
+        ),
+        "{run}"
+    );
+    let script = PathBuf::from(run.stdout.trim()).join("bin/fetch-browser");
+    assert!(
+        std::fs::read_to_string(&script)
+            .unwrap()
+            .contains("from forkb import main")
+    );
+    context.file(
+        "pyproject.toml",
+        &pyproject("scripts-from = { \"fetch-browser\" = \"ForkA\" }\n"),
+    );
+    let run = context.pyship(&["build", "--offline"]).success();
+    assert!(!run.stderr.contains("is shipped by both"), "{run}");
+    assert!(
+        std::fs::read_to_string(&script)
+            .unwrap()
+            .contains("from forka import main")
+    );
+}
