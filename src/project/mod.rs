@@ -279,6 +279,10 @@ pub struct PyshipConfig {
     pub app_files: Option<AppFilesSpec>,
     /// Where the app's files go, relative to the install prefix: `app` by default.
     pub app_directory: Option<String>,
+    /// pip inside the virtualenv (locked and hash-checked like any dependency), for apps that
+    /// run it themselves (plugin managers, updaters), as dh-virtualenv's venvs have it.
+    #[serde(default)]
+    pub include_pip: bool,
     /// Where two distributions ship a console script of the same name, the one whose script
     /// is installed: script name to distribution name (normalized on load).
     #[serde(default)]

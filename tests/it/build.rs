@@ -994,3 +994,34 @@ fn a_console_script_two_dependencies_ship_is_installed_once_and_the_project_may_
             .contains("from forka import main")
     );
 }
+
+/// `include-pip`: pip in the venv, locked like any dependency (OctoPrint's plugin manager runs
+/// it); Debian's own pip wheel stands in for an index.
+#[test]
+fn include_pip_puts_a_locked_pip_in_the_venv() {
+    let debian_wheels = Path::new("/usr/share/python-wheels");
+    if !debian_wheels.is_dir() {
+        assert!(
+            std::env::var("PYSHIP_TEST_REQUIRE_EXTERNAL_TOOLS").as_deref() != Ok("1"),
+            "no /usr/share/python-wheels (python3-pip-whl, which python3.11-venv brings)"
+        );
+        eprintln!("SKIPPING: no /usr/share/python-wheels (python3-pip-whl)");
+        return;
+    }
+    let context = TestContext::hello();
+    let pyproject = context.read("pyproject.toml").replace(
+        "find-links = [\"wheelhouse\"]",
+        "find-links = [\"wheelhouse\", \"/usr/share/python-wheels\"]\ninclude-pip = true",
+    );
+    context.file("pyproject.toml", &pyproject);
+    let run = context.pyship(&["build", "--offline"]).success();
+    assert!(context.read("pylock.toml").contains("name = \"pip\""));
+    let prefix = PathBuf::from(run.stdout.trim());
+    assert!(prefix.join("bin/pip").is_file(), "{run}");
+    let site = prefix.join("lib/python3.11/site-packages");
+    let pip = std::fs::read_dir(&site)
+        .unwrap()
+        .flatten()
+        .any(|entry| entry.file_name().to_string_lossy().starts_with("pip-"));
+    assert!(pip, "no pip dist-info in {}", site.display());
+}

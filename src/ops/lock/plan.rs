@@ -112,6 +112,9 @@ pub(crate) fn for_project(
         files.read(&project.root.join(file))?;
     }
     requirements.extend(files.requirements);
+    if config.include_pip && !requirements.iter().any(|r| r.name.as_ref() == "pip") {
+        requirements.push(crate::pep508::parse_requirement("pip").map_err(anyhow::Error::msg)?);
+    }
     let mut extras: Vec<String> = config.extras.clone();
     extras.extend(settings.extras.iter().cloned());
     if settings.all_extras {
