@@ -277,7 +277,20 @@ pub fn deployment(
             ));
         }
     }
+    let steps = |key: &'static str, steps: &[Vec<String>]| {
+        steps
+            .iter()
+            .map(|words| {
+                resolve_command(install_prefix, staged_bin, words)
+                    .map_err(|message| invalid(key, &words.join(" "), message))
+            })
+            .collect::<Result<Vec<_>, _>>()
+    };
+    let install_steps = steps("install-steps", &config.install_steps)?;
+    let upgrade_steps = steps("upgrade-steps", &config.upgrade_steps)?;
     Ok(Deployment {
+        install_steps,
+        upgrade_steps,
         build_number: config.build_number,
         run_depends: packages(&config.run_depends),
         build_depends: packages(&config.build_depends),
@@ -287,6 +300,33 @@ pub fn deployment(
         service,
         commands: config.commands.clone(),
     })
+}
+
+/// A command as the deployment writes it: its first word a console script of the venv (a
+/// bare name), a path under the install prefix (relative), or an absolute path.
+fn resolve_command(
+    install_prefix: &Path,
+    staged_bin: &Path,
+    words: &[String],
+) -> Result<Vec<String>, String> {
+    let Some((first, rest)) = words.split_first() else {
+        return Ok(Vec::new());
+    };
+    let program = Path::new(first);
+    let program = if program.is_absolute() {
+        program.to_path_buf()
+    } else if first.contains('/') {
+        install_prefix.join(program)
+    } else if staged_bin.join(first).is_file() {
+        install_prefix.join("bin").join(first)
+    } else {
+        return Err(format!(
+            "`{first}` is not a console script of the virtualenv (its `bin/`); give a path for another program"
+        ));
+    };
+    let mut command = vec![program.display().to_string()];
+    command.extend(rest.iter().cloned());
+    Ok(command)
 }
 
 fn service(
@@ -347,7 +387,38 @@ fn service(
         }
     };
     exec_start.extend(spec.args.iter().cloned());
+    let resolve = |key: &'static str, words: &[String]| {
+        resolve_command(install_prefix, staged_bin, words).map_err(|message| invalid(key, message))
+    };
+    let exec_start_pre = spec
+        .exec_start_pre
+        .iter()
+        .map(|words| resolve("exec-start-pre", words))
+        .collect::<Result<Vec<_>, _>>()?;
+    let exec_reload = resolve("exec-reload", &spec.exec_reload)?;
+    let directories = [
+        ("runtime", &spec.runtime_directory),
+        ("state", &spec.state_directory),
+        ("logs", &spec.logs_directory),
+        ("cache", &spec.cache_directory),
+    ]
+    .into_iter()
+    .filter(|(_, directories)| !directories.is_empty())
+    .map(|(kind, directories)| (kind.to_string(), directories.clone()))
+    .collect();
     Ok(Service {
+        service_type: spec.service_type.clone(),
+        exec_start_pre,
+        exec_reload,
+        restart_sec: spec.restart_sec.clone(),
+        syslog_identifier: spec.syslog_identifier.clone(),
+        environment_files: spec.environment_file.clone(),
+        load_credentials: spec
+            .load_credential
+            .iter()
+            .map(|(id, path)| (id.clone(), PathBuf::from(path)))
+            .collect(),
+        directories,
         name: spec
             .name
             .clone()

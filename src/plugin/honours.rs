@@ -95,6 +95,12 @@ fn set_facts(project: &Project) -> Vec<(&'static str, &'static str)> {
     if !config.commands.is_empty() {
         facts.push(("commands", "commands"));
     }
+    if !config.install_steps.is_empty() {
+        facts.push(("steps", "install-steps"));
+    }
+    if !config.upgrade_steps.is_empty() {
+        facts.push(("steps", "upgrade-steps"));
+    }
     facts
 }
 

@@ -80,6 +80,23 @@ pub(super) fn check_settings(
     for command in &config.commands {
         at.check(&["commands"], command, grammar::console_script)?;
     }
+    for (key, steps) in [
+        ("install-steps", &config.install_steps),
+        ("upgrade-steps", &config.upgrade_steps),
+    ] {
+        for step in steps {
+            if step.is_empty() {
+                return Err(at.invalid(
+                    &[key],
+                    "[]",
+                    "each step is a command and its arguments, not empty".into(),
+                ));
+            }
+            for word in step {
+                at.check(&[key], word, grammar::single_line)?;
+            }
+        }
+    }
     let mut scripts_from = std::collections::BTreeMap::new();
     for (script, distribution) in &config.scripts_from {
         at.check(&["scripts-from"], script, grammar::console_script)?;
@@ -272,6 +289,59 @@ fn check_service(at: &Locator, config: &mut PyshipConfig) -> Result<(), ProjectE
     }
     if let Some(file) = &service.unit_file {
         at.check(&key("unit-file"), file, grammar::single_line)?;
+    }
+    if let Some(value) = &service.service_type {
+        at.check(&key("type"), value, grammar::service_type)?;
+    }
+    for word in service
+        .exec_start_pre
+        .iter()
+        .flatten()
+        .chain(&service.exec_reload)
+    {
+        let name = if service.exec_reload.contains(word) {
+            "exec-reload"
+        } else {
+            "exec-start-pre"
+        };
+        at.check(&key(name), word, grammar::single_line)?;
+    }
+    if service.exec_start_pre.iter().any(Vec::is_empty) {
+        return Err(at.invalid(
+            &key("exec-start-pre"),
+            "[]",
+            "each entry is a command and its arguments, not empty".into(),
+        ));
+    }
+    if let Some(value) = &service.restart_sec {
+        at.check(&key("restart-sec"), value, grammar::time_span)?;
+    }
+    if let Some(value) = &service.syslog_identifier {
+        at.check(&key("syslog-identifier"), value, grammar::credential_id)?;
+    }
+    for file in &mut service.environment_file {
+        let (optional, path) = match file.strip_prefix('-') {
+            Some(path) => ("-", path),
+            None => ("", file.as_str()),
+        };
+        let normalized = grammar::plain_absolute_path(path)
+            .map_err(|message| at.invalid(&key("environment-file"), path, message))?;
+        *file = format!("{optional}{normalized}");
+    }
+    for (id, path) in &mut service.load_credential {
+        at.check(&["service", "load-credential"], id, grammar::credential_id)?;
+        *path = grammar::plain_absolute_path(path)
+            .map_err(|message| at.invalid(&["service", "load-credential", id], path, message))?;
+    }
+    for (name, directories) in [
+        ("runtime-directory", &service.runtime_directory),
+        ("state-directory", &service.state_directory),
+        ("logs-directory", &service.logs_directory),
+        ("cache-directory", &service.cache_directory),
+    ] {
+        for directory in directories {
+            at.check(&key(name), directory, grammar::service_directory)?;
+        }
     }
     Ok(())
 }

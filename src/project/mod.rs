@@ -279,6 +279,13 @@ pub struct PyshipConfig {
     pub app_files: Option<AppFilesSpec>,
     /// Where the app's files go, relative to the install prefix: `app` by default.
     pub app_directory: Option<String>,
+    /// Commands run once after a first install (a console script or a command, then its
+    /// arguments), as the service's user, before the service starts.
+    #[serde(default)]
+    pub install_steps: Vec<Vec<String>>,
+    /// Commands run after every upgrade (migrations), likewise.
+    #[serde(default)]
+    pub upgrade_steps: Vec<Vec<String>>,
     /// pip inside the virtualenv (locked and hash-checked like any dependency), for apps that
     /// run it themselves (plugin managers, updaters), as dh-virtualenv's venvs have it.
     #[serde(default)]
@@ -361,6 +368,36 @@ pub struct ServiceSpec {
     pub restart: Option<String>,
     /// A unit file in the project, used as it is.
     pub unit_file: Option<String>,
+    /// systemd's `Type=` (`simple`, `exec`, `notify`, …).
+    #[serde(rename = "type")]
+    pub service_type: Option<String>,
+    /// Commands run before the service starts (`ExecStartPre=`): each a console script or a
+    /// command, then its arguments.
+    #[serde(default)]
+    pub exec_start_pre: Vec<Vec<String>>,
+    /// The command that reloads the service (`ExecReload=`).
+    #[serde(default)]
+    pub exec_reload: Vec<String>,
+    /// systemd's `RestartSec=` (`5s`).
+    pub restart_sec: Option<String>,
+    /// systemd's `SyslogIdentifier=`.
+    pub syslog_identifier: Option<String>,
+    /// Files of `VAR=value` lines (`EnvironmentFile=`; a leading `-`: may be missing).
+    #[serde(default)]
+    pub environment_file: Vec<String>,
+    /// Secrets handed to the service: name to file (`LoadCredential=`).
+    #[serde(default)]
+    pub load_credential: BTreeMap<String, String>,
+    /// Directories systemd makes under `/run`, `/var/lib`, `/var/log`, `/var/cache`, owned by
+    /// the service's user.
+    #[serde(default)]
+    pub runtime_directory: Vec<String>,
+    #[serde(default)]
+    pub state_directory: Vec<String>,
+    #[serde(default)]
+    pub logs_directory: Vec<String>,
+    #[serde(default)]
+    pub cache_directory: Vec<String>,
 }
 
 /// `[tool.pyship] bytecode`.

@@ -19,4 +19,5 @@ mod package_tarball;
 mod package_vendors;
 mod plugins;
 mod resolver;
+mod services;
 mod support;

@@ -112,7 +112,26 @@ fn render(package: &str, action: &Action) -> String {
             )
         }
         Action::Fragment { .. } => String::new(),
+        // Not when dpkg installs into another root: the package's programs are not runnable
+        // there.
+        Action::RunStep {
+            command,
+            user,
+            on_upgrade,
+        } => {
+            let test = if *on_upgrade { "-n" } else { "-z" };
+            let body = lifecycle::step_script(command, user.as_deref(), *on_upgrade, sh_quote);
+            format!(
+                "if [ \"$1\" = configure ] && [ {test} \"${{2:-}}\" ] && [ -z \"${{DPKG_ROOT:-}}\" ]; then\n{}fi\n",
+                indent(&body)
+            )
+        }
     }
+}
+
+/// `text` indented by four spaces, line by line.
+fn indent(text: &str) -> String {
+    text.lines().map(|line| format!("    {line}\n")).collect()
 }
 
 /// One script from the generated part and the user's fragment. A fragment with a

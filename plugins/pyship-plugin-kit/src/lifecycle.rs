@@ -61,6 +61,14 @@ pub enum Action {
     RemoveHome { home: PathBuf },
     /// The user's fragment (`scripts` in `[tool.pyship]`) for this moment.
     Fragment { path: PathBuf },
+    /// A declared step (`install-steps`, `upgrade-steps`): `command` run as `user` (root when
+    /// none) after a first install, or after an upgrade, with its output shown; a failure
+    /// fails the operation, naming the step.
+    RunStep {
+        command: Vec<String>,
+        user: Option<String>,
+        on_upgrade: bool,
+    },
 }
 
 /// The ordered actions of each moment.
@@ -77,6 +85,33 @@ impl Plan {
             .filter(move |(when, _)| *when == moment)
             .map(|(_, action)| action)
     }
+}
+
+/// A declared step as shell: announced, run as `user` with `runuser` (util-linux, on every
+/// Debian and RHEL system), and on failure a message naming it and its status before the
+/// script fails. `quote` is the format's shell quoting.
+pub fn step_script(
+    command: &[String],
+    user: Option<&str>,
+    on_upgrade: bool,
+    quote: impl Fn(&str) -> String,
+) -> String {
+    let words: Vec<String> = command.iter().map(|word| quote(word)).collect();
+    let shown = command.join(" ").replace(|c: char| c.is_control(), " ");
+    let when = if on_upgrade { "upgrade" } else { "install" };
+    let run = match user {
+        Some(user) if user != "root" => {
+            format!("runuser -u {} -- {}", quote(user), words.join(" "))
+        }
+        _ => words.join(" "),
+    };
+    format!(
+        "echo {announce} >&2\nif {run}; then :; else\n    pyship_status=$?\n    echo {failed}\"$pyship_status)\" >&2\n    exit 1\nfi\n",
+        announce = quote(&format!("pyship: {when} step: {shown}")),
+        failed = quote(&format!(
+            "pyship: the {when} step `{shown}` failed (exit status "
+        )),
+    )
 }
 
 /// Where the package records that it made an account's home: `/var/lib/pyship/PACKAGE.home-created`.
@@ -125,6 +160,27 @@ pub fn plan(install_prefix: &Path, site_packages: Option<&Path>, deployment: &De
                     },
                 );
             }
+        }
+    }
+    // Declared steps before the service (re)starts: a migration must precede the new code.
+    let step_user = deployment
+        .service
+        .as_ref()
+        .and_then(|service| service.user.clone())
+        .or_else(|| deployment.user.as_ref().map(|user| user.name.clone()));
+    for (steps, on_upgrade) in [
+        (&deployment.install_steps, false),
+        (&deployment.upgrade_steps, true),
+    ] {
+        for command in steps {
+            add(
+                Moment::AfterInstall,
+                Action::RunStep {
+                    command: command.clone(),
+                    user: step_user.clone(),
+                    on_upgrade,
+                },
+            );
         }
     }
     if let Some(unit) = &unit {
@@ -219,7 +275,7 @@ mod tests {
                 working_directory: None,
                 environment: Default::default(),
                 restart: "on-failure".into(),
-                unit_file: None,
+                ..Service::default()
             }),
             ..Deployment::default()
         };

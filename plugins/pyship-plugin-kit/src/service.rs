@@ -51,6 +51,68 @@ pub fn check_service(service: &Service) -> Result<(), String> {
     if let Err(message) = grammar::restart(&service.restart) {
         return refuse("restart", &service.restart, message);
     }
+    type Rule = fn(&str) -> Result<(), String>;
+    let checks: [(&str, Option<&String>, Rule); 3] = [
+        ("type", service.service_type.as_ref(), grammar::service_type),
+        (
+            "restart delay",
+            service.restart_sec.as_ref(),
+            grammar::time_span,
+        ),
+        (
+            "syslog identifier",
+            service.syslog_identifier.as_ref(),
+            grammar::credential_id,
+        ),
+    ];
+    for (what, value, rule) in checks {
+        if let Some(value) = value {
+            if let Err(message) = rule(value) {
+                return refuse(what, value, message);
+            }
+        }
+    }
+    for word in service
+        .exec_start_pre
+        .iter()
+        .flatten()
+        .chain(&service.exec_reload)
+    {
+        if let Err(message) = grammar::single_line(word) {
+            return refuse("command", word, message);
+        }
+    }
+    for file in &service.environment_files {
+        let path = file.strip_prefix('-').unwrap_or(file);
+        if let Err(message) = grammar::plain_absolute_path(path) {
+            return refuse("environment file", file, message);
+        }
+    }
+    for (id, path) in &service.load_credentials {
+        if let Err(message) = grammar::credential_id(id) {
+            return refuse("credential", id, message);
+        }
+        if let Err(message) = grammar::plain_absolute_path(&path.to_string_lossy()) {
+            return refuse("credential file", &path.to_string_lossy(), message);
+        }
+    }
+    for (kind, directories) in &service.directories {
+        if !pyship_plugin::SERVICE_DIRECTORY_KINDS
+            .iter()
+            .any(|(known, _)| known == kind)
+        {
+            return refuse(
+                "kind of directory",
+                kind,
+                "it is runtime, state, logs or cache".into(),
+            );
+        }
+        for directory in directories {
+            if let Err(message) = grammar::service_directory(directory) {
+                return refuse("directory", directory, message);
+            }
+        }
+    }
     Ok(())
 }
 
@@ -182,7 +244,11 @@ pub fn unit_file(manifest: &Manifest, service: &Service) -> Result<(String, Stri
     let _ = writeln!(text, "After=network.target");
     let _ = writeln!(text);
     let _ = writeln!(text, "[Service]");
-    let _ = writeln!(text, "Type=simple");
+    let _ = writeln!(
+        text,
+        "Type={}",
+        service.service_type.as_deref().unwrap_or("simple")
+    );
     if let Some(user) = &service.user {
         let _ = writeln!(text, "User={user}");
     }
@@ -199,13 +265,38 @@ pub fn unit_file(manifest: &Manifest, service: &Service) -> Result<(String, Stri
             systemd_quote(&format!("{key}={value}"))
         );
     }
-    let command: Vec<String> = service
-        .exec_start
-        .iter()
-        .map(|word| systemd_quote(word))
-        .collect();
-    let _ = writeln!(text, "ExecStart={}", command.join(" "));
+    for file in &service.environment_files {
+        let _ = writeln!(text, "EnvironmentFile={file}");
+    }
+    let command_line = |words: &[String]| -> String {
+        words
+            .iter()
+            .map(|word| systemd_quote(word))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    for command in &service.exec_start_pre {
+        let _ = writeln!(text, "ExecStartPre={}", command_line(command));
+    }
+    let _ = writeln!(text, "ExecStart={}", command_line(&service.exec_start));
+    if !service.exec_reload.is_empty() {
+        let _ = writeln!(text, "ExecReload={}", command_line(&service.exec_reload));
+    }
     let _ = writeln!(text, "Restart={}", service.restart);
+    if let Some(delay) = &service.restart_sec {
+        let _ = writeln!(text, "RestartSec={delay}");
+    }
+    if let Some(identifier) = &service.syslog_identifier {
+        let _ = writeln!(text, "SyslogIdentifier={identifier}");
+    }
+    for (id, path) in &service.load_credentials {
+        let _ = writeln!(text, "LoadCredential={id}:{}", path.display());
+    }
+    for (kind, setting) in pyship_plugin::SERVICE_DIRECTORY_KINDS {
+        if let Some(directories) = service.directories.get(*kind) {
+            let _ = writeln!(text, "{setting}={}", directories.join(" "));
+        }
+    }
     let _ = writeln!(text);
     let _ = writeln!(text, "[Install]");
     let _ = writeln!(text, "WantedBy=multi-user.target");

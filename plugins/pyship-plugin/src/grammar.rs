@@ -97,6 +97,70 @@ pub fn restart(value: &str) -> Result<(), String> {
     }
 }
 
+/// systemd's `Type=` values.
+pub const SERVICE_TYPES: &[&str] = &["simple", "exec", "forking", "oneshot", "notify", "idle"];
+
+/// systemd's `Type=`.
+pub fn service_type(value: &str) -> Result<(), String> {
+    if SERVICE_TYPES.contains(&value) {
+        Ok(())
+    } else {
+        Err(format!(
+            "systemd's `Type=` takes one of {}",
+            SERVICE_TYPES.join(", ")
+        ))
+    }
+}
+
+/// A systemd time span as pyship writes it: a number and an optional unit (`500ms`, `5s`,
+/// `2min`, `1h`).
+pub fn time_span(value: &str) -> Result<(), String> {
+    let digits = value.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    let unit = &value[digits.len()..];
+    if !digits.is_empty()
+        && digits.chars().all(|c| c.is_ascii_digit())
+        && ["", "us", "ms", "s", "min", "h"].contains(&unit)
+    {
+        Ok(())
+    } else {
+        Err("a time span: a number and an optional unit (`500ms`, `5s`, `2min`, `1h`)".into())
+    }
+}
+
+/// A directory systemd makes for a service under `/run`, `/var/lib`, `/var/log` or
+/// `/var/cache` (`RuntimeDirectory=` …): a relative path of letters, digits and `._-`, steps
+/// separated by `/`, no `.` or `..` step.
+pub fn service_directory(value: &str) -> Result<(), String> {
+    let valid = !value.is_empty()
+        && value.split('/').all(|step| {
+            !step.is_empty()
+                && step != "."
+                && step != ".."
+                && step
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+        });
+    if valid {
+        Ok(())
+    } else {
+        Err("a directory name relative to systemd's own (`myapp`, `myapp/sessions`): letters, digits and `._-`, no `..`".into())
+    }
+}
+
+/// A credential's name in `LoadCredential=ID:PATH`: letters, digits and `._-`.
+pub fn credential_id(value: &str) -> Result<(), String> {
+    let valid = !value.is_empty()
+        && value.len() <= 255
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
+    if valid {
+        Ok(())
+    } else {
+        Err("a credential name is letters, digits and `._-`".into())
+    }
+}
+
 /// A plain absolute path, normalized (`//` and a trailing `/` dropped): no `.` or `..` steps,
 /// not `/` itself, and only the characters no script, unit or control file quotes or expands
 /// (`[A-Za-z0-9/._+-]`), so that it can be written anywhere as it is.

@@ -187,6 +187,7 @@ pub struct Published {
 
 /// The deployment facts a plugin may honour, as `Describe::honours` names them.
 pub const DEPLOYMENT_FACTS: &[&str] = &[
+    "steps",
     "build-number",
     "run-depends",
     "user",
@@ -331,6 +332,14 @@ pub struct Deployment {
     /// symbolic link to `PREFIX/bin/NAME` (checked to exist in the staged tree).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub commands: Vec<String>,
+    /// Commands run once after a first install (create a database, generate keys), each an
+    /// absolute argv, as the service's user (else the account, else root), before the
+    /// service starts; a failure fails the installation.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub install_steps: Vec<Vec<String>>,
+    /// Commands run after every upgrade (migrations), likewise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub upgrade_steps: Vec<Vec<String>>,
 }
 
 /// One system package: a default name in Debian's form (`libpq5 (>= 15)`), which each
@@ -483,7 +492,41 @@ pub struct Service {
     /// A unit file the user wrote, used instead of a generated one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unit_file: Option<PathBuf>,
+    /// systemd's `Type=` (`simple` when absent).
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    pub service_type: Option<String>,
+    /// Commands run before the service starts (`ExecStartPre=`), each an absolute argv.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exec_start_pre: Vec<Vec<String>>,
+    /// The command that reloads it (`ExecReload=`), an absolute argv.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exec_reload: Vec<String>,
+    /// systemd's `RestartSec=`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restart_sec: Option<String>,
+    /// systemd's `SyslogIdentifier=`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub syslog_identifier: Option<String>,
+    /// Files of `VAR=value` lines read at start (`EnvironmentFile=`), absolute; a leading `-`
+    /// means it may be missing.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub environment_files: Vec<String>,
+    /// Secrets handed to the service (`LoadCredential=ID:PATH`), by name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub load_credentials: BTreeMap<String, PathBuf>,
+    /// Directories systemd makes and owns for the service, by kind: `runtime` (`/run`),
+    /// `state` (`/var/lib`), `logs` (`/var/log`), `cache` (`/var/cache`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub directories: BTreeMap<String, Vec<String>>,
 }
+
+/// The kinds of [`Service::directories`] and the unit settings they become.
+pub const SERVICE_DIRECTORY_KINDS: &[(&str, &str)] = &[
+    ("runtime", "RuntimeDirectory"),
+    ("state", "StateDirectory"),
+    ("logs", "LogsDirectory"),
+    ("cache", "CacheDirectory"),
+];
 
 impl Manifest {
     /// A string option from `[tool.pyship.FORMAT]`.

@@ -92,6 +92,17 @@ fn render(action: &Action) -> String {
             "if [ -d {0} ]; then\n    find {0} -depth -type d -name __pycache__ -exec rm -rf {{}} + 2>/dev/null || :\n    find {0} -depth -type d -empty -delete 2>/dev/null || :\nfi\n",
             path(prefix)
         ),
+        // `$1` is 1 on a first install, more on an upgrade.
+        Action::RunStep {
+            command,
+            user,
+            on_upgrade,
+        } => {
+            let test = if *on_upgrade { "-gt" } else { "-eq" };
+            let body = lifecycle::step_script(command, user.as_deref(), *on_upgrade, sh_quote);
+            let body: String = body.lines().map(|line| format!("    {line}\n")).collect();
+            format!("if [ $1 {test} 1 ]; then\n{body}fi\n")
+        }
         // rpm has no purge.
         Action::PurgeService { .. } | Action::RemoveHome { .. } | Action::Fragment { .. } => {
             String::new()

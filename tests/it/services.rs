@@ -1,0 +1,203 @@
+//! Services as operators run them: the unit settings real apps use, written into the unit,
+//! checked on load, and verified by systemd itself in a Debian root.
+
+use std::path::PathBuf;
+
+use crate::support::debian_root::DebianRoot;
+use crate::support::{TestContext, output_ok, requires_tool};
+
+const SETTINGS: &str = r#"[tool.pyship.service]
+script = "hello-serve"
+type = "exec"
+exec-start-pre = [["hello-serve", "--check"]]
+exec-reload = ["/bin/true"]
+restart = "always"
+restart-sec = "5s"
+syslog-identifier = "hello"
+environment-file = ["-/etc/default/hello"]
+load-credential = { "db-password" = "/etc/hello/db-password" }
+state-directory = ["hello"]
+logs-directory = ["hello"]
+runtime-directory = ["hello"]
+cache-directory = ["hello"]
+"#;
+
+#[test]
+fn unit_settings_real_apps_use_are_written_and_systemd_verifies_the_unit() {
+    let context = TestContext::hello();
+    context.add_before_deb_table(SETTINGS);
+    let run = context.pyship(&["package", "deb", "--offline"]).success();
+    let deb = PathBuf::from(run.stdout.trim());
+    let Some(root) = DebianRoot::new("bookworm") else {
+        return;
+    };
+    root.install(&deb);
+    let unit = std::fs::read_to_string(root.join("/lib/systemd/system/hello.service")).unwrap();
+    for line in [
+        "Type=exec\n",
+        "EnvironmentFile=-/etc/default/hello\n",
+        "ExecStartPre=/opt/venvs/hello/bin/hello-serve --check\n",
+        "ExecStart=/opt/venvs/hello/bin/hello-serve\n",
+        "ExecReload=/bin/true\n",
+        "Restart=always\n",
+        "RestartSec=5s\n",
+        "SyslogIdentifier=hello\n",
+        "LoadCredential=db-password:/etc/hello/db-password\n",
+        "RuntimeDirectory=hello\n",
+        "StateDirectory=hello\n",
+        "LogsDirectory=hello\n",
+        "CacheDirectory=hello\n",
+    ] {
+        assert!(unit.contains(line), "{line}:\n{unit}");
+    }
+    // The pre-start step runs in the root as the unit says.
+    let check = root.ok(&["/opt/venvs/hello/bin/hello-serve", "--check"]);
+    assert_eq!(check.trim(), "ok: /opt/venvs/hello");
+    if !requires_tool("systemd-analyze") {
+        return;
+    }
+    // systemd's own check, against the root: the minimal root has no systemd, so the
+    // targets the unit names come from this machine's.
+    let targets = root.join("/usr/lib/systemd/system");
+    std::fs::create_dir_all(&targets).unwrap();
+    for entry in std::fs::read_dir("/usr/lib/systemd/system")
+        .unwrap()
+        .flatten()
+    {
+        if entry.file_name().to_string_lossy().ends_with(".target") {
+            let _ = std::fs::copy(entry.path(), targets.join(entry.file_name()));
+        }
+    }
+    let verified = output_ok(
+        std::process::Command::new("systemd-analyze")
+            .arg("verify")
+            .arg(format!("--root={}", root.path.display()))
+            .arg("/lib/systemd/system/hello.service"),
+    );
+    let said = String::from_utf8_lossy(&verified.stderr);
+    assert!(!said.contains("hello.service"), "{said}");
+}
+
+#[test]
+fn bad_unit_settings_stop_every_command_with_their_line() {
+    let context = TestContext::hello();
+    for (bad, key) in [
+        ("type = \"sometimes\"", "service.type"),
+        ("restart-sec = \"soon\"", "service.restart-sec"),
+        ("state-directory = [\"../etc\"]", "service.state-directory"),
+        (
+            "environment-file = [\"etc/default/x\"]",
+            "service.environment-file",
+        ),
+        (
+            "load-credential = { \"a b\" = \"/etc/x\" }",
+            "service.load-credential",
+        ),
+        ("exec-start-pre = [[]]", "service.exec-start-pre"),
+    ] {
+        let pyproject = context.read("pyproject.toml");
+        context.add_before_deb_table(&format!(
+            "[tool.pyship.service]\nscript = \"hello-serve\"\n{bad}\n"
+        ));
+        let run = context.pyship(&["lock", "--offline"]).code(1);
+        assert!(run.stderr.contains("pyproject.toml:"), "{bad}: {run}");
+        assert!(run.stderr.contains(key), "{bad}: {run}");
+        context.file("pyproject.toml", &pyproject);
+    }
+}
+
+/// Declared first-run and upgrade steps (pretix's `migrate`, synapse's key generation): run
+/// as the service's account before it starts, shown, and a failure fails the installation
+/// naming the step.
+#[test]
+fn install_and_upgrade_steps_run_as_the_account_and_a_failure_names_the_step() {
+    let context = TestContext::hello();
+    context.add_before_deb_table(
+        r#"user = { name = "hello", home = "/var/lib/hello" }
+install-steps = [["/bin/sh", "-c", "id -un >> /var/lib/hello/installed-by"]]
+upgrade-steps = [["/bin/sh", "-c", "echo upgraded >> /var/lib/hello/upgrades"]]
+"#,
+    );
+    let first = PathBuf::from(
+        context
+            .pyship(&["package", "deb", "--offline"])
+            .success()
+            .stdout
+            .trim(),
+    );
+    context.set_version("0.2.0");
+    let second = PathBuf::from(
+        context
+            .pyship(&["package", "deb", "--offline"])
+            .success()
+            .stdout
+            .trim(),
+    );
+    let Some(root) = DebianRoot::new("bookworm") else {
+        return;
+    };
+    let name = |deb: &PathBuf| deb.file_name().unwrap().to_string_lossy().into_owned();
+    for deb in [&first, &second] {
+        std::fs::copy(deb, root.join(&format!("/tmp/{}", name(deb)))).unwrap();
+    }
+    let output = root.run(&["dpkg", "-i", &format!("/tmp/{}", name(&first))]);
+    assert!(output.status.success(), "{output:?}");
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert!(said.contains("pyship: install step: /bin/sh -c"), "{said}");
+    let read = |path: &str| std::fs::read_to_string(root.join(path)).unwrap_or_default();
+    assert_eq!(read("/var/lib/hello/installed-by"), "hello\n");
+    assert_eq!(read("/var/lib/hello/upgrades"), "");
+    root.ok(&["dpkg", "-i", &format!("/tmp/{}", name(&second))]);
+    assert_eq!(
+        read("/var/lib/hello/installed-by"),
+        "hello\n",
+        "not again on upgrade"
+    );
+    assert_eq!(read("/var/lib/hello/upgrades"), "upgraded\n");
+
+    // A failing step fails the installation, and says which.
+    let context = TestContext::hello();
+    context.add_before_deb_table("install-steps = [[\"/bin/false\"]]\n");
+    let failing = PathBuf::from(
+        context
+            .pyship(&["package", "deb", "--offline"])
+            .success()
+            .stdout
+            .trim(),
+    );
+    root.ok(&["dpkg", "--purge", "hello"]);
+    std::fs::copy(&failing, root.join("/tmp/failing.deb")).unwrap();
+    let output = root.run(&["dpkg", "-i", "/tmp/failing.deb"]);
+    assert!(!output.status.success());
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        said.contains("pyship: the install step `/bin/false` failed (exit status 1)"),
+        "{said}"
+    );
+}
+
+#[test]
+fn rpm_scriptlets_run_the_same_steps() {
+    if !requires_tool("rpm") {
+        return;
+    }
+    let context = TestContext::hello();
+    context.add_before_deb_table(
+        "install-steps = [[\"hello-serve\", \"--check\"]]\nupgrade-steps = [[\"/bin/true\"]]\n",
+    );
+    let run = context.pyship(&["package", "rpm", "--offline"]).success();
+    let scripts = output_ok(
+        std::process::Command::new("rpm")
+            .args(["-qp", "--scripts"])
+            .arg(run.stdout.trim()),
+    );
+    let scripts = String::from_utf8_lossy(&scripts.stdout);
+    assert!(
+        scripts.contains("if [ $1 -eq 1 ]; then\n    echo 'pyship: install step: /opt/venvs/hello/bin/hello-serve --check' >&2"),
+        "{scripts}"
+    );
+    assert!(
+        scripts.contains("if [ $1 -gt 1 ]; then\n    echo 'pyship: upgrade step: /bin/true' >&2"),
+        "{scripts}"
+    );
+}
