@@ -241,6 +241,11 @@ and by concurrent runs. It lives in PYSHIP_CACHE_DIR, else $XDG_CACHE_HOME/pyshi
 pub struct CacheArgs {
     #[command(subcommand)]
     pub command: CacheCommand,
+
+    /// How the result is printed on stdout: `human` or `json` (one object: `{"dir"}`,
+    /// `{"dir", "buckets": {NAME: BYTES}, "total"}`, or `{"dir", "removed": {"files", "bytes"}}`).
+    #[arg(long, value_enum, default_value_t = MessageFormat::Human, global = true)]
+    pub message_format: MessageFormat,
 }
 
 /// `pyship cache` subcommands.
@@ -312,6 +317,11 @@ pub struct TreeArgs {
     /// Show this many levels below the starting packages.
     #[arg(long, value_name = "N")]
     pub depth: Option<usize>,
+
+    /// How the tree is printed: `human` (drawn) or `json` (a list of `{"name", "version",
+    /// "dependencies": [...]}`, a repeat as `{"name", "version", "repeated": true}`).
+    #[arg(long, value_enum, default_value_t = MessageFormat::Human)]
+    pub message_format: MessageFormat,
 }
 
 /// `pyship fetch`.

@@ -186,7 +186,7 @@ fn run(cli: Cli, settings: &GlobalSettings, printer: Printer) -> anyhow::Result<
         ),
         Command::Export(args) => commands::export(settings, args, &printer),
         Command::Tree(args) => commands::tree(settings, args, &printer),
-        Command::Cache(args) => commands::cache(args.command, &printer),
+        Command::Cache(args) => commands::cache(args.command, args.message_format, &printer),
         Command::External(args) => commands::external(&args),
     }
 }

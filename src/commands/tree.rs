@@ -1,8 +1,8 @@
 //! `pyship tree`: the locked dependency tree, from the lock's `dependencies` entries.
 
 use super::{ExitStatus, read_lock};
-use crate::cli::TreeArgs;
-use crate::lockfile::{TreeOptions, render_tree};
+use crate::cli::{MessageFormat, TreeArgs};
+use crate::lockfile::{TreeOptions, render_tree, tree_json};
 use crate::printer::Printer;
 use crate::settings::GlobalSettings;
 
@@ -18,6 +18,10 @@ pub(crate) fn tree(
         packages: args.packages,
         depth: args.depth,
     };
+    if args.message_format == MessageFormat::Json {
+        printer.data(tree_json(&lock, &options)?);
+        return Ok(ExitStatus::Success);
+    }
     for line in render_tree(&lock, &options)? {
         printer.data(line);
     }

@@ -14,7 +14,7 @@ mod tree;
 pub use assemble::{Resolution, assemble, locked_file};
 pub use export::{TxtAnnotations, diff_pins, export_requirements_txt, pinned_in_requirements_txt};
 pub use select::{InstallItem, SelectError};
-pub use tree::{TreeOptions, render_tree};
+pub use tree::{TreeOptions, render_tree, tree_json};
 
 use crate::python::Target;
 

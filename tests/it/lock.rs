@@ -489,6 +489,21 @@ fn tree_inverts_starts_from_a_package_and_stops_at_a_depth_and_export_drops_hash
             .ends_with("pylock.toml")
     );
     assert_eq!(result["packages"].as_array().unwrap().len(), 7, "{run}");
+    let run = context
+        .pyship(&["tree", "--message-format", "json", "-p", "werkzeug"])
+        .success();
+    let tree: serde_json::Value = serde_json::from_str(run.stdout.trim()).unwrap();
+    assert_eq!(
+        tree,
+        serde_json::json!([{"name": "werkzeug", "version": "3.1.9", "dependencies": [
+            {"name": "markupsafe", "version": "3.0.4", "dependencies": []}
+        ]}])
+    );
+    let run = context
+        .pyship(&["cache", "size", "--message-format", "json"])
+        .success();
+    let size: serde_json::Value = serde_json::from_str(run.stdout.trim()).unwrap();
+    assert!(size["total"].as_u64().is_some() && size["buckets"].is_object(), "{run}");
     let run = context.pyship(&["export", "--no-hashes"]).success();
     assert!(run.stdout.contains("\nflask==3.0.3\n"), "{run}");
     assert!(!run.stdout.contains("--hash"), "{run}");
