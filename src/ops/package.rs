@@ -76,6 +76,8 @@ fn run_plugin(
         spinner.relay(line, reporter)
     })?;
     spinner.finish();
+    // A plugin of a killed earlier run may have gone only now: its leftovers too.
+    crate::process::remove_stale_temporaries(&output_dir);
     Ok(result.artifacts)
 }
 

@@ -503,7 +503,10 @@ fn tree_inverts_starts_from_a_package_and_stops_at_a_depth_and_export_drops_hash
         .pyship(&["cache", "size", "--message-format", "json"])
         .success();
     let size: serde_json::Value = serde_json::from_str(run.stdout.trim()).unwrap();
-    assert!(size["total"].as_u64().is_some() && size["buckets"].is_object(), "{run}");
+    assert!(
+        size["total"].as_u64().is_some() && size["buckets"].is_object(),
+        "{run}"
+    );
     let run = context.pyship(&["export", "--no-hashes"]).success();
     assert!(run.stdout.contains("\nflask==3.0.3\n"), "{run}");
     assert!(!run.stdout.contains("--hash"), "{run}");

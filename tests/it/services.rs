@@ -201,3 +201,51 @@ fn rpm_scriptlets_run_the_same_steps() {
         "{scripts}"
     );
 }
+
+/// The account declared the way current Debian and RHEL packages do it, besides the postinst:
+/// `sysusers.d` and `tmpfiles.d` files that systemd's own tools accept, making the user, its
+/// group and its home in a root that never ran the package's scripts.
+#[test]
+fn the_account_is_declared_for_systemd_sysusers_and_tmpfiles() {
+    if !requires_tool("systemd-sysusers") || !requires_tool("dpkg-deb") {
+        return;
+    }
+    let context = TestContext::hello();
+    context.add_before_deb_table(
+        "user = { name = \"hello\", group = \"web\", home = \"/var/lib/hello\" }\n",
+    );
+    let run = context.pyship(&["package", "deb", "--offline"]).success();
+    let Some(root) = DebianRoot::new("bookworm") else {
+        return;
+    };
+    // Only the files, unpacked: no maintainer script runs.
+    output_ok(
+        std::process::Command::new("dpkg-deb")
+            .arg("-x")
+            .arg(run.stdout.trim())
+            .arg(&root.path),
+    );
+    let sysusers = std::fs::read_to_string(root.join("/usr/lib/sysusers.d/hello.conf")).unwrap();
+    assert!(sysusers.contains("g web -\n"), "{sysusers}");
+    output_ok(
+        std::process::Command::new("systemd-sysusers")
+            .arg(format!("--root={}", root.path.display())),
+    );
+    let passwd = std::fs::read_to_string(root.join("/etc/passwd")).unwrap();
+    let line = passwd
+        .lines()
+        .find(|line| line.starts_with("hello:"))
+        .unwrap_or_else(|| panic!("no hello in\n{passwd}"));
+    assert!(
+        line.ends_with(":/var/lib/hello:/usr/sbin/nologin"),
+        "{line}"
+    );
+    output_ok(
+        std::process::Command::new("systemd-tmpfiles")
+            .arg(format!("--root={}", root.path.display()))
+            .arg("--create")
+            .arg(root.join("/usr/lib/tmpfiles.d/hello.conf")),
+    );
+    let owner = root.ok(&["stat", "-c", "%U:%G %a", "/var/lib/hello"]);
+    assert_eq!(owner, "hello:web 750\n");
+}

@@ -77,7 +77,13 @@ impl Control {
             // The postinst creates the account with adduser (Policy 9.2.2).
             depends.push("adduser".to_string());
         }
-        depends.extend(options.strings("depends")?);
+        // A relation is read back without the blanks around it: written so too.
+        depends.extend(
+            options
+                .strings("depends")?
+                .into_iter()
+                .map(|entry| entry.trim().to_string()),
+        );
         // One entry per package: the first (the derived one, with its bound) stays.
         let mut seen = std::collections::BTreeSet::new();
         depends.retain(|entry| {
@@ -124,7 +130,11 @@ impl Control {
         };
         let mut relations = Vec::new();
         for (field, key) in RELATION_FIELDS {
-            let entries = options.strings(key)?;
+            let entries: Vec<String> = options
+                .strings(key)?
+                .into_iter()
+                .map(|entry| entry.trim().to_string())
+                .collect();
             if !entries.is_empty() {
                 relations.push((*field, entries));
             }

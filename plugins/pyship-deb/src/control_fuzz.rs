@@ -128,10 +128,14 @@ proptest! {
                 let suffix = format!("-{}~deb12", text);
                 prop_assert!(get("Version").ends_with(&suffix));
             }
+            // Entries are written without the blanks around them.
             7 => for entry in &entries {
-                prop_assert!(get("Depends").split(", ").any(|d| d == entry));
+                prop_assert!(get("Depends").split(", ").any(|d| d == entry.trim()));
             },
-            8 => prop_assert_eq!(get("Conflicts"), entries.join(", ")),
+            8 => prop_assert_eq!(
+                get("Conflicts"),
+                entries.iter().map(|entry| entry.trim()).collect::<Vec<_>>().join(", ")
+            ),
             _ => {}
         }
         // Each relation field's entries are the declared ones: no comma inside an entry.

@@ -388,6 +388,13 @@ fn write_deployment_files(
             text.as_bytes(),
         )?;
     }
+    if let Some(user) = &deployment.user {
+        for (path, text) in
+            pyship_plugin_kit::service::account_declarations(&manifest.project.name, user)
+        {
+            place(&Path::new("/usr/lib").join(path), text.as_bytes())?;
+        }
+    }
     pyship_plugin_kit::service::link_commands(root, &manifest.layout.install_prefix, deployment)?;
     conffiles.sort();
     Ok(conffiles)

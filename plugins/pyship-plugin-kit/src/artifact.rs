@@ -70,6 +70,7 @@ impl ArtifactFile {
             .unwrap_or("artifact");
         let temporary = directory.join(format!(".{name}.{}.tmp", std::process::id()));
         let file = File::create(&temporary)?;
+        pyship_plugin::temporary_started(&temporary);
         Ok(ArtifactFile {
             path: path.to_path_buf(),
             temporary,
@@ -123,6 +124,7 @@ impl Drop for ArtifactFile {
             self.writer = None;
             let _ = std::fs::remove_file(&self.temporary);
         }
+        pyship_plugin::temporary_ended(&self.temporary);
     }
 }
 

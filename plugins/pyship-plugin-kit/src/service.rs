@@ -215,6 +215,49 @@ pub fn link_commands(
     Ok(())
 }
 
+/// systemd's declarations of the account, as current Debian and RHEL packages ship them
+/// beside the scripts that create it where systemd does not run: `sysusers.d/PACKAGE.conf`
+/// (the user and its group) and, for a home, `tmpfiles.d/PACKAGE.conf` (the directory, owned
+/// by it, mode 0750). Paths relative to `/usr/lib`.
+pub fn account_declarations(
+    package: &str,
+    user: &pyship_plugin::SystemUser,
+) -> Vec<(std::path::PathBuf, String)> {
+    let home = user
+        .home
+        .as_ref()
+        .map_or_else(|| "-".to_string(), |home| home.display().to_string());
+    let mut sysusers = format!("# Written by pyship: the account of {package}.\n");
+    let id = if user.group == user.name {
+        "-".to_string()
+    } else {
+        let _ = writeln!(sysusers, "g {} -", user.group);
+        format!("-:{}", user.group)
+    };
+    let _ = writeln!(
+        sysusers,
+        "u {} {id} \"{package} service account\" {home} {}",
+        user.name,
+        user.shell.display()
+    );
+    let mut files = vec![(
+        std::path::PathBuf::from(format!("sysusers.d/{package}.conf")),
+        sysusers,
+    )];
+    if let Some(home) = &user.home {
+        files.push((
+            std::path::PathBuf::from(format!("tmpfiles.d/{package}.conf")),
+            format!(
+                "# Written by pyship: the home of {package}'s account.\nd {} 0750 {} {} -\n",
+                home.display(),
+                user.name,
+                user.group
+            ),
+        ));
+    }
+    files
+}
+
 /// The unit installed for the service: `NAME.service` and its text.
 pub fn unit_file(manifest: &Manifest, service: &Service) -> Result<(String, String), String> {
     check_service(service)?;

@@ -59,7 +59,9 @@ mod runner;
 mod versions;
 mod walk;
 
-pub use runner::{LIFELINE_ENV, Plugin, log, main, read_manifest};
+pub use runner::{
+    LIFELINE_ENV, Plugin, log, main, read_manifest, temporary_ended, temporary_started,
+};
 pub use walk::{Entry, EntryKind, WalkError, walk_staged_tree};
 
 pub use serde_json;

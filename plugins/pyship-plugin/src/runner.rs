@@ -127,8 +127,32 @@ fn watch_lifeline() {
         let mut stdin = std::io::stdin().lock();
         let mut buffer = [0u8; 64];
         while matches!(std::io::Read::read(&mut stdin, &mut buffer), Ok(read) if read > 0) {}
+        // What this process was writing goes with it: a later run must not find it.
+        if let Ok(temporaries) = TEMPORARIES.lock() {
+            for path in temporaries.iter() {
+                let _ = std::fs::remove_file(path);
+            }
+        }
         std::process::exit(1);
     });
+}
+
+/// Files being written that the lifeline's end removes (see [`temporary_started`]).
+static TEMPORARIES: std::sync::Mutex<Vec<std::path::PathBuf>> = std::sync::Mutex::new(Vec::new());
+
+/// Says that `path` is a file being written, to be removed if pyship dies meanwhile (the
+/// lifeline ends the process without running destructors).
+pub fn temporary_started(path: &std::path::Path) {
+    if let Ok(mut temporaries) = TEMPORARIES.lock() {
+        temporaries.push(path.to_path_buf());
+    }
+}
+
+/// Says that `path` was renamed into place or removed: no longer the lifeline's to remove.
+pub fn temporary_ended(path: &std::path::Path) {
+    if let Ok(mut temporaries) = TEMPORARIES.lock() {
+        temporaries.retain(|temporary| temporary != path);
+    }
 }
 
 /// Reads and checks a manifest file: it must parse and speak a protocol version of this crate.

@@ -257,6 +257,13 @@ fn build_rpm(manifest: &Manifest) -> Result<Artifact, String> {
             text.as_bytes(),
         )?;
     }
+    if let Some(user) = &deployment.user {
+        for (path, text) in
+            pyship_plugin_kit::service::account_declarations(&manifest.project.name, user)
+        {
+            place(&Path::new("/usr/lib").join(path), text.as_bytes())?;
+        }
+    }
     std::fs::create_dir_all(&files_root).map_err(|error| failed(&files_root, error))?;
     pyship_plugin_kit::service::link_commands(
         &files_root,
