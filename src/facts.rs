@@ -268,6 +268,11 @@ pub fn deployment(
         .as_ref()
         .map(|spec| service(project, spec, user.as_ref(), install_prefix, staged_bin))
         .transpose()?;
+    let services = config
+        .services
+        .iter()
+        .map(|spec| self::service(project, spec, user.as_ref(), install_prefix, staged_bin))
+        .collect::<Result<Vec<_>, _>>()?;
     for command in &config.commands {
         if !staged_bin.join(command).is_file() {
             return Err(invalid(
@@ -298,6 +303,7 @@ pub fn deployment(
         config_files,
         scripts,
         service,
+        services,
         commands: config.commands.clone(),
     })
 }

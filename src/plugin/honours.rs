@@ -92,6 +92,9 @@ fn set_facts(project: &Project) -> Vec<(&'static str, &'static str)> {
     if config.service.is_some() {
         facts.push(("service", "service"));
     }
+    if !config.services.is_empty() {
+        facts.push(("services", "services"));
+    }
     if !config.commands.is_empty() {
         facts.push(("commands", "commands"));
     }

@@ -238,10 +238,40 @@ fn check_config_files(at: &Locator, config: &mut PyshipConfig) -> Result<(), Pro
 }
 
 fn check_service(at: &Locator, config: &mut PyshipConfig) -> Result<(), ProjectError> {
-    let Some(service) = &mut config.service else {
-        return Ok(());
-    };
-    let key = |name| ["service", name];
+    if let Some(service) = &mut config.service {
+        check_one_service(at, "service", service)?;
+    }
+    let mut names = std::collections::BTreeSet::new();
+    if let Some(service) = &config.service {
+        names.insert(service.name.clone().unwrap_or_default());
+    }
+    for service in &mut config.services {
+        let Some(name) = service.name.clone() else {
+            return Err(at.invalid(
+                &["services"],
+                "",
+                "each `[[tool.pyship.services]]` needs a `name`: its unit is NAME.service".into(),
+            ));
+        };
+        if !names.insert(name.clone()) {
+            return Err(at.invalid(
+                &["services"],
+                &name,
+                "two services have this name; each unit needs its own".into(),
+            ));
+        }
+        check_one_service(at, "services", service)?;
+    }
+    Ok(())
+}
+
+/// One service's settings; `table` is `service` or `services`, for the line of a message.
+fn check_one_service(
+    at: &Locator,
+    table: &'static str,
+    service: &mut super::ServiceSpec,
+) -> Result<(), ProjectError> {
+    let key = |name| [table, name];
     if let Some(name) = &service.name {
         at.check(&key("name"), name, grammar::unit_name)?;
     }
@@ -277,12 +307,8 @@ fn check_service(at: &Locator, config: &mut PyshipConfig) -> Result<(), ProjectE
         );
     }
     for (name, value) in &service.environment {
-        at.check(&["service", "environment"], name, grammar::environment_name)?;
-        at.check(
-            &["service", "environment", name],
-            value,
-            grammar::single_line,
-        )?;
+        at.check(&[table, "environment"], name, grammar::environment_name)?;
+        at.check(&[table, "environment", name], value, grammar::single_line)?;
     }
     if let Some(restart) = &service.restart {
         at.check(&key("restart"), restart, grammar::restart)?;
@@ -329,9 +355,9 @@ fn check_service(at: &Locator, config: &mut PyshipConfig) -> Result<(), ProjectE
         *file = format!("{optional}{normalized}");
     }
     for (id, path) in &mut service.load_credential {
-        at.check(&["service", "load-credential"], id, grammar::credential_id)?;
+        at.check(&[table, "load-credential"], id, grammar::credential_id)?;
         *path = grammar::plain_absolute_path(path)
-            .map_err(|message| at.invalid(&["service", "load-credential", id], path, message))?;
+            .map_err(|message| at.invalid(&[table, "load-credential", id], path, message))?;
     }
     for (name, directories) in [
         ("runtime-directory", &service.runtime_directory),
@@ -458,15 +484,17 @@ pub(super) fn check_files(project: &super::Project) -> Result<(), ProjectError> 
             ));
         }
     }
-    if let Some(file) = config
+    let unit_files = config
         .service
-        .as_ref()
-        .and_then(|service| service.unit_file.as_ref())
-    {
+        .iter()
+        .map(|service| ("service", service))
+        .chain(config.services.iter().map(|service| ("services", service)))
+        .filter_map(|(table, service)| Some((table, service.unit_file.as_ref()?)));
+    for (table, file) in unit_files {
         let path = project.root.join(file);
         if !path.is_file() {
             return Err(at.invalid(
-                &["service", "unit-file"],
+                &[table, "unit-file"],
                 file,
                 format!("`{}` does not exist", path.display()),
             ));

@@ -261,6 +261,10 @@ pub struct PyshipConfig {
     pub scripts: Option<String>,
     /// `[tool.pyship.service]`: a long-running service.
     pub service: Option<ServiceSpec>,
+    /// `[[tool.pyship.services]]`: more services beside it (a worker, a scheduler), each with
+    /// a `name` of its own.
+    #[serde(default)]
+    pub services: Vec<ServiceSpec>,
     /// Directories outside the project that a lock may build from (relative to the project).
     #[serde(default)]
     pub allow_directories: Vec<String>,
@@ -1042,6 +1046,7 @@ depends = ["libpq5"]
                 format!("\n# {key} = "),
                 format!("{{ {key} = "),
                 format!("\n[tool.pyship.{key}]"),
+                format!("\n[[tool.pyship.{key}]]"),
             ];
             assert!(
                 written.iter().any(|form| reference.contains(form.as_str())),

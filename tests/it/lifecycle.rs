@@ -232,10 +232,10 @@ fn a_setting_the_format_would_ignore_is_refused() {
         !context.root.join("target/pyship/stage").exists(),
         "refused before staging"
     );
-    context.add_before_deb_table("[tool.pyship.vendors]\nignore = [\"services\"]\n");
+    context.add_before_deb_table("[tool.pyship.vendors]\nignore = [\"servicez\"]\n");
     let run = context.pyship(&["package", "vendors", "--offline"]);
     assert_eq!(run.code, Some(1), "{run}");
-    assert!(run.stderr.contains("names `services`"), "{run}");
+    assert!(run.stderr.contains("names `servicez`"), "{run}");
     assert!(
         run.stderr.contains("scripts.postinst"),
         "the hint lists the facts: {run}"

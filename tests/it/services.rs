@@ -249,3 +249,70 @@ fn the_account_is_declared_for_systemd_sysusers_and_tmpfiles() {
     let owner = root.ok(&["stat", "-c", "%U:%G %a", "/var/lib/hello"]);
     assert_eq!(owner, "hello:web 750\n");
 }
+
+/// A web server and its worker from one project: two units, each installed, enabled and
+/// removed like the one service.
+#[test]
+fn several_services_are_each_a_unit_installed_enabled_and_removed() {
+    let context = TestContext::hello();
+    context.add_before_deb_table(
+        r#"user = { name = "hello", home = "/var/lib/hello" }
+
+[tool.pyship.service]
+script = "hello-serve"
+
+[[tool.pyship.services]]
+name = "hello-worker"
+script = "hello-serve"
+args = ["--port", "8001"]
+restart = "always"
+"#,
+    );
+    let run = context.pyship(&["package", "deb", "--offline"]).success();
+    let deb = PathBuf::from(run.stdout.trim());
+    let Some(root) = DebianRoot::new("bookworm") else {
+        return;
+    };
+    root.install(&deb);
+    for unit in ["hello", "hello-worker"] {
+        let path = root.join(&format!("/lib/systemd/system/{unit}.service"));
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains("User=hello\n"), "{unit}: {text}");
+        assert!(
+            root.join(&format!(
+                "/etc/systemd/system/multi-user.target.wants/{unit}.service"
+            ))
+            .is_symlink(),
+            "{unit} is enabled"
+        );
+    }
+    let worker =
+        std::fs::read_to_string(root.join("/lib/systemd/system/hello-worker.service")).unwrap();
+    assert!(
+        worker.contains("ExecStart=/opt/venvs/hello/bin/hello-serve --port 8001\n")
+            && worker.contains("Restart=always\n"),
+        "{worker}"
+    );
+    root.ok(&["dpkg", "--purge", "hello"]);
+    for unit in ["hello", "hello-worker"] {
+        assert!(
+            !root
+                .join(&format!("/lib/systemd/system/{unit}.service"))
+                .exists()
+        );
+        assert!(
+            !root
+                .join(&format!(
+                    "/etc/systemd/system/multi-user.target.wants/{unit}.service"
+                ))
+                .exists(),
+            "{unit} is not enabled any more"
+        );
+    }
+
+    // Each extra service needs a name of its own.
+    let context = TestContext::hello();
+    context.add_before_deb_table("[[tool.pyship.services]]\nscript = \"hello-serve\"\n");
+    let run = context.pyship(&["lock", "--offline"]).code(1);
+    assert!(run.stderr.contains("needs a `name`"), "{run}");
+}

@@ -381,7 +381,7 @@ fn write_deployment_files(
             conffiles.push(file.target.display().to_string());
         }
     }
-    if let Some(service) = &deployment.service {
+    for service in deployment.all_services() {
         let (name, text) = pyship_plugin_kit::service::unit_file(manifest, service)?;
         place(
             &Path::new("/lib/systemd/system").join(name),

@@ -125,10 +125,10 @@ pub fn plan(install_prefix: &Path, site_packages: Option<&Path>, deployment: &De
     let mut steps = Vec::new();
     let mut add = |moment, action| steps.push((moment, action));
     let fragments = &deployment.scripts;
-    let unit = deployment
-        .service
-        .as_ref()
-        .map(|service| format!("{}.service", service.name));
+    let units: Vec<String> = deployment
+        .all_services()
+        .map(|service| format!("{}.service", service.name))
+        .collect();
 
     if let Some(path) = &fragments.before_install {
         add(
@@ -183,7 +183,7 @@ pub fn plan(install_prefix: &Path, site_packages: Option<&Path>, deployment: &De
             );
         }
     }
-    if let Some(unit) = &unit {
+    for unit in &units {
         add(
             Moment::AfterInstall,
             Action::StartService { unit: unit.clone() },
@@ -212,7 +212,7 @@ pub fn plan(install_prefix: &Path, site_packages: Option<&Path>, deployment: &De
             },
         );
     }
-    if let Some(unit) = &unit {
+    for unit in &units {
         add(
             Moment::BeforeRemove,
             Action::StopService { unit: unit.clone() },
@@ -221,7 +221,7 @@ pub fn plan(install_prefix: &Path, site_packages: Option<&Path>, deployment: &De
     if let Some(path) = &fragments.after_remove {
         add(Moment::AfterRemove, Action::Fragment { path: path.clone() });
     }
-    if let Some(unit) = &unit {
+    for unit in &units {
         add(
             Moment::AfterRemove,
             Action::ForgetService { unit: unit.clone() },
@@ -233,7 +233,7 @@ pub fn plan(install_prefix: &Path, site_packages: Option<&Path>, deployment: &De
             prefix: install_prefix.to_path_buf(),
         },
     );
-    if let Some(unit) = &unit {
+    for unit in &units {
         add(Moment::Purge, Action::PurgeService { unit: unit.clone() });
     }
     if let Some(home) = deployment.user.as_ref().and_then(|user| user.home.clone()) {

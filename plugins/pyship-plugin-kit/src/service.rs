@@ -126,8 +126,16 @@ pub fn check_deployment(deployment: &pyship_plugin::Deployment) -> Result<(), St
             value.escape_debug()
         ))
     };
-    if let Some(service) = &deployment.service {
+    let mut names = std::collections::BTreeSet::new();
+    for service in deployment.all_services() {
         check_service(service)?;
+        if !names.insert(service.name.as_str()) {
+            return refuse(
+                "service name",
+                &service.name,
+                "two services have it; each unit needs a name of its own".into(),
+            );
+        }
     }
     if let Some(user) = &deployment.user {
         for (what, name) in [("user", &user.name), ("group", &user.group)] {

@@ -190,6 +190,7 @@ pub struct Published {
 /// The deployment facts a plugin may honour, as `Describe::honours` names them.
 pub const DEPLOYMENT_FACTS: &[&str] = &[
     "steps",
+    "services",
     "build-number",
     "run-depends",
     "user",
@@ -330,6 +331,10 @@ pub struct Deployment {
     /// A long-running service to install, enable and start.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service: Option<Service>,
+    /// More services beside `service` (a web server and its worker), each a unit of its own,
+    /// installed, enabled and started alike.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub services: Vec<Service>,
     /// Console scripts of the virtualenv to put on every user's PATH: `/usr/bin/NAME`, a
     /// symbolic link to `PREFIX/bin/NAME` (checked to exist in the staged tree).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -342,6 +347,13 @@ pub struct Deployment {
     /// Commands run after every upgrade (migrations), likewise.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub upgrade_steps: Vec<Vec<String>>,
+}
+
+impl Deployment {
+    /// Every service: `service`, then `services`.
+    pub fn all_services(&self) -> impl Iterator<Item = &Service> {
+        self.service.iter().chain(&self.services)
+    }
 }
 
 /// One system package: a default name in Debian's form (`libpq5 (>= 15)`), which each

@@ -250,7 +250,7 @@ fn build_rpm(manifest: &Manifest) -> Result<Artifact, String> {
             .map_err(|error| format!("failed to read `{}`: {error}", file.source.display()))?;
         place(&file.target, &contents)?;
     }
-    if let Some(service) = &deployment.service {
+    for service in deployment.all_services() {
         let (unit, text) = pyship_plugin_kit::service::unit_file(manifest, service)?;
         place(
             &Path::new("/usr/lib/systemd/system").join(unit),
