@@ -75,7 +75,7 @@ pub(crate) fn plan(root: &Path) -> anyhow::Result<InitPlan> {
             );
         }
     }
-    let shape = look_at(root, document.as_ref())?;
+    let shape = look_at(root, document.as_ref());
     let mut findings = Vec::new();
     findings.push(if shape.is_package {
         format!(
@@ -141,7 +141,7 @@ pub(crate) fn write(plan: &InitPlan) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn look_at(root: &Path, document: Option<&toml_edit::DocumentMut>) -> anyhow::Result<Shape> {
+fn look_at(root: &Path, document: Option<&toml_edit::DocumentMut>) -> Shape {
     let mut shape = Shape::default();
     let item = |path: &[&str]| -> Option<&toml_edit::Item> {
         let mut item = document?.as_item();
@@ -223,7 +223,7 @@ fn look_at(root: &Path, document: Option<&toml_edit::DocumentMut>) -> anyhow::Re
     }
     shape.service = service(root, &shape);
     shape.target = this_machines_target();
-    Ok(shape)
+    shape
 }
 
 /// The distribution name a requirement line starts with, normalized.
@@ -258,7 +258,7 @@ fn service(root: &Path, shape: &Shape) -> Option<(String, Vec<String>)> {
     }
     let modules = python_modules(root);
     if has("uvicorn") || has("fastapi") {
-        if let Some(target) = find_assignment(root, &modules, "FastAPI(") {
+        if let Some(target) = find_assignment(&modules, "FastAPI(") {
             if has("uvicorn") {
                 return Some((
                     "uvicorn".into(),
@@ -274,7 +274,7 @@ fn service(root: &Path, shape: &Shape) -> Option<(String, Vec<String>)> {
         }
     }
     if has("gunicorn") {
-        if let Some(target) = find_assignment(root, &modules, "Flask(") {
+        if let Some(target) = find_assignment(&modules, "Flask(") {
             let mut args = vec![target];
             args.extend(bind);
             return Some(("gunicorn".into(), args));
@@ -342,8 +342,7 @@ fn python_modules(root: &Path) -> Vec<(String, PathBuf)> {
 }
 
 /// `module:variable` for the first `variable = CALL…` in the modules.
-fn find_assignment(root: &Path, modules: &[(String, PathBuf)], call: &str) -> Option<String> {
-    let _ = root;
+fn find_assignment(modules: &[(String, PathBuf)], call: &str) -> Option<String> {
     for (module, path) in modules {
         let Ok(text) = std::fs::read_to_string(path) else {
             continue;

@@ -462,7 +462,7 @@ enum GroupEntry {
     },
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]
 struct ProjectTable {
     name: Option<String>,
@@ -565,20 +565,11 @@ impl Project {
                         .map(|name| name.to_string_lossy().into_owned())
                         .filter(|name| PackageName::from_str(name).is_ok())
                         .or_else(|| Some("app".into())),
-                    version: None,
-                    description: None,
-                    requires_python: None,
-                    license: None,
-                    maintainers: Vec::new(),
-                    authors: Vec::new(),
-                    dependencies: Vec::new(),
-                    optional_dependencies: BTreeMap::new(),
-                    scripts: BTreeMap::new(),
-                    urls: BTreeMap::new(),
                     dynamic: DYNAMIC_FIELDS
                         .iter()
                         .map(|field| field.to_string())
                         .collect(),
+                    ..ProjectTable::default()
                 }
             }
             (None, None) => {

@@ -94,11 +94,57 @@ fn bad_unit_settings_stop_every_command_with_their_line() {
             "service.load-credential",
         ),
         ("exec-start-pre = [[]]", "service.exec-start-pre"),
+        // A newline, `..` and a path where a name goes, for every new value a unit holds.
+        (
+            "exec-start-pre = [[\"hello-serve\", \"a\\nExecStart=/bin/sh\"]]",
+            "service.exec-start-pre",
+        ),
+        ("exec-reload = [\"/bin/kill\\n\"]", "service.exec-reload"),
+        (
+            "environment-file = [\"/etc/../shadow\"]",
+            "service.environment-file",
+        ),
+        (
+            "environment-file = [\"/etc/x\\nUser=root\"]",
+            "service.environment-file",
+        ),
+        (
+            "load-credential = { db = \"/etc/../shadow\" }",
+            "service.load-credential",
+        ),
+        (
+            "state-directory = [\"/var/lib/hello\"]",
+            "service.state-directory",
+        ),
+        ("logs-directory = [\"a\\nb\"]", "service.logs-directory"),
+        ("syslog-identifier = \"a\\nb\"", "service.syslog-identifier"),
     ] {
         let pyproject = context.read("pyproject.toml");
         context.add_before_deb_table(&format!(
             "[tool.pyship.service]\nscript = \"hello-serve\"\n{bad}\n"
         ));
+        let run = context.pyship(&["lock", "--offline"]).code(1);
+        assert!(run.stderr.contains("pyproject.toml:"), "{bad}: {run}");
+        assert!(run.stderr.contains(key), "{bad}: {run}");
+        context.file("pyproject.toml", &pyproject);
+    }
+    // The same for the settings the scripts and the layout take.
+    for (bad, key) in [
+        (
+            "install-steps = [[\"/bin/sh\", \"-c\\nrm\"]]",
+            "install-steps",
+        ),
+        ("upgrade-steps = [[]]", "upgrade-steps"),
+        ("app-directory = \"../etc\"", "app-directory"),
+        ("app-directory = \"/etc\"", "app-directory"),
+        ("app-directory = \"a\\nb\"", "app-directory"),
+        ("app-files = [\"../secrets\"]", "app-files"),
+        ("app-files = [\"/etc/passwd\"]", "app-files"),
+        ("scripts-from = { \"a\\nb\" = \"x\" }", "scripts-from"),
+    ] {
+        let pyproject = context.read("pyproject.toml");
+        let with_bad = pyproject.replace("[tool.pyship]\n", &format!("[tool.pyship]\n{bad}\n"));
+        context.file("pyproject.toml", &with_bad);
         let run = context.pyship(&["lock", "--offline"]).code(1);
         assert!(run.stderr.contains("pyproject.toml:"), "{bad}: {run}");
         assert!(run.stderr.contains(key), "{bad}: {run}");
