@@ -31,7 +31,10 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 VENV = HERE / ".venv"
 COMMON = ["small", "medium", "large"]
-HARD = ["hard-airflow", "hard-beam", "hard-dagster", "hard-sphinx", "hard-requests", "hard-sdists"]
+HARD = [
+    "hard-airflow", "hard-beam", "hard-dagster", "hard-sphinx", "hard-requests", "hard-sdists",
+    "hard-synapse", "hard-buildbot", "hard-twisted",
+]
 SETS = COMMON + HARD
 GROUPS = {"common": COMMON, "hard": HARD, "all": SETS}
 

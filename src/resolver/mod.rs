@@ -9,7 +9,9 @@
 //! PubGrub asks for one package at a time; [`prefetch`] fetches ahead of it in parallel.
 
 mod candidates;
+mod held_back;
 mod hints;
+mod order;
 mod prefetch;
 mod ranges;
 mod simplify;
@@ -17,7 +19,7 @@ mod simplify;
 pub use candidates::{Builder, MetadataBuilder, OnlyBinary, PrereleaseMode, ResolveOptions};
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::fmt;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -30,6 +32,7 @@ use pubgrub::{
 };
 
 use self::candidates::{Candidate, installable_versions};
+use self::order::DecisionOrder;
 use self::prefetch::{Prefetcher, with_prefetcher};
 use crate::diagnostics::Diagnostic;
 use crate::index::{DistFile, IndexError, PackageIndex};
@@ -178,6 +181,8 @@ struct Provider<'a> {
     tried: RefCell<HashMap<PackageName, HashSet<Version>>>,
     /// Releases passed over because their metadata cannot be read, and why.
     skipped: RefCell<Vec<String>>,
+    /// What decides which package goes first.
+    order: RefCell<DecisionOrder>,
 }
 
 /// What a resolution chose, and what it passed over on the way.
@@ -186,6 +191,9 @@ pub struct Solution {
     pub packages: Vec<ResolvedPackage>,
     /// Releases skipped because their metadata cannot be read (shown with `-v`).
     pub skipped: Vec<String>,
+    /// Packages locked below their newest release because that release excludes another
+    /// locked package, and why (shown with `-v`).
+    pub held_back: Vec<String>,
 }
 
 /// After this many versions of one package were tried, backtracking is walking down its
@@ -427,6 +435,64 @@ impl Provider<'_> {
             }
         }
     }
+
+    /// Looks at what the likely pick of each package in `constraints` depends on, and what
+    /// their likely picks depend on in turn, the first time each appears: the graph the
+    /// decision order needs. The prefetcher is already fetching these pages and metadata in
+    /// parallel, so this waits about as long as the deepest chain of them; errors are left
+    /// for the solver to meet and report.
+    fn look_ahead(&self, constraints: &DependencyConstraints<Node, Range>) {
+        let mut queue: VecDeque<(Node, Range)> = constraints
+            .iter()
+            .map(|(node, range)| (node.clone(), range.clone()))
+            .collect();
+        while let Some((node, range)) = queue.pop_front() {
+            if !self.order.borrow_mut().first_look(&node) {
+                continue;
+            }
+            let (name, extras) = match &node {
+                Node::Root(_) => continue,
+                Node::Package(name) => (name, Vec::new()),
+                Node::Extra(name, extra) => (name, vec![extra.clone()]),
+            };
+            let Ok(candidates) = self.candidates(name) else {
+                continue;
+            };
+            let explicit = self.explicit_prereleases.borrow().contains(name);
+            let Some(pick) = candidates::choose(name, &candidates, &range, self.options, explicit)
+            else {
+                continue;
+            };
+            let Ok(metadata) = self.metadata(name, &pick.version) else {
+                continue;
+            };
+            let requirements = metadata
+                .requires_dist
+                .iter()
+                .filter(|requirement| requirement.marker.evaluate(&self.target.markers, &extras));
+            let mut dependencies = Vec::new();
+            for requirement in requirements {
+                let range = match &requirement.version_or_url {
+                    Some(VersionOrUrl::VersionSpecifier(specifiers)) => {
+                        ranges::specifiers_range(specifiers)
+                    }
+                    _ => Range::full(),
+                };
+                let Ok(range) = self.constrain(&requirement.name, range) else {
+                    continue;
+                };
+                for extra in &requirement.extras {
+                    queue.push_back((
+                        Node::Extra(requirement.name.clone(), extra.clone()),
+                        range.clone(),
+                    ));
+                }
+                queue.push_back((Node::Package(requirement.name.clone()), range));
+                dependencies.push(requirement.name.clone());
+            }
+            self.order.borrow_mut().record(name, dependencies);
+        }
+    }
 }
 
 impl DependencyProvider for Provider<'_> {
@@ -436,6 +502,7 @@ impl DependencyProvider for Provider<'_> {
     type M = String;
     type Priority = (
         u32,
+        bool,
         bool,
         bool,
         std::cmp::Reverse<usize>,
@@ -453,23 +520,27 @@ impl DependencyProvider for Provider<'_> {
         // written in (as pip's preferences and uv's results are):
         // 1. packages that conflicted before (the likely culprits);
         // 2. pinned ones (one version allowed);
-        // 3. upper-bounded ones (`sphinx<7`): deciding them first lets their newest fitting
+        // 3. those no undecided package likely depends on: the packages closer to the app
+        //    are decided before their dependencies, which then fit them (see [`order`]);
+        // 4. upper-bounded ones (`sphinx<7`): deciding them first lets their newest fitting
         //    version bound their dependencies (`docutils<0.20`), instead of an unbounded
         //    dependency taking its newest version and forcing them down to an old release;
-        // 4. those with few versions left (cheap to decide, prune early);
-        // 5. the name, so that nothing is left to the input order.
-        let count = match package {
-            Node::Root(_) => 0,
-            Node::Package(name) | Node::Extra(name, _) => self
-                .candidates
-                .borrow()
-                .get(name)
-                .map_or(usize::MAX, |candidates| {
-                    candidates
-                        .iter()
-                        .filter(|c| range.contains(&c.version))
-                        .count()
-                }),
+        // 5. those with few versions left (cheap to decide, prune early);
+        // 6. the name, so that nothing is left to the input order.
+        let (count, waits) = match package {
+            Node::Root(_) => (0, false),
+            Node::Package(name) | Node::Extra(name, _) => (
+                self.candidates
+                    .borrow()
+                    .get(name)
+                    .map_or(usize::MAX, |candidates| {
+                        candidates
+                            .iter()
+                            .filter(|c| range.contains(&c.version))
+                            .count()
+                    }),
+                self.order.borrow().waits(name),
+            ),
         };
         let pinned = range.as_singleton().is_some();
         let upper_bounded = range
@@ -478,6 +549,7 @@ impl DependencyProvider for Provider<'_> {
         (
             statistics.conflict_count(),
             pinned,
+            !waits,
             upper_bounded,
             std::cmp::Reverse(count),
             std::cmp::Reverse(package.to_string()),
@@ -533,6 +605,7 @@ impl DependencyProvider for Provider<'_> {
                     result => result?,
                 };
                 self.prefetch(&constraints);
+                self.look_ahead(&constraints);
                 return Ok(Dependencies::Available(constraints));
             }
             Node::Package(name) => (name, Vec::new()),
@@ -582,6 +655,8 @@ impl DependencyProvider for Provider<'_> {
         // A package never depends on itself; a self-reference only turns extras on.
         constraints.remove(&Node::Package(name.clone()));
         self.prefetch(&constraints);
+        self.look_ahead(&constraints);
+        self.order.borrow_mut().decided(name);
         self.edges
             .borrow_mut()
             .entry((name.clone(), version.clone()))
@@ -659,6 +734,7 @@ pub fn resolve(
             unavailable: RefCell::default(),
             tried: RefCell::default(),
             skipped: RefCell::default(),
+            order: RefCell::default(),
         };
         solve(&provider, root, root_version)
     })
@@ -762,11 +838,27 @@ fn solve(
         });
     }
     resolved.sort_by(|a, b| a.name.cmp(&b.name));
+    let held_back = held_back::notes(
+        &resolved,
+        provider.target,
+        |name| {
+            let candidates = provider.candidates(name).ok()?;
+            // The newest the target can install, pre-releases only where they are allowed.
+            let any = provider.options.prerelease == candidates::PrereleaseMode::Allow
+                || provider.explicit_prereleases.borrow().contains(name);
+            candidates
+                .iter()
+                .find(|candidate| any || !candidate.version.any_prerelease())
+                .cloned()
+        },
+        |name, version| provider.metadata(name, version).ok(),
+    );
     let mut skipped = provider.skipped.take();
     skipped.sort();
     skipped.dedup();
     Ok(Solution {
         packages: resolved,
         skipped,
+        held_back,
     })
 }

@@ -290,6 +290,58 @@ fn resolution_backtracks_to_versions_that_fit_together() {
     assert_eq!(context.pins(), ["a==1.0", "b==1.0", "c==1.0", "d==1.0"]);
 }
 
+/// See `testdata/scenarios/deep-newest.toml`: the deep package gives way, as with pip and uv,
+/// whatever order the requirements are written in.
+#[test]
+fn a_deep_package_gives_way_to_the_packages_above_it() {
+    let mut scenario = Scenario::load("deep-newest");
+    for reversed in [false, true] {
+        let context = TestContext::new();
+        scenario.write_wheels(&context.root.join("wheels"));
+        if reversed {
+            scenario.requires.reverse();
+        }
+        context.file(
+            "pyproject.toml",
+            &scenario.pyproject("find-links = [\"wheels\"]\nno-index = true"),
+        );
+        context.pyship(&["lock"]).success();
+        assert_eq!(
+            context.pins(),
+            ["crypto==50.0", "openssl==26.0", "web==26.0"],
+            "requirements {:?}",
+            scenario.requires
+        );
+    }
+}
+
+/// When the project itself pins the deep package, the packages above it step back, and `-v`
+/// says which newest release was passed over and for what.
+#[test]
+fn a_release_passed_over_for_a_deeper_package_is_named_with_v() {
+    let mut scenario = Scenario::load("deep-newest");
+    scenario.requires.push("crypto==51.0".into());
+    let context = TestContext::new();
+    scenario.write_wheels(&context.root.join("wheels"));
+    context.file(
+        "pyproject.toml",
+        &scenario.pyproject("find-links = [\"wheels\"]\nno-index = true"),
+    );
+    let run = context.pyship(&["lock", "-v"]).success();
+    assert_eq!(
+        context.pins(),
+        ["crypto==51.0", "openssl==22.0", "web==25.0"]
+    );
+    assert!(
+        run.stderr.contains(
+            "openssl is locked at 22.0, not its newest 26.0, because 26.0 requires `crypto >=49, <51` (the lock has crypto 51.0)"
+        ),
+        "{run}"
+    );
+    let quiet = context.pyship(&["lock"]).success();
+    assert!(!quiet.stderr.contains("is locked at"), "{quiet}");
+}
+
 #[test]
 fn a_requirement_against_its_constraint_is_unsatisfiable() {
     let context = TestContext::new();

@@ -114,8 +114,8 @@ pub(crate) fn resolve(
             },
         )?;
         spinner.finish();
-        for skipped in &solution.skipped {
-            reporter.debug(skipped);
+        for note in solution.skipped.iter().chain(&solution.held_back) {
+            reporter.debug(note);
         }
         let packages = solution.packages;
         let main_roots = root_names(&plan.requirements, target);
