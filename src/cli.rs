@@ -110,6 +110,10 @@ Then:
     /// Hand artifacts to the publisher plugin `pyship-NAME` (e.g. a package repository):
     /// this build's, or those an earlier `pyship package --message-format json` listed.
     Publish(PublishArgs),
+    /// Test this build's artifacts as a clean server of the target's release meets them:
+    /// install, start the services as their users, run the project's checks, upgrade from the
+    /// previous release and roll back, purge. Needs root.
+    Verify(VerifyArgs),
     /// Run a command against the staged tree as it will run on the server: in a private mount
     /// namespace with the staged tree bound at its install prefix.
     Run(RunArgs),
@@ -394,6 +398,57 @@ pub struct PackageArgs {
     /// How results are printed on stdout: `human` (the artifact paths, one a line) or `json`
     /// (one object: `{"protocol": 2, "artifacts": [{"path", "kind", "size", "sha256"}]}`,
     /// what `pyship publish --artifacts` reads).
+    #[arg(long, value_enum, default_value_t = MessageFormat::Human)]
+    pub message_format: MessageFormat,
+}
+
+/// `pyship verify`.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Packages the project as `pyship package FORMAT` does, then, for each target of the lock, copies
+a minimal root of the target's release (made once per machine with `debootstrap
+--variant=minbase` and cached, or the one given with --root) and, inside it, with no network but
+its own loopback:
+  install        dpkg -i of this build's artifacts (with --upgrade-from: the previous release's
+                 first, a line added to each conffile, then the upgrade, which must keep it)
+  services       each service's command started as its unit would start it: its user,
+                 environment, EnvironmentFile=, working directory, directories, credentials,
+                 ExecStartPre=; it must stay up
+  health         [tool.pyship.verify] health: an http:// URL that must answer 2xx/3xx, or a
+                 command that must exit 0, tried until the timeout
+  commands       [tool.pyship.verify] commands, each expected to exit 0
+  roll back      with --upgrade-from: the previous release installed again, and checked again
+  purge          dpkg --purge, then every file the packages left behind is named
+Each check prints one line with its time; exit 0 only when every check passed, 1 otherwise.
+Missing Depends come from the release's archive (not with --offline: then they are named).
+
+  [tool.pyship.verify]
+  commands = [[\"/opt/venvs/hello/bin/hello-serve\", \"--check\"]]
+  health = \"http://127.0.0.1:8000/\"
+  timeout = 60                       # seconds any one check may take
+
+Roots are kept in PYSHIP_ROOTS (default: the cache's roots-v1); the mirrors are
+PYSHIP_DEBIAN_MIRROR and PYSHIP_UBUNTU_MIRROR.")]
+pub struct VerifyArgs {
+    /// The format to verify: `deb`.
+    #[arg(default_value = "deb")]
+    pub format: String,
+    /// Verify only this target of the lock (a preset name such as `debian-11`).
+    #[arg(long, value_name = "TARGET")]
+    pub target: Option<String>,
+    /// A root of the target's release to copy and install into, instead of the cached one.
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<PathBuf>,
+    /// The previous release's artifact (repeatable, for split packages): installed first,
+    /// then upgraded from and rolled back to.
+    #[arg(long, value_name = "PATH")]
+    pub upgrade_from: Vec<PathBuf>,
+    /// Seconds any one check may take (default: `[tool.pyship.verify] timeout`, else 60).
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub timeout: Option<u64>,
+    /// How results are printed on stdout: `human` (a line per check) or `json` (one object:
+    /// `{"passed", "targets": [{"target", "root", "artifacts", "checks": [{"name", "passed",
+    /// "seconds", "detail"}], "passed"}]}`).
     #[arg(long, value_enum, default_value_t = MessageFormat::Human)]
     pub message_format: MessageFormat,
 }

@@ -32,3 +32,10 @@ pub const CLICOLOR_FORCE: &str = "CLICOLOR_FORCE";
 pub const PYSHIP_MAX_UNPACKED_SIZE: &str = "PYSHIP_MAX_UNPACKED_SIZE";
 /// Seconds to wait for an index to connect, answer, or send more of a body (default 30).
 pub const PYSHIP_HTTP_TIMEOUT: &str = "PYSHIP_HTTP_TIMEOUT";
+/// Where `pyship verify` keeps the minimal roots it makes, one per release (default: the
+/// cache's `roots-v1`).
+pub const PYSHIP_ROOTS: &str = "PYSHIP_ROOTS";
+/// The Debian mirror `pyship verify` makes Debian roots from (default deb.debian.org).
+pub const PYSHIP_DEBIAN_MIRROR: &str = "PYSHIP_DEBIAN_MIRROR";
+/// The Ubuntu mirror `pyship verify` makes Ubuntu roots from (default archive.ubuntu.com).
+pub const PYSHIP_UBUNTU_MIRROR: &str = "PYSHIP_UBUNTU_MIRROR";

@@ -40,6 +40,7 @@ mod sdist_archive;
 mod settings;
 mod system_packages;
 mod venv;
+mod verify;
 mod wheel;
 
 use std::ffi::OsString;
@@ -178,6 +179,9 @@ fn run(cli: Cli, settings: &GlobalSettings, printer: Printer) -> anyhow::Result<
             args.target.as_deref(),
             &printer,
         ),
+        Command::Verify(args) => {
+            commands::verify(&workspace()?, args, &printer, &settings.directory)
+        }
         Command::Run(args) => commands::run(
             &workspace()?,
             args.target.as_deref(),

@@ -30,6 +30,7 @@ pub enum Step {
     Packaging,
     Publishing,
     Published,
+    Verifying,
     Finished,
 }
 
@@ -57,6 +58,7 @@ impl Step {
             Step::Packaging => "Packaging",
             Step::Publishing => "Publishing",
             Step::Published => "Published",
+            Step::Verifying => "Verifying",
             Step::Finished => "Finished",
         }
     }

@@ -14,6 +14,7 @@ mod package;
 mod publish;
 mod run;
 mod tree;
+mod verify;
 
 pub(crate) use build::build;
 pub(crate) use cache::cache;
@@ -28,6 +29,7 @@ pub(crate) use package::package;
 pub(crate) use publish::publish;
 pub(crate) use run::run;
 pub(crate) use tree::tree;
+pub(crate) use verify::verify;
 
 use std::sync::Arc;
 

@@ -15,6 +15,7 @@ pub(crate) mod package;
 pub(crate) mod publish;
 pub(crate) mod run;
 pub(crate) mod stage;
+pub(crate) mod verify;
 pub(crate) mod wheelhouse;
 
 use std::cell::OnceCell;

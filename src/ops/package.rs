@@ -31,15 +31,29 @@ pub(crate) fn package(
     requested_target: Option<&str>,
     output: PluginOutput,
 ) -> anyhow::Result<Vec<Artifact>> {
+    let made = package_each(workspace, format, requested_target, output)?;
+    Ok(made
+        .into_iter()
+        .flat_map(|(_, artifacts)| artifacts)
+        .collect())
+}
+
+/// Packages the project in `format` for each target; each target's manifest (what the
+/// plugin was told) with the artifacts made of it.
+pub(crate) fn package_each(
+    workspace: &Workspace,
+    format: &str,
+    requested_target: Option<&str>,
+    output: PluginOutput,
+) -> anyhow::Result<Vec<(Manifest, Vec<Artifact>)>> {
     let (path, protocol, install_prefix, layout) = checked_plugin(workspace, format)?;
-    let artifacts = stage::stage_each(
+    stage::stage_each(
         workspace,
         requested_target,
         &install_prefix,
         layout,
         |staged| run_plugin(workspace, format, &path, protocol, staged, output),
-    )?;
-    Ok(artifacts.into_iter().flatten().collect())
+    )
 }
 
 /// Writes the manifest of `staged` and runs the plugin on it.
@@ -50,7 +64,7 @@ fn run_plugin(
     protocol: u32,
     staged: Staged,
     output: PluginOutput,
-) -> anyhow::Result<Vec<Artifact>> {
+) -> anyhow::Result<(Manifest, Vec<Artifact>)> {
     let output_dir = workspace.project.target_dir();
     // A plugin killed mid-write leaves `.NAME.PID.tmp`; nothing else would ever remove it.
     crate::process::remove_stale_temporaries(&output_dir);
@@ -78,7 +92,7 @@ fn run_plugin(
     spinner.finish();
     // A plugin of a killed earlier run may have gone only now: its leftovers too.
     crate::process::remove_stale_temporaries(&output_dir);
-    Ok(result.artifacts)
+    Ok((manifest, result.artifacts))
 }
 
 /// The environment a plugin runs with (besides this process's, less its secrets): the

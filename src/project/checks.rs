@@ -97,6 +97,9 @@ pub(super) fn check_settings(
             }
         }
     }
+    if let Some(verify) = &config.verify {
+        check_verify(&at, verify)?;
+    }
     let mut scripts_from = std::collections::BTreeMap::new();
     for (script, distribution) in &config.scripts_from {
         at.check(&["scripts-from"], script, grammar::console_script)?;
@@ -499,6 +502,50 @@ pub(super) fn check_files(project: &super::Project) -> Result<(), ProjectError> 
                 format!("`{}` does not exist", path.display()),
             ));
         }
+    }
+    Ok(())
+}
+
+/// `[tool.pyship.verify]`: commands that are commands, a health check that is one, a timeout
+/// that ends.
+fn check_verify(at: &Locator<'_>, verify: &super::VerifySpec) -> Result<(), ProjectError> {
+    let command = |key: &str, words: &[String]| -> Result<(), ProjectError> {
+        if words.is_empty() {
+            return Err(at.invalid(
+                &["verify", key],
+                "[]",
+                "a command and its arguments, not empty".into(),
+            ));
+        }
+        for word in words {
+            at.check(&["verify", key], word, grammar::single_line)?;
+        }
+        Ok(())
+    };
+    for words in &verify.commands {
+        command("commands", words)?;
+    }
+    match &verify.health {
+        Some(super::HealthSpec::Url(url)) => {
+            at.check(&["verify", "health"], url, |url| {
+                grammar::single_line(url)?;
+                let parsed = reqwest::Url::parse(url).map_err(|error| error.to_string())?;
+                (parsed.scheme() == "http" && parsed.host_str().is_some())
+                    .then_some(())
+                    .ok_or_else(|| {
+                        "an http:// URL the service answers inside the root (http://127.0.0.1:PORT/PATH), or a command".into()
+                    })
+            })?;
+        }
+        Some(super::HealthSpec::Command(words)) => command("health", words)?,
+        None => {}
+    }
+    if verify.timeout == Some(0) {
+        return Err(at.invalid(
+            &["verify", "timeout"],
+            "0",
+            "seconds a check may take: at least 1".into(),
+        ));
     }
     Ok(())
 }

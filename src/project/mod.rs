@@ -298,6 +298,31 @@ pub struct PyshipConfig {
     /// is installed: script name to distribution name (normalized on load).
     #[serde(default)]
     pub scripts_from: BTreeMap<String, String>,
+    /// `[tool.pyship.verify]`: what `pyship verify` checks in the installed artifact.
+    pub verify: Option<VerifySpec>,
+}
+
+/// `[tool.pyship.verify]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct VerifySpec {
+    /// Smoke commands run inside the root after install, upgrade and rollback, each a command
+    /// and its arguments, expected to exit 0.
+    #[serde(default)]
+    pub commands: Vec<Vec<String>>,
+    /// What says the services are up: an `http://` URL that must answer 2xx or 3xx, or a
+    /// command that must exit 0; tried until it passes or the timeout ends.
+    pub health: Option<HealthSpec>,
+    /// Seconds any one check may take (default 60).
+    pub timeout: Option<u64>,
+}
+
+/// `health = "http://127.0.0.1:8000/"` or `health = ["cmd", "arg"]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum HealthSpec {
+    Url(String),
+    Command(Vec<String>),
 }
 
 /// `app-files = true` or `app-files = ["manage.py", "mysite"]`.
