@@ -430,8 +430,7 @@ Missing Depends come from the release's archive (not with --offline: then they a
 Roots are kept in PYSHIP_ROOTS (default: the cache's roots-v1); the mirrors are
 PYSHIP_DEBIAN_MIRROR and PYSHIP_UBUNTU_MIRROR.")]
 pub struct VerifyArgs {
-    /// The format to verify: `deb`.
-    #[arg(default_value = "deb")]
+    /// The format to package and verify (a plugin `pyship-FORMAT` whose artifacts are .debs).
     pub format: String,
     /// Verify only this target of the lock (a preset name such as `debian-11`).
     #[arg(long, value_name = "TARGET")]

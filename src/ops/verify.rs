@@ -50,12 +50,6 @@ pub(crate) fn verify(
     output: PluginOutput,
     on_check: &mut dyn FnMut(&str, &Check),
 ) -> anyhow::Result<Vec<TargetReport>> {
-    if request.format != "deb" {
-        bail!(
-            "`pyship verify` checks .deb artifacts in a root of the target's release; `{}` artifacts are not checked yet",
-            request.format
-        );
-    }
     let is_root = std::process::Command::new("id")
         .arg("-u")
         .output()
@@ -87,6 +81,17 @@ pub(crate) fn verify(
     );
     let mut reports = Vec::new();
     for (manifest, artifacts) in made {
+        if let Some(artifact) = artifacts
+            .iter()
+            .find(|artifact| !verify::can_install(&artifact.kind))
+        {
+            bail!(
+                "`pyship verify` installs .deb artifacts in a root of the target's release; `{}` ({} artifact of `pyship-{}`) cannot be checked yet",
+                artifact.path.display(),
+                artifact.kind,
+                request.format
+            );
+        }
         let target = manifest
             .target
             .name

@@ -14,6 +14,11 @@ use serde::Serialize;
 
 pub use deb::verify as verify_deb;
 
+/// Whether verify knows how to install artifacts of `kind` (what the plugin said it made).
+pub fn can_install(kind: &str) -> bool {
+    kind == "deb"
+}
+
 /// One step of a verify and how it went.
 #[derive(Debug, Clone, Serialize)]
 pub struct Check {

@@ -21,3 +21,4 @@ mod plugins;
 mod resolver;
 mod services;
 mod support;
+mod verify;

@@ -18,10 +18,16 @@ pub struct DebianRoot {
     pub path: PathBuf,
 }
 
+/// The directory of cached roots (for `PYSHIP_ROOTS`) with the `release` root made in it, or
+/// `None`, said loudly, when this machine cannot make one; CI fails instead.
+pub fn cached_roots(release: &str) -> Option<PathBuf> {
+    let root = DebianRoot::cached(release)?;
+    Some(root.parent().expect("roots have a parent").to_path_buf())
+}
+
 impl DebianRoot {
-    /// A fresh copy of the cached `release` root (`bookworm`, …), or `None`, said loudly, when
-    /// this machine cannot make one (not root, or debootstrap failed); CI fails instead.
-    pub fn new(release: &str) -> Option<DebianRoot> {
+    /// The cached `release` root itself (never to be written to), made when missing.
+    fn cached(release: &str) -> Option<PathBuf> {
         let is_root = Command::new("id")
             .arg("-u")
             .output()
@@ -44,7 +50,13 @@ impl DebianRoot {
             eprintln!("SKIPPING: no {release} root on this machine:\n{why}");
             return None;
         }
-        let cached = PathBuf::from(String::from_utf8_lossy(&made.stdout).trim());
+        Some(PathBuf::from(String::from_utf8_lossy(&made.stdout).trim()))
+    }
+
+    /// A fresh copy of the cached `release` root (`bookworm`, …), or `None`, said loudly, when
+    /// this machine cannot make one (not root, or debootstrap failed); CI fails instead.
+    pub fn new(release: &str) -> Option<DebianRoot> {
+        let cached = DebianRoot::cached(release)?;
         let scratch = tempfile::tempdir().expect("a temporary directory");
         let path = scratch.path().join(release);
         let copied = Command::new("cp")
