@@ -409,8 +409,9 @@ Packages the project as `pyship package FORMAT` does, then, for each target of t
 a minimal root of the target's release (made once per machine with `debootstrap
 --variant=minbase` and cached, or the one given with --root) and, inside it, with no network but
 its own loopback:
-  install        dpkg -i of this build's artifacts (with --upgrade-from: the previous release's
-                 first, a line added to each conffile, then the upgrade, which must keep it)
+  install        dpkg -i (rpm -i) of this build's artifacts (with --upgrade-from: the
+                 previous release's first, a line added to each conffile, then the upgrade,
+                 which must keep it)
   services       each service's command started as its unit would start it: its user,
                  environment, EnvironmentFile=, working directory, directories, credentials,
                  ExecStartPre=; it must stay up
@@ -418,9 +419,11 @@ its own loopback:
                  command that must exit 0, tried until the timeout
   commands       [tool.pyship.verify] commands, each expected to exit 0
   roll back      with --upgrade-from: the previous release installed again, and checked again
-  purge          dpkg --purge, then every file the packages left behind is named
+  purge          dpkg --purge (rpm -e), then every file the packages left behind is named
 Each check prints one line with its time; exit 0 only when every check passed, 1 otherwise.
 Missing Depends come from the release's archive (not with --offline: then they are named).
+`pyship verify rpm` installs with this machine's rpm (`rpm --root`, scriptlets run inside) in
+the Debian root that has the target's Python (bullseye for rhel-9); Requires are not resolved.
 
   [tool.pyship.verify]
   commands = [[\"/opt/venvs/hello/bin/hello-serve\", \"--check\"]]
@@ -430,7 +433,8 @@ Missing Depends come from the release's archive (not with --offline: then they a
 Roots are kept in PYSHIP_ROOTS (default: the cache's roots-v1); the mirrors are
 PYSHIP_DEBIAN_MIRROR and PYSHIP_UBUNTU_MIRROR.")]
 pub struct VerifyArgs {
-    /// The format to package and verify (a plugin `pyship-FORMAT` whose artifacts are .debs).
+    /// The format to package and verify (a plugin `pyship-FORMAT` whose artifacts are .debs
+    /// or .rpms).
     pub format: String,
     /// Verify only this target of the lock (a preset name such as `debian-11`).
     #[arg(long, value_name = "TARGET")]

@@ -13,7 +13,7 @@ use super::package::{PluginOutput, package_each};
 use crate::env_vars;
 use crate::project::HealthSpec;
 use crate::reporter::Step;
-use crate::verify::{self, Check, Expectations, Health, Options, sandbox};
+use crate::verify::{self, Check, Expectations, Health, Manager, Options, sandbox};
 
 /// How long any one check may take unless `[tool.pyship.verify] timeout` says.
 const DEFAULT_TIMEOUT: u64 = 60;
@@ -56,7 +56,7 @@ pub(crate) fn verify(
         .is_ok_and(|output| String::from_utf8_lossy(&output.stdout).trim() == "0");
     if !is_root {
         bail!(
-            "`pyship verify` needs root: it installs the artifacts into a copy of a root of the target's release with chroot and dpkg, and runs the checks in a network namespace of their own; run it as root (CI jobs usually are), e.g. with sudo"
+            "`pyship verify` needs root: it installs the artifacts into a copy of a root of the target's release with chroot and dpkg (or rpm --root), and runs the checks in a network namespace of their own; run it as root (CI jobs usually are), e.g. with sudo"
         );
     }
     let made = package_each(
@@ -81,43 +81,55 @@ pub(crate) fn verify(
     );
     let mut reports = Vec::new();
     for (manifest, artifacts) in made {
-        if let Some(artifact) = artifacts
-            .iter()
-            .find(|artifact| !verify::can_install(&artifact.kind))
-        {
-            bail!(
-                "`pyship verify` installs .deb artifacts in a root of the target's release; `{}` ({} artifact of `pyship-{}`) cannot be checked yet",
-                artifact.path.display(),
-                artifact.kind,
-                request.format
-            );
-        }
+        let manager = manager_of(&artifacts, &request.format)?;
         let target = manifest
             .target
             .name
             .clone()
             .unwrap_or_else(|| "the target".to_string());
-        let release = manifest
-            .target
-            .distro
-            .as_ref()
-            .and_then(|distro| distro.codename.clone());
-        let template = match &request.root {
-            Some(root) => root.clone(),
-            None => cached_root(workspace, &manifest, &target)?,
+        // An rpm is installed with this machine's rpm into a Debian root that has the
+        // target's Python, standing in for the RPM release: no release to hold the root to.
+        let (release, stand_in) = match manager {
+            Manager::Dpkg => (
+                manifest
+                    .target
+                    .distro
+                    .as_ref()
+                    .and_then(|distro| distro.codename.clone()),
+                None,
+            ),
+            Manager::Rpm => (None, Some(debian_with_python(&manifest, &target)?)),
+        };
+        let template = match (&request.root, stand_in) {
+            (Some(root), _) => root.clone(),
+            (None, Some((id, codename))) => cached_root(workspace, &id, &codename)?,
+            (None, None) => {
+                let (id, codename) = release_of(&manifest, &target)?;
+                cached_root(workspace, &id, &codename)?
+            }
+        };
+        let standing_in = match manager {
+            Manager::Rpm => format!(
+                " (a Debian root with Python {} standing in for {target}: rpm --root, Requires not resolved)",
+                manifest.target.python_version
+            ),
+            Manager::Dpkg => String::new(),
         };
         workspace.reporter.status(
             Step::Verifying,
-            &format!("{target} in a copy of `{}`", template.display()),
+            &format!(
+                "{target} in a copy of `{}`{standing_in}",
+                template.display()
+            ),
         );
-        let expect = expectations(&manifest, &artifacts, &settings, timeout);
+        let expect = expectations(manager, &manifest, &artifacts, &settings, timeout);
         let options = Options {
             template: template.clone(),
             upgrade_from: request.upgrade_from.clone(),
             offline: workspace.offline,
             work: workspace.project.target_dir().join("verify"),
         };
-        let checks = verify::verify_deb(&expect, &options, release.as_deref(), &mut |check| {
+        let checks = verify::verify(&expect, &options, release.as_deref(), &mut |check| {
             on_check(&target, check)
         })?;
         reports.push(TargetReport {
@@ -131,38 +143,87 @@ pub(crate) fn verify(
     Ok(reports)
 }
 
-/// The cached root of the target's release, made once per machine.
-fn cached_root(
-    workspace: &Workspace,
-    manifest: &Manifest,
-    target: &str,
-) -> anyhow::Result<PathBuf> {
-    let Some((id, codename)) = manifest.target.distro.as_ref().and_then(|distro| {
-        distro
-            .codename
-            .as_ref()
-            .map(|codename| (distro.id.clone(), codename.clone()))
-    }) else {
-        bail!(
-            "the target `{target}` names no Debian or Ubuntu release to make a root of: give a root of the servers' release with `--root DIR` (made with `debootstrap --variant=minbase RELEASE DIR`), or lock for a preset (`--target debian-12`)"
-        );
+/// The one package manager that installs every artifact of a target.
+fn manager_of(artifacts: &[pyship_plugin::Artifact], format: &str) -> anyhow::Result<Manager> {
+    let mut managers = artifacts.iter().map(|artifact| {
+        Manager::for_kind(&artifact.kind).ok_or_else(|| {
+            anyhow::anyhow!(
+                "`pyship verify` installs .deb and .rpm artifacts; `{}` ({} artifact of `pyship-{format}`) cannot be checked yet",
+                artifact.path.display(),
+                artifact.kind
+            )
+        })
+    });
+    let Some(first) = managers.next() else {
+        bail!("`pyship-{format}` made no artifact to verify");
     };
-    let mirror = match id.as_str() {
+    let first = first?;
+    for manager in managers {
+        if manager? != first {
+            bail!("`pyship-{format}` made artifacts of more than one kind for one target");
+        }
+    }
+    Ok(first)
+}
+
+/// The Debian or Ubuntu release a target is: its `ID` and codename.
+fn release_of(manifest: &Manifest, target: &str) -> anyhow::Result<(String, String)> {
+    manifest
+        .target
+        .distro
+        .as_ref()
+        .and_then(|distro| {
+            distro
+                .codename
+                .as_ref()
+                .map(|codename| (distro.id.clone(), codename.clone()))
+        })
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "the target `{target}` names no Debian or Ubuntu release to make a root of: give a root of the servers' release with `--root DIR` (made with `debootstrap --variant=minbase RELEASE DIR`), or lock for a preset (`--target debian-12`)"
+            )
+        })
+}
+
+/// The Debian release whose system Python is the target's X.Y, for an rpm's stand-in root.
+fn debian_with_python(manifest: &Manifest, target: &str) -> anyhow::Result<(String, String)> {
+    let python = &manifest.target.python_version;
+    crate::python::PRESETS
+        .iter()
+        .filter(|preset| preset.distro.0 == "debian")
+        .find(|preset| {
+            preset.python.split('.').take(2).collect::<Vec<_>>().join(".") == *python
+        })
+        .and_then(|preset| {
+            preset
+                .distro
+                .2
+                .map(|codename| ("debian".to_string(), codename.to_string()))
+        })
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "no Debian release has Python {python} to stand in for `{target}`: give a root with `--root DIR` whose `{}` runs",
+                manifest.target.interpreter.display()
+            )
+        })
+}
+
+/// The cached root of a release, made once per machine.
+fn cached_root(workspace: &Workspace, id: &str, codename: &str) -> anyhow::Result<PathBuf> {
+    let mirror = match id {
         "debian" => std::env::var(env_vars::PYSHIP_DEBIAN_MIRROR)
             .unwrap_or_else(|_| "http://deb.debian.org/debian".into()),
         "ubuntu" => std::env::var(env_vars::PYSHIP_UBUNTU_MIRROR)
             .unwrap_or_else(|_| "http://archive.ubuntu.com/ubuntu".into()),
-        other => bail!(
-            "the target `{target}` is {other}, which `pyship verify` makes no root of: give one with `--root DIR`"
-        ),
+        other => bail!("`pyship verify` makes no root of {other}: give one with `--root DIR`"),
     };
     let roots = sandbox::roots_dir(workspace.cache.root());
-    sandbox::cached_root(&roots, &codename, &mirror, || {
+    sandbox::cached_root(&roots, codename, &mirror, || {
         workspace.reporter.status(
             Step::Building,
             &format!(
                 "a minimal {codename} root with debootstrap (once per machine) in `{}`",
-                roots.join(&codename).display()
+                roots.join(codename).display()
             ),
         );
     })
@@ -171,6 +232,7 @@ fn cached_root(
 /// What the checks hold the artifacts to: the deployment facts the plugin was given, and
 /// `[tool.pyship.verify]`.
 fn expectations(
+    manager: Manager,
     manifest: &Manifest,
     artifacts: &[pyship_plugin::Artifact],
     settings: &crate::project::VerifySpec,
@@ -178,11 +240,13 @@ fn expectations(
 ) -> Expectations {
     let deployment = manifest.deployment.clone().unwrap_or_default();
     Expectations {
+        manager,
         artifacts: artifacts
             .iter()
             .map(|artifact| artifact.path.clone())
             .collect(),
         services: deployment.all_services().cloned().collect(),
+        home: deployment.user.as_ref().and_then(|user| user.home.clone()),
         config_files: deployment
             .config_files
             .iter()

@@ -3,7 +3,8 @@
 //! checks run, upgraded from the previous artifact and rolled back, purged — each step a
 //! [`Check`] with its time.
 
-mod deb;
+mod lifecycle;
+mod managers;
 pub mod sandbox;
 
 use std::path::PathBuf;
@@ -12,12 +13,8 @@ use std::time::Duration;
 use pyship_plugin::Service;
 use serde::Serialize;
 
-pub use deb::verify as verify_deb;
-
-/// Whether verify knows how to install artifacts of `kind` (what the plugin said it made).
-pub fn can_install(kind: &str) -> bool {
-    kind == "deb"
-}
+pub use lifecycle::verify;
+pub use managers::Manager;
 
 /// One step of a verify and how it went.
 #[derive(Debug, Clone, Serialize)]
@@ -34,9 +31,13 @@ pub struct Check {
 /// What the project declared, that the checks hold the installed artifact to.
 #[derive(Debug, Clone)]
 pub struct Expectations {
+    /// What installs the artifacts.
+    pub manager: Manager,
     /// The artifacts of this build, installed together.
     pub artifacts: Vec<PathBuf>,
     pub services: Vec<Service>,
+    /// The home of the account the package declares.
+    pub home: Option<PathBuf>,
     /// Configuration files (conffiles): edited before an upgrade, and expected kept.
     pub config_files: Vec<PathBuf>,
     /// `[tool.pyship.verify] commands`.

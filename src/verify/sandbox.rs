@@ -246,6 +246,13 @@ impl Sandbox {
         command
     }
 
+    /// `program` run on this machine (not in the root), but in the checks' namespace.
+    pub fn host_command(&self, program: &str) -> Command {
+        let mut command = Command::new("ip");
+        command.args(["netns", "exec", &self.namespace, program]);
+        command
+    }
+
     /// Runs `command` to its end or until `timeout`, then kills its whole group.
     pub fn run(&mut self, mut command: Command, timeout: Duration) -> anyhow::Result<Outcome> {
         let (mut child, log) = self.spawn(&mut command)?;

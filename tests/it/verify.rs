@@ -207,10 +207,12 @@ fn verify_refuses_a_root_of_another_release_and_an_artifact_of_another_project()
         "{run}"
     );
 
-    // Artifacts verify cannot install yet are refused, naming them.
-    let run = context.pyship(&["verify", "rpm", "--offline"]).code(1);
+    // Artifacts verify cannot install are refused, naming them.
+    let plain = TestContext::hello();
+    let run = plain.pyship(&["verify", "tarball", "--offline"]).code(1);
     assert!(
-        run.stderr.contains("(rpm artifact of `pyship-rpm`) cannot be checked yet"),
+        run.stderr
+            .contains("(tarball artifact of `pyship-tarball`) cannot be checked yet"),
         "{run}"
     );
 
@@ -270,4 +272,54 @@ fn verify_settings_are_checked_on_load() {
         assert!(run.stderr.contains("pyproject.toml"), "{bad}: {run}");
         context.file("pyproject.toml", &pyproject);
     }
+}
+
+/// An rpm for RHEL 9, installed with this machine's rpm into a Debian root that has RHEL 9's
+/// Python (3.9, bullseye), upgraded, rolled back and erased; what rpm keeps by design is said.
+#[test]
+fn verify_puts_an_rpm_through_its_life_in_a_stand_in_root() {
+    let (Some(roots), Some(_)) = (cached_roots("bullseye"), cached_roots("bookworm")) else {
+        return;
+    };
+    let context = verify_project(&roots);
+    let pyproject = context
+        .read("pyproject.toml")
+        .replace("targets = [\"debian-12\"]", "targets = [\"rhel-9\"]");
+    context.file("pyproject.toml", &pyproject);
+    context.set_version("0.0.9");
+    let old = PathBuf::from(
+        context
+            .pyship(&["package", "rpm", "--offline"])
+            .success()
+            .stdout
+            .trim(),
+    );
+    let previous = context.temp.path().join(old.file_name().unwrap());
+    std::fs::copy(&old, &previous).unwrap();
+    context.set_version("0.1.0");
+    let run = context
+        .pyship(&[
+            "verify",
+            "rpm",
+            "--offline",
+            "--upgrade-from",
+            previous.to_str().unwrap(),
+        ])
+        .success();
+    assert!(
+        run.stderr.contains("bullseye` (a Debian root with Python 3.9 standing in for rhel-9: rpm --root, Requires not resolved)"),
+        "{run}"
+    );
+    for line in [
+        "ok",
+        "rhel-9: upgrade 0.0.9-1.el9 to 0.1.0-1.el9",
+        "rhel-9: conffile /etc/hello/hello.toml kept",
+        "rhel-9: service hello starts (after upgrade)",
+        "rhel-9: roll back to 0.0.9-1.el9",
+        "rhel-9: service hello starts (after rollback)",
+        "rhel-9: erase leaves nothing behind\n    kept, as rpm keeps them: /etc/hello, /opt/venvs",
+    ] {
+        assert!(run.stdout.contains(line), "no `{line}`: {run}");
+    }
+    assert!(!run.stdout.contains("FAILED"), "{run}");
 }

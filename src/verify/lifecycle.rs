@@ -1,6 +1,7 @@
-//! A .deb's life on a clean server of its release: the previous release installed and its
-//! conffiles edited (with `--upgrade-from`), this build installed (upgrading), checked,
-//! rolled back and checked again, then purged, and what the purge left behind reported.
+//! An artifact's life on a clean server of its release: the previous release installed and
+//! its conffiles edited (with `--upgrade-from`), this build installed (upgrading), checked,
+//! rolled back and checked again, then purged (erased, for rpm), and what that left behind
+//! reported.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -10,6 +11,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, bail};
 use pyship_plugin::Service;
 
+use super::managers::{Manager, Package};
 use super::sandbox::{self, Account, Sandbox};
 use super::{Check, Expectations, Health, Options};
 
@@ -17,53 +19,6 @@ use super::{Check, Expectations, Health, Options};
 const EDIT_MARK: &str = "# edited on the server (pyship verify)";
 /// How long a service without a health check must stay up to count as started.
 const STAY_UP: Duration = Duration::from_secs(2);
-
-/// The fields of a .deb that verify needs.
-#[derive(Debug, Clone)]
-struct Deb {
-    path: PathBuf,
-    package: String,
-    version: String,
-    architecture: String,
-}
-
-impl Deb {
-    fn read(path: &Path) -> anyhow::Result<Deb> {
-        let output = Command::new("dpkg-deb")
-            .arg("--field")
-            .arg(path)
-            .args(["Package", "Version", "Architecture"])
-            .output()
-            .context("failed to run dpkg-deb (it comes with dpkg)")?;
-        if !output.status.success() {
-            bail!(
-                "`{}` is not a readable .deb: {}",
-                path.display(),
-                String::from_utf8_lossy(&output.stderr).trim()
-            );
-        }
-        let text = String::from_utf8_lossy(&output.stdout);
-        let field = |name: &str| {
-            text.lines()
-                .find_map(|line| line.strip_prefix(&format!("{name}: ")))
-                .unwrap_or_default()
-                .trim()
-                .to_string()
-        };
-        Ok(Deb {
-            path: path.to_path_buf(),
-            package: field("Package"),
-            version: field("Version"),
-            architecture: field("Architecture"),
-        })
-    }
-
-    fn file_name(&self) -> String {
-        self.path
-            .file_name()
-            .map_or_else(String::new, |name| name.to_string_lossy().into_owned())
-    }
-}
 
 /// Runs every check of `expect` in a copy of `options.template`, reporting each to
 /// `on_check` as it ends. Errors are for what makes checking impossible (no root, a root of
@@ -75,23 +30,24 @@ pub fn verify(
     release: Option<&str>,
     on_check: &mut dyn FnMut(&Check),
 ) -> anyhow::Result<Vec<Check>> {
-    let new: Vec<Deb> = expect
+    let manager = expect.manager;
+    let new: Vec<Package> = expect
         .artifacts
         .iter()
-        .map(|path| Deb::read(path))
+        .map(|path| manager.read(path))
         .collect::<anyhow::Result<_>>()?;
-    let old: Vec<Deb> = options
+    let old: Vec<Package> = options
         .upgrade_from
         .iter()
-        .map(|path| Deb::read(path))
+        .map(|path| manager.read(path))
         .collect::<anyhow::Result<_>>()?;
-    let names: BTreeSet<&str> = new.iter().map(|deb| deb.package.as_str()).collect();
-    for deb in &old {
-        if !names.contains(deb.package.as_str()) {
+    let names: BTreeSet<&str> = new.iter().map(|package| package.name.as_str()).collect();
+    for package in &old {
+        if !names.contains(package.name.as_str()) {
             bail!(
                 "`{}` is not an earlier release of this project: it is the package `{}`, and this build makes {}",
-                deb.path.display(),
-                deb.package,
+                package.path.display(),
+                package.name,
                 names
                     .iter()
                     .map(|name| format!("`{name}`"))
@@ -100,10 +56,11 @@ pub fn verify(
             );
         }
     }
-    check_root(&options.template, release, &new)?;
+    check_root(&options.template, release, manager, &new)?;
     let sandbox = Sandbox::new(&options.template, &options.work)?;
     let mut run = Run {
         sandbox,
+        manager,
         expect,
         offline: options.offline,
         checks: Vec::new(),
@@ -113,23 +70,39 @@ pub fn verify(
     let before = run.sandbox.paths();
     let staged_new = run.copy_in("new", &new)?;
     if old.is_empty() {
-        if run.install(&format!("install {}", file_names(&new)), &new, &staged_new)? {
+        if run.install(
+            &format!("install {}", file_names(&new)),
+            Step::Fresh,
+            &new,
+            &staged_new,
+        )? {
             run.check_running("after install")?;
         }
     } else {
         let staged_old = run.copy_in("old", &old)?;
         let old_version = old[0].version.clone();
-        if run.install(&format!("install {}", file_names(&old)), &old, &staged_old)? {
+        if run.install(
+            &format!("install {}", file_names(&old)),
+            Step::Fresh,
+            &old,
+            &staged_old,
+        )? {
             let edited = run.edit_conffiles();
             if run.install(
                 &format!("upgrade {old_version} to {}", new[0].version),
+                Step::Upgrade,
                 &new,
                 &staged_new,
             )? {
                 run.conffiles_kept(&edited);
                 run.check_running("after upgrade")?;
             }
-            if run.install(&format!("roll back to {old_version}"), &old, &staged_old)? {
+            if run.install(
+                &format!("roll back to {old_version}"),
+                Step::Rollback,
+                &old,
+                &staged_old,
+            )? {
                 run.check_running("after rollback")?;
             }
         }
@@ -139,7 +112,12 @@ pub fn verify(
 }
 
 /// The root must be of the target's release and able to run the artifacts' arch.
-fn check_root(root: &Path, release: Option<&str>, debs: &[Deb]) -> anyhow::Result<()> {
+fn check_root(
+    root: &Path,
+    release: Option<&str>,
+    manager: Manager,
+    packages: &[Package],
+) -> anyhow::Result<()> {
     if !root.join("var/lib/dpkg/status").is_file() {
         bail!(
             "`{}` is not a Debian or Ubuntu root (no var/lib/dpkg/status): give one made with `debootstrap --variant=minbase RELEASE DIR`",
@@ -178,29 +156,39 @@ fn check_root(root: &Path, release: Option<&str>, debs: &[Deb]) -> anyhow::Resul
             String::from_utf8_lossy(&output.stderr).trim()
         );
     }
-    if let Some(deb) = debs
+    if let Some(package) = packages
         .iter()
-        .find(|deb| deb.architecture != "all" && deb.architecture != arch)
+        .find(|package| !manager.runs_on(&package.arch, &arch))
     {
         bail!(
             "`{}` is for {}, but the root `{}` is {arch}",
-            deb.file_name(),
-            deb.architecture,
+            package.file_name(),
+            package.arch,
             root.display()
         );
     }
     Ok(())
 }
 
-fn file_names(debs: &[Deb]) -> String {
-    debs.iter()
-        .map(Deb::file_name)
+fn file_names(packages: &[Package]) -> String {
+    packages
+        .iter()
+        .map(Package::file_name)
         .collect::<Vec<_>>()
         .join(" ")
 }
 
+/// Which move an install is: rpm says which (`-i`, `-U`, `-U --oldpackage`); dpkg does not.
+#[derive(Debug, Clone, Copy)]
+enum Step {
+    Fresh,
+    Upgrade,
+    Rollback,
+}
+
 struct Run<'a> {
     sandbox: Sandbox,
+    manager: Manager,
     expect: &'a Expectations,
     offline: bool,
     checks: Vec<Check>,
@@ -227,75 +215,98 @@ impl Run<'_> {
         self.expect.timeout
     }
 
-    /// Copies `debs` into the root's `/tmp/pyship-verify/WHICH/`; their paths there.
-    fn copy_in(&self, which: &str, debs: &[Deb]) -> anyhow::Result<Vec<String>> {
+    /// Copies `packages` into the root's `/tmp/pyship-verify/WHICH/`; their paths there.
+    fn copy_in(&self, which: &str, packages: &[Package]) -> anyhow::Result<Vec<String>> {
         let directory = self.sandbox.join(format!("tmp/pyship-verify/{which}"));
         std::fs::create_dir_all(&directory)?;
-        debs.iter()
-            .map(|deb| {
-                let name = deb.file_name();
-                std::fs::copy(&deb.path, directory.join(&name))
-                    .with_context(|| format!("failed to copy `{}`", deb.path.display()))?;
+        packages
+            .iter()
+            .map(|package| {
+                let name = package.file_name();
+                std::fs::copy(&package.path, directory.join(&name))
+                    .with_context(|| format!("failed to copy `{}`", package.path.display()))?;
                 Ok(format!("/tmp/pyship-verify/{which}/{name}"))
             })
             .collect()
     }
 
-    /// `dpkg -i` of `debs` (keeping edited conffiles, as unattended upgrades do); missing
-    /// dependencies come from the release's archive unless offline. Passes when every
-    /// package is installed and configured at its own version.
-    fn install(&mut self, name: &str, debs: &[Deb], paths: &[String]) -> anyhow::Result<bool> {
+    /// Installs `packages` (dpkg: from `paths` inside the root) as `step` says; passes when
+    /// every package is installed at its own version.
+    fn install(
+        &mut self,
+        name: &str,
+        step: Step,
+        packages: &[Package],
+        paths: &[String],
+    ) -> anyhow::Result<bool> {
         let started = Instant::now();
+        let installed = match self.manager {
+            Manager::Dpkg => self.dpkg_install(packages, paths)?,
+            Manager::Rpm => self.rpm_install(step, packages)?,
+        };
+        let result = match installed {
+            Ok(detail) => match self.not_installed(packages)? {
+                Some(failure) => Err(failure),
+                None => Ok(detail),
+            },
+            Err(failure) => Err(failure),
+        };
+        Ok(self.record(name.to_string(), started, result))
+    }
+
+    /// `dpkg -i` (keeping edited conffiles, as unattended upgrades do); missing dependencies
+    /// come from the release's archive unless offline.
+    fn dpkg_install(
+        &mut self,
+        packages: &[Package],
+        paths: &[String],
+    ) -> anyhow::Result<Result<String, String>> {
         let mut argv: Vec<String> = ["dpkg", "--force-confdef", "--force-confold", "-i"]
             .map(String::from)
             .to_vec();
         argv.extend(paths.iter().cloned());
         let command = self.sandbox.command(&argv, None, &[], None, false);
         let outcome = self.sandbox.run(command, self.timeout())?;
-        let mut detail = String::new();
-        if !outcome.success() {
-            let missing = missing_dependencies(&outcome.output);
-            if missing.is_empty() || self.offline {
-                let failure = if missing.is_empty() {
-                    outcome.failure(self.timeout())
-                } else {
-                    format!(
-                        "dependencies missing from the root, and --offline fetches none: {}",
-                        missing.join(", ")
-                    )
-                };
-                return Ok(self.record(name.to_string(), started, Err(failure)));
-            }
-            if let Err(failure) = self.install_from_archive(debs, paths) {
-                return Ok(self.record(
-                    name.to_string(),
-                    started,
-                    Err(format!(
-                        "dependencies missing ({}), and apt-get could not install them: {failure}",
-                        missing.join(", ")
-                    )),
-                ));
-            }
-            detail = format!("fetched from the release's archive: {}", missing.join(", "));
+        if outcome.success() {
+            return Ok(Ok(String::new()));
         }
-        let result = match self.not_installed(debs)? {
-            Some(failure) => Err(failure),
-            None => Ok(detail),
-        };
-        Ok(self.record(name.to_string(), started, result))
+        let missing = missing_dependencies(&outcome.output);
+        if missing.is_empty() {
+            return Ok(Err(outcome.failure(self.timeout())));
+        }
+        if self.offline {
+            return Ok(Err(format!(
+                "dependencies missing from the root, and --offline fetches none: {}",
+                missing.join(", ")
+            )));
+        }
+        Ok(match self.install_from_archive(packages, paths) {
+            Ok(()) => Ok(format!(
+                "fetched from the release's archive: {}",
+                missing.join(", ")
+            )),
+            Err(failure) => Err(format!(
+                "dependencies missing ({}), and apt-get could not install them: {failure}",
+                missing.join(", ")
+            )),
+        })
     }
 
     /// apt-get installs `paths` with what they need from the release's archive (network
     /// allowed), after dpkg left them unconfigured. The half-installed packages go first
     /// (their conffiles stay): apt resolves nothing while they are broken.
-    fn install_from_archive(&mut self, debs: &[Deb], paths: &[String]) -> Result<(), String> {
+    fn install_from_archive(
+        &mut self,
+        packages: &[Package],
+        paths: &[String],
+    ) -> Result<(), String> {
         let _ = std::fs::copy("/etc/resolv.conf", self.sandbox.join("etc/resolv.conf"));
         let mut remove = vec![
             "dpkg".to_string(),
             "--remove".to_string(),
             "--force-depends".to_string(),
         ];
-        remove.extend(debs.iter().map(|deb| deb.package.clone()));
+        remove.extend(packages.iter().map(|package| package.name.clone()));
         let mut install: Vec<String> = [
             "apt-get",
             "install",
@@ -327,26 +338,88 @@ impl Run<'_> {
         Ok(())
     }
 
-    /// Which of `debs` is not installed and configured at its own version (another package
-    /// of the same name, from the archive, may have taken its place), and how it is instead.
-    fn not_installed(&mut self, debs: &[Deb]) -> anyhow::Result<Option<String>> {
-        for deb in debs {
-            let argv: Vec<String> = [
-                "dpkg-query",
-                "--show",
-                "--showformat=${Status}|${Version}",
-                &deb.package,
-            ]
-            .map(String::from)
-            .to_vec();
-            let command = self.sandbox.command(&argv, None, &[], None, false);
-            let outcome = self.sandbox.run(command, self.timeout())?;
-            let text = outcome.output.trim();
-            let (status, version) = text.split_once('|').unwrap_or((text, ""));
-            if status != "install ok installed" || version != deb.version {
+    /// This machine's rpm, on the root's database, its scriptlets run inside the root. The
+    /// root is Debian's, so Requires cannot be resolved: said, not hidden.
+    fn rpm_install(
+        &mut self,
+        step: Step,
+        packages: &[Package],
+    ) -> anyhow::Result<Result<String, String>> {
+        let mut argv = match step {
+            Step::Fresh => vec!["-i".to_string()],
+            Step::Upgrade => vec!["-U".to_string()],
+            Step::Rollback => vec!["-U".to_string(), "--oldpackage".to_string()],
+        };
+        argv.push("--nodeps".into());
+        argv.extend(
+            packages
+                .iter()
+                .map(|package| package.path.display().to_string()),
+        );
+        let outcome = self.rpm(&argv)?;
+        Ok(if outcome.success() {
+            Ok(
+                "Requires not resolved (rpm --nodeps in a Debian root standing in for the release)"
+                    .into(),
+            )
+        } else {
+            Err(outcome.failure(self.timeout()))
+        })
+    }
+
+    /// `rpm --root=ROOT ARGS`, network-less like the checks.
+    fn rpm(&mut self, args: &[String]) -> anyhow::Result<sandbox::Outcome> {
+        let mut command = self.sandbox.host_command("rpm");
+        command
+            .arg(format!("--root={}", self.sandbox.root.display()))
+            .args(args);
+        self.sandbox.run(command, self.timeout())
+    }
+
+    /// Which of `packages` is not installed (and configured) at its own version (another
+    /// package of the same name, from the archive, may have taken its place), and how it is
+    /// instead.
+    fn not_installed(&mut self, packages: &[Package]) -> anyhow::Result<Option<String>> {
+        for package in packages {
+            let (state, version) = match self.manager {
+                Manager::Dpkg => {
+                    let argv: Vec<String> = [
+                        "dpkg-query",
+                        "--show",
+                        "--showformat=${Status}|${Version}",
+                        &package.name,
+                    ]
+                    .map(String::from)
+                    .to_vec();
+                    let command = self.sandbox.command(&argv, None, &[], None, false);
+                    let outcome = self.sandbox.run(command, self.timeout())?;
+                    let text = outcome.output.trim().to_string();
+                    let (status, version) = text.split_once('|').unwrap_or((&text, ""));
+                    let state = if status == "install ok installed" {
+                        None
+                    } else {
+                        Some(status.to_string())
+                    };
+                    (state, version.to_string())
+                }
+                Manager::Rpm => {
+                    let args = [
+                        "-q".to_string(),
+                        "--queryformat".to_string(),
+                        "%{VERSION}-%{RELEASE}".to_string(),
+                        package.name.clone(),
+                    ];
+                    let outcome = self.rpm(&args)?;
+                    let state = (!outcome.success()).then(|| "not installed".to_string());
+                    (state, outcome.output.trim().to_string())
+                }
+            };
+            if state.is_some() || version != package.version {
                 return Ok(Some(format!(
-                    "`{}` is `{status}` at `{version}` after the install, not installed at {}",
-                    deb.package, deb.version
+                    "`{}` is `{}` at `{version}` after the install, not installed at {}",
+                    package.name,
+                    state.as_deref().unwrap_or("installed"),
+                    package.version
                 )));
             }
         }
@@ -633,25 +706,37 @@ impl Run<'_> {
         )))
     }
 
-    /// `dpkg --purge` of every package of the build, then what it left behind.
-    fn purge(&mut self, debs: &[Deb], before: &BTreeSet<PathBuf>) -> anyhow::Result<()> {
+    /// Every package of the build removed for good (`dpkg --purge`, `rpm -e`), then what
+    /// that left behind.
+    fn purge(&mut self, packages: &[Package], before: &BTreeSet<PathBuf>) -> anyhow::Result<()> {
         let started = Instant::now();
-        let mut argv = vec!["dpkg".to_string(), "--purge".to_string()];
+        let removal = self.manager.removal();
         // The app first: the dependencies package is what it depends on.
-        argv.extend(debs.iter().rev().map(|deb| deb.package.clone()));
-        let command = self.sandbox.command(&argv, None, &[], None, false);
-        let outcome = self.sandbox.run(command, self.timeout())?;
+        let names = packages.iter().rev().map(|package| package.name.clone());
+        let outcome = match self.manager {
+            Manager::Dpkg => {
+                let mut argv = vec!["dpkg".to_string(), "--purge".to_string()];
+                argv.extend(names);
+                let command = self.sandbox.command(&argv, None, &[], None, false);
+                self.sandbox.run(command, self.timeout())?
+            }
+            Manager::Rpm => {
+                let mut args = vec!["-e".to_string(), "--nodeps".to_string()];
+                args.extend(names);
+                self.rpm(&args)?
+            }
+        };
         let result = if outcome.success() {
             Ok(String::new())
         } else {
             Err(outcome.failure(self.timeout()))
         };
-        if !self.record("purge".into(), started, result) {
+        if !self.record(removal.into(), started, result) {
             return Ok(());
         }
         let started = Instant::now();
         // What other packages own (dependencies the install fetched) is theirs to remove.
-        let owned = self.owned_by_packages();
+        let owned = self.owned_by_packages()?;
         let after = self.sandbox.paths();
         let mut left: Vec<&PathBuf> = Vec::new();
         for path in after.difference(before) {
@@ -660,8 +745,46 @@ impl Run<'_> {
                 left.push(path);
             }
         }
+        // rpm, by design, keeps an edited configuration file as `.rpmsave`, the account and
+        // its home, and directories no package owns (`/opt/venvs`, shared by every app, or
+        // `/usr/lib/sysusers.d`, which the release's systemd owns): said, not failed.
+        let mut saved: Vec<PathBuf> = Vec::new();
+        if self.manager == Manager::Rpm {
+            let root = self.sandbox.root.clone();
+            let home = self.expect.home.clone();
+            left.retain(|path| {
+                let inside = root.join(path.strip_prefix("/").unwrap_or(path));
+                let kept = path
+                    .extension()
+                    .is_some_and(|extension| extension == "rpmsave")
+                    || home.as_deref() == Some(path.as_path())
+                    || std::fs::read_dir(&inside).is_ok_and(|mut entries| {
+                        entries.all(|entry| {
+                            entry.is_ok_and(|entry| {
+                                entry.path().extension().is_some_and(|e| e == "rpmsave")
+                                    || entry.file_type().is_ok_and(|kind| kind.is_dir())
+                            })
+                        })
+                    });
+                if kept {
+                    saved.push((*path).clone());
+                }
+                !kept
+            });
+        }
         let result = if left.is_empty() {
-            Ok(String::new())
+            Ok(if saved.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "kept, as rpm keeps them: {}",
+                    saved
+                        .iter()
+                        .map(|path| path.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            })
         } else {
             let mut lines: Vec<String> = left
                 .iter()
@@ -673,15 +796,19 @@ impl Run<'_> {
             }
             Err(format!("left behind:\n    {}", lines.join("\n    ")))
         };
-        self.record("purge leaves nothing behind".into(), started, result);
+        self.record(format!("{removal} leaves nothing behind"), started, result);
         Ok(())
     }
 
-    /// Every path an installed package lists (dpkg's `info/*.list`).
-    fn owned_by_packages(&self) -> BTreeSet<PathBuf> {
+    /// Every path an installed package lists (dpkg's `info/*.list`, rpm's database).
+    fn owned_by_packages(&mut self) -> anyhow::Result<BTreeSet<PathBuf>> {
         let mut owned = BTreeSet::new();
+        if self.manager == Manager::Rpm {
+            let args = ["-qa", "--queryformat", "[%{FILENAMES}\n]"].map(String::from);
+            owned.extend(self.rpm(&args)?.output.lines().map(PathBuf::from));
+        }
         let Ok(entries) = std::fs::read_dir(self.sandbox.join("var/lib/dpkg/info")) else {
-            return owned;
+            return Ok(owned);
         };
         for entry in entries.flatten() {
             let path = entry.path();
@@ -694,7 +821,7 @@ impl Run<'_> {
                 }
             }
         }
-        owned
+        Ok(owned)
     }
 
     /// Paths that change on any server without being the package's: logs, caches, dpkg's
@@ -715,6 +842,9 @@ impl Run<'_> {
             "/etc/shadow-",
             "/etc/gshadow-",
             "/etc/resolv.conf",
+            // rpm's own database, on Debian's rpm in root's home.
+            "/root/.rpmdb",
+            "/var/lib/rpm",
         ];
         OTHERS.iter().any(|other| path.starts_with(other))
             || self
