@@ -362,6 +362,20 @@ fn check_one_service(
         *path = grammar::plain_absolute_path(path)
             .map_err(|message| at.invalid(&[table, "load-credential", id], path, message))?;
     }
+    if let Some(level) = &service.hardening {
+        at.check(&key("hardening"), level, grammar::hardening)?;
+        if service.unit_file.is_some() {
+            return Err(at.invalid(
+                &key("hardening"),
+                level,
+                "a `unit-file` is installed as written: put the sandbox's settings in it".into(),
+            ));
+        }
+    }
+    for path in &mut service.read_write_paths {
+        *path = grammar::plain_absolute_path(path)
+            .map_err(|message| at.invalid(&key("read-write-paths"), path, message))?;
+    }
     for (name, directories) in [
         ("runtime-directory", &service.runtime_directory),
         ("state-directory", &service.state_directory),

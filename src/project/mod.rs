@@ -417,6 +417,11 @@ pub struct ServiceSpec {
     /// Secrets handed to the service: name to file (`LoadCredential=`).
     #[serde(default)]
     pub load_credential: BTreeMap<String, String>,
+    /// The sandbox written into the unit: `default` (when absent), `strict` or `none`.
+    pub hardening: Option<String>,
+    /// Paths the service writes although the sandbox makes the system read-only.
+    #[serde(default)]
+    pub read_write_paths: Vec<String>,
     /// Directories systemd makes under `/run`, `/var/lib`, `/var/log`, `/var/cache`, owned by
     /// the service's user.
     #[serde(default)]

@@ -56,9 +56,13 @@ fn unit_settings_real_apps_use_are_written_and_systemd_verifies_the_unit() {
     if !requires_tool("systemd-analyze") {
         return;
     }
-    // systemd's own check, against the root: the minimal root has no systemd, so the
-    // targets the unit names come from this machine's.
-    let targets = root.join("/usr/lib/systemd/system");
+    systemd_verifies(&root.path, "hello.service");
+}
+
+/// systemd's own check of a unit installed under `root`: a minimal root has no systemd, so
+/// the targets the unit names come from this machine's.
+fn systemd_verifies(root: &std::path::Path, unit: &str) {
+    let targets = root.join("usr/lib/systemd/system");
     std::fs::create_dir_all(&targets).unwrap();
     for entry in std::fs::read_dir("/usr/lib/systemd/system")
         .unwrap()
@@ -71,11 +75,113 @@ fn unit_settings_real_apps_use_are_written_and_systemd_verifies_the_unit() {
     let verified = output_ok(
         std::process::Command::new("systemd-analyze")
             .arg("verify")
-            .arg(format!("--root={}", root.path.display()))
-            .arg("/lib/systemd/system/hello.service"),
+            .arg(format!("--root={}", root.display()))
+            .arg(format!("/lib/systemd/system/{unit}")),
     );
     let said = String::from_utf8_lossy(&verified.stderr);
-    assert!(!said.contains("hello.service"), "{said}");
+    assert!(!said.contains(unit), "{said}");
+}
+
+/// The sandbox of each `hardening` level, scored by systemd's own
+/// `systemd-analyze security --offline`, and the unit still verified by systemd.
+#[test]
+fn the_sandbox_is_scored_by_systemd_for_every_level() {
+    if !requires_tool("systemd-analyze") || !requires_tool("dpkg-deb") {
+        return;
+    }
+    let context = TestContext::hello();
+    context.add_before_deb_table(
+        "user = { name = \"hello\", home = \"/var/lib/hello\" }\n\
+         [tool.pyship.service]\nscript = \"hello-serve\"\nstate-directory = [\"hello\"]\n\
+         read-write-paths = [\"/srv/hello\"]\n",
+    );
+    let pyproject = context.read("pyproject.toml");
+    let mut scores = Vec::new();
+    for level in [None, Some("strict"), Some("none")] {
+        let setting = level.map_or(String::new(), |level| format!("hardening = \"{level}\"\n"));
+        context.file(
+            "pyproject.toml",
+            &pyproject.replace(
+                "script = \"hello-serve\"\n",
+                &format!("script = \"hello-serve\"\n{setting}"),
+            ),
+        );
+        let run = context.pyship(&["package", "deb", "--offline"]).success();
+        let tree = tempfile::tempdir().unwrap();
+        output_ok(
+            std::process::Command::new("dpkg-deb")
+                .arg("-x")
+                .arg(run.stdout.trim())
+                .arg(tree.path()),
+        );
+        let unit =
+            std::fs::read_to_string(tree.path().join("lib/systemd/system/hello.service")).unwrap();
+        let analyzed = output_ok(
+            std::process::Command::new("systemd-analyze")
+                .args(["security", "--offline=true", "--no-pager"])
+                .arg(format!("--root={}", tree.path().display()))
+                .arg("hello.service"),
+        );
+        let said = String::from_utf8_lossy(&analyzed.stdout);
+        let score: f64 = said
+            .split("Overall exposure level for hello.service: ")
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|score| score.parse().ok())
+            .unwrap_or_else(|| panic!("no score in\n{said}"));
+        scores.push(score);
+        if level != Some("none") {
+            assert!(
+                unit.contains("ReadWritePaths=-/var/lib/hello -/srv/hello\n"),
+                "{unit}"
+            );
+            systemd_verifies(tree.path(), "hello.service");
+        } else {
+            assert!(!unit.contains("Protect"), "{unit}");
+        }
+        if level == Some("strict") {
+            assert!(unit.contains("ProtectSystem=strict\n"), "{unit}");
+            assert_eq!(unit.matches("ProtectSystem=").count(), 1, "{unit}");
+        }
+    }
+    // systemd 252 scores 4.4, 1.7 and 9.2.
+    let [default, strict, none] = scores[..] else {
+        unreachable!()
+    };
+    assert!(default <= 5.0, "default: {default}");
+    assert!(strict <= 2.5, "strict: {strict}");
+    assert!(none >= 9.0, "none: {none}");
+
+    // A level that is not one, and a level beside a unit file written by hand.
+    for (bad, message) in [
+        ("hardening = \"tight\"\n", "default, strict, none"),
+        (
+            "hardening = \"strict\"\nunit-file = \"pyproject.toml\"\n",
+            "installed as written",
+        ),
+        (
+            "read-write-paths = [\"/srv/../etc\"]\n",
+            "plain absolute path",
+        ),
+        ("read-write-paths = [\"srv\"]\n", "plain absolute path"),
+        (
+            "read-write-paths = [\"/srv\\nUser=root\"]\n",
+            "plain absolute path",
+        ),
+    ] {
+        context.file(
+            "pyproject.toml",
+            &pyproject
+                .replace("read-write-paths = [\"/srv/hello\"]\n", "")
+                .replace(
+                    "script = \"hello-serve\"\n",
+                    &format!("script = \"hello-serve\"\n{bad}"),
+                ),
+        );
+        let run = context.pyship(&["lock", "--offline"]).code(1);
+        assert!(run.stderr.contains("pyproject.toml:"), "{bad}: {run}");
+        assert!(run.stderr.contains(message), "{bad}: {run}");
+    }
 }
 
 #[test]

@@ -96,6 +96,17 @@ pub fn check_service(service: &Service) -> Result<(), String> {
             return refuse("credential file", &path.to_string_lossy(), message);
         }
     }
+    if let Some(level) = &service.hardening {
+        if let Err(message) = grammar::hardening(level) {
+            return refuse("hardening", level, message);
+        }
+    }
+    for path in &service.read_write_paths {
+        let text = path.to_string_lossy();
+        if let Err(message) = grammar::plain_absolute_path(&text) {
+            return refuse("writable path", &text, message);
+        }
+    }
     for (kind, directories) in &service.directories {
         if !pyship_plugin::SERVICE_DIRECTORY_KINDS
             .iter()
@@ -348,10 +359,107 @@ pub fn unit_file(manifest: &Manifest, service: &Service) -> Result<(String, Stri
             let _ = writeln!(text, "{setting}={}", directories.join(" "));
         }
     }
+    for line in sandbox(manifest, service) {
+        let _ = writeln!(text, "{line}");
+    }
     let _ = writeln!(text);
     let _ = writeln!(text, "[Install]");
     let _ = writeln!(text, "WantedBy=multi-user.target");
     Ok((name, text))
+}
+
+/// The sandbox settings of the service's `hardening` level, measured with
+/// `systemd-analyze security --offline=true` (systemd 252: 9.2 "UNSAFE" with none, 4.4
+/// "OK" with `default`, 1.7 with `strict` for a service with its own account).
+///
+/// `default` leaves out what would break an ordinary app: `/var`, `/srv` and `/opt` stay
+/// writable (ProtectSystem=full guards `/usr`, `/boot` and `/etc`), devices stay reachable
+/// (OctoPrint's printer on `/dev/ttyACM0`; PrivateDevices= and ProtectClock= restrict them),
+/// namespaces and any system call stay allowed (headless browsers use them). `strict` adds
+/// those and makes everything read-only but the service's own directories, its working
+/// directory, its account's home and `read-write-paths`.
+pub fn sandbox(manifest: &Manifest, service: &Service) -> Vec<String> {
+    let level = service.hardening.as_deref().unwrap_or("none");
+    if level == "none" {
+        return Vec::new();
+    }
+    let strict = level == "strict";
+    // Where the service writes besides systemd's own directories.
+    let home = manifest
+        .deployment
+        .as_ref()
+        .and_then(|deployment| deployment.user.as_ref())
+        .filter(|user| Some(&user.name) == service.user.as_ref())
+        .and_then(|user| user.home.clone());
+    let writable: Vec<&std::path::Path> = home
+        .iter()
+        .chain(&service.working_directory)
+        .chain(&service.read_write_paths)
+        .map(|path| path.as_path())
+        .collect();
+    // ProtectHome=yes hides /home, /root and /run/user; a path the service writes there only
+    // stays reachable when they are read-only instead.
+    let writes_under_home = writable.iter().any(|path| {
+        ["/home", "/root", "/run/user"]
+            .iter()
+            .any(|top| path.starts_with(top))
+    });
+    let mut lines: Vec<String> = vec![
+        "# The sandbox of `hardening = \"{LEVEL}\"`; `hardening = \"none\"` leaves it out."
+            .replace("{LEVEL}", level),
+        "NoNewPrivileges=yes".into(),
+        "PrivateTmp=yes".into(),
+        format!("ProtectSystem={}", if strict { "strict" } else { "full" }),
+        format!(
+            "ProtectHome={}",
+            if strict && !writes_under_home {
+                "yes"
+            } else {
+                "read-only"
+            }
+        ),
+        "ProtectKernelTunables=yes".into(),
+        "ProtectKernelModules=yes".into(),
+        "ProtectKernelLogs=yes".into(),
+        "ProtectControlGroups=yes".into(),
+        "ProtectHostname=yes".into(),
+        "ProtectProc=invisible".into(),
+        "RestrictSUIDSGID=yes".into(),
+        "RestrictRealtime=yes".into(),
+        "LockPersonality=yes".into(),
+        "SystemCallArchitectures=native".into(),
+        "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6 AF_NETLINK".into(),
+    ];
+    // A service of its own account needs no capability; root's keep theirs (it may bind
+    // port 80 or change owners on purpose).
+    if service.user.as_deref().is_some_and(|user| user != "root") {
+        lines.push("CapabilityBoundingSet=".into());
+    }
+    if strict {
+        lines.extend(
+            [
+                "PrivateDevices=yes",
+                "ProtectClock=yes",
+                "RestrictNamespaces=yes",
+                "SystemCallFilter=@system-service",
+                "SystemCallErrorNumber=EPERM",
+                "UMask=0027",
+            ]
+            .map(String::from),
+        );
+        if service.user.as_deref().is_some_and(|user| user != "root") {
+            lines.push("RemoveIPC=yes".into());
+        }
+    }
+    if !writable.is_empty() {
+        // `-`: a path that does not exist yet does not stop the service.
+        let paths: Vec<String> = writable
+            .iter()
+            .map(|path| format!("-{}", path.display()))
+            .collect();
+        lines.push(format!("ReadWritePaths={}", paths.join(" ")));
+    }
+    lines
 }
 
 /// A word as systemd reads it in `ExecStart=` and `Environment=`: plain when it has nothing

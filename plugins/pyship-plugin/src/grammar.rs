@@ -112,6 +112,23 @@ pub fn service_type(value: &str) -> Result<(), String> {
     }
 }
 
+/// The levels of a service's sandbox (`hardening`): `default` keeps apps that write under
+/// `/var`, `/srv`, `/opt` and talk to devices working; `strict` makes the whole system
+/// read-only but the service's own directories and hides devices; `none` writes no setting.
+pub const HARDENING_LEVELS: &[&str] = &["default", "strict", "none"];
+
+/// A service's `hardening` level.
+pub fn hardening(value: &str) -> Result<(), String> {
+    if HARDENING_LEVELS.contains(&value) {
+        Ok(())
+    } else {
+        Err(format!(
+            "the sandbox level is one of {}",
+            HARDENING_LEVELS.join(", ")
+        ))
+    }
+}
+
 /// A systemd time span as pyship writes it: a number and an optional unit (`500ms`, `5s`,
 /// `2min`, `1h`).
 pub fn time_span(value: &str) -> Result<(), String> {

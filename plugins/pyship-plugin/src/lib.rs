@@ -528,6 +528,15 @@ pub struct Service {
     /// Secrets handed to the service (`LoadCredential=ID:PATH`), by name.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub load_credentials: BTreeMap<String, PathBuf>,
+    /// The sandbox pyship writes into the unit: `default`, `strict` or `none` (see
+    /// [`grammar::HARDENING_LEVELS`]); absent means none (a core that predates the setting
+    /// sends none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hardening: Option<String>,
+    /// Paths the service may write although the sandbox makes the system read-only
+    /// (`ReadWritePaths=`), absolute.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub read_write_paths: Vec<PathBuf>,
     /// Directories systemd makes and owns for the service, by kind: `runtime` (`/run`),
     /// `state` (`/var/lib`), `logs` (`/var/log`), `cache` (`/var/cache`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
