@@ -424,6 +424,8 @@ fn service(
             .iter()
             .map(|(id, path)| (id.clone(), PathBuf::from(path)))
             .collect(),
+        on_calendar: spec.on_calendar.clone(),
+        instances: spec.instances.clone(),
         hardening: Some(spec.hardening.clone().unwrap_or_else(|| "default".into())),
         read_write_paths: spec.read_write_paths.iter().map(PathBuf::from).collect(),
         directories,

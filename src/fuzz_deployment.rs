@@ -252,9 +252,13 @@ proptest! {
         let manifest: pyship_plugin::Manifest =
             serde_json::from_str(include_str!("../testdata/protocol/v2/manifest.json"))
                 .expect("the example manifest parses");
-        let (file_name, unit) = pyship_plugin_kit::service::unit_file(&manifest, &service)
+        let files = pyship_plugin_kit::service::unit_files(&manifest, &service)
             .map_err(|error| TestCaseError::fail(format!("accepted on load, refused by the plugin: {error}")))?;
+        prop_assert_eq!(files.len(), 1);
+        let (file_name, unit) = files.into_iter().next().unwrap();
         prop_assert_eq!(file_name, format!("{}.service", declared.name));
+        // The sandbox's settings are the same for every service (its own test scores them).
+        let sandbox = pyship_plugin_kit::service::sandbox(&manifest, &service);
 
         let settings = service_settings(&unit).map_err(TestCaseError::fail)?;
         let mut expected: BTreeMap<&str, Vec<String>> = BTreeMap::new();
@@ -269,6 +273,9 @@ proptest! {
         let mut environment = Vec::new();
         let mut exec_start = Vec::new();
         for (key, value) in &settings {
+            if sandbox.contains(&format!("{key}={value}")) {
+                continue;
+            }
             match key.as_str() {
                 "Environment" => environment = decoded_words(value).map_err(TestCaseError::fail)?,
                 "ExecStart" => exec_start = decoded_words(value).map_err(TestCaseError::fail)?,

@@ -362,6 +362,43 @@ fn check_one_service(
         *path = grammar::plain_absolute_path(path)
             .map_err(|message| at.invalid(&[table, "load-credential", id], path, message))?;
     }
+    if let Some(event) = &service.on_calendar {
+        at.check(&key("on-calendar"), event, grammar::calendar_event)?;
+        if service.restart.is_some() {
+            return Err(at.invalid(
+                &key("restart"),
+                service.restart.as_deref().unwrap_or_default(),
+                "a job on a calendar is not restarted: it runs again at its next event".into(),
+            ));
+        }
+        if !service.instances.is_empty() {
+            return Err(at.invalid(
+                &key("instances"),
+                &service.instances.join(", "),
+                "a template's instances cannot also be a job on a calendar: declare one service per timer".into(),
+            ));
+        }
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for instance in &service.instances {
+        at.check(&key("instances"), instance, grammar::unit_instance)?;
+        if !seen.insert(instance) {
+            return Err(at.invalid(
+                &key("instances"),
+                instance,
+                "each instance is named once".into(),
+            ));
+        }
+    }
+    if let Some(name) = &service.name {
+        if name.contains('@') {
+            return Err(at.invalid(
+                &key("name"),
+                name,
+                "give the name without `@`; a template unit (`NAME@.service`) comes from `instances = [\"1\", \"2\"]`".into(),
+            ));
+        }
+    }
     if let Some(level) = &service.hardening {
         at.check(&key("hardening"), level, grammar::hardening)?;
         if service.unit_file.is_some() {

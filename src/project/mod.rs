@@ -417,6 +417,11 @@ pub struct ServiceSpec {
     /// Secrets handed to the service: name to file (`LoadCredential=`).
     #[serde(default)]
     pub load_credential: BTreeMap<String, String>,
+    /// A calendar event (`daily`, `*-*-* 03:00:00`): the service is a job its timer runs.
+    pub on_calendar: Option<String>,
+    /// Instances of a template unit (`NAME@INSTANCE.service`); `%i` in its commands.
+    #[serde(default)]
+    pub instances: Vec<String>,
     /// The sandbox written into the unit: `default` (when absent), `strict` or `none`.
     pub hardening: Option<String>,
     /// Paths the service writes although the sandbox makes the system read-only.

@@ -459,11 +459,11 @@ impl Run<'_> {
     /// services stopped.
     fn check_running(&mut self, when: &str) -> anyhow::Result<()> {
         let mut running: Vec<(String, Child, PathBuf)> = Vec::new();
-        for service in self.expect.services.clone() {
+        for (unit, service) in self.expect.services.iter().flat_map(units_run) {
             let started = Instant::now();
-            let name = format!("service {} starts ({when})", service.name);
+            let name = format!("service {unit} starts ({when})");
             match self.start(&service)? {
-                Ok(Some((child, log))) => running.push((service.name.clone(), child, log)),
+                Ok(Some((child, log))) => running.push((unit.clone(), child, log)),
                 Ok(None) => {
                     self.record(name, started, Ok("ran to its end (oneshot)".into()));
                     continue;
@@ -902,6 +902,44 @@ fn missing_dependencies(output: &str) -> Vec<String> {
     missing.sort();
     missing.dedup();
     missing
+}
+
+/// The units verify runs for a service, each by name with what it runs: the service; each
+/// instance of a template, `%i` in its commands and environment being the instance; a timer's
+/// job once, to its end, as its timer would run it.
+fn units_run(service: &Service) -> Vec<(String, Service)> {
+    if service.on_calendar.is_some() {
+        let mut job = service.clone();
+        job.service_type = Some("oneshot".into());
+        return vec![(
+            format!("{} (the job of {}.timer)", service.name, service.name),
+            job,
+        )];
+    }
+    if service.instances.is_empty() {
+        return vec![(service.name.clone(), service.clone())];
+    }
+    service
+        .instances
+        .iter()
+        .map(|instance| {
+            let expand = |word: &String| word.replace("%i", instance);
+            let mut one = service.clone();
+            one.name = format!("{}@{instance}", service.name);
+            one.exec_start = service.exec_start.iter().map(expand).collect();
+            one.exec_start_pre = service
+                .exec_start_pre
+                .iter()
+                .map(|argv| argv.iter().map(expand).collect())
+                .collect();
+            one.environment = service
+                .environment
+                .iter()
+                .map(|(key, value)| (key.clone(), expand(value)))
+                .collect();
+            (one.name.clone(), one)
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use crate::support::booted_root::BootedRoot;
 use crate::support::debian_root::DebianRoot;
 use crate::support::{TestContext, output_ok, requires_tool};
 
@@ -224,6 +225,19 @@ fn bad_unit_settings_stop_every_command_with_their_line() {
         ),
         ("logs-directory = [\"a\\nb\"]", "service.logs-directory"),
         ("syslog-identifier = \"a\\nb\"", "service.syslog-identifier"),
+        ("on-calendar = \"daily\\nUser=root\"", "service.on-calendar"),
+        (
+            "on-calendar = \"daily\"\nrestart = \"always\"",
+            "service.restart",
+        ),
+        ("instances = [\"../x\"]", "service.instances"),
+        ("instances = [\"a\\nb\"]", "service.instances"),
+        ("instances = [\"1\", \"1\"]", "service.instances"),
+        (
+            "instances = [\"1\"]\non-calendar = \"daily\"",
+            "service.instances",
+        ),
+        ("name = \"hello@\"", "service.name"),
     ] {
         let pyproject = context.read("pyproject.toml");
         context.add_before_deb_table(&format!(
@@ -467,4 +481,155 @@ restart = "always"
     context.add_before_deb_table("[[tool.pyship.services]]\nscript = \"hello-serve\"\n");
     let run = context.pyship(&["lock", "--offline"]).code(1);
     assert!(run.stderr.contains("needs a `name`"), "{run}");
+}
+
+/// A web service under the strict sandbox, a template with two instances and a job on a
+/// timer from one project, in a Debian 12 root booted with systemd: installed, served,
+/// upgraded (an instance the operator disabled stays disabled), rolled back and purged, as
+/// dpkg and systemd do it on a server.
+#[test]
+fn a_service_a_template_and_a_timer_run_under_systemd_through_their_lifecycle() {
+    let context = TestContext::hello();
+    context.add_before_deb_table(
+        r#"user = { name = "hello", home = "/var/lib/hello" }
+
+[tool.pyship.service]
+script = "hello-serve"
+hardening = "strict"
+state-directory = ["hello"]
+
+[[tool.pyship.services]]
+name = "hello-web"
+script = "hello-serve"
+args = ["--port", "810%i"]
+instances = ["1", "2"]
+
+[[tool.pyship.services]]
+name = "hello-check"
+script = "hello-serve"
+args = ["--check"]
+on-calendar = "*-*-* 03:00:00"
+"#,
+    );
+    let old = PathBuf::from(
+        context
+            .pyship(&["package", "deb", "--offline"])
+            .success()
+            .stdout
+            .trim(),
+    );
+    let pyproject = context.read("pyproject.toml");
+    context.file(
+        "pyproject.toml",
+        &pyproject.replace("version = \"0.1.0\"", "version = \"0.2.0\""),
+    );
+    let new = PathBuf::from(
+        context
+            .pyship(&["package", "deb", "--offline"])
+            .success()
+            .stdout
+            .trim(),
+    );
+    let Some(server) = BootedRoot::new("bookworm") else {
+        return;
+    };
+    let said = server.install(&old);
+    assert!(!said.contains("error"), "{said}");
+    let units = [
+        "hello.service",
+        "hello-web@1.service",
+        "hello-web@2.service",
+        "hello-check.timer",
+    ];
+    for unit in units {
+        assert_eq!(server.wait_active(unit), "active", "{unit}");
+        assert_eq!(server.property(unit, "UnitFileState"), "enabled", "{unit}");
+    }
+    for (port, unit) in [
+        (8000, "hello"),
+        (8101, "hello-web@1"),
+        (8102, "hello-web@2"),
+    ] {
+        let body = server.fetch(&format!("http://127.0.0.1:{port}/?name={unit}"));
+        assert_eq!(body, format!("Hello, {unit}!\n"));
+        assert_eq!(server.property(unit, "User"), "hello", "{unit}");
+    }
+    // The sandbox holds: the strict service's view of the system is read-only but its state.
+    let pid = server.property("hello.service", "MainPID");
+    let write = |path: &str| {
+        server
+            .run(&["nsenter", "-t", &pid, "-m", "--", "touch", path])
+            .status
+            .success()
+    };
+    assert!(!write("/etc/pyship-was-here"), "/etc is read-only to it");
+    assert!(!write("/opt/venvs/hello/pyship-was-here"), "so is its venv");
+    assert!(write("/var/lib/hello/pyship-was-here"), "its state is not");
+    // The job is scheduled, not run at boot; run now, it ends well as its user.
+    let timers = server.ok(&["systemctl", "list-timers", "--all", "--no-pager"]);
+    assert!(timers.contains("hello-check.timer"), "{timers}");
+    assert_eq!(
+        server.property("hello-check.service", "UnitFileState"),
+        "static"
+    );
+    server.ok(&["systemctl", "start", "hello-check.service"]);
+    assert_eq!(server.property("hello-check.service", "Result"), "success");
+    let journal = server.ok(&["journalctl", "-u", "hello-check.service", "--no-pager"]);
+    assert!(journal.contains("ok: /opt/venvs/hello"), "{journal}");
+
+    // The operator turns one instance off; the upgrade keeps it off and restarts the rest.
+    server.ok(&["systemctl", "disable", "--now", "hello-web@2.service"]);
+    let before = server.property("hello-web@1.service", "MainPID");
+    let said = server.install(&new);
+    assert!(!said.contains("error"), "{said}");
+    assert_eq!(
+        server.property("hello-web@2.service", "UnitFileState"),
+        "disabled"
+    );
+    assert_eq!(
+        server.property("hello-web@2.service", "ActiveState"),
+        "inactive"
+    );
+    assert_eq!(server.wait_active("hello-web@1.service"), "active");
+    assert_ne!(
+        server.property("hello-web@1.service", "MainPID"),
+        before,
+        "restarted"
+    );
+    assert_eq!(
+        server.fetch("http://127.0.0.1:8000/?name=up"),
+        "Hello, up!\n"
+    );
+
+    // Rolled back to the previous build: running again, as before.
+    server.install(&old);
+    let version = server.ok(&["dpkg-query", "-W", "-f=${Version}", "hello"]);
+    assert!(version.starts_with("0.1.0"), "{version}");
+    assert_eq!(
+        server.fetch("http://127.0.0.1:8101/?name=back"),
+        "Hello, back!\n"
+    );
+
+    // Purged: nothing of it is loaded, enabled or running.
+    server.ok(&["dpkg", "--purge", "hello"]);
+    for unit in units.iter().chain(&["hello-check.service"]) {
+        assert_eq!(server.property(unit, "LoadState"), "not-found", "{unit}");
+    }
+    let loaded = server.ok(&[
+        "systemctl",
+        "list-units",
+        "--all",
+        "--plain",
+        "--no-legend",
+        "hello*",
+    ]);
+    assert!(loaded.trim().is_empty(), "{loaded}");
+    let processes = server.ok(&[
+        "python3",
+        "-c",
+        "import glob, os; print(*[p for p in glob.glob('/proc/[0-9]*/cmdline') if b'hello-serve' in open(p, 'rb').read() and p != f'/proc/{os.getpid()}/cmdline'])",
+    ]);
+    assert!(processes.trim().is_empty(), "{processes}");
+    let wants = server.ok(&["find", "/etc/systemd/system", "-name", "hello*"]);
+    assert!(wants.trim().is_empty(), "{wants}");
 }

@@ -95,10 +95,22 @@ fn render(package: &str, action: &Action) -> String {
             sh_quote(group),
             path(file)
         ),
+        // deb-systemd-helper (bookworm's 1.65) cannot read an instance's unit (it looks for
+        // `NAME@INSTANCE.service`, fails, and re-enables it on upgrade): instances are enabled
+        // by systemctl itself, on first install only.
+        Action::StartService { unit } if unit.contains('@') => {
+            INSTANCE_POSTINST.replace("#UNIT#", &sh_quote(unit))
+        }
         Action::StartService { unit } => SERVICE_POSTINST.replace("#UNIT#", &sh_quote(unit)),
         Action::RemoveBytecode { prefix } => REMOVE_BYTECODE.replace("#PREFIX#", &path(prefix)),
+        Action::StopService { unit } if unit.contains('@') => {
+            INSTANCE_PRERM.replace("#UNIT#", &sh_quote(unit))
+        }
         Action::StopService { unit } => SERVICE_PRERM.replace("#UNIT#", &sh_quote(unit)),
+        // The instance was disabled while its template was there.
+        Action::ForgetService { unit } if unit.contains('@') => SERVICE_POSTRM_RELOAD.to_string(),
         Action::ForgetService { unit } => SERVICE_POSTRM.replace("#UNIT#", &sh_quote(unit)),
+        Action::PurgeService { unit } if unit.contains('@') => String::new(),
         Action::PurgeService { unit } => SERVICE_PURGE.replace("#UNIT#", &sh_quote(unit)),
         Action::CleanPrefix { prefix } => BYTECODE_POSTRM.replace("#PREFIX#", &path(prefix)),
         // The account's home holds the service's state: purge removes it, but only when this
@@ -281,6 +293,39 @@ const SERVICE_POSTINST: &str = r##"if [ "$1" = configure ] || [ "$1" = abort-upg
             deb-systemd-invoke start #UNIT# >/dev/null || true
         fi
     fi
+fi
+"##;
+
+const INSTANCE_POSTINST: &str = r##"if [ "$1" = configure ] || [ "$1" = abort-upgrade ] || [ "$1" = abort-deconfigure ] || [ "$1" = abort-remove ]; then
+    # Enable on first install; on upgrade keep the administrator's choice.
+    if [ -z "$2" ] && command -v systemctl >/dev/null; then
+        systemctl --quiet enable #UNIT# >/dev/null 2>&1 || true
+    fi
+    if [ -d "$DPKG_ROOT"/run/systemd/system ]; then
+        systemctl --system daemon-reload >/dev/null || true
+        if [ -n "$2" ]; then
+            if systemctl --quiet is-enabled #UNIT# 2>/dev/null; then
+                deb-systemd-invoke restart #UNIT# >/dev/null || true
+            fi
+        else
+            deb-systemd-invoke start #UNIT# >/dev/null || true
+        fi
+    fi
+fi
+"##;
+
+const INSTANCE_PRERM: &str = r##"if [ "$1" = remove ]; then
+    if [ -d "$DPKG_ROOT"/run/systemd/system ]; then
+        deb-systemd-invoke stop #UNIT# >/dev/null || true
+    fi
+    if command -v systemctl >/dev/null; then
+        systemctl --quiet disable #UNIT# >/dev/null 2>&1 || true
+    fi
+fi
+"##;
+
+const SERVICE_POSTRM_RELOAD: &str = r##"if [ "$1" = remove ] && [ -d "$DPKG_ROOT"/run/systemd/system ]; then
+    systemctl --system daemon-reload >/dev/null || true
 fi
 "##;
 

@@ -382,11 +382,12 @@ fn write_deployment_files(
         }
     }
     for service in deployment.all_services() {
-        let (name, text) = pyship_plugin_kit::service::unit_file(manifest, service)?;
-        place(
-            &Path::new("/lib/systemd/system").join(name),
-            text.as_bytes(),
-        )?;
+        for (name, text) in pyship_plugin_kit::service::unit_files(manifest, service)? {
+            place(
+                &Path::new("/lib/systemd/system").join(name),
+                text.as_bytes(),
+            )?;
+        }
     }
     if let Some(user) = &deployment.user {
         for (path, text) in

@@ -14,7 +14,7 @@
 
 use std::path::{Path, PathBuf};
 
-use pyship_plugin::{Deployment, SystemUser};
+use pyship_plugin::{Deployment, Service, SystemUser};
 
 /// When an action runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -125,9 +125,14 @@ pub fn plan(install_prefix: &Path, site_packages: Option<&Path>, deployment: &De
     let mut steps = Vec::new();
     let mut add = |moment, action| steps.push((moment, action));
     let fragments = &deployment.scripts;
+    // A timer's job is not enabled (its timer is) but may be running when the package goes.
     let units: Vec<String> = deployment
         .all_services()
-        .map(|service| format!("{}.service", service.name))
+        .flat_map(Service::started_units)
+        .collect();
+    let stopped: Vec<String> = deployment
+        .all_services()
+        .flat_map(Service::stopped_units)
         .collect();
 
     if let Some(path) = &fragments.before_install {
@@ -212,7 +217,7 @@ pub fn plan(install_prefix: &Path, site_packages: Option<&Path>, deployment: &De
             },
         );
     }
-    for unit in &units {
+    for unit in &stopped {
         add(
             Moment::BeforeRemove,
             Action::StopService { unit: unit.clone() },
@@ -245,7 +250,7 @@ pub fn plan(install_prefix: &Path, site_packages: Option<&Path>, deployment: &De
 #[cfg(test)]
 mod tests {
     use super::*;
-    use pyship_plugin::{ConfigFile, MaintainerScripts, Service};
+    use pyship_plugin::{ConfigFile, MaintainerScripts};
 
     #[test]
     fn the_plan_orders_each_moment() {

@@ -129,6 +129,36 @@ pub fn hardening(value: &str) -> Result<(), String> {
     }
 }
 
+/// A calendar event of a timer's `OnCalendar=` (`daily`, `*-*-* 03:00:00`, `Mon..Fri 9:00`):
+/// one line of letters, digits, spaces and `-:*/,.~+`, which systemd parses further when the
+/// timer loads (`systemd-analyze calendar` shows what it means).
+pub fn calendar_event(value: &str) -> Result<(), String> {
+    let valid = !value.trim().is_empty()
+        && value.len() <= 200
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || " -:*/,.~+".contains(c));
+    if valid {
+        Ok(())
+    } else {
+        Err("a calendar event as systemd's `OnCalendar=` takes it (`daily`, `*-*-* 03:00:00`, `Mon..Fri 09:00`): letters, digits, spaces and `-:*/,.~+`".into())
+    }
+}
+
+/// An instance of a template unit (`NAME@INSTANCE.service`): letters, digits and `._-`.
+pub fn unit_instance(value: &str) -> Result<(), String> {
+    let valid = !value.is_empty()
+        && value.len() <= 100
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
+    if valid {
+        Ok(())
+    } else {
+        Err("an instance name is letters, digits and `._-` (`1`, `federation-sender`)".into())
+    }
+}
+
 /// A systemd time span as pyship writes it: a number and an optional unit (`500ms`, `5s`,
 /// `2min`, `1h`).
 pub fn time_span(value: &str) -> Result<(), String> {

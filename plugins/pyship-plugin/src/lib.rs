@@ -349,6 +349,46 @@ pub struct Deployment {
     pub upgrade_steps: Vec<Vec<String>>,
 }
 
+impl Service {
+    /// The unit files installed for the service: `NAME.service` (`NAME@.service` for a
+    /// template), and `NAME.timer` for a job on a calendar.
+    pub fn unit_files(&self) -> Vec<String> {
+        let mut files = vec![if self.instances.is_empty() {
+            format!("{}.service", self.name)
+        } else {
+            format!("{}@.service", self.name)
+        }];
+        if self.on_calendar.is_some() {
+            files.push(format!("{}.timer", self.name));
+        }
+        files
+    }
+
+    /// The units enabled and started on install, restarted on upgrade: the timer of a job,
+    /// each instance of a template, else the service.
+    pub fn started_units(&self) -> Vec<String> {
+        if self.on_calendar.is_some() {
+            vec![format!("{}.timer", self.name)]
+        } else if !self.instances.is_empty() {
+            self.instances
+                .iter()
+                .map(|instance| format!("{}@{instance}.service", self.name))
+                .collect()
+        } else {
+            vec![format!("{}.service", self.name)]
+        }
+    }
+
+    /// The units stopped on removal: those started, and a timer's job (it may be running).
+    pub fn stopped_units(&self) -> Vec<String> {
+        let mut units = self.started_units();
+        if self.on_calendar.is_some() {
+            units.push(format!("{}.service", self.name));
+        }
+        units
+    }
+}
+
 impl Deployment {
     /// Every service: `service`, then `services`.
     pub fn all_services(&self) -> impl Iterator<Item = &Service> {
@@ -528,6 +568,14 @@ pub struct Service {
     /// Secrets handed to the service (`LoadCredential=ID:PATH`), by name.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub load_credentials: BTreeMap<String, PathBuf>,
+    /// A calendar event (`OnCalendar=`): the service is a job run by `NAME.timer`, which is
+    /// what is enabled and started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_calendar: Option<String>,
+    /// Instances of a template: the unit is `NAME@.service` and `NAME@INSTANCE.service` is
+    /// enabled and started for each; `%i` in its commands is the instance.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub instances: Vec<String>,
     /// The sandbox pyship writes into the unit: `default`, `strict` or `none` (see
     /// [`grammar::HARDENING_LEVELS`]); absent means none (a core that predates the setting
     /// sends none).

@@ -251,11 +251,12 @@ fn build_rpm(manifest: &Manifest) -> Result<Artifact, String> {
         place(&file.target, &contents)?;
     }
     for service in deployment.all_services() {
-        let (unit, text) = pyship_plugin_kit::service::unit_file(manifest, service)?;
-        place(
-            &Path::new("/usr/lib/systemd/system").join(unit),
-            text.as_bytes(),
-        )?;
+        for (unit, text) in pyship_plugin_kit::service::unit_files(manifest, service)? {
+            place(
+                &Path::new("/usr/lib/systemd/system").join(unit),
+                text.as_bytes(),
+            )?;
+        }
     }
     if let Some(user) = &deployment.user {
         for (path, text) in

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod booted_root;
 pub mod debian_root;
 pub mod index_server;
 pub mod wheels;
