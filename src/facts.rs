@@ -16,11 +16,13 @@ use std::path::{Path, PathBuf};
 
 use pep508_rs::pep440_rs::{PrereleaseKind, Version};
 use pyship_plugin::{
-    ConfigFile, Deployment, MaintainerScripts, PreRelease, PreReleaseKind, Service, SystemPackage,
-    SystemUser, VersionParts,
+    ConfigFile, Deployment, HealthCheck, MaintainerScripts, PreRelease, PreReleaseKind, Service,
+    SystemPackage, SystemUser, VersionParts,
 };
 
-use crate::project::{Project, ProjectError, ServiceSpec, SystemPackageSpec, UserSpec, UserTable};
+use crate::project::{
+    HealthSpec, Project, ProjectError, ServiceSpec, SystemPackageSpec, UserSpec, UserTable,
+};
 use crate::python::PRESETS;
 
 /// `version` split into its parts.
@@ -293,7 +295,27 @@ pub fn deployment(
     };
     let install_steps = steps("install-steps", &config.install_steps)?;
     let upgrade_steps = steps("upgrade-steps", &config.upgrade_steps)?;
+    let health_check = config
+        .health_check
+        .as_ref()
+        .map(|health| -> Result<HealthCheck, ProjectError> {
+            let (url, command) = match health {
+                HealthSpec::Url(url) => (Some(url.clone()), Vec::new()),
+                HealthSpec::Command(words) => (
+                    None,
+                    resolve_command(install_prefix, staged_bin, words)
+                        .map_err(|message| invalid("health-check", &words.join(" "), message))?,
+                ),
+            };
+            Ok(HealthCheck {
+                url,
+                command,
+                timeout: config.health_timeout.unwrap_or(30),
+            })
+        })
+        .transpose()?;
     Ok(Deployment {
+        health_check,
         install_steps,
         upgrade_steps,
         build_number: config.build_number,

@@ -253,10 +253,18 @@ fn expectations(
             .map(|file| file.target.clone())
             .collect(),
         commands: settings.commands.clone(),
-        health: settings.health.as_ref().map(|health| match health {
-            HealthSpec::Url(url) => Health::Url(url.clone()),
-            HealthSpec::Command(argv) => Health::Command(argv.clone()),
-        }),
+        // The project's own health check, when verify names none.
+        health: match &settings.health {
+            Some(HealthSpec::Url(url)) => Some(Health::Url(url.clone())),
+            Some(HealthSpec::Command(argv)) => Some(Health::Command(argv.clone())),
+            None => deployment
+                .health_check
+                .as_ref()
+                .map(|check| match &check.url {
+                    Some(url) => Health::Url(url.clone()),
+                    None => Health::Command(check.command.clone()),
+                }),
+        },
         timeout,
     }
 }

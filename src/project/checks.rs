@@ -100,6 +100,18 @@ pub(super) fn check_settings(
     if let Some(verify) = &config.verify {
         check_verify(&at, verify)?;
     }
+    if let Some(health) = &config.health_check {
+        check_health(&at, &["health-check"], health)?;
+    }
+    if let Some(timeout) = config.health_timeout {
+        if !(1..=3600).contains(&timeout) {
+            return Err(at.invalid(
+                &["health-timeout"],
+                &timeout.to_string(),
+                "seconds the health check may take: from 1 to 3600".into(),
+            ));
+        }
+    }
     let mut scripts_from = std::collections::BTreeMap::new();
     for (script, distribution) in &config.scripts_from {
         at.check(&["scripts-from"], script, grammar::console_script)?;
@@ -557,6 +569,38 @@ pub(super) fn check_files(project: &super::Project) -> Result<(), ProjectError> 
     Ok(())
 }
 
+/// A health check: an `http://` URL with a host, or a command and its arguments.
+fn check_health(
+    at: &Locator<'_>,
+    key: &[&str],
+    health: &super::HealthSpec,
+) -> Result<(), ProjectError> {
+    match health {
+        super::HealthSpec::Url(url) => at.check(key, url, |url| {
+            grammar::single_line(url)?;
+            let parsed = reqwest::Url::parse(url).map_err(|error| error.to_string())?;
+            (parsed.scheme() == "http" && parsed.host_str().is_some())
+                .then_some(())
+                .ok_or_else(|| {
+                    "an http:// URL the service answers on the server (http://127.0.0.1:PORT/PATH), or a command".into()
+                })
+        }),
+        super::HealthSpec::Command(words) => {
+            if words.is_empty() {
+                return Err(at.invalid(
+                    key,
+                    "[]",
+                    "a command and its arguments, not empty".into(),
+                ));
+            }
+            for word in words {
+                at.check(key, word, grammar::single_line)?;
+            }
+            Ok(())
+        }
+    }
+}
+
 /// `[tool.pyship.verify]`: commands that are commands, a health check that is one, a timeout
 /// that ends.
 fn check_verify(at: &Locator<'_>, verify: &super::VerifySpec) -> Result<(), ProjectError> {
@@ -576,20 +620,8 @@ fn check_verify(at: &Locator<'_>, verify: &super::VerifySpec) -> Result<(), Proj
     for words in &verify.commands {
         command("commands", words)?;
     }
-    match &verify.health {
-        Some(super::HealthSpec::Url(url)) => {
-            at.check(&["verify", "health"], url, |url| {
-                grammar::single_line(url)?;
-                let parsed = reqwest::Url::parse(url).map_err(|error| error.to_string())?;
-                (parsed.scheme() == "http" && parsed.host_str().is_some())
-                    .then_some(())
-                    .ok_or_else(|| {
-                        "an http:// URL the service answers inside the root (http://127.0.0.1:PORT/PATH), or a command".into()
-                    })
-            })?;
-        }
-        Some(super::HealthSpec::Command(words)) => command("health", words)?,
-        None => {}
+    if let Some(health) = &verify.health {
+        check_health(at, &["verify", "health"], health)?;
     }
     if verify.timeout == Some(0) {
         return Err(at.invalid(

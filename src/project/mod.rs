@@ -300,6 +300,11 @@ pub struct PyshipConfig {
     pub scripts_from: BTreeMap<String, String>,
     /// `[tool.pyship.verify]`: what `pyship verify` checks in the installed artifact.
     pub verify: Option<VerifySpec>,
+    /// What says a new version works on the server, checked after its services (re)start: a
+    /// URL or a command, as `[tool.pyship.verify] health`.
+    pub health_check: Option<HealthSpec>,
+    /// Seconds the health check may take to pass (default 30).
+    pub health_timeout: Option<u64>,
 }
 
 /// `[tool.pyship.verify]`.

@@ -147,26 +147,14 @@ fn record_path(path: &str) -> String {
 
 /// SOURCE_DATE_EPOCH as a zip timestamp (zip cannot say anything before 1980).
 fn zip_time(epoch: u64) -> zip::DateTime {
-    let days = epoch / 86_400;
-    let seconds = epoch % 86_400;
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z - era * 146_097;
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let mp = (5 * day_of_year + 2) / 153;
-    let day = (day_of_year - (153 * mp + 2) / 5 + 1) as u8;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u8;
-    let year = (year_of_era + era * 400 + i64::from(month <= 2)) as u16;
+    let civil = pyship_plugin::time::Civil::of(epoch);
     zip::DateTime::from_date_and_time(
-        year.clamp(1980, 2107),
-        month,
-        day,
-        (seconds / 3600) as u8,
-        (seconds % 3600 / 60) as u8,
-        (seconds % 60) as u8,
+        civil.year.clamp(1980, 2107) as u16,
+        civil.month as u8,
+        civil.day as u8,
+        civil.hour as u8,
+        civil.minute as u8,
+        civil.second as u8,
     )
     .unwrap_or_default()
 }

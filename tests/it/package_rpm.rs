@@ -140,3 +140,100 @@ fn a_service_rpm_installs_upgrades_keeping_config_and_erases_clean() {
     );
     assert!(!root.join("/usr/lib/systemd/system/hello.service").exists());
 }
+
+/// Units of a template and a timer, the file trigger on the interpreter's own modules, and
+/// the health check, which `rpm --root` runs in a Debian root (no services there, so it runs
+/// whether or not systemd does): a check that does not pass fails the upgrade, naming it.
+#[test]
+fn rpm_ships_templates_timers_the_interpreter_trigger_and_the_health_check() {
+    if !requires_tool("rpm") {
+        return;
+    }
+    let context = TestContext::hello();
+    context.add_before_deb_table(
+        "health-check = [\"/bin/sh\", \"-c\", \"test -e /etc/hello-healthy\"]\nhealth-timeout = 1\n",
+    );
+    let plain = package(&context);
+    let triggers = output_ok(
+        Command::new("rpm")
+            .args(["-qp", "--filetriggers"])
+            .arg(&plain),
+    );
+    let triggers = String::from_utf8_lossy(&triggers.stdout);
+    assert!(
+        triggers.contains(
+            "filetriggerin scriptlet (using /bin/sh) -- /usr/lib64/python3.11/lib-dynload/"
+        ) && triggers.contains("/opt/venvs/hello/bin/python"),
+        "{triggers}"
+    );
+    let Some(root) = DebianRoot::new("bookworm") else {
+        return;
+    };
+    let root_arg = format!("--root={}", root.path.display());
+    let rpm_in_root = |args: &[&str]| {
+        Command::new("rpm")
+            .arg(&root_arg)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    assert!(rpm_in_root(&["--initdb"]).status.success());
+    std::fs::write(root.join("/etc/hello-healthy"), "").unwrap();
+    let installed = rpm_in_root(&["-i", "--nodeps", plain.to_str().unwrap()]);
+    let said = String::from_utf8_lossy(&installed.stderr);
+    assert!(installed.status.success(), "{said}");
+    assert!(
+        said.contains("pyship: healthy: /bin/sh -c test -e /etc/hello-healthy"),
+        "{said}"
+    );
+
+    std::fs::remove_file(root.join("/etc/hello-healthy")).unwrap();
+    context.set_version("0.2.0");
+    let unhealthy = package(&context);
+    let upgraded = rpm_in_root(&["-U", "--nodeps", unhealthy.to_str().unwrap()]);
+    let said = String::from_utf8_lossy(&upgraded.stderr);
+    // rpm keeps the upgrade and warns that %post failed (a %post cannot undo a transaction).
+    assert!(
+        said.contains("%post(hello-0:0.2.0-1.x86_64) scriptlet failed, exit status 1"),
+        "{said}"
+    );
+    assert!(
+        said.contains("pyship: the health check /bin/sh -c test -e /etc/hello-healthy did not pass in 1 s; the new version is installed but not healthy"),
+        "{said}"
+    );
+
+    // A template and a timer: their unit files, none enabled by rpm itself (RHEL's presets).
+    let context = TestContext::hello();
+    context.add_before_deb_table(
+        "[[tool.pyship.services]]\nname = \"hello-web\"\nscript = \"hello-serve\"\nargs = [\"--port\", \"810%i\"]\ninstances = [\"1\", \"2\"]\n\n[[tool.pyship.services]]\nname = \"hello-check\"\nscript = \"hello-serve\"\nargs = [\"--check\"]\non-calendar = \"daily\"\n",
+    );
+    let units = package(&context);
+    let files = output_ok(Command::new("rpm").args(["-qpl"]).arg(&units));
+    let files = String::from_utf8_lossy(&files.stdout);
+    for unit in [
+        "hello-web@.service",
+        "hello-check.service",
+        "hello-check.timer",
+    ] {
+        assert!(
+            files.contains(&format!("/usr/lib/systemd/system/{unit}\n")),
+            "{unit}: {files}"
+        );
+    }
+    let scripts = output_ok(Command::new("rpm").args(["-qp", "--scripts"]).arg(&units));
+    let scripts = String::from_utf8_lossy(&scripts.stdout);
+    for unit in [
+        "hello-web@1.service",
+        "hello-web@2.service",
+        "hello-check.timer",
+    ] {
+        assert!(
+            scripts.contains(&format!("systemctl start '{unit}'")),
+            "{unit}: {scripts}"
+        );
+    }
+    assert!(
+        scripts.contains("systemctl stop 'hello-check.service'"),
+        "{scripts}"
+    );
+}

@@ -231,3 +231,72 @@ fn extraction_and_activation_touch_only_the_release() {
     }
     assert!(root.join("/srv/venvs/other/keep").is_file());
 }
+
+/// `health-check`: an activation whose check does not pass puts the release before back,
+/// runs its `postinst` again as a rollback, and fails naming the check.
+#[test]
+fn an_unhealthy_release_gives_way_to_the_one_before() {
+    let Some(root) = DebianRoot::new("bookworm") else {
+        return;
+    };
+    let context = TestContext::hello();
+    // The check passes where the release's own check does: the first release's.
+    context.add_before_deb_table(
+        "health-check = [\"/bin/sh\", \"-c\", \"test -e /etc/hello-healthy\"]\nhealth-timeout = 2\n",
+    );
+    context.file(
+        "deploy/scripts/postinst",
+        "echo \"postinst $PYSHIP_ACTION\" >> /var/log/hello-actions\n",
+    );
+    let pyproject = context.read("pyproject.toml");
+    context.file(
+        "pyproject.toml",
+        &pyproject.replace(
+            "[tool.pyship]\n",
+            "[tool.pyship]\nscripts = \"deploy/scripts\"\n",
+        ),
+    );
+    let extract = |archive: &PathBuf| {
+        assert!(
+            Command::new("tar")
+                .args(["--zstd", "-xf"])
+                .arg(archive)
+                .arg("-C")
+                .arg(&root.path)
+                .status()
+                .unwrap()
+                .success()
+        );
+    };
+    std::fs::write(root.join("/etc/hello-healthy"), "").unwrap();
+    extract(&package(&context));
+    let said = root.ok(&["/opt/venvs/hello/releases/0.1.0/pyship-activate"]);
+    assert!(
+        said.contains("healthy: /bin/sh -c test -e /etc/hello-healthy"),
+        "{said}"
+    );
+
+    // The next release is not healthy (its server, say, does not come up).
+    std::fs::remove_file(root.join("/etc/hello-healthy")).unwrap();
+    context.set_version("0.2.0");
+    extract(&package(&context));
+    let refused = root.run(&["/opt/venvs/hello/releases/0.2.0/pyship-activate"]);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(
+            "did not pass in 2 s: releases/0.2.0 is not healthy, so releases/0.1.0 is current again"
+        ),
+        "{stderr}"
+    );
+    let current = std::fs::read_link(root.join("/opt/venvs/hello/current")).unwrap();
+    assert_eq!(current, PathBuf::from("releases/0.1.0"));
+    let actions = std::fs::read_to_string(root.join("/var/log/hello-actions")).unwrap();
+    assert_eq!(
+        actions,
+        "postinst install\npostinst upgrade\npostinst rollback\n"
+    );
+    // The history forgot the release that failed: a rollback from here has nowhere to go.
+    let back = root.run(&["/opt/venvs/hello/current/pyship-activate", "--rollback"]);
+    assert!(!back.status.success());
+}

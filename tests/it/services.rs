@@ -492,6 +492,7 @@ fn a_service_a_template_and_a_timer_run_under_systemd_through_their_lifecycle() 
     let context = TestContext::hello();
     context.add_before_deb_table(
         r#"user = { name = "hello", home = "/var/lib/hello" }
+health-check = "http://127.0.0.1:8000/"
 
 [tool.pyship.service]
 script = "hello-serve"
@@ -530,11 +531,32 @@ on-calendar = "*-*-* 03:00:00"
             .stdout
             .trim(),
     );
+    // A build whose health check cannot pass (nothing answers there).
+    context.file(
+        "pyproject.toml",
+        &pyproject
+            .replace("version = \"0.1.0\"", "version = \"0.3.0\"")
+            .replace(
+                "health-check = \"http://127.0.0.1:8000/\"",
+                "health-check = \"http://127.0.0.1:8999/\"\nhealth-timeout = 2",
+            ),
+    );
+    let unhealthy = PathBuf::from(
+        context
+            .pyship(&["package", "deb", "--offline"])
+            .success()
+            .stdout
+            .trim(),
+    );
     let Some(server) = BootedRoot::new("bookworm") else {
         return;
     };
     let said = server.install(&old);
     assert!(!said.contains("error"), "{said}");
+    assert!(
+        said.contains("pyship: healthy: http://127.0.0.1:8000/"),
+        "{said}"
+    );
     let units = [
         "hello.service",
         "hello-web@1.service",
@@ -577,6 +599,22 @@ on-calendar = "*-*-* 03:00:00"
     let journal = server.ok(&["journalctl", "-u", "hello-check.service", "--no-pager"]);
     assert!(journal.contains("ok: /opt/venvs/hello"), "{journal}");
 
+    // The system Python is upgraded under the venv (its library directory changes): dpkg
+    // calls `postinst triggered`, which restarts the running services on the new interpreter.
+    let before = server.property("hello.service", "MainPID");
+    server.ok(&["dpkg-trigger", "--no-await", "/usr/lib/python3.11"]);
+    server.ok(&["dpkg", "--triggers-only", "--pending"]);
+    assert_eq!(server.wait_active("hello.service"), "active");
+    assert_ne!(
+        server.property("hello.service", "MainPID"),
+        before,
+        "restarted"
+    );
+    assert_eq!(
+        server.fetch("http://127.0.0.1:8000/?name=py"),
+        "Hello, py!\n"
+    );
+
     // The operator turns one instance off; the upgrade keeps it off and restarts the rest.
     server.ok(&["systemctl", "disable", "--now", "hello-web@2.service"]);
     let before = server.property("hello-web@1.service", "MainPID");
@@ -599,6 +637,21 @@ on-calendar = "*-*-* 03:00:00"
     assert_eq!(
         server.fetch("http://127.0.0.1:8000/?name=up"),
         "Hello, up!\n"
+    );
+
+    // An upgrade that is not healthy fails, saying so and how to go back.
+    let name = unhealthy
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    std::fs::copy(&unhealthy, server.join("/var/tmp").join(&name)).unwrap();
+    let failed = server.run(&["dpkg", "-i", &format!("/var/tmp/{name}")]);
+    let said = String::from_utf8_lossy(&failed.stderr);
+    assert!(!failed.status.success(), "{said}");
+    assert!(
+        said.contains("pyship: the health check http://127.0.0.1:8999/ did not pass in 2 s; the new version is installed but not healthy"),
+        "{said}"
     );
 
     // Rolled back to the previous build: running again, as before.

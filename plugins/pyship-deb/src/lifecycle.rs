@@ -26,6 +26,9 @@ pub struct Scripts {
     pub postinst: Option<String>,
     pub prerm: Option<String>,
     pub postrm: Option<String>,
+    /// The `triggers` control file: the system Python's library directory, whose change
+    /// (a point upgrade of the interpreter under the venv) calls `postinst triggered`.
+    pub triggers: Option<String>,
 }
 
 /// A double-quoted shell word (lintian reads adduser's `--home` only unquoted or in double
@@ -49,9 +52,11 @@ pub fn scripts(
     package: &str,
     install_prefix: &Path,
     site_packages: Option<&Path>,
+    python_version: &str,
     deployment: &Deployment,
 ) -> Result<Scripts, String> {
     let plan = lifecycle::plan(install_prefix, site_packages, deployment);
+    let triggered = triggered(install_prefix, &plan);
     let script = |name: &str, moments: &[Moment]| -> Result<Option<String>, String> {
         let mut generated = String::new();
         let mut fragment = None;
@@ -68,6 +73,9 @@ pub fn scripts(
                 }
             }
         }
+        if name == "postinst" {
+            generated.insert_str(0, &triggered);
+        }
         combine(name, &generated, fragment, generated_first)
     };
     Ok(Scripts {
@@ -75,7 +83,23 @@ pub fn scripts(
         postinst: script("postinst", &[Moment::AfterInstall])?,
         prerm: script("prerm", &[Moment::BeforeRemove])?,
         postrm: script("postrm", &[Moment::AfterRemove, Moment::Purge])?,
+        triggers: Some(format!(
+            "interest-noawait /usr/lib/python{python_version}\n"
+        )),
     })
+}
+
+/// `postinst triggered`: the system Python the venv runs on was upgraded (its library
+/// directory changed); see [`lifecycle::interpreter_changed`].
+fn triggered(install_prefix: &Path, plan: &lifecycle::Plan) -> String {
+    format!(
+        "if [ \"$1\" = triggered ]; then\n{}    exit 0\nfi\n",
+        indent(&lifecycle::interpreter_changed(
+            install_prefix,
+            plan,
+            sh_quote
+        ))
+    )
 }
 
 /// One action in dpkg's terms: guarded by the script's arguments so that it runs only for the
@@ -126,6 +150,30 @@ fn render(package: &str, action: &Action) -> String {
         Action::Fragment { .. } => String::new(),
         // Not when dpkg installs into another root: the package's programs are not runnable
         // there.
+        // Where systemd runs, the services have been (re)started: the check waits for them.
+        Action::CheckHealth {
+            check,
+            python,
+            user,
+            services,
+        } => {
+            let body = lifecycle::health_step(
+                check,
+                python,
+                user.as_deref(),
+                "the new version is installed but not healthy (dpkg leaves it unconfigured): see `journalctl -e`, and go back by installing the previous version (`apt-get install NAME=VERSION` or `dpkg -i` its .deb)",
+                sh_quote,
+            );
+            let running = if *services {
+                " && [ -d \"$DPKG_ROOT\"/run/systemd/system ]"
+            } else {
+                ""
+            };
+            format!(
+                "if [ \"$1\" = configure ] && [ -z \"${{DPKG_ROOT:-}}\" ]{running}; then\n{}fi\n",
+                indent(&body)
+            )
+        }
         Action::RunStep {
             command,
             user,
@@ -479,6 +527,7 @@ mod account_fuzz {
                 "app-pkg",
                 std::path::Path::new("/opt/venvs/app"),
                 None,
+                "3.11",
                 &deployment,
             )
             .map_err(TestCaseError::fail)?;

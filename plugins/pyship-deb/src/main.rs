@@ -168,6 +168,7 @@ fn build_debs(manifest: &Manifest) -> Result<Vec<Artifact>, String> {
         &control.package,
         &manifest.layout.install_prefix,
         install_time_bytecode.as_deref(),
+        &manifest.target.python_version,
         &deployment,
     )?;
     if !split {
@@ -419,6 +420,9 @@ fn control_tar(
     ];
     if !conffiles.is_empty() {
         files.push(("./conffiles", 0o644, &conffiles));
+    }
+    if let Some(triggers) = &scripts.triggers {
+        files.push(("./triggers", 0o644, triggers));
     }
     for (name, script) in [
         ("./preinst", &scripts.preinst),

@@ -14,7 +14,7 @@
 
 use std::path::{Path, PathBuf};
 
-use pyship_plugin::{Deployment, Service, SystemUser};
+use pyship_plugin::{Deployment, HealthCheck, Service, SystemUser};
 
 /// When an action runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -59,6 +59,16 @@ pub enum Action {
     CleanPrefix { prefix: PathBuf },
     /// The account's home removed, only when [`Action::CreateAccount`] made it.
     RemoveHome { home: PathBuf },
+    /// The health check, after the services (re)started: its failure fails the install or
+    /// upgrade, naming the check (`pyship-activate` goes back to the release before).
+    /// `services` says whether it waits for services the format starts only where systemd
+    /// runs.
+    CheckHealth {
+        check: HealthCheck,
+        python: PathBuf,
+        user: Option<String>,
+        services: bool,
+    },
     /// The user's fragment (`scripts` in `[tool.pyship]`) for this moment.
     Fragment { path: PathBuf },
     /// A declared step (`install-steps`, `upgrade-steps`): `command` run as `user` (root when
@@ -112,6 +122,104 @@ pub fn step_script(
             "pyship: the {when} step `{shown}` failed (exit status "
         )),
     )
+}
+
+/// The health check as shell: a function `pyship_health_check` that tries it every second
+/// until it passes (status 0) or the timeout ends (status 1), and `pyship_health_what`, the
+/// check as said to the operator. A URL is fetched by the venv's own Python (every server
+/// that runs the app has it); a command runs as `user` with `runuser`.
+pub fn health_script(
+    check: &HealthCheck,
+    python: &Path,
+    user: Option<&str>,
+    quote: impl Fn(&str) -> String,
+) -> String {
+    let (probe, what) = match &check.url {
+        Some(url) => (
+            format!(
+                "{} -c {} {}",
+                quote(&python.display().to_string()),
+                quote("import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=5)"),
+                quote(url)
+            ),
+            url.clone(),
+        ),
+        None => {
+            let words: Vec<String> = check.command.iter().map(|word| quote(word)).collect();
+            let run = match user {
+                Some(user) if user != "root" => {
+                    format!("runuser -u {} -- {}", quote(user), words.join(" "))
+                }
+                _ => words.join(" "),
+            };
+            (run, check.command.join(" "))
+        }
+    };
+    format!(
+        "pyship_health_what={what}\npyship_health_check() {{\n    pyship_deadline=$(( $(date +%s) + {timeout} ))\n    while :; do\n        if {probe} >/dev/null 2>&1; then return 0; fi\n        [ \"$(date +%s)\" -lt \"$pyship_deadline\" ] || return 1\n        sleep 1\n    done\n}}\n",
+        what = quote(&what.replace(|c: char| c.is_control(), " ")),
+        timeout = check.timeout,
+    )
+}
+
+/// The health check as a step of a format's script: announced, tried, and on failure a
+/// message naming it and saying how to go back (`back`, in the format's terms) before the
+/// script fails.
+pub fn health_step(
+    check: &HealthCheck,
+    python: &Path,
+    user: Option<&str>,
+    back: &str,
+    quote: impl Fn(&str) -> String + Copy,
+) -> String {
+    format!(
+        "{}echo \"pyship: health check: $pyship_health_what (up to {timeout} s)\" >&2\nif pyship_health_check; then\n    echo \"pyship: healthy: $pyship_health_what\" >&2\nelse\n    echo \"pyship: the health check $pyship_health_what did not pass in {timeout} s; \"{back} >&2\n    exit 1\nfi\n",
+        health_script(check, python, user, quote),
+        timeout = check.timeout,
+        back = quote(back),
+    )
+}
+
+/// What a package does when the system Python under its venv was upgraded (a dpkg trigger,
+/// an rpm file trigger on the interpreter's library directory): the venv's interpreter is
+/// checked to start, install-time bytecode recompiled, and running services restarted, so
+/// that none keeps running the old interpreter against the new standard library. Never
+/// fails: a failure here would fail the interpreter's own upgrade; a broken venv is said.
+pub fn interpreter_changed(
+    install_prefix: &Path,
+    plan: &Plan,
+    quote: impl Fn(&str) -> String,
+) -> String {
+    let python = quote(&install_prefix.join("bin/python").display().to_string());
+    let mut out = format!(
+        "if ! {python} -c 'import encodings, site' >/dev/null 2>&1; then\n    echo {} >&2\nfi\n",
+        quote(&format!(
+            "pyship: {} does not start after the system Python changed; reinstall this package",
+            install_prefix.join("bin/python").display()
+        ))
+    );
+    for action in plan.at(Moment::AfterInstall) {
+        match action {
+            Action::CompileBytecode {
+                python,
+                site_packages,
+            } => {
+                out.push_str(&format!(
+                    "{} -I -m compileall -q -f -j0 --invalidation-mode checked-hash {} >/dev/null 2>&1 || true\n",
+                    quote(&python.display().to_string()),
+                    quote(&site_packages.display().to_string())
+                ));
+            }
+            Action::StartService { unit } => {
+                out.push_str(&format!(
+                    "if [ -d /run/systemd/system ]; then systemctl try-restart {} >/dev/null 2>&1 || true; fi\n",
+                    quote(unit)
+                ));
+            }
+            _ => {}
+        }
+    }
+    out
 }
 
 /// Where the package records that it made an account's home: `/var/lib/pyship/PACKAGE.home-created`.
@@ -192,6 +300,17 @@ pub fn plan(install_prefix: &Path, site_packages: Option<&Path>, deployment: &De
         add(
             Moment::AfterInstall,
             Action::StartService { unit: unit.clone() },
+        );
+    }
+    if let Some(check) = &deployment.health_check {
+        add(
+            Moment::AfterInstall,
+            Action::CheckHealth {
+                check: check.clone(),
+                python: install_prefix.join("bin/python"),
+                user: step_user.clone(),
+                services: !units.is_empty(),
+            },
         );
     }
     // The user's step runs last: the account, bytecode and service are there.

@@ -203,6 +203,35 @@ pub fn check_deployment(deployment: &pyship_plugin::Deployment) -> Result<(), St
             return refuse("config file mode of", &text, message);
         }
     }
+    if let Some(check) = &deployment.health_check {
+        let url_ok = check
+            .url
+            .as_deref()
+            .is_none_or(|url| grammar::single_line(url).is_ok() && url.starts_with("http://"));
+        if !url_ok {
+            let url = check.url.as_deref().unwrap_or_default();
+            return refuse("health check", url, "an http:// URL on one line".into());
+        }
+        if check.url.is_none() == check.command.is_empty() {
+            return refuse(
+                "health check",
+                &check.command.join(" "),
+                "a URL or a command, one of the two".into(),
+            );
+        }
+        for word in &check.command {
+            if let Err(message) = grammar::single_line(word) {
+                return refuse("health check command", word, message);
+            }
+        }
+        if !(1..=3600).contains(&check.timeout) {
+            return refuse(
+                "health check timeout",
+                &check.timeout.to_string(),
+                "seconds from 1 to 3600".into(),
+            );
+        }
+    }
     for command in &deployment.commands {
         if let Err(message) = grammar::console_script(command) {
             return refuse("command", command, message);

@@ -56,6 +56,7 @@
 
 pub mod grammar;
 mod runner;
+pub mod time;
 mod versions;
 mod walk;
 
@@ -347,6 +348,22 @@ pub struct Deployment {
     /// Commands run after every upgrade (migrations), likewise.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub upgrade_steps: Vec<Vec<String>>,
+    /// What says the new version works, checked after the services (re)start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health_check: Option<HealthCheck>,
+}
+
+/// A health check run after install and upgrade: an `http://` URL that must answer 2xx or 3xx,
+/// or a command (an absolute argv) that must exit 0, tried until it passes or `timeout`
+/// seconds have gone.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct HealthCheck {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub command: Vec<String>,
+    pub timeout: u64,
 }
 
 impl Service {

@@ -338,6 +338,16 @@ fn build_rpm(manifest: &Manifest) -> Result<Artifact, String> {
     if !scriptlets.postun.is_empty() {
         builder.post_uninstall_script(scriptlets.postun.as_str());
     }
+    // The interpreter's own extension modules: they change with a point upgrade of the
+    // system Python (python3-libs), not when another package adds a module.
+    builder.file_trigger_in(
+        &format!(
+            "/usr/lib64/python{}/lib-dynload/",
+            manifest.target.python_version
+        ),
+        None,
+        scriptlets.interpreter_changed.as_str(),
+    );
 
     let package = builder.build().map_err(rpm_error)?;
     let epoch_part = String::new();

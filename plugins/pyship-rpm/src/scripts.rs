@@ -18,6 +18,9 @@ pub struct Scriptlets {
     pub post: String,
     pub preun: String,
     pub postun: String,
+    /// The file trigger on the interpreter's own modules (see
+    /// [`lifecycle::interpreter_changed`]).
+    pub interpreter_changed: String,
 }
 
 /// `site_packages` is set when the bytecode is compiled at install time.
@@ -47,6 +50,7 @@ pub fn scriptlets(
         post: scriptlet(Moment::AfterInstall)?,
         preun: scriptlet(Moment::BeforeRemove)?,
         postun: scriptlet(Moment::AfterRemove)?,
+        interpreter_changed: lifecycle::interpreter_changed(install_prefix, &plan, sh_quote),
     })
 }
 
@@ -102,6 +106,28 @@ fn render(action: &Action) -> String {
             let body = lifecycle::step_script(command, user.as_deref(), *on_upgrade, sh_quote);
             let body: String = body.lines().map(|line| format!("    {line}\n")).collect();
             format!("if [ $1 {test} 1 ]; then\n{body}fi\n")
+        }
+        // Where systemd runs, the services have been (re)started: the check waits for them.
+        Action::CheckHealth {
+            check,
+            python,
+            user,
+            services,
+        } => {
+            let body = lifecycle::health_step(
+                check,
+                python,
+                user.as_deref(),
+                "the new version is installed but not healthy: see `journalctl -e`, and go back with `dnf downgrade` or `rpm -U --oldpackage` of the previous rpm",
+                sh_quote,
+            );
+            let body: String = body.lines().map(|line| format!("    {line}\n")).collect();
+            let when = if *services {
+                "[ -d /run/systemd/system ]"
+            } else {
+                "true"
+            };
+            format!("if {when}; then\n{body}fi\n")
         }
         // rpm has no purge.
         Action::PurgeService { .. } | Action::RemoveHome { .. } | Action::Fragment { .. } => {

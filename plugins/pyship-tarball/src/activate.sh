@@ -82,6 +82,7 @@ else
 fi
 #PREINST#
 #USER#
+previous=$(readlink "$prefix/current" 2>/dev/null || true)
 ln -sfn "releases/$target" "$prefix/.current.$$"
 mv -T "$prefix/.current.$$" "$prefix/current"
 
@@ -97,6 +98,7 @@ fi
 mv "$history.$$" "$history"
 say "current -> releases/$target"
 #POSTINST#
+#HEALTH#
 
 total=$(wc -l <"$history")
 if [ "$total" -gt "$keep" ]; then

@@ -224,6 +224,7 @@ fn activate_script(
     let mut preinst = String::new();
     let mut setup = String::new();
     let mut postinst = String::new();
+    let mut health = String::new();
     for action in plan.at(Moment::BeforeInstall) {
         if let Action::Fragment { path } = action {
             preinst.push_str(&fragment(path)?);
@@ -234,6 +235,14 @@ fn activate_script(
             Action::CreateAccount(user) => setup.push_str(&create_user(user)),
             Action::CompileBytecode { .. } => setup.push_str(&compile_bytecode(manifest)),
             Action::Fragment { path } => postinst.push_str(&fragment(path)?),
+            Action::CheckHealth {
+                check,
+                python,
+                user,
+                ..
+            } => {
+                health = health_check(check, python, user.as_deref());
+            }
             // Config files and units are not shipped in a tarball.
             _ => {}
         }
@@ -246,7 +255,38 @@ fn activate_script(
         .replace("#KEEP#", &keep.to_string())
         .replace("#PREINST#\n", &preinst)
         .replace("#USER#\n", &setup)
-        .replace("#POSTINST#\n", &postinst))
+        .replace("#POSTINST#\n", &postinst)
+        .replace("#HEALTH#\n", &health.replace("#POSTINST#\n", &postinst)))
+}
+
+/// The health check after activation: on an upgrade that fails it, `current` goes back to
+/// the release before, whose `postinst` runs again (`PYSHIP_ACTION=rollback`) so that what
+/// it restarts runs the old release again.
+fn health_check(
+    check: &pyship_plugin::HealthCheck,
+    python: &std::path::Path,
+    user: Option<&str>,
+) -> String {
+    let probe = lifecycle::health_script(check, python, user, sh_quote);
+    format!(
+        r#"{probe}say "health check: $pyship_health_what (up to {timeout} s)"
+if pyship_health_check; then
+    say "healthy: $pyship_health_what"
+elif [ "$PYSHIP_ACTION" = upgrade ] && [ -n "$previous" ]; then
+    ln -sfn "$previous" "$prefix/.current.$$"
+    mv -T "$prefix/.current.$$" "$prefix/current"
+    grep -v -x -F -- "$target" "$history" >"$history.$$" || true
+    mv "$history.$$" "$history"
+    say "current -> $previous (back, as releases/$target is not healthy)"
+    PYSHIP_ACTION=rollback
+#POSTINST#
+    die "the health check $pyship_health_what did not pass in {timeout} s: releases/$target is not healthy, so $previous is current again"
+else
+    die "the health check $pyship_health_what did not pass in {timeout} s"
+fi
+"#,
+        timeout = check.timeout
+    )
 }
 
 /// The user's fragment in a subshell run in the release directory, told `PYSHIP_ACTION`
