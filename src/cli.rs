@@ -114,6 +114,9 @@ Then:
     /// install, start the services as their users, run the project's checks, upgrade from the
     /// previous release and roll back, purge. Needs root.
     Verify(VerifyArgs),
+    /// Print the software bill of materials of what an artifact would hold (CycloneDX 1.6 or
+    /// SPDX 2.3 JSON), without packaging: the same document `pyship package` ships.
+    Sbom(SbomArgs),
     /// Run a command against the staged tree as it will run on the server: in a private mount
     /// namespace with the staged tree bound at its install prefix.
     Run(RunArgs),
@@ -352,6 +355,32 @@ pub struct BuildArgs {
     /// Stage only this target of the lock (a preset name such as `debian-11`).
     #[arg(long, value_name = "TARGET")]
     pub target: Option<String>,
+}
+
+/// `pyship sbom`.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Every `pyship package` writes both documents beside each artifact (ARTIFACT.cdx.json,
+ARTIFACT.spdx.json) and inside it (/usr/share/doc/NAME/ for deb and rpm, sbom/ in a tarball's
+release); `pyship sbom` prints one for review or for a scanner:
+  pyship sbom > hello.cdx.json
+  pyship sbom --format spdx --target debian-11 | pyspdxtools -i /dev/stdin")]
+pub struct SbomArgs {
+    /// The document's format.
+    #[arg(long, value_enum, default_value = "cyclonedx")]
+    pub format: SbomFormat,
+    /// The target of the lock to describe; needed when it has several.
+    #[arg(long, value_name = "TARGET")]
+    pub target: Option<String>,
+}
+
+/// The formats of `pyship sbom`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SbomFormat {
+    /// CycloneDX 1.6, JSON.
+    Cyclonedx,
+    /// SPDX 2.3, JSON.
+    Spdx,
 }
 
 /// `pyship run`.

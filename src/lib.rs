@@ -36,6 +36,7 @@ mod project;
 mod python;
 mod reporter;
 mod resolver;
+mod sbom;
 mod sdist_archive;
 mod settings;
 mod system_packages;
@@ -162,6 +163,9 @@ fn run(cli: Cli, settings: &GlobalSettings, printer: Printer) -> anyhow::Result<
             &printer,
         ),
         Command::Build(args) => commands::build(&workspace()?, args.target.as_deref(), &printer),
+        Command::Sbom(args) => {
+            commands::sbom(&workspace()?, args.format, args.target.as_deref(), &printer)
+        }
         Command::Package(args) => commands::package(
             &workspace()?,
             &args.format,

@@ -13,6 +13,7 @@ mod lock;
 mod package;
 mod publish;
 mod run;
+mod sbom;
 mod tree;
 mod verify;
 
@@ -28,6 +29,7 @@ pub(crate) use lock::lock;
 pub(crate) use package::package;
 pub(crate) use publish::publish;
 pub(crate) use run::run;
+pub(crate) use sbom::sbom;
 pub(crate) use tree::tree;
 pub(crate) use verify::verify;
 

@@ -33,9 +33,29 @@ pub(crate) fn package(
     }
     match message_format {
         MessageFormat::Json => {
-            printer.data(serde_json::to_string(&pyship_plugin::PackageResult::new(
-                artifacts,
-            ))?);
+            // The plugin's result, and the bills of materials written beside each artifact.
+            let mut result =
+                serde_json::to_value(pyship_plugin::PackageResult::new(artifacts.clone()))?;
+            let mut sboms = Vec::new();
+            for artifact in &artifacts {
+                for (path, kind) in ops::package::sboms_beside(&artifact.path)
+                    .into_iter()
+                    .zip(["cyclonedx", "spdx"])
+                {
+                    let Ok(bytes) = std::fs::read(&path) else {
+                        continue;
+                    };
+                    sboms.push(serde_json::json!({
+                        "path": path,
+                        "kind": kind,
+                        "describes": artifact.path,
+                        "size": bytes.len(),
+                        "sha256": crate::cache::sha256_hex(&bytes),
+                    }));
+                }
+            }
+            result["sboms"] = serde_json::Value::Array(sboms);
+            printer.data(serde_json::to_string(&result)?);
         }
         MessageFormat::Human => {
             for artifact in &artifacts {

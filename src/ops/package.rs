@@ -68,7 +68,13 @@ fn run_plugin(
     let output_dir = workspace.project.target_dir();
     // A plugin killed mid-write leaves `.NAME.PID.tmp`; nothing else would ever remove it.
     crate::process::remove_stale_temporaries(&output_dir);
-    let manifest = manifest(workspace, format, protocol, staged)?;
+    let graph = staged.graph.clone();
+    let mut manifest = manifest(workspace, format, protocol, staged)?;
+    let sbom_dir = output_dir
+        .join(format)
+        .join("sbom")
+        .join(manifest.target.name.as_deref().unwrap_or("target"));
+    manifest.sboms = write_sboms(&sbom_dir, &manifest, &graph)?;
     let manifest_path = output_dir.join(format).join("manifest.json");
     let text = serde_json::to_string_pretty(&manifest.to_wire())?;
     cache::write_atomically(&manifest_path, text.as_bytes())
@@ -92,7 +98,76 @@ fn run_plugin(
     spinner.finish();
     // A plugin of a killed earlier run may have gone only now: its leftovers too.
     crate::process::remove_stale_temporaries(&output_dir);
+    // Each artifact's bills of materials beside it, named after it.
+    for artifact in &result.artifacts {
+        for (sbom, beside) in manifest.sboms.iter().zip(sboms_beside(&artifact.path)) {
+            let bytes = std::fs::read(sbom)
+                .with_context(|| format!("failed to read `{}`", sbom.display()))?;
+            cache::write_atomically(&beside, &bytes)
+                .with_context(|| format!("failed to write `{}`", beside.display()))?;
+        }
+    }
     Ok((manifest, result.artifacts))
+}
+
+/// The bills of materials of each target (or the one `requested`) as packaging would write
+/// them, without a plugin: (target, CycloneDX, SPDX).
+pub(crate) fn sboms(
+    workspace: &Workspace,
+    requested: Option<&str>,
+) -> anyhow::Result<Vec<(String, String, String)>> {
+    stage::stage_targets(workspace, requested)?
+        .into_iter()
+        .map(|staged| {
+            let graph = staged.graph.clone();
+            let name = staged.target.name.clone();
+            let manifest = manifest(workspace, "sbom", pyship_plugin::PROTOCOL_VERSION, staged)?;
+            Ok((
+                name,
+                crate::sbom::cyclonedx(&manifest, &graph),
+                crate::sbom::spdx(&manifest, &graph),
+            ))
+        })
+        .collect()
+}
+
+/// The bills of materials of an artifact beside it: `ARTIFACT.cdx.json` (CycloneDX) and
+/// `ARTIFACT.spdx.json` (SPDX), in the order [`write_sboms`] writes them.
+pub(crate) fn sboms_beside(artifact: &Path) -> [PathBuf; 2] {
+    let with = |suffix: &str| {
+        let mut name = artifact.as_os_str().to_os_string();
+        name.push(suffix);
+        PathBuf::from(name)
+    };
+    [with(".cdx.json"), with(".spdx.json")]
+}
+
+/// Writes the CycloneDX and SPDX documents of `manifest` into `directory`; their paths.
+fn write_sboms(
+    directory: &Path,
+    manifest: &Manifest,
+    graph: &crate::sbom::Graph,
+) -> anyhow::Result<Vec<PathBuf>> {
+    let stem = format!("{}-{}", manifest.project.name, manifest.project.version);
+    let documents = [
+        (
+            format!("{stem}.cdx.json"),
+            crate::sbom::cyclonedx(manifest, graph),
+        ),
+        (
+            format!("{stem}.spdx.json"),
+            crate::sbom::spdx(manifest, graph),
+        ),
+    ];
+    documents
+        .into_iter()
+        .map(|(name, text)| {
+            let path = directory.join(name);
+            cache::write_atomically(&path, text.as_bytes())
+                .with_context(|| format!("failed to write `{}`", path.display()))?;
+            Ok(path)
+        })
+        .collect()
 }
 
 /// The environment a plugin runs with (besides this process's, less its secrets): the
@@ -299,6 +374,7 @@ fn manifest(
                 .then(|| git(&project.root, &["status", "--porcelain"]).is_some()),
         },
         deployment: Some(deployment),
+        sboms: Vec::new(),
     })
 }
 

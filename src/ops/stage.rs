@@ -33,6 +33,8 @@ pub(crate) struct Staged {
     pub bytecode: BytecodeMode,
     /// The layout staged.
     pub layout: LayoutKind,
+    /// What requires what, from the lock (for the bills of materials).
+    pub graph: crate::sbom::Graph,
 }
 
 /// The lock and the targets to stage: every target of the lock, or the one `requested`.
@@ -248,6 +250,7 @@ fn stage(
                 base_interpreter: interpreter.base().to_path_buf(),
                 bytecode: stamp.bytecode,
                 layout,
+                graph: crate::sbom::Graph::of(lock),
             });
         }
         Err(reason) => reporter.debug(&format!(
@@ -351,6 +354,7 @@ fn stage(
         base_interpreter: plan.interpreter.base().to_path_buf(),
         bytecode: plan.bytecode,
         layout,
+        graph: crate::sbom::Graph::of(lock),
     })
 }
 

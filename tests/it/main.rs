@@ -19,6 +19,7 @@ mod package_tarball;
 mod package_vendors;
 mod plugins;
 mod resolver;
+mod sbom;
 mod services;
 mod support;
 mod verify;

@@ -22,6 +22,9 @@ pub fn write_doc_files(root: &Path, control: &Control, manifest: &Manifest) -> R
     std::fs::create_dir_all(&doc).map_err(failed)?;
     std::fs::create_dir_all(&overrides).map_err(failed)?;
     std::fs::write(doc.join("copyright"), copyright(control, manifest)).map_err(failed)?;
+    for (name, bytes) in pyship_plugin_kit::artifact::sboms(manifest)? {
+        std::fs::write(doc.join(name), bytes).map_err(failed)?;
+    }
     std::fs::write(
         doc.join("changelog.Debian.gz"),
         // Debian wants the changelog at the best level (lintian

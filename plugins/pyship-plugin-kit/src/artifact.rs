@@ -128,6 +128,37 @@ impl Drop for ArtifactFile {
     }
 }
 
+/// The bills of materials the manifest hands over, each by its file name with its bytes, to
+/// ship as documentation. A name that is not a plain `*.json` file name is refused: it
+/// becomes a path inside the artifact.
+pub fn sboms(manifest: &pyship_plugin::Manifest) -> Result<Vec<(String, Vec<u8>)>, String> {
+    manifest
+        .sboms
+        .iter()
+        .map(|path| {
+            let name = path
+                .file_name()
+                .and_then(|name| name.to_str())
+                .filter(|name| {
+                    name.ends_with(".json")
+                        && !name.starts_with('.')
+                        && name
+                            .chars()
+                            .all(|c| c.is_ascii_alphanumeric() || "._+-".contains(c))
+                })
+                .ok_or_else(|| {
+                    format!(
+                        "the bill of materials `{}` is not a plain `NAME.json` file",
+                        path.display()
+                    )
+                })?;
+            let bytes = std::fs::read(path)
+                .map_err(|error| format!("failed to read `{}`: {error}", path.display()))?;
+            Ok((name.to_string(), bytes))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -304,6 +304,11 @@ pub struct Manifest {
     /// maintainer-script fragments, system packages (protocol 2).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deployment: Option<Deployment>,
+    /// Software bills of materials of what the artifact holds (`NAME.cdx.json`, CycloneDX;
+    /// `NAME.spdx.json`, SPDX), absolute paths: a plugin ships them as documentation
+    /// (`/usr/share/doc/PACKAGE/`, beside a tarball's release).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sboms: Vec<PathBuf>,
 }
 
 /// The deployment intent from `[tool.pyship]`, checked and resolved by pyship: every path is

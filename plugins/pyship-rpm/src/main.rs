@@ -265,6 +265,14 @@ fn build_rpm(manifest: &Manifest) -> Result<Artifact, String> {
             place(&Path::new("/usr/lib").join(path), text.as_bytes())?;
         }
     }
+    for (name, bytes) in pyship_plugin_kit::artifact::sboms(manifest)? {
+        place(
+            &Path::new("/usr/share/doc")
+                .join(&manifest.project.name)
+                .join(name),
+            &bytes,
+        )?;
+    }
     std::fs::create_dir_all(&files_root).map_err(|error| failed(&files_root, error))?;
     pyship_plugin_kit::service::link_commands(
         &files_root,

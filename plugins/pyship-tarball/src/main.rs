@@ -183,6 +183,12 @@ fn write_tarball(manifest: &Manifest) -> Result<Artifact, String> {
             activate.as_bytes(),
         )
         .map_err(failed)?;
+    // The bills of materials next to the release's own files.
+    for (name, bytes) in pyship_plugin_kit::artifact::sboms(manifest)? {
+        writer
+            .file(&format!("{release_dir}/sbom/{name}"), 0o644, &bytes)
+            .map_err(failed)?;
+    }
     for entry in &entries {
         writer.entry(&entry.path, entry).map_err(failed)?;
     }
