@@ -197,15 +197,8 @@ fn interpreter(manifest: &Manifest) -> Option<Component> {
 
 /// The system packages the deployment declares it needs (`run-depends`).
 fn system_packages(manifest: &Manifest) -> Vec<Component> {
-    let family = match manifest
-        .target
-        .distro
-        .as_ref()
-        .map(|distro| distro.id.as_str())
-    {
-        Some("rhel") => "rpm",
-        _ => "deb",
-    };
+    // The packaging family is the purl type of the target's distribution.
+    let family = purl_type(manifest);
     let mut seen = BTreeSet::new();
     manifest
         .deployment
@@ -238,7 +231,7 @@ fn distro_purl(manifest: &Manifest, name: &str, version: Option<&str>) -> String
     let Some(distro) = &manifest.target.distro else {
         return format!("pkg:generic/{}{version}", purl_encode(name));
     };
-    let kind = if distro.id == "rhel" { "rpm" } else { "deb" };
+    let kind = purl_type(manifest);
     format!(
         "pkg:{kind}/{}/{}{version}?arch={}&distro={}-{}",
         purl_encode(&distro.id),
@@ -247,6 +240,19 @@ fn distro_purl(manifest: &Manifest, name: &str, version: Option<&str>) -> String
         purl_encode(&distro.id),
         purl_encode(&distro.version_id)
     )
+}
+
+/// package-url's type of the target distribution's packages: `rpm` for RHEL, else `deb`.
+fn purl_type(manifest: &Manifest) -> &'static str {
+    match manifest
+        .target
+        .distro
+        .as_ref()
+        .map(|distro| distro.id.as_str())
+    {
+        Some("rhel") => "rpm",
+        _ => "deb",
+    }
 }
 
 /// PEP 503's normalized name, as purls of PyPI write it.
