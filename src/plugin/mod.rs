@@ -99,7 +99,7 @@ impl Diagnostic for PluginError {
                 "install a plugin next to `pyship` or on PATH; `pyship --list` shows what is installed".into()
             } else {
                 format!(
-                    "installed formats: {}; `pyship --list` shows them all",
+                    "installed plugins: {}; `pyship --list` shows what each is",
                     available.join(", ")
                 )
             }),

@@ -61,7 +61,7 @@ fn unknown_command_suggests_a_similar_one_and_exits_2() {
     );
     assert!(
         run.stderr
-            .contains("available commands: init, lock, fetch, build, package, publish, verify, sbom, run, export, tree, cache, completions, man, deb, rpm, tarball, vendors"),
+            .contains("available commands: init, lock, fetch, build, package, publish, verify, sbom, run, export, tree, cache, completions, man, apt, deb, rpm, tarball, vendors"),
         "{run}"
     );
 }

@@ -18,6 +18,7 @@ mod package_rpm;
 mod package_tarball;
 mod package_vendors;
 mod plugins;
+mod publish_apt;
 mod resolver;
 mod sbom;
 mod services;

@@ -125,7 +125,10 @@ fn missing_plugin_names_the_format_and_what_is_installed() {
         run.stderr.contains("no plugin `pyship-rpmm` found"),
         "{run}"
     );
-    assert!(run.stderr.contains("installed formats: deb"), "{run}");
+    assert!(
+        run.stderr.contains("installed plugins: apt, deb, rpm"),
+        "{run}"
+    );
 }
 
 #[test]

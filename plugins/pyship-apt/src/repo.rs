@@ -1,0 +1,379 @@
+//! The repository directory: opened and locked, then changed in an order that keeps it whole
+//! for readers at every moment.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use pyship_plugin::Artifact;
+use pyship_plugin_kit::compress::{self, Compression};
+use sha2::{Digest, Sha256};
+
+use crate::deb::{self, Control};
+use crate::index::{self, Listed, Packages};
+use crate::sign::Signer;
+
+/// The Debian and Ubuntu releases a package's version suffix names (`~deb12`, `~ubuntu24.04`).
+const RELEASES: &[(&str, &str)] = &[
+    ("deb10", "buster"),
+    ("deb11", "bullseye"),
+    ("deb12", "bookworm"),
+    ("deb13", "trixie"),
+    ("deb14", "forky"),
+    ("ubuntu20.04", "focal"),
+    ("ubuntu22.04", "jammy"),
+    ("ubuntu24.04", "noble"),
+    ("ubuntu24.10", "oracular"),
+    ("ubuntu25.04", "plucky"),
+];
+
+/// A name that becomes a path or an index field: letters, digits and `._+-`.
+pub fn check_name(what: &str, value: &str) -> Result<(), String> {
+    let valid = !value.is_empty()
+        && !value.starts_with(['.', '-'])
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._+-".contains(c));
+    if valid {
+        Ok(())
+    } else {
+        Err(format!(
+            "the {what} `{}` is not a plain name (letters, digits and `._+-`)",
+            value.escape_debug()
+        ))
+    }
+}
+
+pub struct Repository {
+    root: PathBuf,
+    _lock: Lock,
+}
+
+/// One publish at a time: `.pyship-apt.lock` holds the publisher's pid; a lock whose process
+/// is gone is taken over.
+struct Lock {
+    path: PathBuf,
+}
+
+impl Lock {
+    fn take(root: &Path) -> Result<Lock, String> {
+        let path = root.join(".pyship-apt.lock");
+        let started = std::time::Instant::now();
+        loop {
+            match std::fs::File::create_new(&path) {
+                Ok(mut file) => {
+                    let _ = write!(file, "{}", std::process::id());
+                    return Ok(Lock { path });
+                }
+                Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {
+                    let holder = std::fs::read_to_string(&path).unwrap_or_default();
+                    let alive = holder
+                        .trim()
+                        .parse::<u32>()
+                        .is_ok_and(|pid| Path::new(&format!("/proc/{pid}")).exists());
+                    if !alive {
+                        let _ = std::fs::remove_file(&path);
+                        continue;
+                    }
+                    if started.elapsed() > std::time::Duration::from_secs(300) {
+                        return Err(format!(
+                            "another publish (process {}) holds `{}` for 5 minutes",
+                            holder.trim(),
+                            path.display()
+                        ));
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                }
+                Err(error) => {
+                    return Err(format!("failed to lock `{}`: {error}", path.display()));
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Lock {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// What one artifact adds.
+struct Addition {
+    artifact: PathBuf,
+    control: Control,
+    suite: String,
+    arch: String,
+    /// Under the repository: `pool/main/h/hello/FILE`.
+    pool_path: String,
+    bytes_len: usize,
+    sha256: String,
+}
+
+impl Repository {
+    /// The repository at `root`, made when missing; a directory holding anything else is
+    /// refused.
+    pub fn open(root: PathBuf) -> Result<Repository, String> {
+        std::fs::create_dir_all(&root)
+            .map_err(|error| format!("failed to create `{}`: {error}", root.display()))?;
+        let foreign: Vec<String> = std::fs::read_dir(&root)
+            .map_err(|error| format!("failed to read `{}`: {error}", root.display()))?
+            .flatten()
+            .map(|entry| entry.file_name().to_string_lossy().into_owned())
+            .filter(|name| !["dists", "pool", ".pyship-apt.lock"].contains(&name.as_str()))
+            .collect();
+        if !foreign.is_empty() {
+            return Err(format!(
+                "`{}` is not an APT repository pyship-apt can add to: it holds {} besides dists/ and pool/",
+                root.display(),
+                foreign.join(", ")
+            ));
+        }
+        let lock = Lock::take(&root)?;
+        Ok(Repository { root, _lock: lock })
+    }
+
+    /// Adds `artifacts` (checked against their sha256) and re-signs the suites they are in;
+    /// where each is now.
+    pub fn add(
+        &self,
+        artifacts: &[Artifact],
+        suite: Option<&str>,
+        origin: &str,
+        signer: &Signer,
+    ) -> Result<Vec<(PathBuf, PathBuf)>, String> {
+        // Everything is read and checked before anything is written.
+        let mut additions = Vec::new();
+        for artifact in artifacts {
+            additions.push(self.addition(artifact, suite)?);
+        }
+        let mut indexes: BTreeMap<(String, String), Packages> = BTreeMap::new();
+        for addition in &additions {
+            let key = (addition.suite.clone(), addition.arch.clone());
+            if !indexes.contains_key(&key) {
+                let path = self.packages_path(&addition.suite, &addition.arch);
+                let packages = match std::fs::read_to_string(&path) {
+                    Ok(text) => Packages::parse(&text)
+                        .map_err(|message| format!("`{}` is damaged: {message}", path.display()))?,
+                    Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                        Packages::default()
+                    }
+                    Err(error) => {
+                        return Err(format!("failed to read `{}`: {error}", path.display()));
+                    }
+                };
+                indexes.insert(key.clone(), packages);
+            }
+            let packages = indexes.get_mut(&key).expect("inserted above");
+            let id = index::key_of(&addition.control)?;
+            if let Some(existing) = packages.entries.get(&id) {
+                if existing.get("SHA256") != Some(addition.sha256.as_str()) {
+                    return Err(format!(
+                        "{} {} ({}) is already published in {} with other bytes: a repository never changes a published package; publish a new version (a build number)",
+                        id.0, id.1, id.2, addition.suite
+                    ));
+                }
+            }
+            packages.entries.insert(
+                id,
+                Control {
+                    fields: addition
+                        .control
+                        .fields
+                        .iter()
+                        .cloned()
+                        .chain([
+                            ("Filename".to_string(), addition.pool_path.clone()),
+                            ("Size".to_string(), addition.bytes_len.to_string()),
+                            ("SHA256".to_string(), addition.sha256.clone()),
+                        ])
+                        .collect(),
+                },
+            );
+        }
+
+        // The pool first: nothing names these files yet.
+        for addition in &additions {
+            let target = self.root.join(&addition.pool_path);
+            if !target.exists() {
+                let bytes = std::fs::read(&addition.artifact).map_err(|error| {
+                    format!("failed to read `{}`: {error}", addition.artifact.display())
+                })?;
+                write_atomically(&target, &bytes)?;
+            }
+        }
+        // Then each index, under its hash (what clients fetch) and its name.
+        let mut suites = BTreeSet::new();
+        for ((suite, arch), packages) in &indexes {
+            let text = packages.render();
+            let directory = self.root.join(format!("dists/{suite}/main/binary-{arch}"));
+            for (name, bytes) in compressed_forms(text.as_bytes())? {
+                let hash = pyship_plugin::hex(&Sha256::digest(&bytes));
+                write_atomically(&directory.join("by-hash/SHA256").join(&hash), &bytes)?;
+                write_atomically(&directory.join(name), &bytes)?;
+            }
+            suites.insert(suite.clone());
+        }
+        // Last the signed Release of each suite, InRelease the very last.
+        for suite in &suites {
+            self.release(suite, origin, signer)?;
+        }
+        Ok(additions
+            .into_iter()
+            .map(|addition| {
+                let location = self.root.join(&addition.pool_path);
+                (addition.artifact, location)
+            })
+            .collect())
+    }
+
+    fn packages_path(&self, suite: &str, arch: &str) -> PathBuf {
+        self.root
+            .join(format!("dists/{suite}/main/binary-{arch}/Packages"))
+    }
+
+    fn addition(&self, artifact: &Artifact, suite: Option<&str>) -> Result<Addition, String> {
+        let path = &artifact.path;
+        let bytes = std::fs::read(path)
+            .map_err(|error| format!("failed to read `{}`: {error}", path.display()))?;
+        let sha256 = pyship_plugin::hex(&Sha256::digest(&bytes));
+        if sha256 != artifact.sha256 {
+            return Err(format!(
+                "`{}` does not match its sha256 (it changed since it was built)",
+                path.display()
+            ));
+        }
+        let control = deb::read_control(path)?;
+        let (package, version, arch) = index::key_of(&control)
+            .map_err(|message| format!("`{}`: its control has {message}", path.display()))?;
+        check_name("package name", &package)?;
+        check_name("architecture", &arch)?;
+        for field in ["Filename", "Size", "SHA256", "MD5sum", "SHA1", "SHA512"] {
+            if control.get(field).is_some() {
+                return Err(format!(
+                    "`{}`: its control sets `{field}`, which only the repository writes",
+                    path.display()
+                ));
+            }
+        }
+        let file_name = path
+            .file_name()
+            .and_then(|name| name.to_str())
+            .ok_or_else(|| format!("`{}` has no file name", path.display()))?;
+        check_name("file name", file_name)?;
+        let suite = match suite {
+            Some(suite) => suite.to_string(),
+            None => RELEASES
+                .iter()
+                .find(|(suffix, _)| version.ends_with(&format!("~{suffix}")))
+                .map(|(_, codename)| codename.to_string())
+                .ok_or_else(|| {
+                    format!(
+                        "`{file_name}` was built for no release pyship-apt knows (its version `{version}` has no `~debNN` or `~ubuntuNN.NN` suffix): lock for a preset target (`debian-12`), or set `suite = \"bookworm\"` in [tool.pyship.apt]"
+                    )
+                })?,
+        };
+        // Debian's pool layout: `lib` packages under their first four letters.
+        let prefix = if package.starts_with("lib") && package.len() > 3 {
+            &package[..4]
+        } else {
+            &package[..1]
+        };
+        let pool_path = format!("pool/main/{prefix}/{package}/{file_name}");
+        if let Ok(existing) = std::fs::read(self.root.join(&pool_path)) {
+            if pyship_plugin::hex(&Sha256::digest(&existing)) != sha256 {
+                return Err(format!(
+                    "`{pool_path}` is already published with other bytes: a repository never changes a published file; publish a new version (a build number)"
+                ));
+            }
+        }
+        Ok(Addition {
+            artifact: path.clone(),
+            control,
+            suite,
+            arch,
+            pool_path,
+            bytes_len: bytes.len(),
+            sha256,
+        })
+    }
+
+    /// Writes `suite`'s Release over every index it holds, signed.
+    fn release(&self, suite: &str, origin: &str, signer: &Signer) -> Result<(), String> {
+        let dists = self.root.join("dists").join(suite);
+        let main = dists.join("main");
+        let mut architectures = Vec::new();
+        let mut files = Vec::new();
+        let entries = std::fs::read_dir(&main)
+            .map_err(|error| format!("failed to read `{}`: {error}", main.display()))?;
+        let mut directories: Vec<String> = entries
+            .flatten()
+            .map(|entry| entry.file_name().to_string_lossy().into_owned())
+            .filter(|name| name.starts_with("binary-"))
+            .collect();
+        directories.sort();
+        for directory in directories {
+            architectures.push(directory["binary-".len()..].to_string());
+            for name in ["Packages", "Packages.gz", "Packages.xz"] {
+                let path = main.join(&directory).join(name);
+                let bytes = std::fs::read(&path)
+                    .map_err(|error| format!("failed to read `{}`: {error}", path.display()))?;
+                files.push(Listed::of(format!("main/{directory}/{name}"), &bytes));
+            }
+        }
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |elapsed| elapsed.as_secs());
+        let date = pyship_plugin::time::Civil::of(now)
+            .rfc2822()
+            .replace("+0000", "UTC");
+        let release = index::release(origin, suite, &architectures, &date, &files);
+        let inline = signer.clearsign(release.as_bytes())?;
+        let detached = signer.detach_sign(release.as_bytes())?;
+        write_atomically(&dists.join("Release"), release.as_bytes())?;
+        if let Some(detached) = detached {
+            write_atomically(&dists.join("Release.gpg"), &detached)?;
+        }
+        if let Some(inline) = inline {
+            write_atomically(&dists.join("InRelease"), &inline)?;
+        }
+        Ok(())
+    }
+}
+
+/// `Packages` as it is, gzip'd and xz'd.
+fn compressed_forms(text: &[u8]) -> Result<Vec<(&'static str, Vec<u8>)>, String> {
+    let failed = |error: std::io::Error| format!("failed to compress Packages: {error}");
+    Ok(vec![
+        ("Packages", text.to_vec()),
+        (
+            "Packages.gz",
+            compress::compress(text, Compression::Gzip(9)).map_err(failed)?,
+        ),
+        (
+            "Packages.xz",
+            compress::compress(text, Compression::Xz(6)).map_err(failed)?,
+        ),
+    ])
+}
+
+/// Writes `path` whole or not at all: a temporary beside it, renamed over it.
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    let failed = |error: std::io::Error| format!("failed to write `{}`: {error}", path.display());
+    let directory = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(directory).map_err(failed)?;
+    let temporary = directory.join(format!(
+        ".{}.{}.tmp",
+        path.file_name().unwrap_or_default().to_string_lossy(),
+        std::process::id()
+    ));
+    pyship_plugin::temporary_started(&temporary);
+    let written = std::fs::File::create(&temporary)
+        .and_then(|mut file| file.write_all(bytes).and_then(|()| file.sync_all()))
+        .and_then(|()| std::fs::rename(&temporary, path));
+    pyship_plugin::temporary_ended(&temporary);
+    if written.is_err() {
+        let _ = std::fs::remove_file(&temporary);
+    }
+    written.map_err(failed)
+}

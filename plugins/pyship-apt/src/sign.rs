@@ -1,0 +1,128 @@
+//! Signing a `Release` with GnuPG: `InRelease` (clear-signed) and `Release.gpg` (detached),
+//! as apt reads them. The key is the one named, else the keyring's only secret key; the
+//! key is tried before anything is written, so that a missing or unusable key leaves the
+//! repository as it was.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+/// How the repository is signed.
+pub enum Signer {
+    /// With this key (an id or fingerprint of the keyring's secret keys).
+    Key(String),
+    /// Not at all (`unsigned = true`): clients must be told `[trusted=yes]`.
+    Unsigned,
+}
+
+impl Signer {
+    /// The signer for `key` (the option), or the keyring's only secret key.
+    pub fn choose(key: Option<&str>, unsigned: bool) -> Result<Signer, String> {
+        if unsigned {
+            return Ok(Signer::Unsigned);
+        }
+        let signer = match key {
+            Some(key) => Signer::Key(key.to_string()),
+            None => {
+                let listed = gpg(&["--list-secret-keys", "--with-colons"], None)?;
+                // The first fingerprint of each `sec` block is the primary key's.
+                let primaries = primary_fingerprints(&String::from_utf8_lossy(&listed));
+                match primaries.as_slice() {
+                    [one] => Signer::Key(one.clone()),
+                    [] => {
+                        return Err("no secret key to sign the repository with in the GnuPG keyring (GNUPGHOME): import one (`gpg --import KEY.asc`), name it with `key = \"FINGERPRINT\"` in [tool.pyship.apt], or publish unsigned with `unsigned = true`".into());
+                    }
+                    several => {
+                        return Err(format!(
+                            "the GnuPG keyring holds {} secret keys ({}): name the one to sign with, `key = \"FINGERPRINT\"` in [tool.pyship.apt]",
+                            several.len(),
+                            several.join(", ")
+                        ));
+                    }
+                }
+            }
+        };
+        // Tried now: an unusable key fails before the repository is touched.
+        signer.clearsign(b"pyship: checking the signing key\n")?;
+        Ok(signer)
+    }
+
+    /// `InRelease`: `release` clear-signed; `None` when unsigned.
+    pub fn clearsign(&self, release: &[u8]) -> Result<Option<Vec<u8>>, String> {
+        match self {
+            Signer::Unsigned => Ok(None),
+            Signer::Key(key) => gpg(
+                &[
+                    "--local-user",
+                    key,
+                    "--digest-algo",
+                    "SHA512",
+                    "--clearsign",
+                ],
+                Some(release),
+            )
+            .map(Some),
+        }
+    }
+
+    /// `Release.gpg`: a detached, armored signature of `release`; `None` when unsigned.
+    pub fn detach_sign(&self, release: &[u8]) -> Result<Option<Vec<u8>>, String> {
+        match self {
+            Signer::Unsigned => Ok(None),
+            Signer::Key(key) => gpg(
+                &[
+                    "--local-user",
+                    key,
+                    "--digest-algo",
+                    "SHA512",
+                    "--armor",
+                    "--detach-sign",
+                ],
+                Some(release),
+            )
+            .map(Some),
+        }
+    }
+}
+
+/// The fingerprints of the primary secret keys in `gpg --with-colons` output.
+fn primary_fingerprints(listing: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut want = false;
+    for line in listing.lines() {
+        if line.starts_with("sec:") {
+            want = true;
+        } else if want && line.starts_with("fpr:") {
+            if let Some(fingerprint) = line.split(':').nth(9) {
+                out.push(fingerprint.to_string());
+            }
+            want = false;
+        }
+    }
+    out
+}
+
+/// Runs `gpg --batch` with `args`, `input` on stdin; its stdout.
+fn gpg(args: &[&str], input: Option<&[u8]>) -> Result<Vec<u8>, String> {
+    let mut child = Command::new("gpg")
+        .args(["--batch", "--yes", "--no-tty", "--pinentry-mode", "error"])
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|error| format!("failed to run gpg (GnuPG, to sign the repository): {error}"))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        let _ = stdin.write_all(input.unwrap_or_default());
+    }
+    let output = child
+        .wait_with_output()
+        .map_err(|error| format!("gpg failed: {error}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "gpg {} failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&output.stderr).trim()
+        ));
+    }
+    Ok(output.stdout)
+}
