@@ -38,10 +38,13 @@ pub(crate) fn package(
                 serde_json::to_value(pyship_plugin::PackageResult::new(artifacts.clone()))?;
             let mut sboms = Vec::new();
             for artifact in &artifacts {
-                for (path, kind) in ops::package::sboms_beside(&artifact.path)
-                    .into_iter()
-                    .zip(["cyclonedx", "spdx"])
-                {
+                let [cyclonedx, spdx] = ops::package::sboms_beside(&artifact.path);
+                let provenance = ops::package::provenance_beside(&artifact.path);
+                for (path, kind) in [
+                    (cyclonedx, "cyclonedx"),
+                    (spdx, "spdx"),
+                    (provenance, "provenance"),
+                ] {
                     let Ok(bytes) = std::fs::read(&path) else {
                         continue;
                     };

@@ -98,7 +98,10 @@ fn run_plugin(
     spinner.finish();
     // A plugin of a killed earlier run may have gone only now: its leftovers too.
     crate::process::remove_stale_temporaries(&output_dir);
-    // Each artifact's bills of materials beside it, named after it.
+    // Each artifact's bills of materials and provenance beside it, named after it.
+    let lock_sha256 = std::fs::read(workspace.project.lockfile_path())
+        .map(|bytes| cache::sha256_hex(&bytes))
+        .unwrap_or_default();
     for artifact in &result.artifacts {
         for (sbom, beside) in manifest.sboms.iter().zip(sboms_beside(&artifact.path)) {
             let bytes = std::fs::read(sbom)
@@ -106,6 +109,10 @@ fn run_plugin(
             cache::write_atomically(&beside, &bytes)
                 .with_context(|| format!("failed to write `{}`", beside.display()))?;
         }
+        let statement = crate::sbom::provenance(&manifest, artifact, &lock_sha256);
+        let beside = provenance_beside(&artifact.path);
+        cache::write_atomically(&beside, statement.as_bytes())
+            .with_context(|| format!("failed to write `{}`", beside.display()))?;
     }
     Ok((manifest, result.artifacts))
 }
@@ -140,6 +147,13 @@ pub(crate) fn sboms_beside(artifact: &Path) -> [PathBuf; 2] {
         PathBuf::from(name)
     };
     [with(".cdx.json"), with(".spdx.json")]
+}
+
+/// The provenance statement of an artifact beside it: `ARTIFACT.intoto.json`.
+pub(crate) fn provenance_beside(artifact: &Path) -> PathBuf {
+    let mut name = artifact.as_os_str().to_os_string();
+    name.push(".intoto.json");
+    PathBuf::from(name)
 }
 
 /// Writes the CycloneDX and SPDX documents of `manifest` into `directory`; their paths.

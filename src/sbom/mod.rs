@@ -8,6 +8,7 @@
 //! give the same bytes.
 
 mod cyclonedx;
+mod provenance;
 mod spdx;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -19,6 +20,7 @@ use sha2::{Digest, Sha256};
 use crate::lockfile::Lock;
 
 pub(crate) use cyclonedx::cyclonedx;
+pub(crate) use provenance::statement as provenance;
 pub(crate) use spdx::spdx;
 
 /// What the lock says of the packages beyond their files: which the project requires

@@ -72,12 +72,36 @@ fn every_artifact_carries_its_bill_of_materials_as_the_reference_tools_read_it()
             )
         })
         .collect();
+    let provenance_path = with_suffix(&deb, ".intoto.json");
     assert_eq!(
         listed,
         [
             ("cyclonedx", cdx_path.to_str().unwrap()),
-            ("spdx", spdx_path.to_str().unwrap())
+            ("spdx", spdx_path.to_str().unwrap()),
+            ("provenance", provenance_path.to_str().unwrap())
         ]
+    );
+    // The provenance names the artifact and the lock by their sha256.
+    let provenance: Value =
+        serde_json::from_str(&std::fs::read_to_string(&provenance_path).unwrap()).unwrap();
+    assert_eq!(provenance["_type"], "https://in-toto.io/Statement/v1");
+    assert_eq!(
+        provenance["predicateType"],
+        "https://slsa.dev/provenance/v1"
+    );
+    assert_eq!(
+        provenance["subject"][0]["digest"]["sha256"],
+        result["artifacts"][0]["sha256"]
+    );
+    let lock_sha256 = crate::support::sha256_file(&context.root.join("pylock.toml"));
+    assert!(
+        provenance["predicate"]["buildDefinition"]["resolvedDependencies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|dependency| dependency["name"] == "pylock.toml"
+                && dependency["digest"]["sha256"] == lock_sha256.as_str()),
+        "{provenance}"
     );
     let cdx_text = std::fs::read_to_string(&cdx_path).unwrap();
     let spdx_text = std::fs::read_to_string(&spdx_path).unwrap();
