@@ -19,6 +19,7 @@ mod package_tarball;
 mod package_vendors;
 mod plugins;
 mod publish_apt;
+mod publish_yum;
 mod resolver;
 mod sbom;
 mod services;

@@ -10,7 +10,7 @@ use crate::support::debian_root::DebianRoot;
 use crate::support::{TestContext, output_ok, requires_tool};
 
 /// A GnuPG home with one secret signing key and no passphrase.
-fn keyring(directory: &Path) -> PathBuf {
+pub(crate) fn keyring(directory: &Path) -> PathBuf {
     std::fs::create_dir_all(directory).unwrap();
     std::fs::set_permissions(
         directory,
@@ -26,7 +26,7 @@ fn keyring(directory: &Path) -> PathBuf {
     directory.to_path_buf()
 }
 
-fn public_key(home: &Path) -> Vec<u8> {
+pub(crate) fn public_key(home: &Path) -> Vec<u8> {
     output_ok(
         Command::new("gpg")
             .env("GNUPGHOME", home)
@@ -36,13 +36,13 @@ fn public_key(home: &Path) -> Vec<u8> {
 }
 
 /// A static file server on 127.0.0.1 (Python's), stopped when dropped.
-struct Server {
+pub(crate) struct Server {
     child: Child,
-    url: String,
+    pub(crate) url: String,
 }
 
 impl Server {
-    fn start(directory: &Path) -> Server {
+    pub(crate) fn start(directory: &Path) -> Server {
         let mut child = Command::new("python3")
             .args([
                 "-u",

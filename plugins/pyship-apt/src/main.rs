@@ -17,7 +17,6 @@
 mod deb;
 mod index;
 mod repo;
-mod sign;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -122,10 +121,14 @@ fn publish(request_path: &Path) -> Result<String, String> {
     let suite = option_str("suite")?;
     let origin = option_str("origin")?.unwrap_or_else(|| request.project.clone());
     if let Some(suite) = &suite {
-        repo::check_name("suite", suite)?;
+        pyship_plugin_kit::publish::check_name("suite", suite)?;
     }
-    repo::check_name("origin", &origin.replace(' ', "-"))?;
-    let signer = sign::Signer::choose(option_str("key")?.as_deref(), unsigned)?;
+    pyship_plugin_kit::publish::check_name("origin", &origin.replace(' ', "-"))?;
+    let signer = pyship_plugin_kit::sign::Signer::choose(
+        option_str("key")?.as_deref(),
+        unsigned,
+        "[tool.pyship.apt]",
+    )?;
     let repository = repo::Repository::open(PathBuf::from(&request.destination))?;
     let published = repository.add(&request.artifacts, suite.as_deref(), &origin, &signer)?;
     let result = PublishResult {

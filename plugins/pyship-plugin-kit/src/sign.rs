@@ -1,7 +1,7 @@
-//! Signing a `Release` with GnuPG: `InRelease` (clear-signed) and `Release.gpg` (detached),
-//! as apt reads them. The key is the one named, else the keyring's only secret key; the
-//! key is tried before anything is written, so that a missing or unusable key leaves the
-//! repository as it was.
+//! Signing repository indexes with GnuPG: clear-signed (apt's `InRelease`) and detached,
+//! armored (apt's `Release.gpg`, dnf's `repomd.xml.asc`). The key is the one named, else the
+//! keyring's only secret key; the key is tried before anything is written, so that a missing
+//! or unusable key leaves the repository as it was.
 
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -15,8 +15,9 @@ pub enum Signer {
 }
 
 impl Signer {
-    /// The signer for `key` (the option), or the keyring's only secret key.
-    pub fn choose(key: Option<&str>, unsigned: bool) -> Result<Signer, String> {
+    /// The signer for `key` (the option), or the keyring's only secret key; `table` names
+    /// where the options are set (`[tool.pyship.apt]`) in what the errors say.
+    pub fn choose(key: Option<&str>, unsigned: bool, table: &str) -> Result<Signer, String> {
         if unsigned {
             return Ok(Signer::Unsigned);
         }
@@ -29,11 +30,13 @@ impl Signer {
                 match primaries.as_slice() {
                     [one] => Signer::Key(one.clone()),
                     [] => {
-                        return Err("no secret key to sign the repository with in the GnuPG keyring (GNUPGHOME): import one (`gpg --import KEY.asc`), name it with `key = \"FINGERPRINT\"` in [tool.pyship.apt], or publish unsigned with `unsigned = true`".into());
+                        return Err(format!(
+                            "no secret key to sign the repository with in the GnuPG keyring (GNUPGHOME): import one (`gpg --import KEY.asc`), name it with `key = \"FINGERPRINT\"` in {table}, or publish unsigned with `unsigned = true`"
+                        ));
                     }
                     several => {
                         return Err(format!(
-                            "the GnuPG keyring holds {} secret keys ({}): name the one to sign with, `key = \"FINGERPRINT\"` in [tool.pyship.apt]",
+                            "the GnuPG keyring holds {} secret keys ({}): name the one to sign with, `key = \"FINGERPRINT\"` in {table}",
                             several.len(),
                             several.join(", ")
                         ));
@@ -46,8 +49,8 @@ impl Signer {
         Ok(signer)
     }
 
-    /// `InRelease`: `release` clear-signed; `None` when unsigned.
-    pub fn clearsign(&self, release: &[u8]) -> Result<Option<Vec<u8>>, String> {
+    /// `text` clear-signed (apt's `InRelease`); `None` when unsigned.
+    pub fn clearsign(&self, text: &[u8]) -> Result<Option<Vec<u8>>, String> {
         match self {
             Signer::Unsigned => Ok(None),
             Signer::Key(key) => gpg(
@@ -58,14 +61,15 @@ impl Signer {
                     "SHA512",
                     "--clearsign",
                 ],
-                Some(release),
+                Some(text),
             )
             .map(Some),
         }
     }
 
-    /// `Release.gpg`: a detached, armored signature of `release`; `None` when unsigned.
-    pub fn detach_sign(&self, release: &[u8]) -> Result<Option<Vec<u8>>, String> {
+    /// A detached, armored signature of `text` (`Release.gpg`, `repomd.xml.asc`); `None`
+    /// when unsigned.
+    pub fn detach_sign(&self, text: &[u8]) -> Result<Option<Vec<u8>>, String> {
         match self {
             Signer::Unsigned => Ok(None),
             Signer::Key(key) => gpg(
@@ -77,7 +81,7 @@ impl Signer {
                     "--armor",
                     "--detach-sign",
                 ],
-                Some(release),
+                Some(text),
             )
             .map(Some),
         }
