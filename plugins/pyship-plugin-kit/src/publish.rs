@@ -2,6 +2,8 @@
 //! not at all, and names that are safe as paths and index fields.
 
 use std::io::Write;
+
+use pyship_plugin::serde_json;
 use std::path::{Path, PathBuf};
 
 /// A name that becomes a path or an index field: letters, digits and `._+-`.
@@ -90,4 +92,118 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), String> {
         let _ = std::fs::remove_file(&temporary);
     }
     written.map_err(failed)
+}
+
+/// Runs a publisher with the process's arguments: `describe`, or `publish --request PATH`,
+/// which reads and checks the request and hands it to `publish`, then prints where each
+/// artifact is now (the publisher protocol's result). A leading argument equal to the
+/// publisher's name is dropped, as for formats.
+pub fn main(
+    describe: pyship_plugin::Describe,
+    publish: impl Fn(&Request) -> Result<Vec<(PathBuf, PathBuf)>, String>,
+) -> std::process::ExitCode {
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first() == Some(&describe.name) {
+        args.remove(0);
+    }
+    let result = match args
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
+        ["describe"] => serde_json::to_string(&describe).map_err(|error| error.to_string()),
+        ["publish", "--request", path] => {
+            Request::read(Path::new(path), &describe.name).and_then(|request| {
+                let published = publish(&request)?;
+                serde_json::to_string(&pyship_plugin::PublishResult {
+                    protocol: request.request.protocol,
+                    published: published
+                        .into_iter()
+                        .map(|(artifact, location)| pyship_plugin::Published {
+                            artifact,
+                            location: location.display().to_string(),
+                        })
+                        .collect(),
+                })
+                .map_err(|error| error.to_string())
+            })
+        }
+        _ => {
+            eprintln!(
+                "Usage: pyship-{name} describe\n       pyship-{name} publish --request PATH\n\nThis is a pyship publisher; it is usually run by `pyship publish {name} DIR`.",
+                name = describe.name
+            );
+            return std::process::ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(output) => {
+            println!("{output}");
+            std::process::ExitCode::SUCCESS
+        }
+        Err(message) => {
+            eprintln!("error: {message}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// A publish request, read and checked, with typed access to its options.
+pub struct Request {
+    pub request: pyship_plugin::PublishRequest,
+    /// `[tool.pyship.NAME]`, as errors name it.
+    table: String,
+}
+
+impl Request {
+    fn read(path: &Path, name: &str) -> Result<Request, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|error| format!("failed to read `{}`: {error}", path.display()))?;
+        let request: pyship_plugin::PublishRequest = serde_json::from_str(&text)
+            .map_err(|error| format!("invalid request `{}`: {error}", path.display()))?;
+        if !pyship_plugin::PROTOCOL_VERSIONS.contains(&request.protocol) {
+            return Err(format!(
+                "the request speaks protocol {}; this publisher speaks {:?}",
+                request.protocol,
+                pyship_plugin::PROTOCOL_VERSIONS
+            ));
+        }
+        Ok(Request {
+            request,
+            table: format!("[tool.pyship.{name}]"),
+        })
+    }
+
+    /// `[tool.pyship.NAME]`.
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    /// A string option.
+    pub fn string(&self, name: &str) -> Result<Option<String>, String> {
+        match self.request.options.get(name) {
+            None => Ok(None),
+            Some(serde_json::Value::String(value)) => Ok(Some(value.clone())),
+            Some(_) => Err(format!("`{name}` in {} is a string", self.table)),
+        }
+    }
+
+    /// A boolean option, `false` when absent.
+    pub fn flag(&self, name: &str) -> Result<bool, String> {
+        match self.request.options.get(name) {
+            None => Ok(false),
+            Some(serde_json::Value::Bool(value)) => Ok(*value),
+            Some(_) => Err(format!("`{name}` in {} is true or false", self.table)),
+        }
+    }
+
+    /// The signer the options ask for (`key`, `unsigned`), the key tried first.
+    pub fn signer(&self) -> Result<crate::sign::Signer, String> {
+        crate::sign::Signer::choose(
+            self.string("key")?.as_deref(),
+            self.flag("unsigned")?,
+            &self.table,
+        )
+    }
 }

@@ -15,12 +15,11 @@
 mod metadata;
 mod repo;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-use pyship_plugin::{
-    Describe, OptionDoc, PROTOCOL_VERSIONS, PluginRole, PublishRequest, PublishResult, Published,
-};
+use pyship_plugin::{Describe, OptionDoc, PluginRole};
+use pyship_plugin_kit::publish::{Request, check_name};
 
 fn describe() -> Describe {
     let mut describe = Describe::new(
@@ -56,84 +55,19 @@ fn describe() -> Describe {
 }
 
 fn main() -> ExitCode {
-    let mut args: Vec<String> = std::env::args().skip(1).collect();
-    if args.first().map(String::as_str) == Some("yum") {
-        args.remove(0);
-    }
-    let result = match args
-        .iter()
-        .map(String::as_str)
-        .collect::<Vec<_>>()
-        .as_slice()
-    {
-        ["describe"] => serde_json::to_string(&describe()).map_err(|error| error.to_string()),
-        ["publish", "--request", path] => publish(Path::new(path)),
-        _ => {
-            eprintln!(
-                "Usage: pyship-yum describe\n       pyship-yum publish --request PATH\n\nThis is a pyship publisher; it is usually run by `pyship publish yum DIR`."
-            );
-            return ExitCode::from(2);
-        }
-    };
-    match result {
-        Ok(output) => {
-            println!("{output}");
-            ExitCode::SUCCESS
-        }
-        Err(message) => {
-            eprintln!("error: {message}");
-            ExitCode::FAILURE
-        }
-    }
+    pyship_plugin_kit::publish::main(describe(), publish)
 }
 
-fn publish(request_path: &Path) -> Result<String, String> {
-    let text = std::fs::read_to_string(request_path)
-        .map_err(|error| format!("failed to read `{}`: {error}", request_path.display()))?;
-    let request: PublishRequest = serde_json::from_str(&text)
-        .map_err(|error| format!("invalid request `{}`: {error}", request_path.display()))?;
-    if !PROTOCOL_VERSIONS.contains(&request.protocol) {
-        return Err(format!(
-            "the request speaks protocol {}; this publisher speaks {PROTOCOL_VERSIONS:?}",
-            request.protocol
-        ));
-    }
-    let option_str = |name: &str| -> Result<Option<String>, String> {
-        match request.options.get(name) {
-            None => Ok(None),
-            Some(serde_json::Value::String(value)) => Ok(Some(value.clone())),
-            Some(_) => Err(format!("`{name}` in [tool.pyship.yum] is a string")),
-        }
-    };
-    let unsigned = match request.options.get("unsigned") {
-        None => false,
-        Some(serde_json::Value::Bool(value)) => *value,
-        Some(_) => return Err("`unsigned` in [tool.pyship.yum] is true or false".into()),
-    };
-    let suite = option_str("suite")?;
+fn publish(request: &Request) -> Result<Vec<(PathBuf, PathBuf)>, String> {
+    let suite = request.string("suite")?;
     if let Some(suite) = &suite {
-        repo::check_name("suite", suite)?;
+        check_name("suite", suite)?;
     }
-    let signer = pyship_plugin_kit::sign::Signer::choose(
-        option_str("key")?.as_deref(),
-        unsigned,
-        "[tool.pyship.yum]",
-    )?;
-    let published = repo::add(
-        &PathBuf::from(&request.destination),
-        &request.artifacts,
+    let signer = request.signer()?;
+    repo::add(
+        &PathBuf::from(&request.request.destination),
+        &request.request.artifacts,
         suite.as_deref(),
         &signer,
-    )?;
-    let result = PublishResult {
-        protocol: request.protocol,
-        published: published
-            .into_iter()
-            .map(|(artifact, location)| Published {
-                artifact,
-                location: location.display().to_string(),
-            })
-            .collect(),
-    };
-    serde_json::to_string(&result).map_err(|error| error.to_string())
+    )
 }

@@ -6,11 +6,9 @@ use std::path::{Path, PathBuf};
 
 use pyship_plugin::Artifact;
 use pyship_plugin_kit::compress::{self, Compression};
-use pyship_plugin_kit::publish::{Lock, write_atomically};
+use pyship_plugin_kit::publish::{Lock, check_name, write_atomically};
 use pyship_plugin_kit::sign::Signer;
 use sha2::{Digest, Sha256};
-
-pub use pyship_plugin_kit::publish::check_name;
 
 use crate::metadata::{self, Entry};
 
