@@ -65,6 +65,55 @@ fn dnf_reads_the_signed_repository_and_refuses_it_tampered_or_under_another_key(
     context
         .pyship(&["publish", "yum", repo, "--offline"])
         .success();
+    // The same build again: already there, nothing changes.
+    let record = repository.join("el9/repodata/pyship-packages.json");
+    let before = std::fs::read(&record).unwrap();
+    context
+        .pyship(&["publish", "yum", repo, "--offline"])
+        .success();
+    assert_eq!(std::fs::read(&record).unwrap(), before);
+
+    // The repository's copies are signed with the key (the artifacts stay as built).
+    let rpmdb = context.temp.path().join("rpmdb");
+    std::fs::create_dir_all(&rpmdb).unwrap();
+    let key_file = context.temp.path().join("key.asc");
+    std::fs::write(&key_file, public_key(&home)).unwrap();
+    crate::support::output_ok(
+        Command::new("rpmkeys")
+            .arg("--root")
+            .arg(&rpmdb)
+            .arg("--import")
+            .arg(&key_file),
+    );
+    for version in ["0.1.0", "0.2.0"] {
+        let published = repository.join(format!("el9/Packages/hello-{version}-1.x86_64.rpm"));
+        let checked = crate::support::output_ok(
+            Command::new("rpmkeys")
+                .arg("--root")
+                .arg(&rpmdb)
+                .args(["--checksig", "-v"])
+                .arg(&published),
+        );
+        let said = String::from_utf8_lossy(&checked.stdout);
+        assert!(
+            said.contains("Header V4 EdDSA/SHA256 Signature") && said.contains(": OK"),
+            "{said}"
+        );
+        let built = context
+            .root
+            .join(format!("target/pyship/hello-{version}-1.x86_64.rpm"));
+        if built.exists() {
+            let unsigned = Command::new("rpm")
+                .args(["-qp", "--qf", "%{SIGPGP:pgpsig}%{RSAHEADER:pgpsig}"])
+                .arg(&built)
+                .output()
+                .unwrap();
+            assert!(
+                String::from_utf8_lossy(&unsigned.stdout).contains("(none)"),
+                "the artifact itself is not signed"
+            );
+        }
+    }
 
     let server = Server::start(&repository);
     let scratch = context.temp.path().join("dnf");
@@ -134,7 +183,7 @@ fn dnf_reads_the_signed_repository_and_refuses_it_tampered_or_under_another_key(
     assert!(
         refused
             .stderr
-            .contains("is already published with other bytes"),
+            .contains("is already published in el9 with other bytes"),
         "{refused}"
     );
 }

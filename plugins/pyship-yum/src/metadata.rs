@@ -12,6 +12,8 @@ pub struct Entry {
     pub pkgid: String,
     pub name: String,
     pub nevra: String,
+    /// The sha256 of the artifact as it was built (the repository's copy is signed).
+    pub source_sha256: String,
     pub primary: String,
     pub filelists: String,
     pub other: String,
@@ -33,6 +35,25 @@ pub fn escape(text: &str) -> String {
         }
     }
     out
+}
+
+/// `NAME-EPOCH:VERSION-RELEASE.ARCH` of the rpm at `path`.
+pub fn nevra(path: &Path) -> Result<String, String> {
+    let failed = |error: rpm::Error| {
+        format!(
+            "`{}` is not an rpm pyship-yum can read: {error}",
+            path.display()
+        )
+    };
+    let metadata = PackageMetadata::open(path).map_err(failed)?;
+    Ok(format!(
+        "{}-{}:{}-{}.{}",
+        metadata.get_name().map_err(failed)?,
+        metadata.get_epoch().unwrap_or(0),
+        metadata.get_version().map_err(failed)?,
+        metadata.get_release().map_err(failed)?,
+        metadata.get_arch().map_err(failed)?
+    ))
 }
 
 /// The entry of the rpm at `path`, whose sha256 is `sha256`, to be found at `href` under the
@@ -128,6 +149,7 @@ pub fn entry(path: &Path, sha256: &str, size: u64, href: &str) -> Result<Entry, 
     Ok(Entry {
         pkgid: sha256.to_string(),
         nevra: format!("{name}-{epoch}:{version}-{release}.{arch}"),
+        source_sha256: sha256.to_string(),
         name,
         primary,
         filelists: format!("{header}{all_files}</package>\n"),

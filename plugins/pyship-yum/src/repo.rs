@@ -30,15 +30,14 @@ pub fn add(
     std::fs::create_dir_all(root)
         .map_err(|error| format!("failed to create `{}`: {error}", root.display()))?;
     let _lock = Lock::take(root, ".pyship-yum.lock")?;
-    // Everything is read and checked before anything is written.
+    // Everything is read, checked and signed (in temporaries) before anything is published.
     let mut repositories: BTreeMap<String, BTreeMap<String, Entry>> = BTreeMap::new();
-    let mut copies = Vec::new();
+    let mut copies: Vec<(PathBuf, Option<Temporary>, PathBuf)> = Vec::new();
     for artifact in artifacts {
         let path = &artifact.path;
         let bytes = std::fs::read(path)
             .map_err(|error| format!("failed to read `{}`: {error}", path.display()))?;
-        let pkgid = sha256(&bytes);
-        if pkgid != artifact.sha256 {
+        if sha256(&bytes) != artifact.sha256 {
             return Err(format!(
                 "`{}` does not match its sha256 (it changed since it was built)",
                 path.display()
@@ -51,10 +50,10 @@ pub fn add(
             .to_string();
         check_name("file name", &file_name)?;
         let href = format!("Packages/{file_name}");
-        let entry = metadata::entry(path, &pkgid, bytes.len() as u64, &href)?;
+        let nevra = metadata::nevra(path)?;
         let suite = match suite {
             Some(suite) => suite.to_string(),
-            None => dist_tag(&entry.nevra).ok_or_else(|| {
+            None => dist_tag(&nevra).ok_or_else(|| {
                 format!(
                     "`{file_name}` was built for no release pyship-yum knows (its release has no `.elN` dist tag): lock for a preset target (`rhel-9`), or set `suite = \"el9\"` in [tool.pyship.yum]"
                 )
@@ -65,31 +64,41 @@ pub fn add(
         }
         let packages = repositories.get_mut(&suite).expect("inserted above");
         let target = root.join(&suite).join(&href);
-        if let Ok(existing) = std::fs::read(&target) {
-            if sha256(&existing) != pkgid {
-                return Err(format!(
-                    "`{suite}/{href}` is already published with other bytes: a repository never changes a published file; publish a new version (a build number)"
-                ));
+        // The same build published again is already there; another build of the same
+        // version never replaces it.
+        if let Some(known) = packages.values().find(|known| known.nevra == nevra) {
+            if known.source_sha256 == artifact.sha256 {
+                copies.push((path.clone(), None, target));
+                continue;
             }
-        }
-        if let Some(other) = packages
-            .values()
-            .find(|known| known.nevra == entry.nevra && known.pkgid != pkgid)
-        {
             return Err(format!(
-                "{} is already published in {suite} with other bytes (sha256 {}): publish a new version (a build number)",
-                other.nevra, other.pkgid
+                "{nevra} is already published in {suite} with other bytes (its build had sha256 {}): a repository never changes a published package; publish a new version (a build number)",
+                known.source_sha256
             ));
         }
+        if target.exists() {
+            return Err(format!(
+                "`{suite}/{href}` is already published with other bytes: a repository never changes a published file; publish a new version (a build number)"
+            ));
+        }
+        // The repository's copy is signed, the artifact stays as it was built (reproducible).
+        let copy = Temporary::beside(&target)?;
+        write_atomically(&copy.path, &bytes)?;
+        signer.sign_rpm(&copy.path)?;
+        let signed = std::fs::read(&copy.path)
+            .map_err(|error| format!("failed to read `{}`: {error}", copy.path.display()))?;
+        let pkgid = sha256(&signed);
+        let mut entry = metadata::entry(&copy.path, &pkgid, signed.len() as u64, &href)?;
+        entry.source_sha256 = artifact.sha256.clone();
         packages.insert(pkgid, entry);
-        copies.push((path.clone(), bytes, target));
+        copies.push((path.clone(), Some(copy), target));
     }
 
     // The packages first: no metadata names them yet.
     let mut published = Vec::new();
-    for (artifact, bytes, target) in copies {
-        if !target.exists() {
-            write_atomically(&target, &bytes)?;
+    for (artifact, copy, target) in copies {
+        if let Some(copy) = copy {
+            copy.rename_to(&target)?;
         }
         published.push((artifact, target));
     }
@@ -97,6 +106,38 @@ pub fn add(
         write_repository(&root.join(suite), packages, signer)?;
     }
     Ok(published)
+}
+
+/// A file being prepared beside where it goes, removed unless renamed into place.
+struct Temporary {
+    path: PathBuf,
+}
+
+impl Temporary {
+    fn beside(target: &Path) -> Result<Temporary, String> {
+        let directory = target.parent().unwrap_or(Path::new("."));
+        std::fs::create_dir_all(directory)
+            .map_err(|error| format!("failed to create `{}`: {error}", directory.display()))?;
+        let path = directory.join(format!(
+            ".{}.{}.signing",
+            target.file_name().unwrap_or_default().to_string_lossy(),
+            std::process::id()
+        ));
+        pyship_plugin::temporary_started(&path);
+        Ok(Temporary { path })
+    }
+
+    fn rename_to(self, target: &Path) -> Result<(), String> {
+        std::fs::rename(&self.path, target)
+            .map_err(|error| format!("failed to write `{}`: {error}", target.display()))
+    }
+}
+
+impl Drop for Temporary {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+        pyship_plugin::temporary_ended(&self.path);
+    }
 }
 
 /// `el9` from `hello-0:0.1.0-1.el9.x86_64`.
@@ -126,6 +167,7 @@ fn read_state(repository: &Path) -> Result<BTreeMap<String, Entry>, String> {
                     pkgid: field(item, "pkgid")?,
                     name: field(item, "name")?,
                     nevra: field(item, "nevra")?,
+                    source_sha256: field(item, "source-sha256")?,
                     primary: field(item, "primary")?,
                     filelists: field(item, "filelists")?,
                     other: field(item, "other")?,
@@ -216,6 +258,7 @@ fn write_repository(
                 "pkgid": entry.pkgid,
                 "name": entry.name,
                 "nevra": entry.nevra,
+                "source-sha256": entry.source_sha256,
                 "primary": entry.primary,
                 "filelists": entry.filelists,
                 "other": entry.other,
