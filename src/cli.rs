@@ -295,6 +295,11 @@ pub struct ExportArgs {
     /// Leave out the `--hash` lines (pip then does not check the files).
     #[arg(long)]
     pub no_hashes: bool,
+
+    /// Also the packages of this dependency group (locked with `pyship lock --group NAME`), for
+    /// a test run with pip; repeat for several.
+    #[arg(long = "group", value_name = "NAME")]
+    pub groups: Vec<String>,
 }
 
 /// `pyship export --format`.

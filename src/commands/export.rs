@@ -17,8 +17,21 @@ pub(crate) fn export(
     printer: &Printer,
 ) -> anyhow::Result<ExitStatus> {
     let lock = read_lock(global, args.lockfile)?;
+    for group in &args.groups {
+        if !lock.dependency_groups.contains(group) {
+            let locked = if lock.dependency_groups.is_empty() {
+                "none".to_string()
+            } else {
+                lock.dependency_groups.join(", ")
+            };
+            anyhow::bail!(
+                "the lock has no dependency group `{group}` (it has {locked}): lock it with `pyship lock --group {group}`"
+            );
+        }
+    }
     let mut annotations = crate::ops::lock::txt::for_lock(&lock);
     annotations.without_hashes = args.no_hashes;
+    annotations.groups = args.groups;
     let output = args.output;
     let text = export_requirements_txt(&lock, &annotations);
     match output {

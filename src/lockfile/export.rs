@@ -20,6 +20,8 @@ pub struct TxtAnnotations {
     pub roots: BTreeMap<String, BTreeSet<String>>,
     /// No `--hash` lines (`pyship export --no-hashes`).
     pub without_hashes: bool,
+    /// Dependency groups whose packages are written too (`pyship export --group`).
+    pub groups: Vec<String>,
 }
 
 /// The requirements.txt text of `lock`.
@@ -66,12 +68,18 @@ pub fn export_requirements_txt(lock: &Lock, annotations: &TxtAnnotations) -> Str
         }
     }
     for package in &lock.packages {
-        if package
-            .marker
-            .as_deref()
-            .is_some_and(|marker| marker.contains("dependency_groups"))
-        {
-            continue;
+        // A group's package is written when its group is asked for, without its marker:
+        // pip knows no `dependency_groups`.
+        let mut marker = package.marker.as_deref();
+        if let Some(groups_marker) = marker.filter(|marker| marker.contains("dependency_groups")) {
+            let wanted = annotations.groups.iter().any(|group| {
+                groups_marker.contains(&format!("'{group}' in dependency_groups"))
+                    || groups_marker.contains(&format!("\"{group}\" in dependency_groups"))
+            });
+            if !wanted {
+                continue;
+            }
+            marker = None;
         }
         if let Some(directory) = &package.directory {
             // pip cannot hash-check a source tree, and one unhashed line disables
@@ -84,7 +92,7 @@ pub fn export_requirements_txt(lock: &Lock, annotations: &TxtAnnotations) -> Str
             continue;
         }
         let _ = write!(out, "{}=={}", package.name, package.version);
-        if let Some(marker) = &package.marker {
+        if let Some(marker) = marker {
             let _ = write!(out, " ; {marker}");
         }
         for wheel in package.wheels.iter().chain(&package.sdist) {

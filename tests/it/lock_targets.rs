@@ -423,6 +423,27 @@ fn dependency_groups_are_locked_but_not_shipped_and_extras_are() {
     let run = context.pyship(&["lock", "--group", "nope"]).code(1);
     assert!(run.stderr.contains("no dependency group `nope`"), "{run}");
 
+    // Exported for pip: without the group its package stays out; with it, it is there
+    // without the marker pip would not understand.
+    context.pyship(&["lock", "--group", "all"]).success();
+    let plain = context.pyship(&["export"]).success();
+    assert!(!plain.stdout.contains("checker=="), "{plain}");
+    let with_group = context.pyship(&["export", "--group", "all"]).success();
+    assert!(
+        with_group.stdout.contains("checker==1.0 \\\n"),
+        "{with_group}"
+    );
+    assert!(
+        !with_group.stdout.contains("dependency_groups"),
+        "{with_group}"
+    );
+    let run = context.pyship(&["export", "--group", "docs"]).code(1);
+    assert!(
+        run.stderr
+            .contains("the lock has no dependency group `docs` (it has all): lock it with `pyship lock --group docs`"),
+        "{run}"
+    );
+
     // Build with the lock as it is: the group's packages stay out of the tree.
     context.pyship(&["lock", "--group", "all"]).success();
     let site = |name: &str| {

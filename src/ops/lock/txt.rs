@@ -22,6 +22,7 @@ pub(super) fn for_project(
         command: Some(command(settings, project_dir)),
         roots: roots(requirements.iter().map(|r| (r, label.clone()))),
         without_hashes: false,
+        groups: Vec::new(),
     }
 }
 
@@ -58,6 +59,7 @@ pub(super) fn for_requirements(
                 .map(|(requirement, origin)| (requirement, label(origin))),
         ),
         without_hashes: false,
+        groups: Vec::new(),
     }
 }
 
@@ -73,6 +75,7 @@ pub(crate) fn for_lock(lock: &crate::lockfile::Lock) -> TxtAnnotations {
         command: None,
         roots: roots(requirements.iter().map(|r| (r, "pylock.toml".to_string()))),
         without_hashes: false,
+        groups: Vec::new(),
     }
 }
 
