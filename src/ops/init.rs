@@ -165,6 +165,7 @@ fn look_at(root: &Path, document: Option<&toml_edit::DocumentMut>) -> Shape {
         .and_then(|table| table.get("name"))
         .and_then(|name| name.as_str())
         .map(str::to_string)
+        .or_else(|| has_setup.then(|| setup_name(root)).flatten())
         .unwrap_or(directory_name);
     shape.name = PackageName::from_str(&normalize(&raw_name))
         .map(|name| name.to_string())
@@ -224,6 +225,48 @@ fn look_at(root: &Path, document: Option<&toml_edit::DocumentMut>) -> Shape {
     shape.service = service(root, &shape);
     shape.target = this_machines_target();
     shape
+}
+
+/// The name a setup.py project gives itself, read without running it: `name` of setup.cfg's
+/// `[metadata]`, else the string literal after `name=` in setup.py (the backend's metadata
+/// says the same when pyship builds; init only needs it for the prefix and the package).
+fn setup_name(root: &Path) -> Option<String> {
+    if let Ok(text) = std::fs::read_to_string(root.join("setup.cfg")) {
+        let mut in_metadata = false;
+        for line in text.lines() {
+            let line = line.trim();
+            if line.starts_with('[') {
+                in_metadata = line == "[metadata]";
+            } else if in_metadata {
+                if let Some((key, value)) = line.split_once('=') {
+                    if key.trim() == "name" && !value.trim().is_empty() {
+                        return Some(value.trim().to_string());
+                    }
+                }
+            }
+        }
+    }
+    let text = std::fs::read_to_string(root.join("setup.py")).ok()?;
+    let mut rest = text.as_str();
+    while let Some(at) = rest.find("name") {
+        let after = rest[at + 4..].trim_start();
+        rest = &rest[at + 4..];
+        let Some(value) = after.strip_prefix('=') else {
+            continue;
+        };
+        let value = value.trim_start();
+        let Some(quote) = value.chars().next().filter(|c| *c == '"' || *c == '\'') else {
+            continue;
+        };
+        let literal = &value[1..];
+        if let Some(end) = literal.find(quote) {
+            let name = &literal[..end];
+            if PackageName::from_str(name).is_ok() {
+                return Some(name.to_string());
+            }
+        }
+    }
+    None
 }
 
 /// The distribution name a requirement line starts with, normalized.

@@ -266,6 +266,39 @@ fn a_setup_py_project_ships_with_its_install_requires() {
     );
 }
 
+/// `pyship init` names a setup.py project as setup.py (or setup.cfg) does, not after its
+/// directory.
+#[test]
+fn init_names_a_setup_py_project_as_it_names_itself() {
+    let context = TestContext::new();
+    context.file("legacy/__init__.py", "");
+    context.file(
+        "setup.py",
+        "from setuptools import setup\nsetup(\n    name = \"legacy-app\",\n    version='2.0',\n    packages=['legacy'],\n)\n",
+    );
+    context.pyship(&["init"]).success();
+    let written = context.read("pyproject.toml");
+    assert!(
+        written.contains("install-prefix = \"/opt/venvs/legacy-app\""),
+        "{written}"
+    );
+    assert!(
+        !written.contains("[project]"),
+        "setup.py keeps its metadata: {written}"
+    );
+
+    let context = TestContext::new();
+    context.file("legacy/__init__.py", "");
+    context.file("setup.py", "from setuptools import setup\nsetup()\n");
+    context.file("setup.cfg", "[metadata]\nname = from-cfg\nversion = 1.0\n");
+    context.pyship(&["init"]).success();
+    assert!(
+        context
+            .read("pyproject.toml")
+            .contains("/opt/venvs/from-cfg")
+    );
+}
+
 /// A version from git tags (setuptools_scm), read from the checkout's history although the
 /// build runs on a copy of its files.
 #[test]
