@@ -94,7 +94,7 @@ fn a_signed_repository_serves_apt_install_upgrade_and_rollback() {
     context.file(
         "pyproject.toml",
         &format!(
-            "{}\n[tool.pyship.apt]\nsuite = \"bookworm\"\n",
+            "{}\n[tool.pyship.apt]\nsuite = \"bookworm\"\nvalid-days = 30\n",
             context.read("pyproject.toml")
         ),
     );
@@ -265,4 +265,60 @@ fn a_publish_without_a_usable_key_or_into_another_directory_writes_nothing() {
         .pyship(&["publish", "apt", repository.to_str().unwrap(), "--offline"])
         .code(1);
     assert!(run.stderr.contains("set `suite = \"bookworm\"`"), "{run}");
+}
+
+/// `keep = 2`: the newest two versions stay listed and in the pool (the one servers roll
+/// back to among them), older ones go; `valid-days` writes `Valid-Until`.
+#[test]
+fn only_the_kept_versions_stay_and_the_index_says_until_when_it_is_valid() {
+    if !requires_tool("gpg") {
+        return;
+    }
+    let mut context = TestContext::hello();
+    let home = keyring(&context.temp.path().join("gnupg"));
+    context.env("GNUPGHOME", home.to_str().unwrap());
+    context.file(
+        "pyproject.toml",
+        &format!(
+            "{}\n[tool.pyship.apt]\nsuite = \"bookworm\"\nkeep = 2\nvalid-days = 7\n",
+            context.read("pyproject.toml")
+        ),
+    );
+    let repository = context.temp.path().join("repo");
+    let repo = repository.to_str().unwrap();
+    for version in ["0.1.0", "0.2.0", "0.10.0"] {
+        context.set_version(version);
+        context
+            .pyship(&["publish", "apt", repo, "--offline"])
+            .success();
+    }
+    let packages =
+        std::fs::read_to_string(repository.join("dists/bookworm/main/binary-amd64/Packages"))
+            .unwrap();
+    assert!(
+        !packages.contains("Version: 0.1.0-1\n")
+            && packages.contains("Version: 0.2.0-1\n")
+            && packages.contains("Version: 0.10.0-1\n"),
+        "{packages}"
+    );
+    let pool = repository.join("pool/main/h/hello");
+    assert!(!pool.join("hello_0.1.0-1_amd64.deb").exists());
+    assert!(pool.join("hello_0.2.0-1_amd64.deb").exists());
+    let release = std::fs::read_to_string(repository.join("dists/bookworm/Release")).unwrap();
+    assert!(release.contains("\nValid-Until: "), "{release}");
+
+    context.file(
+        "pyproject.toml",
+        &context
+            .read("pyproject.toml")
+            .replace("keep = 2", "keep = 1"),
+    );
+    let run = context
+        .pyship(&["publish", "apt", repo, "--offline"])
+        .code(1);
+    assert!(
+        run.stderr
+            .contains("`keep` in [tool.pyship.apt] is a whole number from 2"),
+        "{run}"
+    );
 }

@@ -34,6 +34,37 @@ impl Packages {
         Ok(packages)
     }
 
+    /// Keeps the `keep` newest versions of each package (per architecture), and those in
+    /// `added`; the pool files of those dropped.
+    pub fn keep_newest(
+        &mut self,
+        keep: usize,
+        added: &std::collections::BTreeSet<(String, String, String)>,
+    ) -> Vec<String> {
+        let mut by_package: std::collections::BTreeMap<(String, String), Vec<String>> =
+            std::collections::BTreeMap::new();
+        for (package, version, arch) in self.entries.keys() {
+            by_package
+                .entry((package.clone(), arch.clone()))
+                .or_default()
+                .push(version.clone());
+        }
+        let mut dropped = Vec::new();
+        for ((package, arch), mut versions) in by_package {
+            versions.sort_by(|a, b| crate::version::compare(b, a));
+            for version in versions.into_iter().skip(keep) {
+                let key = (package.clone(), version, arch.clone());
+                if added.contains(&key) {
+                    continue;
+                }
+                if let Some(control) = self.entries.remove(&key) {
+                    dropped.extend(control.get("Filename").map(String::from));
+                }
+            }
+        }
+        dropped
+    }
+
     pub fn render(&self) -> String {
         self.entries
             .values()
@@ -67,10 +98,12 @@ pub fn release(
     suite: &str,
     architectures: &[String],
     date: &str,
+    valid_until: Option<&str>,
     files: &[Listed],
 ) -> String {
+    let valid_until = valid_until.map_or(String::new(), |until| format!("Valid-Until: {until}\n"));
     let mut out = format!(
-        "Origin: {origin}\nLabel: {origin}\nSuite: {suite}\nCodename: {suite}\nDate: {date}\nArchitectures: {}\nComponents: main\nAcquire-By-Hash: yes\nSHA256:\n",
+        "Origin: {origin}\nLabel: {origin}\nSuite: {suite}\nCodename: {suite}\nDate: {date}\n{valid_until}Architectures: {}\nComponents: main\nAcquire-By-Hash: yes\nSHA256:\n",
         architectures.join(" ")
     );
     for file in files {

@@ -17,6 +17,7 @@
 mod deb;
 mod index;
 mod repo;
+mod version;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -54,6 +55,16 @@ fn describe() -> Describe {
             "publish without signatures (clients then need [trusted=yes])",
         ),
         option(
+            "keep",
+            "integer",
+            "how many versions of each package stay listed, the newest (at least 2; default: all)",
+        ),
+        option(
+            "valid-days",
+            "integer",
+            "days clients trust the signed index (Valid-Until); republish before it ends",
+        ),
+        option(
             "origin",
             "string",
             "the repository's Origin and Label (default: the project name)",
@@ -75,12 +86,17 @@ fn publish(request: &Request) -> Result<Vec<(PathBuf, PathBuf)>, String> {
         check_name("suite", suite)?;
     }
     check_name("origin", &origin.replace(' ', "-"))?;
+    let policy = repo::Policy {
+        origin,
+        keep: request.number("keep", 2..=10_000)?,
+        valid_days: request.number("valid-days", 1..=3650)?,
+    };
     let signer = request.signer()?;
     let repository = repo::Repository::open(PathBuf::from(&request.request.destination))?;
     repository.add(
         &request.request.artifacts,
         suite.as_deref(),
-        &origin,
+        &policy,
         &signer,
     )
 }

@@ -27,6 +27,16 @@ const RELEASES: &[(&str, &str)] = &[
     ("ubuntu25.04", "plucky"),
 ];
 
+/// What the project asks of the repository (`[tool.pyship.apt]`).
+pub struct Policy {
+    /// Origin and Label.
+    pub origin: String,
+    /// How many versions of each package stay listed (the newest).
+    pub keep: Option<u64>,
+    /// Days a client trusts the signed index before it must be refreshed (`Valid-Until`).
+    pub valid_days: Option<u64>,
+}
+
 pub struct Repository {
     root: PathBuf,
     _lock: publish::Lock,
@@ -73,7 +83,7 @@ impl Repository {
         &self,
         artifacts: &[Artifact],
         suite: Option<&str>,
-        origin: &str,
+        policy: &Policy,
         signer: &Signer,
     ) -> Result<Vec<(PathBuf, PathBuf)>, String> {
         // Everything is read and checked before anything is written.
@@ -126,6 +136,19 @@ impl Repository {
             );
         }
 
+        // Only the newest versions of each package stay listed, when the project says how
+        // many (at least two: the one servers may roll back to stays); never one just added.
+        let mut dropped = BTreeSet::new();
+        if let Some(keep) = policy.keep {
+            let added: BTreeSet<(String, String, String)> = additions
+                .iter()
+                .filter_map(|addition| index::key_of(&addition.control).ok())
+                .collect();
+            for packages in indexes.values_mut() {
+                dropped.extend(packages.keep_newest(keep as usize, &added));
+            }
+        }
+
         // The pool first: nothing names these files yet.
         for addition in &additions {
             let target = self.root.join(&addition.pool_path);
@@ -150,8 +173,10 @@ impl Repository {
         }
         // Last the signed Release of each suite, InRelease the very last.
         for suite in &suites {
-            self.release(suite, origin, signer)?;
+            self.release(suite, policy, signer)?;
         }
+        // Then what no index names any more (another suite may still share a pool file).
+        self.remove_unlisted(&dropped)?;
         Ok(additions
             .into_iter()
             .map(|addition| {
@@ -233,7 +258,40 @@ impl Repository {
     }
 
     /// Writes `suite`'s Release over every index it holds, signed.
-    fn release(&self, suite: &str, origin: &str, signer: &Signer) -> Result<(), String> {
+    /// Removes the pool files of `dropped` that no suite's index lists.
+    fn remove_unlisted(&self, dropped: &BTreeSet<String>) -> Result<(), String> {
+        if dropped.is_empty() {
+            return Ok(());
+        }
+        let mut listed = BTreeSet::new();
+        let dists = self.root.join("dists");
+        for suite in std::fs::read_dir(&dists).into_iter().flatten().flatten() {
+            let main = suite.path().join("main");
+            for arch in std::fs::read_dir(&main).into_iter().flatten().flatten() {
+                if let Ok(text) = std::fs::read_to_string(arch.path().join("Packages")) {
+                    listed.extend(
+                        text.lines()
+                            .filter_map(|line| line.strip_prefix("Filename: "))
+                            .map(String::from),
+                    );
+                }
+            }
+        }
+        for file in dropped.difference(&listed) {
+            let path = self.root.join(file);
+            if let Err(error) = std::fs::remove_file(&path) {
+                if error.kind() != std::io::ErrorKind::NotFound {
+                    return Err(format!("failed to remove `{}`: {error}", path.display()));
+                }
+            }
+            pyship_plugin::log(format!(
+                "pyship-apt: removed {file} (older than the kept versions)"
+            ));
+        }
+        Ok(())
+    }
+
+    fn release(&self, suite: &str, policy: &Policy, signer: &Signer) -> Result<(), String> {
         let dists = self.root.join("dists").join(suite);
         let main = dists.join("main");
         let mut architectures = Vec::new();
@@ -261,7 +319,19 @@ impl Repository {
         let date = pyship_plugin::time::Civil::of(now)
             .rfc2822()
             .replace("+0000", "UTC");
-        let release = index::release(origin, suite, &architectures, &date, &files);
+        let valid_until = policy.valid_days.map(|days| {
+            pyship_plugin::time::Civil::of(now + days * 86_400)
+                .rfc2822()
+                .replace("+0000", "UTC")
+        });
+        let release = index::release(
+            &policy.origin,
+            suite,
+            &architectures,
+            &date,
+            valid_until.as_deref(),
+            &files,
+        );
         let inline = signer.clearsign(release.as_bytes())?;
         let detached = signer.detach_sign(release.as_bytes())?;
         write_atomically(&dists.join("Release"), release.as_bytes())?;

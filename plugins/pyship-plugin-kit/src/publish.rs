@@ -198,6 +198,29 @@ impl Request {
         }
     }
 
+    /// A whole-number option within `range`.
+    pub fn number(
+        &self,
+        name: &str,
+        range: std::ops::RangeInclusive<u64>,
+    ) -> Result<Option<u64>, String> {
+        match self.request.options.get(name) {
+            None => Ok(None),
+            Some(value) => value
+                .as_u64()
+                .filter(|number| range.contains(number))
+                .map(Some)
+                .ok_or_else(|| {
+                    format!(
+                        "`{name}` in {} is a whole number from {} to {}",
+                        self.table,
+                        range.start(),
+                        range.end()
+                    )
+                }),
+        }
+    }
+
     /// The signer the options ask for (`key`, `unsigned`), the key tried first.
     pub fn signer(&self) -> Result<crate::sign::Signer, String> {
         crate::sign::Signer::choose(
