@@ -35,6 +35,19 @@ pub(crate) fn public_key(home: &Path) -> Vec<u8> {
     .stdout
 }
 
+/// The hello project with `table` appended (a publisher's settings) and a keyring of one
+/// signing key as its GNUPGHOME; the keyring's directory.
+pub(crate) fn publishing(table: &str) -> (TestContext, PathBuf) {
+    let mut context = TestContext::hello();
+    let home = keyring(&context.temp.path().join("gnupg"));
+    context.env("GNUPGHOME", home.to_str().unwrap());
+    context.file(
+        "pyproject.toml",
+        &format!("{}\n{table}", context.read("pyproject.toml")),
+    );
+    (context, home)
+}
+
 /// A static file server on 127.0.0.1 (Python's), stopped when dropped.
 pub(crate) struct Server {
     child: Child,
@@ -88,16 +101,7 @@ fn a_signed_repository_serves_apt_install_upgrade_and_rollback() {
     if !requires_tool("gpg") {
         return;
     }
-    let mut context = TestContext::hello();
-    let home = keyring(&context.temp.path().join("gnupg"));
-    context.env("GNUPGHOME", home.to_str().unwrap());
-    context.file(
-        "pyproject.toml",
-        &format!(
-            "{}\n[tool.pyship.apt]\nsuite = \"bookworm\"\nvalid-days = 30\n",
-            context.read("pyproject.toml")
-        ),
-    );
+    let (context, home) = publishing("[tool.pyship.apt]\nsuite = \"bookworm\"\nvalid-days = 30\n");
     let repository = context.temp.path().join("repo");
     let repo = repository.to_str().unwrap();
     let run = context
@@ -274,16 +278,8 @@ fn only_the_kept_versions_stay_and_the_index_says_until_when_it_is_valid() {
     if !requires_tool("gpg") {
         return;
     }
-    let mut context = TestContext::hello();
-    let home = keyring(&context.temp.path().join("gnupg"));
-    context.env("GNUPGHOME", home.to_str().unwrap());
-    context.file(
-        "pyproject.toml",
-        &format!(
-            "{}\n[tool.pyship.apt]\nsuite = \"bookworm\"\nkeep = 2\nvalid-days = 7\n",
-            context.read("pyproject.toml")
-        ),
-    );
+    let (context, _) =
+        publishing("[tool.pyship.apt]\nsuite = \"bookworm\"\nkeep = 2\nvalid-days = 7\n");
     let repository = context.temp.path().join("repo");
     let repo = repository.to_str().unwrap();
     for version in ["0.1.0", "0.2.0", "0.10.0"] {

@@ -4,8 +4,8 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use crate::publish_apt::{Server, keyring, public_key};
-use crate::support::{TestContext, requires_tool};
+use crate::publish_apt::{Server, keyring, public_key, publishing};
+use crate::support::requires_tool;
 
 /// dnf against only the test's repository, in a scratch install root.
 fn dnf(scratch: &Path, args: &[&str]) -> Output {
@@ -39,16 +39,7 @@ fn dnf_reads_the_signed_repository_and_refuses_it_tampered_or_under_another_key(
     if !requires_tool("gpg") || !requires_tool("dnf") {
         return;
     }
-    let mut context = TestContext::hello();
-    let home = keyring(&context.temp.path().join("gnupg"));
-    context.env("GNUPGHOME", home.to_str().unwrap());
-    context.file(
-        "pyproject.toml",
-        &format!(
-            "{}\n[tool.pyship.yum]\nsuite = \"el9\"\n",
-            context.read("pyproject.toml")
-        ),
-    );
+    let (context, home) = publishing("[tool.pyship.yum]\nsuite = \"el9\"\n");
     let repository = context.temp.path().join("repo");
     let repo = repository.to_str().unwrap();
     let run = context

@@ -33,11 +33,7 @@ fn describe() -> Describe {
     );
     describe.role = PluginRole::Publisher;
     describe.accepts = vec!["deb".into()];
-    let option = |name: &str, value_type: &str, doc: &str| OptionDoc {
-        name: name.into(),
-        value_type: value_type.into(),
-        doc: doc.into(),
-    };
+    let option = OptionDoc::new;
     describe.options = vec![
         option(
             "suite",
