@@ -55,6 +55,8 @@ pub fn scripts(
     python_version: &str,
     deployment: &Deployment,
 ) -> Result<Scripts, String> {
+    // It names a directory in the `triggers` file: nothing else may ride along.
+    pyship_plugin::grammar::python_version(python_version)?;
     let plan = lifecycle::plan(install_prefix, site_packages, deployment);
     let triggered = triggered(install_prefix, &plan);
     let script = |name: &str, moments: &[Moment]| -> Result<Option<String>, String> {

@@ -159,6 +159,23 @@ pub fn unit_instance(value: &str) -> Result<(), String> {
     }
 }
 
+/// A Python `X.Y` version, as paths of the interpreter's directories hold it (`3.11`).
+pub fn python_version(value: &str) -> Result<(), String> {
+    let valid = value.split_once('.').is_some_and(|(major, minor)| {
+        [major, minor].iter().all(|part| {
+            !part.is_empty() && part.len() <= 3 && part.chars().all(|c| c.is_ascii_digit())
+        })
+    });
+    if valid {
+        Ok(())
+    } else {
+        Err(format!(
+            "a Python version is `X.Y` (`3.11`), not `{}`",
+            value.escape_debug()
+        ))
+    }
+}
+
 /// A systemd time span as pyship writes it: a number and an optional unit (`500ms`, `5s`,
 /// `2min`, `1h`).
 pub fn time_span(value: &str) -> Result<(), String> {
@@ -576,6 +593,23 @@ pub fn rpm_form_of_deb_package(entry: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn new_unit_and_path_values_keep_to_their_characters() {
+        assert!(python_version("3.11").is_ok());
+        for bad in ["3", "3.11\ninterest /etc", "3.x", "../3.11", "3.11.2"] {
+            assert!(python_version(bad).is_err(), "{bad}");
+        }
+        assert!(calendar_event("*-*-* 03:00:00").is_ok());
+        assert!(calendar_event("daily\nUser=root").is_err());
+        assert!(calendar_event("100%").is_err());
+        assert!(unit_instance("federation-sender").is_ok());
+        for bad in ["", "a/b", "a b", "%i", "a\nb"] {
+            assert!(unit_instance(bad).is_err(), "{bad}");
+        }
+        assert!(hardening("strict").is_ok());
+        assert!(hardening("tight").is_err());
+    }
 
     #[test]
     fn newlines_and_other_controls_are_refused() {

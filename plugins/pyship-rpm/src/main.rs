@@ -348,6 +348,7 @@ fn build_rpm(manifest: &Manifest) -> Result<Artifact, String> {
     }
     // The interpreter's own extension modules: they change with a point upgrade of the
     // system Python (python3-libs), not when another package adds a module.
+    pyship_plugin::grammar::python_version(&manifest.target.python_version)?;
     builder.file_trigger_in(
         &format!(
             "/usr/lib64/python{}/lib-dynload/",
