@@ -269,6 +269,12 @@ fn a_publish_without_a_usable_key_or_into_another_directory_writes_nothing() {
         .pyship(&["publish", "apt", repository.to_str().unwrap(), "--offline"])
         .code(1);
     assert!(run.stderr.contains("set `suite = \"bookworm\"`"), "{run}");
+
+    // Each publisher teaches its options.
+    for (name, option) in [("apt", "keep (integer)"), ("yum", "suite (string)")] {
+        let help = context.pyship(&["help", name]).success();
+        assert!(help.stdout.contains(option), "{help}");
+    }
 }
 
 /// `keep = 2`: the newest two versions stay listed and in the pool (the one servers roll

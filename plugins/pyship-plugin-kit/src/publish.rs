@@ -129,11 +129,9 @@ pub fn main(
                 .map_err(|error| error.to_string())
             })
         }
+        ["--help" | "-h" | "help"] => Ok(help(&describe)),
         _ => {
-            eprintln!(
-                "Usage: pyship-{name} describe\n       pyship-{name} publish --request PATH\n\nThis is a pyship publisher; it is usually run by `pyship publish {name} DIR`.",
-                name = describe.name
-            );
+            eprintln!("{}", usage(&describe));
             return std::process::ExitCode::from(2);
         }
     };
@@ -147,6 +145,34 @@ pub fn main(
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+fn usage(describe: &pyship_plugin::Describe) -> String {
+    format!(
+        "Usage: pyship-{name} describe\n       pyship-{name} publish --request PATH\n\n{summary}.\nThis is a pyship publisher; it is usually run by `pyship publish {name} DIR`.",
+        name = describe.name,
+        summary = describe.summary
+    )
+}
+
+/// The usage, then every option of `[tool.pyship.NAME]`.
+fn help(describe: &pyship_plugin::Describe) -> String {
+    let mut text = usage(describe);
+    text.push_str(&format!(
+        "\n\nOptions, in `[tool.pyship.{}]` of pyproject.toml:",
+        describe.name
+    ));
+    let width = describe
+        .options
+        .iter()
+        .map(|option| option.name.len() + option.value_type.len() + 3)
+        .max()
+        .unwrap_or(0);
+    for option in &describe.options {
+        let left = format!("{} ({})", option.name, option.value_type);
+        text.push_str(&format!("\n  {left:<width$}  {}", option.doc));
+    }
+    text
 }
 
 /// A publish request, read and checked, with typed access to its options.
