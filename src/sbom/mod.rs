@@ -33,6 +33,9 @@ pub(crate) struct Graph {
     pub edges: BTreeMap<String, Vec<String>>,
     /// The sha256 of the sdist a package is locked with, where it has one.
     pub sdists: BTreeMap<String, String>,
+    /// What each package built here (the app, an sdist, a source tree) was built with: the
+    /// locked build environment's wheels, as `name==version sha256:HASH`.
+    pub built_with: BTreeMap<String, Vec<String>>,
 }
 
 impl Graph {
@@ -59,10 +62,31 @@ impl Graph {
                 Some((package.name.clone(), sdist.sha256.clone()))
             })
             .collect();
+        let mut built_with: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for environment in &lock.build_environments {
+            let wheels: Vec<String> = environment
+                .packages
+                .iter()
+                .map(|package| {
+                    let sha256 = package
+                        .wheels
+                        .first()
+                        .map_or(String::new(), |wheel| format!(" sha256:{}", wheel.sha256));
+                    format!("{}=={}{sha256}", package.name, package.version)
+                })
+                .collect();
+            for user in &environment.used_by {
+                built_with
+                    .entry(normalize(user))
+                    .or_default()
+                    .extend(wheels.iter().cloned());
+            }
+        }
         Graph {
             direct,
             edges,
             sdists,
+            built_with,
         }
     }
 }
@@ -131,6 +155,9 @@ pub(crate) fn components(manifest: &Manifest, graph: &Graph) -> Vec<Component> {
     if let Some(target) = &manifest.target.name {
         properties.push(("pyship:target".to_string(), target.clone()));
     }
+    if let Some(built_with) = graph.built_with.get(&app_name) {
+        properties.push(("pyship:built-with".to_string(), built_with.join(", ")));
+    }
     let app_package = installed.get(&app_name);
     let mut out = vec![Component {
         purl: pypi(&manifest.project.name, &manifest.project.version),
@@ -150,6 +177,9 @@ pub(crate) fn components(manifest: &Manifest, graph: &Graph) -> Vec<Component> {
         let mut properties = Vec::new();
         if let Some(sdist) = graph.sdists.get(&name) {
             properties.push(("pyship:sdist-sha256".to_string(), sdist.clone()));
+        }
+        if let Some(built_with) = graph.built_with.get(&name) {
+            properties.push(("pyship:built-with".to_string(), built_with.join(", ")));
         }
         if let Some(wheel) = package.wheel.file_name() {
             properties.push((

@@ -132,6 +132,20 @@ fn every_artifact_carries_its_bill_of_materials_as_the_reference_tools_read_it()
         assert_eq!(described["checksums"][0]["checksumValue"], sha256);
     }
     assert_eq!(cdx["metadata"]["component"]["purl"], "pkg:pypi/hello@0.1.0");
+    // The app was built here, with the locked build environment.
+    let built_with = cdx["metadata"]["component"]["properties"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|property| property["name"] == "pyship:built-with")
+        .unwrap_or_else(|| panic!("no build environment in\n{cdx_text}"));
+    assert!(
+        built_with["value"]
+            .as_str()
+            .unwrap()
+            .starts_with("flit-core==3.9.0 sha256:7aada352"),
+        "{built_with}"
+    );
     let depends = |reference: &str| -> Vec<String> {
         cdx["dependencies"]
             .as_array()
