@@ -121,9 +121,6 @@ pub(crate) enum Kind {
 /// the interpreter and the system packages.
 pub(crate) fn components(manifest: &Manifest, graph: &Graph) -> Vec<Component> {
     let app_name = normalize(&manifest.project.name);
-    let pypi = |name: &str, version: &str| {
-        format!("pkg:pypi/{}@{}", normalize(name), purl_encode(version))
-    };
     let installed: BTreeMap<String, &pyship_plugin::Package> = manifest
         .packages
         .iter()
@@ -132,7 +129,7 @@ pub(crate) fn components(manifest: &Manifest, graph: &Graph) -> Vec<Component> {
     let reference = |name: &str| {
         installed
             .get(&normalize(name))
-            .map(|package| pypi(&package.name, &package.version))
+            .map(|package| pypi_purl(&package.name, &package.version))
     };
     let interpreter = interpreter(manifest);
     let system = system_packages(manifest);
@@ -160,7 +157,7 @@ pub(crate) fn components(manifest: &Manifest, graph: &Graph) -> Vec<Component> {
     }
     let app_package = installed.get(&app_name);
     let mut out = vec![Component {
-        purl: pypi(&manifest.project.name, &manifest.project.version),
+        purl: pypi_purl(&manifest.project.name, &manifest.project.version),
         name: manifest.project.name.clone(),
         version: manifest.project.version.clone(),
         kind: Kind::Application,
@@ -188,7 +185,7 @@ pub(crate) fn components(manifest: &Manifest, graph: &Graph) -> Vec<Component> {
             ));
         }
         out.push(Component {
-            purl: pypi(&package.name, &package.version),
+            purl: pypi_purl(&package.name, &package.version),
             name: package.name.clone(),
             version: package.version.clone(),
             kind: Kind::Library,
@@ -289,20 +286,14 @@ fn purl_type(manifest: &Manifest) -> &'static str {
 
 /// PEP 503's normalized name, as purls of PyPI write it.
 fn normalize(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
-    let mut separator = false;
-    for c in name.chars() {
-        if matches!(c, '-' | '_' | '.') {
-            separator = true;
-        } else {
-            if separator && !out.is_empty() {
-                out.push('-');
-            }
-            separator = false;
-            out.push(c.to_ascii_lowercase());
-        }
-    }
-    out
+    pep508_rs::PackageName::from_str(name)
+        .map(|name| name.to_string())
+        .unwrap_or_else(|_| name.to_ascii_lowercase())
+}
+
+/// `pkg:pypi/NAME@VERSION`, the name normalized and the version encoded.
+pub(crate) fn pypi_purl(name: &str, version: &str) -> String {
+    format!("pkg:pypi/{}@{}", normalize(name), purl_encode(version))
 }
 
 /// A purl segment: everything but letters, digits and `.-_~` percent-encoded (a local

@@ -25,7 +25,7 @@ pub(crate) fn statement(manifest: &Manifest, artifact: &Artifact, lock_sha256: &
     }
     dependencies.extend(manifest.packages.iter().map(|package| {
         json!({
-            "uri": format!("pkg:pypi/{}@{}", super::normalize(&package.name), super::purl_encode(&package.version)),
+            "uri": super::pypi_purl(&package.name, &package.version),
             "digest": { "sha256": package.sha256 },
         })
     }));

@@ -261,6 +261,14 @@ fn bad_unit_settings_stop_every_command_with_their_line() {
         ("app-files = [\"../secrets\"]", "app-files"),
         ("app-files = [\"/etc/passwd\"]", "app-files"),
         ("scripts-from = { \"a\\nb\" = \"x\" }", "scripts-from"),
+        (
+            "health-check = \"http://127.0.0.1:8000/\\nExecStart=x\"",
+            "health-check",
+        ),
+        ("health-check = \"/etc/passwd\"", "health-check"),
+        ("health-check = [\"/bin/sh\\nrm\"]", "health-check"),
+        ("health-check = []", "health-check"),
+        ("health-timeout = 0", "health-timeout"),
     ] {
         let pyproject = context.read("pyproject.toml");
         let with_bad = pyproject.replace("[tool.pyship]\n", &format!("[tool.pyship]\n{bad}\n"));

@@ -316,14 +316,16 @@ impl Repository {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |elapsed| elapsed.as_secs());
-        let date = pyship_plugin::time::Civil::of(now)
-            .rfc2822()
-            .replace("+0000", "UTC");
-        let valid_until = policy.valid_days.map(|days| {
-            pyship_plugin::time::Civil::of(now + days * 86_400)
+        // A Release's dates are RFC 2822 in UTC, as apt writes them.
+        let release_date = |epoch: u64| {
+            pyship_plugin::time::Civil::of(epoch)
                 .rfc2822()
                 .replace("+0000", "UTC")
-        });
+        };
+        let date = release_date(now);
+        let valid_until = policy
+            .valid_days
+            .map(|days| release_date(now + days * 86_400));
         let release = index::release(
             &policy.origin,
             suite,

@@ -150,8 +150,6 @@ fn render(package: &str, action: &Action) -> String {
             )
         }
         Action::Fragment { .. } => String::new(),
-        // Not when dpkg installs into another root: the package's programs are not runnable
-        // there.
         // Where systemd runs, the services have been (re)started: the check waits for them.
         Action::CheckHealth {
             check,
@@ -176,6 +174,8 @@ fn render(package: &str, action: &Action) -> String {
                 indent(&body)
             )
         }
+        // Not when dpkg installs into another root: the package's programs are not runnable
+        // there.
         Action::RunStep {
             command,
             user,

@@ -164,6 +164,24 @@ mod tests {
     use super::*;
 
     #[test]
+    fn bills_of_materials_with_names_that_are_not_plain_are_refused() {
+        let directory = tempfile::tempdir().unwrap();
+        let mut manifest: pyship_plugin::Manifest = pyship_plugin::serde_json::from_str(
+            include_str!("../../../testdata/protocol/v2/manifest.json"),
+        )
+        .unwrap();
+        for name in ["hello.cdx.json", "a\nb.json", ".hidden.json", "hello.txt"] {
+            std::fs::write(directory.path().join(name), "{}").unwrap();
+        }
+        manifest.sboms = vec![directory.path().join("hello.cdx.json")];
+        assert_eq!(sboms(&manifest).unwrap()[0].0, "hello.cdx.json");
+        for bad in ["a\nb.json", ".hidden.json", "hello.txt", ".."] {
+            manifest.sboms = vec![directory.path().join(bad)];
+            assert!(sboms(&manifest).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
     fn artifacts_appear_whole_with_their_hash_or_not_at_all() {
         let directory = tempfile::tempdir().unwrap();
         let path = directory.path().join("app_1.0_all.deb");

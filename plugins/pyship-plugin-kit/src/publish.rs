@@ -75,23 +75,52 @@ impl Drop for Lock {
 
 /// Writes `path` whole or not at all: a temporary beside it, renamed over it.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), String> {
-    let failed = |error: std::io::Error| format!("failed to write `{}`: {error}", path.display());
-    let directory = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(directory).map_err(failed)?;
-    let temporary = directory.join(format!(
-        ".{}.{}.tmp",
-        path.file_name().unwrap_or_default().to_string_lossy(),
-        std::process::id()
-    ));
-    pyship_plugin::temporary_started(&temporary);
-    let written = std::fs::File::create(&temporary)
-        .and_then(|mut file| file.write_all(bytes).and_then(|()| file.sync_all()))
-        .and_then(|()| std::fs::rename(&temporary, path));
-    pyship_plugin::temporary_ended(&temporary);
-    if written.is_err() {
-        let _ = std::fs::remove_file(&temporary);
+    let temporary = Temporary::beside(path)?;
+    temporary.write(bytes)?;
+    temporary.rename_to(path)
+}
+
+/// A file being prepared beside where it goes (`.NAME.PID.tmp`), removed unless renamed
+/// into place, also when the lifeline ends the process.
+pub struct Temporary {
+    pub path: PathBuf,
+}
+
+impl Temporary {
+    /// A temporary for `target`, its directory made.
+    pub fn beside(target: &Path) -> Result<Temporary, String> {
+        let directory = target.parent().unwrap_or(Path::new("."));
+        std::fs::create_dir_all(directory)
+            .map_err(|error| format!("failed to create `{}`: {error}", directory.display()))?;
+        let path = directory.join(format!(
+            ".{}.{}.tmp",
+            target.file_name().unwrap_or_default().to_string_lossy(),
+            std::process::id()
+        ));
+        pyship_plugin::temporary_started(&path);
+        Ok(Temporary { path })
     }
-    written.map_err(failed)
+
+    /// Writes `bytes`, flushed to disk.
+    pub fn write(&self, bytes: &[u8]) -> Result<(), String> {
+        std::fs::File::create(&self.path)
+            .and_then(|mut file| file.write_all(bytes).and_then(|()| file.sync_all()))
+            .map_err(|error| format!("failed to write `{}`: {error}", self.path.display()))
+    }
+
+    /// Puts it in place of `target`.
+    pub fn rename_to(self, target: &Path) -> Result<(), String> {
+        std::fs::rename(&self.path, target)
+            .map_err(|error| format!("failed to write `{}`: {error}", target.display()))
+    }
+}
+
+impl Drop for Temporary {
+    fn drop(&mut self) {
+        // Gone already when it was renamed into place.
+        let _ = std::fs::remove_file(&self.path);
+        pyship_plugin::temporary_ended(&self.path);
+    }
 }
 
 /// Runs a publisher with the process's arguments: `describe`, or `publish --request PATH`,
@@ -254,5 +283,41 @@ impl Request {
             self.flag("unsigned")?,
             &self.table,
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_that_become_paths_or_fields_are_plain() {
+        assert!(check_name("suite", "bookworm").is_ok());
+        for bad in [
+            "",
+            "../etc",
+            "/etc",
+            "a/b",
+            "a\nOrigin: x",
+            ".hidden",
+            "-x",
+            "a b",
+        ] {
+            assert!(check_name("suite", bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_temporary_is_gone_unless_renamed_into_place() {
+        let directory = tempfile::tempdir().unwrap();
+        let target = directory.path().join("Packages");
+        let temporary = Temporary::beside(&target).unwrap();
+        temporary.write(b"x").unwrap();
+        let path = temporary.path.clone();
+        drop(temporary);
+        assert!(!path.exists() && !target.exists());
+        write_atomically(&target, b"y").unwrap();
+        assert_eq!(std::fs::read(&target).unwrap(), b"y");
+        assert_eq!(std::fs::read_dir(directory.path()).unwrap().count(), 1);
     }
 }

@@ -515,7 +515,8 @@ pub fn sandbox(manifest: &Manifest, service: &Service) -> Vec<String> {
     ];
     // A service of its own account needs no capability; root's keep theirs (it may bind
     // port 80 or change owners on purpose).
-    if service.user.as_deref().is_some_and(|user| user != "root") {
+    let own_account = service.user.as_deref().is_some_and(|user| user != "root");
+    if own_account {
         lines.push("CapabilityBoundingSet=".into());
     }
     if strict {
@@ -530,7 +531,7 @@ pub fn sandbox(manifest: &Manifest, service: &Service) -> Vec<String> {
             ]
             .map(String::from),
         );
-        if service.user.as_deref().is_some_and(|user| user != "root") {
+        if own_account {
             lines.push("RemoveIPC=yes".into());
         }
     }

@@ -51,44 +51,25 @@ impl Signer {
 
     /// `text` clear-signed (apt's `InRelease`); `None` when unsigned.
     pub fn clearsign(&self, text: &[u8]) -> Result<Option<Vec<u8>>, String> {
-        match self {
-            Signer::Unsigned => Ok(None),
-            Signer::Key(key) => gpg(
-                &[
-                    "--local-user",
-                    key,
-                    "--digest-algo",
-                    "SHA512",
-                    "--clearsign",
-                ],
-                Some(text),
-            )
-            .map(Some),
-        }
+        self.sign(&["--clearsign"], text)
     }
 
     /// A detached, armored signature of `text` (`Release.gpg`, `repomd.xml.asc`); `None`
     /// when unsigned.
     pub fn detach_sign(&self, text: &[u8]) -> Result<Option<Vec<u8>>, String> {
-        match self {
-            Signer::Unsigned => Ok(None),
-            Signer::Key(key) => gpg(
-                &[
-                    "--local-user",
-                    key,
-                    "--digest-algo",
-                    "SHA512",
-                    "--armor",
-                    "--detach-sign",
-                ],
-                Some(text),
-            )
-            .map(Some),
-        }
+        self.sign(&["--armor", "--detach-sign"], text)
     }
-}
 
-impl Signer {
+    /// `text` signed by gpg in the form `how` asks; `None` when unsigned.
+    fn sign(&self, how: &[&str], text: &[u8]) -> Result<Option<Vec<u8>>, String> {
+        let Signer::Key(key) = self else {
+            return Ok(None);
+        };
+        let mut args = vec!["--local-user", key, "--digest-algo", "SHA512"];
+        args.extend(how);
+        gpg(&args, Some(text)).map(Some)
+    }
+
     /// Adds a header signature to the rpm at `path` (`rpmsign --addsign`, rpm's own tool,
     /// with this key through GnuPG), as `rpmkeys --checksig` verifies it; nothing when
     /// unsigned.

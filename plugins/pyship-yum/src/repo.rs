@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use pyship_plugin::Artifact;
 use pyship_plugin_kit::compress::{self, Compression};
-use pyship_plugin_kit::publish::{Lock, check_name, write_atomically};
+use pyship_plugin_kit::publish::{Lock, Temporary, check_name, write_atomically};
 use pyship_plugin_kit::sign::Signer;
 use sha2::{Digest, Sha256};
 
@@ -83,7 +83,7 @@ pub fn add(
         }
         // The repository's copy is signed, the artifact stays as it was built (reproducible).
         let copy = Temporary::beside(&target)?;
-        write_atomically(&copy.path, &bytes)?;
+        copy.write(&bytes)?;
         signer.sign_rpm(&copy.path)?;
         let signed = std::fs::read(&copy.path)
             .map_err(|error| format!("failed to read `{}`: {error}", copy.path.display()))?;
@@ -106,38 +106,6 @@ pub fn add(
         write_repository(&root.join(suite), packages, signer)?;
     }
     Ok(published)
-}
-
-/// A file being prepared beside where it goes, removed unless renamed into place.
-struct Temporary {
-    path: PathBuf,
-}
-
-impl Temporary {
-    fn beside(target: &Path) -> Result<Temporary, String> {
-        let directory = target.parent().unwrap_or(Path::new("."));
-        std::fs::create_dir_all(directory)
-            .map_err(|error| format!("failed to create `{}`: {error}", directory.display()))?;
-        let path = directory.join(format!(
-            ".{}.{}.signing",
-            target.file_name().unwrap_or_default().to_string_lossy(),
-            std::process::id()
-        ));
-        pyship_plugin::temporary_started(&path);
-        Ok(Temporary { path })
-    }
-
-    fn rename_to(self, target: &Path) -> Result<(), String> {
-        std::fs::rename(&self.path, target)
-            .map_err(|error| format!("failed to write `{}`: {error}", target.display()))
-    }
-}
-
-impl Drop for Temporary {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
-        pyship_plugin::temporary_ended(&self.path);
-    }
 }
 
 /// `el9` from `hello-0:0.1.0-1.el9.x86_64`.

@@ -93,14 +93,8 @@ impl BootedRoot {
         let mut command = Command::new("nsenter");
         command
             .args(["-t", &self.init.to_string(), "-a", "--"])
-            .args(args)
-            .env_clear()
-            .env(
-                "PATH",
-                "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-            )
-            .env("LC_ALL", "C.UTF-8")
-            .env("DEBIAN_FRONTEND", "noninteractive");
+            .args(args);
+        super::debian_root::plain_environment(&mut command);
         command
     }
 

@@ -12,6 +12,19 @@ fn required() -> bool {
     std::env::var("PYSHIP_TEST_REQUIRE_EXTERNAL_TOOLS").is_ok_and(|value| value == "1")
 }
 
+/// What a command run in a root sees of the environment: a Debian PATH, a UTF-8 locale, no
+/// questions from apt; nothing of this machine's.
+pub fn plain_environment(command: &mut Command) {
+    command
+        .env_clear()
+        .env(
+            "PATH",
+            "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        )
+        .env("LC_ALL", "C.UTF-8")
+        .env("DEBIAN_FRONTEND", "noninteractive");
+}
+
 /// A scratch copy of a minimal Debian root, removed when dropped.
 pub struct DebianRoot {
     _scratch: tempfile::TempDir,
@@ -85,17 +98,8 @@ impl DebianRoot {
 
     fn chroot(&self, userspec: Option<String>, args: &[&str]) -> Command {
         let mut command = Command::new("chroot");
-        command
-            .args(userspec)
-            .arg(&self.path)
-            .args(args)
-            .env_clear()
-            .env(
-                "PATH",
-                "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-            )
-            .env("LC_ALL", "C.UTF-8")
-            .env("DEBIAN_FRONTEND", "noninteractive");
+        command.args(userspec).arg(&self.path).args(args);
+        plain_environment(&mut command);
         command
     }
 
